@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# System packages the test suite needs (a real browser for the HTML report and UI tests).
+# Idempotent: installs only what is missing. CI runs as root on Debian.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing system packages: ${need[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "warning: missing ${need[*]} and cannot install them (not root or no apt-get)" >&2
+  fi
+fi

@@ -1,0 +1,40 @@
+"""The decorator users write Python products with.
+
+Steward reads decorated functions statically (with :mod:`ast`) when it loads a
+project, so the decorator itself only tags the function; it is imported for real
+only when the product is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def product(
+    name: str | None = None,
+    *,
+    inputs_as: Literal["arrow", "pandas", "polars"] = "arrow",
+    **metadata: Any,
+) -> Callable[[F], F]:
+    """Declare a Python data product.
+
+    Each parameter of the decorated function names an input product (``raw__flights``
+    or, with ``inputs={"param": "raw.flights"}`` in the metadata, any name). The
+    function receives Arrow tables (or pandas / polars frames when ``inputs_as`` asks)
+    and returns one table.
+
+    Args:
+        name: The product name (``domain.name``); defaults to the file's domain and the
+            function name.
+        inputs_as: The dataframe type the inputs are handed over as.
+        **metadata: Owner, description, columns, checks... as in a sidecar YAML.
+    """
+
+    def mark(fn: F) -> F:
+        fn.__steward_product__ = {"name": name, "inputs_as": inputs_as, **metadata}  # type: ignore[attr-defined]
+        return fn
+
+    return mark

@@ -1,0 +1,236 @@
+"""``steward``: the verbs users type. Each is a thin call into the Context facade."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from steward.core.errors import StewardError
+
+app = typer.Typer(
+    name="steward",
+    help="DevOps for data products: build, gate, version, profile and audit them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+ProjectOpt = Annotated[
+    Path | None, typer.Option("--project", "-p", help="Project folder (default: find upward).")
+]
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment (default: prod).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _ctx(project: Path | None, console: Any = None) -> Any:
+    from steward.context import Context
+
+    return Context(project, console=console)
+
+
+def _out() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _dump(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, default=str, indent=2) + "\n")
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Folder to create the project in.")] = Path("."),
+    name: Annotated[str | None, typer.Option(help="Project name.")] = None,
+) -> None:
+    """Scaffold a project that runs: a source, a staging model, a mart."""
+    from steward.cli.scaffold import scaffold
+
+    created = scaffold(path, name)
+    out = _out()
+    out.print(f"created a Steward project in {path} ({len(created)} files)")
+    out.print(f"next: cd {path} && steward run && steward ls")
+
+
+@app.command()
+def run(
+    select: Annotated[list[str] | None, typer.Argument(help="Selection: +x, x+, tag:t, ...")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", "-x")] = None,
+    env: EnvOpt = None,
+    from_env: Annotated[str | None, typer.Option("--from", help="Create a new env from this one.")
+                        ] = None,
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild even if unchanged.")
+                            ] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lock.")] = 0.0,
+    workers: Annotated[int | None, typer.Option(help="Parallel builds (default: cores).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    json_out: JsonOpt = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Build the selected products into an environment; unchanged ones are reused."""
+    from steward.cli.console import make_console
+
+    console = make_console(json_out, verbose)
+    ctx = _ctx(project, console)
+    result = ctx.run(select or [], exclude or [], env, full_refresh, wait, from_env, workers)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command("ls")
+def ls(env: EnvOpt = None, json_out: JsonOpt = False, project: ProjectOpt = None) -> None:
+    """List products with their current version in an environment."""
+    ctx = _ctx(project)
+    current = ctx.current(env)
+    rows = []
+    for p in ctx.project.products.values():
+        v = current.get(p.name)
+        rows.append({
+            "name": p.name, "kind": p.kind, "owner": p.owner, "tags": list(p.tags),
+            "version": v.id if v else None, "rows": v.row_count if v else None,
+            "built_at": v.created_at if v else None, "checks": v.check_status if v else None,
+        })
+    if json_out:
+        return _dump(rows)
+    from rich.table import Table
+
+    t = Table(title=f"{ctx.project.name} — env '{env or ctx.default_env}'", title_justify="left")
+    for col in ("product", "kind", "owner", "version", "rows", "built"):
+        t.add_column(col, justify="right" if col == "rows" else "left")
+    for r in rows:
+        t.add_row(r["name"], r["kind"], r["owner"] or "[yellow]—[/]",
+                  r["version"][:22] if r["version"] else "[dim]not built[/]",
+                  f"{r['rows']:,}" if r["rows"] is not None else "",
+                  f"{r['built_at']:%Y-%m-%d %H:%M}" if r["built_at"] else "")
+    _out().print(t)
+
+
+@app.command()
+def show(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    env: EnvOpt = None, json_out: JsonOpt = False, project: ProjectOpt = None,
+) -> None:
+    """Show a product: metadata, schema, current version, last run."""
+    from steward.cli.render import render_show
+
+    ctx = _ctx(project)
+    view = ctx.show(product, env)
+    if json_out:
+        from steward.cli.render import show_json
+
+        return _dump(show_json(view))
+    render_show(_out(), view)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A SELECT over product names.")],
+    env: EnvOpt = None,
+    limit: Annotated[int, typer.Option(help="Rows to print (0: all).")] = 50,
+    json_out: JsonOpt = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Query products by name through DuckDB over an environment's current versions."""
+    ctx = _ctx(project)
+    table = ctx.sql(query, env)
+    if json_out:
+        return _dump(table.to_pylist() if not limit else table.slice(0, limit).to_pylist())
+    from steward.cli.render import render_arrow
+
+    render_arrow(_out(), table, limit)
+
+
+@app.command()
+def log(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    limit: Annotated[int, typer.Option()] = 20,
+    json_out: JsonOpt = False, project: ProjectOpt = None,
+) -> None:
+    """A product's versions, newest first, with the environments pointing at each."""
+    ctx = _ctx(project)
+    entries = ctx.log(product, limit)
+    if json_out:
+        return _dump([{"version": v.id, "status": v.status, "fingerprint": v.fingerprint,
+                       "created_at": v.created_at, "run": v.run_id, "rows": v.row_count,
+                       "checks": v.check_status, "environments": envs} for v, envs in entries])
+    from rich.table import Table
+
+    t = Table(title=f"versions of {ctx.resolve_product(product).name}", title_justify="left")
+    for col in ("version", "status", "fingerprint", "built", "rows", "checks", "envs"):
+        t.add_column(col)
+    for v, envs in entries:
+        t.add_row(v.id, v.status, v.fingerprint[:12],
+                  f"{v.created_at:%Y-%m-%d %H:%M:%S}" if v.created_at else "",
+                  f"{v.row_count:,}" if v.row_count is not None else "",
+                  v.check_status or "", ", ".join(envs))
+    _out().print(t)
+
+
+@app.command()
+def runs(
+    run_id: Annotated[str | None, typer.Argument(help="Show one run's steps.")] = None,
+    limit: Annotated[int, typer.Option()] = 20,
+    json_out: JsonOpt = False, project: ProjectOpt = None,
+) -> None:
+    """Recent runs, or the steps of one run."""
+    from rich.table import Table
+
+    ctx = _ctx(project)
+    if run_id:
+        steps = ctx.run_steps(run_id)
+        if json_out:
+            return _dump([s.__dict__ for s in steps])
+        t = Table(title=f"run {run_id}", title_justify="left")
+        for col in ("product", "status", "rows", "seconds", "error"):
+            t.add_column(col)
+        for s in steps:
+            t.add_row(s.product, s.status, f"{s.rows:,}" if s.rows is not None else "",
+                      f"{s.duration_s:.2f}" if s.duration_s else "",
+                      (s.error or "").splitlines()[0] if s.error else "")
+        _out().print(t)
+        return None
+    rs = ctx.runs(limit)
+    if json_out:
+        return _dump([r.__dict__ for r in rs])
+    t = Table(title="runs", title_justify="left")
+    for col in ("run", "env", "status", "started", "seconds", "built", "reused", "failed"):
+        t.add_column(col)
+    for r in rs:
+        c = r.summary.get("counts", {})
+        secs = (r.finished_at - r.started_at).total_seconds() if r.finished_at else None
+        t.add_row(r.id, r.env, r.status, f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                  f"{secs:.2f}" if secs is not None else "", str(c.get("built", "")),
+                  str(c.get("reused", "")), str(c.get("failed", "")))
+    _out().print(t)
+    return None
+
+
+def main() -> None:
+    """Entry point: every StewardError becomes one clear message and an exit code."""
+    import click
+
+    try:
+        code = app(standalone_mode=False)
+    except StewardError as e:
+        from rich.console import Console
+
+        from rich.markup import escape
+
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[bold red]error:[/] {escape(e.render())}")
+        sys.exit(e.exit_code)
+    except click.exceptions.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Domain types and pure logic. Nothing in here performs I/O."""

@@ -1,0 +1,80 @@
+"""The one error root and its few meaningful subclasses.
+
+The CLI turns every :class:`StewardError` into a readable message and an exit code;
+anything else reaching the user is a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class StewardError(Exception):
+    """Base of every error Steward reports to a user."""
+
+    exit_code = 1
+
+    def render(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in the project, located in a file."""
+
+    file: str
+    line: int | None
+    message: str
+    hint: str | None = None
+
+    def render(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{where}: {self.message}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+
+class ConfigError(StewardError):
+    """The project definition is wrong; carries every problem found, not just the first."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = [Problem("steward.yaml", None, problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line or 0))
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the project:"
+        return "\n".join([head, *(p.render() for p in self.problems)])
+
+
+class SelectionError(StewardError):
+    exit_code = 2
+
+
+class BuildError(StewardError):
+    """A product failed to build (bad data, broken SQL, a Python exception)."""
+
+
+class CheckFailed(StewardError):
+    """A quality gate refused a version."""
+
+
+class PlanError(StewardError):
+    """A plan, promotion or rollback cannot be carried out as asked."""
+
+
+class LockError(StewardError):
+    """Another Steward process holds the project's lock."""
+
+    exit_code = 3
+
+
+class NotFound(StewardError):
+    """A product, version, environment or run that does not exist."""

@@ -1,0 +1,12 @@
+"""Identifiers that sort by time and read well in a terminal."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+
+def new_id(prefix: str = "") -> str:
+    """``20261127T013512.481-a1b2c3``: sortable, unique across processes."""
+    now = datetime.now(UTC)
+    return f"{prefix}{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}-{os.urandom(3).hex()}"

@@ -1,0 +1,74 @@
+"""The loaded project: products with their code, inputs and metadata, as plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from steward.core.spec import (
+    FileSource,
+    ProjectSpec,
+    PythonProductSpec,
+    PythonSource,
+    SqlProductSpec,
+)
+
+Kind = Literal["file", "python_source", "sql", "python"]
+AnySpec = FileSource | PythonSource | SqlProductSpec | PythonProductSpec
+
+
+@dataclass(frozen=True)
+class Product:
+    """One node of the DAG: a source or a transform, with everything it declares."""
+
+    name: str
+    kind: Kind
+    spec: AnySpec
+    file: str  # where the code (or the source declaration) lives, relative to the root
+    line: int = 1
+    code: str = ""  # SQL text, or the Python function's source
+    normalized_code: str = ""  # what the fingerprint hashes
+    inputs: tuple[str, ...] = ()  # upstream product names, resolved
+    params: Mapping[str, str] = field(default_factory=dict)  # python: parameter -> product
+    outputs: tuple[str, ...] | None = None  # output column names when the code tells them
+    meta_file: str | None = None  # sidecar YAML
+    function: str | None = None  # python: function name
+
+    @property
+    def is_source(self) -> bool:
+        return self.kind in ("file", "python_source")
+
+    @property
+    def domain(self) -> str:
+        return self.name.split(".", 1)[0] if "." in self.name else "main"
+
+    @property
+    def short_name(self) -> str:
+        return self.name.split(".", 1)[-1]
+
+    @property
+    def owner(self) -> str | None:
+        return self.spec.owner
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self.spec.tags
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded, validated project."""
+
+    root: str
+    spec: ProjectSpec
+    products: Mapping[str, Product]
+    source_hashes: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def __getitem__(self, name: str) -> Product:
+        return self.products[name]

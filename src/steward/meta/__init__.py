@@ -1,0 +1,1 @@
+"""The metastore: SQLAlchemy Core over SQLite (embedded) or any SQLAlchemy URL."""

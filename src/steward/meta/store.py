@@ -1,0 +1,334 @@
+"""The metastore facade: every read and write of Steward's state goes through here."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from steward.core.errors import NotFound
+from steward.core.records import Column, Run, Step, Version
+from steward.meta import tables as t
+from steward.meta.migrations import all_migrations
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(d: datetime | None) -> datetime | None:
+    return d.replace(tzinfo=UTC) if d is not None and d.tzinfo is None else d
+
+
+def default_url(root: str) -> str:
+    return f"sqlite:///{os.path.join(root, '.steward', 'meta.db')}"
+
+
+class Metastore:
+    """SQLAlchemy Core over any URL; SQLite gets WAL, a busy timeout and foreign keys."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            path = url[len("sqlite:///"):]
+            if path and path != ":memory:":
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.engine = sa.create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.migrate()
+
+    # -- schema ----------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        """Apply the migrations not yet applied; returns their numbers."""
+        applied: list[int] = []
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(
+                "CREATE TABLE IF NOT EXISTS steward_schema "
+                "(version INTEGER PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"
+            ))
+            done = {r[0] for r in conn.execute(sa.text("SELECT version FROM steward_schema"))}
+        for number, module in all_migrations():
+            if number in done:
+                continue
+            with self.engine.begin() as conn:
+                module.upgrade(conn)
+                conn.execute(sa.text("INSERT INTO steward_schema VALUES (:v, :at)"),
+                             {"v": number, "at": now().isoformat()})
+            applied.append(number)
+        return applied
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT max(version) FROM steward_schema")).scalar()
+                       or 0)
+
+    def begin(self) -> Any:
+        """A transaction: ``with ms.begin() as conn: ...``."""
+        return self.engine.begin()
+
+    # -- products --------------------------------------------------------------------
+    def product_metadata_fps(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(t.products.c.name, t.products.c.metadata_fp)).all())
+
+    def upsert_products(self, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            names = [r["name"] for r in rows]
+            conn.execute(t.products.delete().where(t.products.c.name.in_(names)))
+            conn.execute(t.products.insert(), [{**r, "updated_at": now()} for r in rows])
+
+    def product_spec(self, name: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.products.c.spec_json)
+                               .where(t.products.c.name == name)).scalar()
+        return json.loads(row) if row else None
+
+    # -- versions --------------------------------------------------------------------
+    def insert_version(self, v: Version, conn: sa.Connection | None = None) -> None:
+        row = _version_row(v)
+        if conn is not None:
+            conn.execute(t.versions.insert(), row)
+            return
+        with self.engine.begin() as c:
+            c.execute(t.versions.insert(), row)
+
+    def update_version(self, version_id: str, conn: sa.Connection | None = None,
+                       **fields: Any) -> None:
+        if "schema" in fields:
+            fields["schema_json"] = _schema_json(fields.pop("schema"))
+        stmt = t.versions.update().where(t.versions.c.id == version_id).values(**fields)
+        if conn is not None:
+            conn.execute(stmt)
+            return
+        with self.engine.begin() as c:
+            c.execute(stmt)
+
+    def version(self, version_id: str) -> Version:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.versions).where(t.versions.c.id == version_id)).first()
+            if row is None:
+                rows = conn.execute(sa.select(t.versions)
+                                    .where(t.versions.c.id.like(f"{version_id}%"))).all()
+                if len(rows) == 1:
+                    row = rows[0]
+        if row is None:
+            raise NotFound(f"no version {version_id!r}")
+        return _version(row)
+
+    def versions(self, product: str | None = None, status: str | None = None,
+                 limit: int | None = None) -> list[Version]:
+        q = sa.select(t.versions).order_by(t.versions.c.created_at.desc(), t.versions.c.id.desc())
+        if product:
+            q = q.where(t.versions.c.product == product)
+        if status:
+            q = q.where(t.versions.c.status == status)
+        if limit:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return [_version(r) for r in conn.execute(q)]
+
+    def published_by_fingerprint(self, fps: Iterable[str]) -> dict[str, Version]:
+        """The newest published version of each fingerprint."""
+        fps = list(set(fps))
+        out: dict[str, Version] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(fps), 900):
+                chunk = fps[i:i + 900]
+                q = (sa.select(t.versions)
+                     .where(t.versions.c.fingerprint.in_(chunk), t.versions.c.status == "published")
+                     .order_by(t.versions.c.created_at))
+                for r in conn.execute(q):
+                    v = _version(r)
+                    out[v.fingerprint] = v
+        return out
+
+    # -- environments ----------------------------------------------------------------
+    def environments(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.environments).order_by(t.environments.c.name)).all()
+            counts = dict(conn.execute(
+                sa.select(t.env_pointers.c.env, sa.func.count())
+                .group_by(t.env_pointers.c.env)).all())
+        return [{"name": r.name, "created_at": _aware(r.created_at),
+                 "created_from": r.created_from, "products": counts.get(r.name, 0)} for r in rows]
+
+    def env_exists(self, env: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(t.environments.c.name)
+                                .where(t.environments.c.name == env)).first() is not None
+
+    def ensure_env(self, env: str, from_env: str | None = None) -> bool:
+        """Create ``env`` (copying ``from_env``'s pointers) unless it exists; True if created."""
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(t.environments.c.name)
+                                  .where(t.environments.c.name == env)).first()
+            if exists:
+                return False
+            conn.execute(t.environments.insert(),
+                         {"name": env, "created_at": now(), "created_from": from_env})
+            if from_env:
+                conn.execute(t.env_pointers.insert().from_select(
+                    ["env", "product", "version_id", "updated_at"],
+                    sa.select(sa.literal(env), t.env_pointers.c.product,
+                              t.env_pointers.c.version_id, sa.literal(now()))
+                    .where(t.env_pointers.c.env == from_env),
+                ))
+        return True
+
+    def pointers(self, env: str) -> dict[str, Version]:
+        """Each product's current version in ``env``."""
+        q = (sa.select(t.versions)
+             .join(t.env_pointers, t.env_pointers.c.version_id == t.versions.c.id)
+             .where(t.env_pointers.c.env == env))
+        with self.engine.connect() as conn:
+            return {r.product: _version(r) for r in conn.execute(q)}
+
+    def pointer_map(self, env: str) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(t.env_pointers.c.product, t.env_pointers.c.version_id)
+                                     .where(t.env_pointers.c.env == env)).all())
+
+    def envs_pointing_at(self, version_ids: Iterable[str]) -> dict[str, list[str]]:
+        ids = list(version_ids)
+        out: dict[str, list[str]] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 900):
+                q = sa.select(t.env_pointers.c.version_id, t.env_pointers.c.env).where(
+                    t.env_pointers.c.version_id.in_(ids[i:i + 900]))
+                for vid, env in conn.execute(q):
+                    out.setdefault(vid, []).append(env)
+        return out
+
+    def set_pointers(self, env: str, moves: dict[str, str], conn: sa.Connection | None = None
+                     ) -> None:
+        """Point ``env`` at the given versions (product -> version id)."""
+        if not moves:
+            return
+        if conn is None:
+            with self.engine.begin() as c:
+                self.set_pointers(env, moves, c)
+            return
+        ts = now()
+        names = list(moves)
+        for i in range(0, len(names), 900):
+            conn.execute(t.env_pointers.delete().where(
+                t.env_pointers.c.env == env, t.env_pointers.c.product.in_(names[i:i + 900])))
+        conn.execute(t.env_pointers.insert(), [
+            {"env": env, "product": p, "version_id": v, "updated_at": ts}
+            for p, v in moves.items()
+        ])
+
+    def publish(self, version_id: str, env: str, product: str, **fields: Any) -> None:
+        """Mark a version published and point ``env`` at it, in one transaction."""
+        with self.engine.begin() as conn:
+            self.update_version(version_id, conn, status="published", **fields)
+            self.set_pointers(env, {product: version_id}, conn)
+
+    # -- runs ------------------------------------------------------------------------
+    def start_run(self, run_id: str, env: str, selection: str | None, actor: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.runs.insert(), {
+                "id": run_id, "env": env, "status": "running", "started_at": now(),
+                "selection": selection, "actor": actor, "pid": os.getpid(),
+            })
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(
+                status=status, finished_at=now(), summary_json=json.dumps(summary)))
+
+    def record_steps(self, steps: Sequence[Step]) -> None:
+        if not steps:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(t.run_steps.insert(), [
+                {"run_id": s.run_id, "product": s.product, "status": s.status,
+                 "version_id": s.version_id, "started_at": s.started_at,
+                 "duration_s": s.duration_s, "rows": s.rows, "error": s.error} for s in steps
+            ])
+
+    def runs(self, limit: int = 20) -> list[Run]:
+        q = sa.select(t.runs).order_by(t.runs.c.started_at.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_run(r) for r in conn.execute(q)]
+
+    def run(self, run_id: str) -> Run:
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(t.runs).where(t.runs.c.id.like(f"{run_id}%"))).first()
+        if r is None:
+            raise NotFound(f"no run {run_id!r}")
+        return _run(r)
+
+    def steps(self, run_id: str | None = None, product: str | None = None,
+              limit: int | None = None) -> list[Step]:
+        q = sa.select(t.run_steps).order_by(t.run_steps.c.started_at.desc())
+        if run_id:
+            q = q.where(t.run_steps.c.run_id == run_id)
+        if product:
+            q = q.where(t.run_steps.c.product == product)
+        if limit:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return [Step(r.run_id, r.product, r.status, r.version_id, _aware(r.started_at),
+                         r.duration_s, r.rows, r.error) for r in conn.execute(q)]
+
+    def abandon_stale_runs(self, alive: bool) -> list[str]:
+        """Runs left 'running' by a killed process become 'aborted', their versions 'failed'."""
+        if alive:
+            return []
+        with self.engine.begin() as conn:
+            ids = [r[0] for r in conn.execute(sa.select(t.runs.c.id)
+                                              .where(t.runs.c.status == "running"))]
+            if ids:
+                conn.execute(t.runs.update().where(t.runs.c.id.in_(ids))
+                             .values(status="aborted", finished_at=now()))
+                conn.execute(t.versions.update().where(t.versions.c.status == "building")
+                             .values(status="failed", error="the run building it was killed"))
+        return ids
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _schema_json(cols: Sequence[Column]) -> str:
+    return json.dumps([[c.name, c.type, c.nullable] for c in cols])
+
+
+def _version_row(v: Version) -> dict[str, Any]:
+    return {
+        "id": v.id, "product": v.product, "fingerprint": v.fingerprint,
+        "metadata_fp": v.metadata_fp, "status": v.status, "path": v.path,
+        "schema_json": _schema_json(v.schema), "row_count": v.row_count, "bytes": v.bytes,
+        "data_hash": v.data_hash, "inputs_json": json.dumps(v.inputs),
+        "created_at": v.created_at or now(), "run_id": v.run_id, "check_status": v.check_status,
+        "error": v.error,
+    }
+
+
+def _version(r: Any) -> Version:
+    schema = tuple(Column(*c) for c in json.loads(r.schema_json)) if r.schema_json else ()
+    return Version(
+        id=r.id, product=r.product, fingerprint=r.fingerprint, metadata_fp=r.metadata_fp,
+        status=r.status, path=r.path, schema=schema, row_count=r.row_count, bytes=r.bytes,
+        data_hash=r.data_hash, created_at=_aware(r.created_at), run_id=r.run_id,
+        check_status=r.check_status, error=r.error,
+        inputs=json.loads(r.inputs_json) if r.inputs_json else {},
+    )
+
+
+def _run(r: Any) -> Run:
+    return Run(r.id, r.env, r.status, _aware(r.started_at), _aware(r.finished_at), r.selection,
+               r.actor, json.loads(r.summary_json) if r.summary_json else {})

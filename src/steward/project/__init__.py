@@ -1,0 +1,1 @@
+"""Loading a project folder into core types, with every mistake located."""

@@ -1,0 +1,79 @@
+"""Source files: resolving paths (globs, ``pkg://``) and hashing them with a stat cache."""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import xxhash
+
+_CHUNK = 1 << 22
+
+
+def resolve_paths(pattern: str, root: str) -> list[str]:
+    """Absolute, sorted paths a source's ``path`` names; empty when nothing matches.
+
+    ``pkg://package/sub/path`` resolves inside an installed Python package without
+    importing it.
+    """
+    if pattern.startswith("pkg://"):
+        pkg, _, rel = pattern[len("pkg://"):].partition("/")
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or not spec.submodule_search_locations:
+            return []
+        base = list(spec.submodule_search_locations)[0]
+        pattern = os.path.join(base, rel)
+    elif not os.path.isabs(pattern):
+        pattern = os.path.join(root, pattern)
+    if any(ch in pattern for ch in "*?["):
+        return sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    return [pattern] if os.path.isfile(pattern) else []
+
+
+class StatCache:
+    """Content hashes of files, keyed by (size, mtime): an unchanged file is never re-read."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.entries: dict[str, list[object]] = {}
+        self.dirty = False
+        if path and os.path.exists(path):
+            try:
+                with open(path) as f:
+                    self.entries = json.load(f)
+            except (OSError, ValueError):
+                self.entries = {}
+
+    def hash_file(self, path: str) -> str:
+        st = os.stat(path)
+        hit = self.entries.get(path)
+        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
+            return str(hit[2])
+        h = xxhash.xxh3_128()
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                h.update(chunk)
+        digest = h.hexdigest()
+        self.entries[path] = [st.st_size, st.st_mtime_ns, digest]
+        self.dirty = True
+        return digest
+
+    def hash_files(self, paths: list[str]) -> str:
+        h = xxhash.xxh3_128()
+        for p in paths:
+            h.update(os.path.basename(p).encode())
+            h.update(self.hash_file(p).encode())
+        return h.hexdigest()
+
+    def save(self) -> None:
+        if not (self.path and self.dirty):
+            return
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.entries, f)
+        os.replace(tmp, self.path)
+        self.dirty = False

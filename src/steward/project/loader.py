@@ -1,0 +1,468 @@
+"""Load a project folder: ``steward.yaml``, sources, SQL and Python products.
+
+Every mistake is collected with its file and line, and all of them are raised at once
+as one :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from steward.core.errors import ConfigError, Problem
+from steward.core.graph import Dag
+from steward.core.model import Product
+from steward.core.model import Project as LoadedProject
+from steward.core.spec import (
+    NAME_PATTERN,
+    FileSource,
+    ProjectSpec,
+    PythonProductSpec,
+    PythonSource,
+    SourcesFile,
+    SqlProductSpec,
+)
+from steward.project.files import StatCache, resolve_paths
+from steward.project.pyproducts import read_python_products
+from steward.project.validate import normalise_checks, validate
+from steward.project.yamlload import Located, load_yaml
+
+PROJECT_FILE = "steward.yaml"
+STATE_DIR = ".steward"
+
+
+def find_root(start: str | os.PathLike[str] = ".") -> str:
+    """The nearest folder at or above ``start`` holding a ``steward.yaml``."""
+    here = Path(start).resolve()
+    for d in (here, *here.parents):
+        if (d / PROJECT_FILE).is_file():
+            return str(d)
+    raise ConfigError(Problem(
+        str(here), None, f"no {PROJECT_FILE} here or in any parent folder",
+        "run 'steward init' to create a project, or pass --project PATH",
+    ))
+
+
+class _Loader:
+    def __init__(self, root: str, hash_sources: bool):
+        self.root = root
+        self.hash_sources = hash_sources
+        self.problems: list[Problem] = []
+        self.products: dict[str, Product] = {}
+        self.where: dict[str, tuple[str, int]] = {}
+        self.refs: dict[str, list[tuple[str, str, int]]] = {}  # product -> (ref, file, line)
+        self.source_hashes: dict[str, str] = {}
+        cache_dir = os.path.join(root, STATE_DIR, "cache")
+        self.stat_cache = StatCache(os.path.join(cache_dir, "stat.json"))
+        self.parse_cache_path = os.path.join(cache_dir, "parse.json")
+        self.parse_cache: dict[str, Any] = {}
+        self.parse_cache_dirty = False
+        self._params: dict[str, list[str]] = {}
+        if os.path.exists(self.parse_cache_path):
+            try:
+                with open(self.parse_cache_path) as f:
+                    self.parse_cache = json.load(f)
+            except (OSError, ValueError):
+                self.parse_cache = {}
+
+    # -- helpers ---------------------------------------------------------------------
+    def rel(self, path: str) -> str:
+        return os.path.relpath(path, self.root)
+
+    def read_yaml(self, path: str) -> Located:
+        with open(path, encoding="utf-8") as f:
+            doc = load_yaml(f.read(), self.rel(path))
+        self.problems.extend(doc.problems)
+        return doc
+
+    def add(self, product: Product) -> None:
+        if not _valid_name(product.name):
+            self.problems.append(Problem(
+                product.meta_file or product.file, product.line,
+                f"invalid product name {product.name!r}",
+                "use letters, digits and _ as 'domain.name'",
+            ))
+            return
+        if product.name in self.products:
+            f, ln = self.where[product.name]
+            self.problems.append(Problem(
+                product.meta_file or product.file, product.line,
+                f"duplicate product name {product.name!r}", f"also defined at {f}:{ln}",
+            ))
+            return
+        self.products[product.name] = product
+        self.where[product.name] = (product.meta_file or product.file, product.line)
+
+    # -- steps -----------------------------------------------------------------------
+    def load(self) -> LoadedProject:
+        spec = self.load_project_file()
+        if spec is None:
+            raise ConfigError(self.problems)
+        self.load_sources(spec)
+        self.load_models(spec)
+        self.resolve_references()
+        self.check_graph()
+        self.check_columns()
+        self.stat_cache.save()
+        self.save_parse_cache()
+        if self.problems:
+            raise ConfigError(self.problems)
+        return LoadedProject(self.root, spec, dict(sorted(self.products.items())),
+                             self.source_hashes)
+
+    def load_project_file(self) -> ProjectSpec | None:
+        path = os.path.join(self.root, PROJECT_FILE)
+        doc = self.read_yaml(path)
+        if doc.problems:
+            return None
+        if not isinstance(doc.data, dict):
+            self.problems.append(Problem(PROJECT_FILE, 1, "steward.yaml must be a mapping"))
+            return None
+        data = dict(doc.data)
+        sources = data.pop("sources", None) or {}
+        spec = validate(ProjectSpec, data, doc, self.problems)
+        if isinstance(sources, dict):
+            self.add_sources(sources, doc, ("sources",))
+        return spec
+
+    def load_sources(self, spec: ProjectSpec) -> None:
+        for path in _files(os.path.join(self.root, spec.paths.sources), (".yml", ".yaml")):
+            doc = self.read_yaml(path)
+            if doc.problems:
+                continue
+            if not isinstance(doc.data, dict) or "sources" not in doc.data:
+                self.problems.append(Problem(doc.file, 1, "a sources file has a top-level "
+                                             "'sources:' mapping of name -> source"))
+                continue
+            extra = set(doc.data) - {"sources"}
+            for k in sorted(extra, key=str):
+                self.problems.append(Problem(doc.file, doc.line((k,)), f"unknown key '{k}'",
+                                             "a sources file holds only 'sources:'"))
+            if isinstance(doc.data["sources"], dict):
+                self.add_sources(doc.data["sources"], doc, ("sources",))
+            else:
+                validate(SourcesFile, doc.data, doc, self.problems)
+
+    def add_sources(self, sources: dict[str, Any], doc: Located, prefix: tuple[str, ...]) -> None:
+        from pydantic import TypeAdapter
+
+        from steward.core.spec import SourceSpec
+
+        adapter: Any = TypeAdapter(SourceSpec)
+        for name, raw in sources.items():
+            loc = (*prefix, name)
+            line = doc.line(loc)
+            if not isinstance(raw, dict):
+                self.problems.append(Problem(doc.file, line, f"source {name!r} must be a mapping"))
+                continue
+            raw = normalise_checks(raw, doc, loc, self.problems)
+            raw.setdefault("kind", "file")
+            try:
+                src = adapter.validate_python(raw)
+            except Exception as e:  # pydantic.ValidationError
+                from pydantic import ValidationError
+
+                if not isinstance(e, ValidationError):
+                    raise
+                for err in e.errors():
+                    from steward.project.validate import _problem
+
+                    self.problems.append(_problem(doc, (*loc, *err["loc"][1:]), err))
+                continue
+            full = _qualify(str(name), src.domain)
+            kind = "file" if isinstance(src, FileSource) else "python_source"
+            product = Product(name=full, kind=kind, spec=src, file=doc.file, line=line,
+                              meta_file=doc.file)
+            self.add(product)
+            if full in self.products and self.products[full] is product:
+                self.hash_source(product, doc, loc)
+
+    def hash_source(self, product: Product, doc: Located, loc: tuple[Any, ...]) -> None:
+        spec = product.spec
+        if isinstance(spec, FileSource):
+            if not self.hash_sources:
+                return
+            try:
+                paths = resolve_paths(spec.path, self.root)
+            except (ImportError, ValueError) as e:
+                paths, reason = [], str(e)
+            else:
+                reason = ""
+            if not paths:
+                self.problems.append(Problem(
+                    doc.file, doc.line((*loc, "path")),
+                    f"source {product.name!r}: no file matches {spec.path!r}" +
+                    (f" ({reason})" if reason else ""),
+                    "check the path; relative paths start at the project folder",
+                ))
+                return
+            self.source_hashes[product.name] = self.stat_cache.hash_files(paths)
+        elif isinstance(spec, PythonSource):
+            file = _callable_file(spec.callable, self.root)
+            if file is None:
+                self.problems.append(Problem(
+                    doc.file, doc.line((*loc, "callable")),
+                    f"source {product.name!r}: cannot find {spec.callable!r}",
+                    "write 'package.module:function' or 'path/to/file.py:function'",
+                ))
+                return
+            self.source_hashes[product.name] = self.stat_cache.hash_file(file)
+
+    def load_models(self, spec: ProjectSpec) -> None:
+        base = os.path.join(self.root, spec.paths.models)
+        for path in _files(base, (".sql", ".py")):
+            rel_dir = os.path.relpath(os.path.dirname(path), base)
+            folder_domain = None if rel_dir == "." else rel_dir.split(os.sep)[0]
+            stem = os.path.splitext(path)[0]
+            sidecar = next((stem + e for e in (".yml", ".yaml") if os.path.exists(stem + e)), None)
+            meta: dict[str, Any] = {}
+            doc: Located | None = None
+            if sidecar:
+                doc = self.read_yaml(sidecar)
+                if doc.problems:
+                    continue
+                if doc.data is not None and not isinstance(doc.data, dict):
+                    self.problems.append(Problem(doc.file, 1, "a product's YAML is a mapping"))
+                    continue
+                meta = dict(doc.data or {})
+            if path.endswith(".sql"):
+                self.load_sql(path, folder_domain, meta, doc)
+            else:
+                self.load_python(path, folder_domain, meta, doc)
+
+    def load_sql(self, path: str, folder_domain: str | None, meta: dict[str, Any],
+                 doc: Located | None) -> None:
+        rel = self.rel(path)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        doc = doc or Located(rel, meta)
+        meta = normalise_checks(meta, doc, (), self.problems)
+        spec = validate(SqlProductSpec, meta, doc, self.problems)
+        if spec is None:
+            return
+        parsed = self.parse_sql(text)
+        name = _qualify(Path(path).stem, spec.domain or folder_domain)
+        if parsed.error:
+            self.problems.append(Problem(rel, parsed.error_line, parsed.error))
+            return
+        product = Product(
+            name=name, kind="sql", spec=spec, file=rel, code=text,
+            normalized_code=parsed.normalized, outputs=parsed.outputs,
+            meta_file=doc.file if doc.file != rel else None,
+        )
+        self.refs[name] = [(r.name, rel, r.line) for r in parsed.references]
+        self.add(product)
+
+    def parse_sql(self, text: str) -> Any:
+        from steward.core.fingerprint import digest
+        from steward.sql.parse import ParsedSql, parse_sql
+
+        key = digest(text)
+        hit = self.parse_cache.get(key)
+        if hit is not None:
+            return ParsedSql.from_json(hit)
+        parsed = parse_sql(text)
+        self.parse_cache[key] = parsed.to_json()
+        self.parse_cache_dirty = True
+        return parsed
+
+    def save_parse_cache(self) -> None:
+        if not self.parse_cache_dirty:
+            return
+        os.makedirs(os.path.dirname(self.parse_cache_path), exist_ok=True)
+        tmp = f"{self.parse_cache_path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.parse_cache, f)
+        os.replace(tmp, self.parse_cache_path)
+
+    def load_python(self, path: str, folder_domain: str | None, meta: dict[str, Any],
+                    doc: Located | None) -> None:
+        rel = self.rel(path)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        found, problems = read_python_products(text, rel)
+        self.problems.extend(problems)
+        if doc is not None and len(found) > 1:
+            self.problems.append(Problem(
+                doc.file, 1, f"{rel} defines {len(found)} products; a sidecar YAML describes one",
+                "put each product's metadata in its @product(...) decorator",
+            ))
+            return
+        for py in found:
+            merged = {**meta, **{k: v for k, v in py.metadata.items() if k != "name"}}
+            located = doc or Located(rel, merged, {(): py.line})
+            merged = normalise_checks(merged, located, (), self.problems)
+            spec = validate(PythonProductSpec, merged, located, self.problems)
+            if spec is None:
+                continue
+            name = py.metadata.get("name") or _qualify(py.function, spec.domain or folder_domain)
+            product = Product(
+                name=name, kind="python", spec=spec, file=rel, line=py.line, code=text,
+                normalized_code=py.normalized, meta_file=doc.file if doc else None,
+                function=py.function,
+            )
+            refs = []
+            for param in py.params:
+                target = spec.inputs.get(param) or param.replace("__", ".")
+                refs.append((target, rel, py.line))
+            unknown = set(spec.inputs) - set(py.params)
+            for u in sorted(unknown):
+                self.problems.append(Problem(rel, py.line,
+                                             f"inputs names {u!r}, which is not a parameter of "
+                                             f"{py.function}()"))
+            self.refs[name] = refs
+            self.add(product)
+            self._params[name] = py.params
+
+    def resolve_references(self) -> None:
+        short: dict[str, list[str]] = {}
+        for n in self.products:
+            short.setdefault(n.split(".", 1)[-1], []).append(n)
+        for name, refs in self.refs.items():
+            product = self.products.get(name)
+            if product is None:
+                continue
+            resolved: list[str] = []
+            for ref, file, line in refs:
+                target = self.resolve(ref, short, file, line, name)
+                if target:
+                    resolved.append(target)
+            params: dict[str, str] = {}
+            if product.kind == "python":
+                params = dict(zip(self._params.get(name, []), resolved, strict=False))
+            self.products[name] = _replace(product, inputs=tuple(sorted(set(resolved))),
+                                           params=params)
+
+    def resolve(self, ref: str, short: dict[str, list[str]], file: str, line: int,
+                owner: str) -> str | None:
+        if ref in self.products:
+            return ref
+        cands = short.get(ref, []) if "." not in ref else []
+        if len(cands) == 1:
+            return cands[0]
+        if len(cands) > 1:
+            self.problems.append(Problem(file, line, f"{ref!r} is ambiguous in {owner}",
+                                         f"write one of: {', '.join(sorted(cands))}"))
+            return None
+        close = difflib.get_close_matches(ref, list(self.products), n=1)
+        self.problems.append(Problem(
+            file, line, f"{owner} references unknown product {ref!r}",
+            f"did you mean '{close[0]}'?" if close else
+            "declare it as a source in sources/*.yml or add a model for it",
+        ))
+        return None
+
+    def check_graph(self) -> None:
+        dag = Dag.build({n: p.inputs for n, p in self.products.items()})
+        cycle = dag.find_cycle()
+        if cycle:
+            first = self.products[cycle[0]]
+            self.problems.append(Problem(
+                first.file, first.line, "dependency cycle: " + " -> ".join(cycle),
+                "a product cannot depend on itself, directly or through others",
+            ))
+
+    def check_columns(self) -> None:
+        from steward.core.checks import Relationships
+
+        for p in self.products.values():
+            declared = set(p.spec.columns)
+            known = declared | set(p.outputs or ())
+            if not known or (p.outputs is None and not declared):
+                continue
+            if p.outputs is None and p.kind == "sql":
+                continue  # a star hides the real columns; the contract check runs at build
+            file = p.meta_file or p.file
+            for check, where in _all_checks(p):
+                for col in check.columns_used:
+                    if col not in known:
+                        self.problems.append(Problem(
+                            file, self.where[p.name][1] if where is None else where,
+                            f"check '{check.label()}' of {p.name} names column {col!r}, "
+                            "which the product does not have",
+                            _close_hint(col, known),
+                        ))
+            for col in p.spec.primary_key:
+                if col not in known:
+                    self.problems.append(Problem(file, None,
+                                                 f"primary_key of {p.name} names unknown column "
+                                                 f"{col!r}", _close_hint(col, known)))
+            if p.outputs is not None and p.kind == "sql":
+                for col in sorted(declared - set(p.outputs)):
+                    self.problems.append(Problem(
+                        file, None,
+                        f"{p.name} declares column {col!r} but its SQL does not produce it",
+                        _close_hint(col, set(p.outputs)),
+                    ))
+        for p in self.products.values():
+            for check, _ in _all_checks(p):
+                if isinstance(check, Relationships) and check.to not in self.products:
+                    self.problems.append(Problem(
+                        p.meta_file or p.file, None,
+                        f"check '{check.label()}' of {p.name} refers to unknown product "
+                        f"{check.to!r}", _close_hint(check.to, set(self.products)),
+                    ))
+
+
+def _all_checks(p: Product) -> Iterable[tuple[Any, int | None]]:
+    for c in p.spec.checks:
+        yield c, None
+    for col in p.spec.columns.values():
+        for c in col.checks:
+            yield c, None
+
+
+def _close_hint(word: str, options: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(word, sorted(options), n=1)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _replace(p: Product, **changes: Any) -> Product:
+    from dataclasses import replace
+
+    return replace(p, **changes)
+
+
+def _qualify(name: str, domain: str | None) -> str:
+    if "." in name or not domain:
+        return name
+    return f"{domain}.{name}"
+
+
+def _valid_name(name: str) -> bool:
+    import re
+
+    return re.match(NAME_PATTERN, name) is not None
+
+
+def _files(base: str, exts: tuple[str, ...]) -> list[str]:
+    if not os.path.isdir(base):
+        return []
+    out = []
+    for d, dirs, files in os.walk(base):
+        dirs[:] = sorted(x for x in dirs if not x.startswith((".", "_")))
+        out.extend(os.path.join(d, f) for f in files if f.endswith(exts))
+    return sorted(out)
+
+
+def _callable_file(target: str, root: str) -> str | None:
+    mod, _, _fn = target.partition(":")
+    if mod.endswith(".py"):
+        path = mod if os.path.isabs(mod) else os.path.join(root, mod)
+        return path if os.path.isfile(path) else None
+    try:
+        spec = importlib.util.find_spec(mod)
+    except (ImportError, ValueError):
+        return None
+    return spec.origin if spec and spec.origin and os.path.isfile(spec.origin) else None
+
+
+def load_project(root: str | None = None, *, hash_sources: bool = True) -> LoadedProject:
+    """Load and validate the project at ``root`` (or the one around the working folder)."""
+    root = find_root(root or ".")
+    return _Loader(root, hash_sources).load()

@@ -1,0 +1,77 @@
+"""Python products, read statically: the project loads without importing user code."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from steward.core.errors import Problem
+
+
+@dataclass
+class PyProduct:
+    function: str
+    line: int
+    params: list[str]
+    metadata: dict[str, Any]
+    normalized: str
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _is_product_decorator(node: ast.expr) -> ast.Call | bool:
+    target = node.func if isinstance(node, ast.Call) else node
+    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+    if name != "product":
+        return False
+    return node if isinstance(node, ast.Call) else True
+
+
+def _strip_docstring(fn: ast.FunctionDef) -> ast.FunctionDef:
+    body = fn.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:] or [ast.Pass()]
+    return ast.FunctionDef(name=fn.name, args=fn.args, body=body, decorator_list=[],
+                           returns=None, type_comment=None, type_params=[])
+
+
+def read_python_products(text: str, file: str) -> tuple[list[PyProduct], list[Problem]]:
+    try:
+        tree = ast.parse(text, filename=file)
+    except SyntaxError as e:
+        return [], [Problem(file, e.lineno, f"Python syntax error: {e.msg}")]
+    found: list[tuple[ast.FunctionDef, ast.Call | bool]] = []
+    shared: list[ast.stmt] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            deco = next((d for d in (_is_product_decorator(x) for x in node.decorator_list)
+                         if d), None)
+            if deco:
+                found.append((node, deco))
+                continue
+        shared.append(node)
+    shared_src = ast.unparse(ast.Module(body=shared, type_ignores=[]))
+    out: list[PyProduct] = []
+    problems: list[Problem] = []
+    for fn, deco in found:
+        meta: dict[str, Any] = {}
+        if isinstance(deco, ast.Call):
+            if deco.args:
+                try:
+                    meta["name"] = ast.literal_eval(deco.args[0])
+                except ValueError:
+                    problems.append(Problem(file, fn.lineno, "the product name must be a literal"))
+            for kw in deco.keywords:
+                try:
+                    meta[kw.arg or ""] = ast.literal_eval(kw.value)
+                except ValueError:
+                    problems.append(Problem(
+                        file, kw.value.lineno,
+                        f"@product({kw.arg}=...) must be a literal (string, number, list, dict)",
+                        "Steward reads product metadata without running your code",
+                    ))
+        params = [a.arg for a in fn.args.args + fn.args.kwonlyargs]
+        normalized = shared_src + "\n" + ast.unparse(_strip_docstring(fn))
+        out.append(PyProduct(fn.name, fn.lineno, params, meta, normalized))
+    return out, problems

@@ -1,0 +1,1 @@
+"""SQL understanding with sqlglot: parsing, references, normalisation, rewriting."""

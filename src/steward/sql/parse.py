@@ -1,0 +1,133 @@
+"""Parse a product's SQL once: its references, its output columns, its normal form.
+
+The normal form (comments and formatting dropped, keywords and quoting canonical) is
+what the fingerprint hashes, so reformatting a model never rebuilds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+
+DIALECT = "duckdb"
+
+
+@dataclass(frozen=True)
+class Reference:
+    name: str  # as written: "raw.flights" or "flights"
+    line: int
+
+
+@dataclass(frozen=True)
+class ParsedSql:
+    normalized: str
+    references: tuple[Reference, ...] = ()
+    outputs: tuple[str, ...] | None = None  # None when a star hides them
+    error: str | None = None
+    error_line: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "normalized": self.normalized,
+            "references": [[r.name, r.line] for r in self.references],
+            "outputs": list(self.outputs) if self.outputs is not None else None,
+            "error": self.error,
+            "error_line": self.error_line,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, object]) -> ParsedSql:
+        refs = tuple(Reference(n, ln) for n, ln in d["references"])  # type: ignore[union-attr, misc]
+        outs = d["outputs"]
+        return cls(
+            normalized=str(d["normalized"]),
+            references=refs,
+            outputs=tuple(outs) if outs is not None else None,  # type: ignore[arg-type]
+            error=d["error"],  # type: ignore[arg-type]
+            error_line=d["error_line"],  # type: ignore[arg-type]
+        )
+
+
+def parse_sql(text: str) -> ParsedSql:
+    """Parse one SELECT statement; syntax errors come back as data, never raised."""
+    try:
+        statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
+    except sqlglot.errors.ParseError as e:
+        first = e.errors[0] if e.errors else {}
+        desc = str(first.get("description") or e).split("\n")[0].split(" but got")[0]
+        near = first.get("highlight")
+        msg = f"SQL syntax error: {desc}" + (f" near '{near}'" if near else "")
+        return ParsedSql("", error=msg, error_line=first.get("line"))
+    except sqlglot.errors.TokenError as e:
+        return ParsedSql("", error=f"cannot tokenize: {e}", error_line=None)
+    if len(statements) != 1:
+        return ParsedSql("", error=f"expected one SELECT statement, found {len(statements)}",
+                         error_line=1)
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        return ParsedSql("", error=f"a product is a query; found {tree.key.upper()}",
+                         error_line=1)
+    return ParsedSql(
+        normalized=tree.sql(dialect=DIALECT, comments=False, normalize=True),
+        references=tuple(table_references(tree)),
+        outputs=output_columns(tree),
+    )
+
+
+def table_references(tree: exp.Expression) -> list[Reference]:
+    """Tables the query reads, minus its own CTEs, each with the line it appears on."""
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    seen: dict[str, Reference] = {}
+    for t in tree.find_all(exp.Table):
+        if not t.name or isinstance(t.this, exp.Func | exp.Anonymous):
+            continue
+        if not t.db and t.name.lower() in ctes:
+            continue
+        name = f"{t.db}.{t.name}" if t.db else t.name
+        line = int(t.this.meta.get("line", 1)) if isinstance(t.this, exp.Expression) else 1
+        if name not in seen or line < seen[name].line:
+            seen[name] = Reference(name, line)
+    return sorted(seen.values(), key=lambda r: (r.line, r.name))
+
+
+def output_columns(tree: exp.Expression) -> tuple[str, ...] | None:
+    if not isinstance(tree, exp.Query):
+        return None
+    selects = tree.selects
+    if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star)
+           for s in selects):
+        return None
+    return tuple(s.alias_or_name for s in selects)
+
+
+def rewrite_references(text: str, mapping: dict[str, exp.Expression]) -> str:
+    """Replace each product reference by an expression (e.g. ``read_parquet(...)``)."""
+    tree = sqlglot.parse_one(text, read=DIALECT)
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and node.name:
+            if not node.db and node.name.lower() in ctes:
+                return node
+            name = f"{node.db}.{node.name}" if node.db else node.name
+            repl = mapping.get(name)
+            if repl is not None:
+                alias = node.alias or node.name
+                return exp.Table(this=repl.copy(),
+                                 alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        return node
+
+    return tree.transform(swap).sql(dialect=DIALECT)
+
+
+def parquet_scan(paths: list[str]) -> exp.Expression:
+    """``read_parquet([...])`` as a syntax tree."""
+    arg: exp.Expression
+    if len(paths) == 1:
+        arg = exp.Literal.string(paths[0])
+    else:
+        arg = exp.Array(expressions=[exp.Literal.string(p) for p in paths])
+    return exp.Anonymous(this="read_parquet", expressions=[arg])
