@@ -39,8 +39,18 @@ def _out() -> Any:
     return Console(highlight=False, soft_wrap=True)
 
 
+def _json_default(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
 def _dump(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, default=str, indent=2) + "\n")
+    sys.stdout.write(json.dumps(obj, default=_json_default, indent=2) + "\n")
 
 
 @app.command()
@@ -59,7 +69,8 @@ def init(
 
 @app.command()
 def run(
-    select: Annotated[list[str] | None, typer.Argument(help="Selection: +x, x+, tag:t, ...")] = None,
+    select: Annotated[list[str] | None,
+                      typer.Argument(help="Selection: +x, x+, tag:t, ...")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", "-x")] = None,
     env: EnvOpt = None,
     from_env: Annotated[str | None, typer.Option("--from", help="Create a new env from this one.")
@@ -210,6 +221,12 @@ def runs(
     return None
 
 
+# -- command modules --
+# Each area registers its commands on `app` when imported (keep their top level light).
+# (one import line per area below)
+# -- end command modules --
+
+
 def main() -> None:
     """Entry point: every StewardError becomes one clear message and an exit code."""
     import click
@@ -218,7 +235,6 @@ def main() -> None:
         code = app(standalone_mode=False)
     except StewardError as e:
         from rich.console import Console
-
         from rich.markup import escape
 
         Console(stderr=True, highlight=False, soft_wrap=True).print(

@@ -123,7 +123,13 @@ class DuckDBEngine:
         opts = dict(spec.options)
         quarantine = spec.on_error == "quarantine"
         if fmt == "csv":
-            if types:
+            header = _csv_header(real[0], opts)
+            if header and types and set(header) <= set(types) and "columns" not in opts:
+                # every column declared: read exactly that, no guessing, precise errors
+                opts.update(columns={c: types[c] for c in header}, header=True,
+                            auto_detect=False)
+                opts.setdefault("delim", header.delim)
+            elif types:
                 opts.setdefault("types", types)
             if quarantine:
                 opts["store_rejects"] = True
@@ -294,6 +300,34 @@ def _infer_format(path: str) -> str:
     return "csv"
 
 
+class _Header(list[str]):
+    delim: str = ","
+
+
+def _csv_header(path: str, opts: Mapping[str, Any]) -> _Header | None:
+    """The header row's column names, read with Python's csv module (gzip too)."""
+    import csv
+    import gzip
+
+    if opts.get("header") is False:
+        return None
+    opener: Any = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as f:
+            first = f.readline()
+    except (OSError, UnicodeDecodeError):
+        return None
+    delim = opts.get("delim") or opts.get("sep") or opts.get("delimiter")
+    if not delim:
+        try:
+            delim = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+        except csv.Error:
+            return None
+    out = _Header(next(csv.reader([first], delimiter=delim), []))
+    out.delim = delim
+    return out
+
+
 def _unzip(path: str, scratch: str) -> str:
     with zipfile.ZipFile(path) as z:
         members = [m for m in z.infolist() if not m.is_dir() and not m.filename.startswith("__")]
@@ -330,7 +364,7 @@ def _clean(e: Exception, file: str | None, where: str | None = None) -> str:
 
 
 def _load_function(path: str, func: str) -> Any:
-    name = "steward_user_" + xxhash.xxh64_hexdigest(path)
+    name = "steward_user_" + xxhash.xxh64_hexdigest(path.encode())
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise BuildError(f"cannot import {path}")

@@ -171,13 +171,16 @@ class Metastore:
                                   .where(t.environments.c.name == env)).first()
             if exists:
                 return False
+            # one timestamp: a pointer still at it was inherited, not changed (promote)
+            ts = now()
             conn.execute(t.environments.insert(),
-                         {"name": env, "created_at": now(), "created_from": from_env})
+                         {"name": env, "created_at": ts, "created_from": from_env})
             if from_env:
                 conn.execute(t.env_pointers.insert().from_select(
                     ["env", "product", "version_id", "updated_at"],
                     sa.select(sa.literal(env), t.env_pointers.c.product,
-                              t.env_pointers.c.version_id, sa.literal(now()))
+                              t.env_pointers.c.version_id,
+                              sa.literal(ts, t.env_pointers.c.updated_at.type))
                     .where(t.env_pointers.c.env == from_env),
                 ))
         return True
@@ -192,8 +195,8 @@ class Metastore:
 
     def pointer_map(self, env: str) -> dict[str, str]:
         with self.engine.connect() as conn:
-            return dict(conn.execute(sa.select(t.env_pointers.c.product, t.env_pointers.c.version_id)
-                                     .where(t.env_pointers.c.env == env)).all())
+            q = sa.select(t.env_pointers.c.product, t.env_pointers.c.version_id)
+            return dict(conn.execute(q.where(t.env_pointers.c.env == env)).all())
 
     def envs_pointing_at(self, version_ids: Iterable[str]) -> dict[str, list[str]]:
         ids = list(version_ids)

@@ -31,7 +31,8 @@ environments = sa.Table(
 )
 env_pointers = sa.Table(
     "env_pointers", md,
-    sa.Column("env", sa.String, primary_key=True), sa.Column("product", sa.String, primary_key=True),
+    sa.Column("env", sa.String, primary_key=True),
+    sa.Column("product", sa.String, primary_key=True),
     sa.Column("version_id", sa.String), sa.Column("updated_at", sa.DateTime(timezone=True)),
 )
 runs = sa.Table(

@@ -63,6 +63,9 @@ class _Loader:
         self.parse_cache: dict[str, Any] = {}
         self.parse_cache_dirty = False
         self._params: dict[str, list[str]] = {}
+        # names whose declaration is broken: references to them are not reported again
+        self.broken: set[str] = set()
+        self.docs: dict[str, tuple[Located, tuple[Any, ...]]] = {}
         if os.path.exists(self.parse_cache_path):
             try:
                 with open(self.parse_cache_path) as f:
@@ -98,6 +101,13 @@ class _Loader:
         self.products[product.name] = product
         self.where[product.name] = (product.meta_file or product.file, product.line)
 
+    def line_of(self, name: str, *loc: Any) -> int | None:
+        """The line of ``loc`` inside the declaration of product ``name``."""
+        if name not in self.docs:
+            return None
+        doc, prefix = self.docs[name]
+        return doc.line((*prefix, *loc))
+
     # -- steps -----------------------------------------------------------------------
     def load(self) -> LoadedProject:
         spec = self.load_project_file()
@@ -108,12 +118,16 @@ class _Loader:
         self.resolve_references()
         self.check_graph()
         self.check_columns()
+        from steward.project.glossary import load_glossary
+
+        glossary, glossary_warnings = load_glossary(self.root, self.products, self.problems)
         self.stat_cache.save()
         self.save_parse_cache()
         if self.problems:
             raise ConfigError(self.problems)
         return LoadedProject(self.root, spec, dict(sorted(self.products.items())),
-                             self.source_hashes)
+                             self.source_hashes,
+                             extra={"glossary": glossary, "warnings": glossary_warnings})
 
     def load_project_file(self) -> ProjectSpec | None:
         path = os.path.join(self.root, PROJECT_FILE)
@@ -169,6 +183,7 @@ class _Loader:
 
                 if not isinstance(e, ValidationError):
                     raise
+                self.broken.add(_qualify(str(name), raw.get("domain")))
                 for err in e.errors():
                     from steward.project.validate import _problem
 
@@ -179,6 +194,7 @@ class _Loader:
             product = Product(name=full, kind=kind, spec=src, file=doc.file, line=line,
                               meta_file=doc.file)
             self.add(product)
+            self.docs.setdefault(full, (doc, loc))
             if full in self.products and self.products[full] is product:
                 self.hash_source(product, doc, loc)
 
@@ -225,6 +241,7 @@ class _Loader:
             if sidecar:
                 doc = self.read_yaml(sidecar)
                 if doc.problems:
+                    self.broken.add(_qualify(Path(path).stem, folder_domain))
                     continue
                 if doc.data is not None and not isinstance(doc.data, dict):
                     self.problems.append(Problem(doc.file, 1, "a product's YAML is a mapping"))
@@ -244,11 +261,13 @@ class _Loader:
         meta = normalise_checks(meta, doc, (), self.problems)
         spec = validate(SqlProductSpec, meta, doc, self.problems)
         if spec is None:
+            self.broken.add(_qualify(Path(path).stem, meta.get("domain") or folder_domain))
             return
         parsed = self.parse_sql(text)
         name = _qualify(Path(path).stem, spec.domain or folder_domain)
         if parsed.error:
             self.problems.append(Problem(rel, parsed.error_line, parsed.error))
+            self.broken.add(name)
             return
         product = Product(
             name=name, kind="sql", spec=spec, file=rel, code=text,
@@ -257,6 +276,8 @@ class _Loader:
         )
         self.refs[name] = [(r.name, rel, r.line) for r in parsed.references]
         self.add(product)
+        if product.meta_file:
+            self.docs.setdefault(name, (doc, ()))
 
     def parse_sql(self, text: str) -> Any:
         from steward.core.fingerprint import digest
@@ -299,6 +320,8 @@ class _Loader:
             merged = normalise_checks(merged, located, (), self.problems)
             spec = validate(PythonProductSpec, merged, located, self.problems)
             if spec is None:
+                self.broken.add(py.metadata.get("name")
+                                or _qualify(py.function, merged.get("domain") or folder_domain))
                 continue
             name = py.metadata.get("name") or _qualify(py.function, spec.domain or folder_domain)
             product = Product(
@@ -317,6 +340,8 @@ class _Loader:
                                              f"{py.function}()"))
             self.refs[name] = refs
             self.add(product)
+            if doc is not None:
+                self.docs.setdefault(name, (doc, ()))
             self._params[name] = py.params
 
     def resolve_references(self) -> None:
@@ -342,6 +367,8 @@ class _Loader:
                 owner: str) -> str | None:
         if ref in self.products:
             return ref
+        if ref in self.broken or any(b.split(".", 1)[-1] == ref for b in self.broken):
+            return None  # already reported where it is declared
         cands = short.get(ref, []) if "." not in ref else []
         if len(cands) == 1:
             return cands[0]
@@ -382,39 +409,39 @@ class _Loader:
                 for col in check.columns_used:
                     if col not in known:
                         self.problems.append(Problem(
-                            file, self.where[p.name][1] if where is None else where,
+                            file, self.line_of(p.name, *where) or self.where[p.name][1],
                             f"check '{check.label()}' of {p.name} names column {col!r}, "
                             "which the product does not have",
                             _close_hint(col, known),
                         ))
             for col in p.spec.primary_key:
                 if col not in known:
-                    self.problems.append(Problem(file, None,
+                    self.problems.append(Problem(file, self.line_of(p.name, "primary_key"),
                                                  f"primary_key of {p.name} names unknown column "
                                                  f"{col!r}", _close_hint(col, known)))
             if p.outputs is not None and p.kind == "sql":
                 for col in sorted(declared - set(p.outputs)):
                     self.problems.append(Problem(
-                        file, None,
+                        file, self.line_of(p.name, "columns", col),
                         f"{p.name} declares column {col!r} but its SQL does not produce it",
                         _close_hint(col, set(p.outputs)),
                     ))
         for p in self.products.values():
-            for check, _ in _all_checks(p):
+            for check, where in _all_checks(p):
                 if isinstance(check, Relationships) and check.to not in self.products:
                     self.problems.append(Problem(
-                        p.meta_file or p.file, None,
+                        p.meta_file or p.file, self.line_of(p.name, *where),
                         f"check '{check.label()}' of {p.name} refers to unknown product "
                         f"{check.to!r}", _close_hint(check.to, set(self.products)),
                     ))
 
 
-def _all_checks(p: Product) -> Iterable[tuple[Any, int | None]]:
-    for c in p.spec.checks:
-        yield c, None
-    for col in p.spec.columns.values():
-        for c in col.checks:
-            yield c, None
+def _all_checks(p: Product) -> Iterable[tuple[Any, tuple[Any, ...]]]:
+    for i, c in enumerate(p.spec.checks):
+        yield c, ("checks", i)
+    for name, col in p.spec.columns.items():
+        for i, c in enumerate(col.checks):
+            yield c, ("columns", name, "checks", i)
 
 
 def _close_hint(word: str, options: Iterable[str]) -> str | None:

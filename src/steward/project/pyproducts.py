@@ -32,8 +32,9 @@ def _strip_docstring(fn: ast.FunctionDef) -> ast.FunctionDef:
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
             and isinstance(body[0].value.value, str):
         body = body[1:] or [ast.Pass()]
-    return ast.FunctionDef(name=fn.name, args=fn.args, body=body, decorator_list=[],
-                           returns=None, type_comment=None, type_params=[])
+    out = ast.FunctionDef(name=fn.name, args=fn.args, body=body, decorator_list=[],
+                          returns=None, type_comment=None, type_params=[])
+    return ast.fix_missing_locations(ast.copy_location(out, fn))
 
 
 def read_python_products(text: str, file: str) -> tuple[list[PyProduct], list[Problem]]:

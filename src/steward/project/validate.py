@@ -48,7 +48,8 @@ def _problem(doc: Located, loc: tuple[Any, ...], err: Any) -> Problem:
         key = str(loc[-1])
         msg = f"unknown key '{key}' (at {where})"
         close = difflib.get_close_matches(key, sorted(_known_keys()), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else "remove it, or see docs/project-format.md"
+        hint = (f"did you mean '{close[0]}'?" if close
+                else "remove it, or see docs/project-format.md")
     elif kind == "missing":
         msg = f"missing required key '{loc[-1]}' (at {where})"
     elif kind in ("union_tag_invalid", "union_tag_not_found"):

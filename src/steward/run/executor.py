@@ -193,7 +193,7 @@ class Executor:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         vid = new_id("v")
-        final_path = getattr(self.store, "version_path")(name, vid)
+        final_path = self.store.version_path(name, vid)
         base = Version(
             id=vid, product=name, fingerprint=plan.steps[name].fingerprint,
             metadata_fp=metadata_fingerprint(product), status="building", path=final_path,
@@ -210,7 +210,7 @@ class Executor:
                                   notes=list(result.notes))
             for hook in self.post_build:
                 hook(candidate)
-            data_hash = getattr(self.engine, "data_hash")(candidate.files)
+            data_hash = self.engine.data_hash(candidate.files)
             path = self.store.publish(scratch, name, vid)
             size = self.store.size(path)
             self.ms.publish(vid, plan.env, name, schema=result.schema, row_count=result.rows,
