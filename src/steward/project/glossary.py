@@ -1,0 +1,95 @@
+"""Read ``glossary.yaml`` and check every column's glossary link against it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from steward.core.errors import Problem
+from steward.core.glossary import Glossary, related_cycles
+from steward.core.model import Product
+from steward.project.validate import validate
+from steward.project.yamlload import Located, load_yaml
+
+GLOSSARY_FILE = "glossary.yaml"
+
+
+def load_glossary(root: str, products: Mapping[str, Product],
+                  problems: list[Problem]) -> tuple[Glossary, list[str]]:
+    """The project's glossary (empty without a file) and its warnings.
+
+    Records as problems: a malformed file, a related term that is not defined, and a
+    column linking a term that is not defined (with the sidecar's file and line). A
+    cycle of related terms is only a warning: nothing follows ``related`` links
+    transitively without a visited set, so a loop breaks nothing.
+    """
+    path = os.path.join(root, GLOSSARY_FILE)
+    glossary = Glossary()
+    doc: Located | None = None
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            doc = load_yaml(f.read(), GLOSSARY_FILE)
+        if doc.problems:
+            problems.extend(doc.problems)
+        elif doc.data:
+            if not isinstance(doc.data, dict):
+                problems.append(Problem(GLOSSARY_FILE, 1, "glossary.yaml is a mapping with "
+                                        "'terms:'"))
+            else:
+                glossary = validate(Glossary, doc.data, doc, problems) or Glossary()
+    if doc is not None:
+        for name, term in glossary.terms.items():
+            for r in term.related:
+                if r == name or r not in glossary.terms:
+                    why = "relates to itself" if r == name else f"relates to unknown term {r!r}"
+                    problems.append(Problem(
+                        GLOSSARY_FILE, doc.line(("terms", name, "related")),
+                        f"glossary term {name!r} {why}", _hint(r, glossary)))
+    docs: dict[str, Located | None] = {}
+    for p in products.values():
+        for col, spec in p.spec.columns.items():
+            if spec.glossary is None or spec.glossary in glossary.terms:
+                continue
+            file = p.meta_file or p.file
+            line = _line_of(root, file, col, docs) or p.line
+            problems.append(Problem(
+                file, line,
+                f"column {col!r} of {p.name} links glossary term {spec.glossary!r}, "
+                f"which {GLOSSARY_FILE} does not define",
+                _hint(spec.glossary, glossary) or f"define it under 'terms:' in {GLOSSARY_FILE}",
+            ))
+    warnings = [f"{GLOSSARY_FILE}: related terms form a cycle: " + " -> ".join(c)
+                for c in related_cycles(glossary)]
+    return glossary, warnings
+
+
+def _hint(word: str, glossary: Glossary) -> str | None:
+    import difflib
+
+    hit = glossary.lookup(word)
+    if hit and hit != word:
+        return f"{word!r} is a synonym of {hit!r}; link the term itself"
+    close = difflib.get_close_matches(word, sorted(glossary.terms), n=1)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _line_of(root: str, file: str, column: str, docs: dict[str, Located | None]) -> int | None:
+    """The line of ``columns.<column>.glossary`` in a YAML file (read only on error)."""
+    if not file.endswith((".yml", ".yaml")):
+        return None
+    if file not in docs:
+        try:
+            with open(os.path.join(root, file), encoding="utf-8") as f:
+                docs[file] = load_yaml(f.read(), file)
+        except OSError:
+            docs[file] = None
+    doc = docs[file]
+    if doc is None:
+        return None
+    best: Any = None
+    for path, line in doc.lines.items():
+        if len(path) >= 3 and path[-3:] == ("columns", column, "glossary"):
+            best = line
+            break
+    return best
