@@ -79,7 +79,8 @@ class RunResult:
 
 
 class Executor:
-    def __init__(self, project: Project, metastore: Metastore, store: Store, engine: Engine,
+    def __init__(self, project: Project, metastore: Metastore, store: Store,
+                 engine: Engine | Callable[[], Engine],
                  console: Console | None = None, workers: int | None = None,
                  post_build: Sequence[PostBuildHook] = (),
                  on_published: Sequence[PublishedHook] = (),
@@ -87,12 +88,19 @@ class Executor:
         self.project = project
         self.ms = metastore
         self.store = store
-        self.engine = engine
+        # a factory keeps a no-op run from starting the engine at all
+        self._engine = engine
         self.console = console or NullConsole()
         self.workers = workers or project.spec.parallelism or os.cpu_count() or 2
         self.post_build = list(post_build)
         self.on_published = list(on_published)
         self.actor = actor
+
+    @property
+    def engine(self) -> Engine:
+        if callable(self._engine) and not hasattr(self._engine, "build"):
+            self._engine = self._engine()
+        return self._engine  # type: ignore[return-value]
 
     def execute(self, plan: BuildPlan, selection: str | None = None) -> RunResult:
         run_id = new_id("r")
@@ -101,6 +109,8 @@ class Executor:
         env = plan.env
         self.ms.start_run(run_id, env, selection, self.actor)
         to_build = plan.of("build")
+        if to_build:
+            _ = self.engine  # start it here, once, not racing in the worker threads
         self.console.run_started(run_id, env, len(plan.order), len(to_build))
         steps: dict[str, Step] = {}
         notes: dict[str, list[str]] = {}

@@ -7,9 +7,10 @@ what the fingerprint hashes, so reformatting a model never rebuilds it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import sqlglot
-from sqlglot import exp
+if TYPE_CHECKING:  # sqlglot is imported only when SQL is really parsed (cache misses)
+    from sqlglot import exp
 
 DIALECT = "duckdb"
 
@@ -53,6 +54,9 @@ class ParsedSql:
 
 def parse_sql(text: str) -> ParsedSql:
     """Parse one SELECT statement; syntax errors come back as data, never raised."""
+    import sqlglot
+    from sqlglot import exp
+
     try:
         statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
     except sqlglot.errors.ParseError as e:
@@ -79,6 +83,8 @@ def parse_sql(text: str) -> ParsedSql:
 
 def table_references(tree: exp.Expression) -> list[Reference]:
     """Tables the query reads, minus its own CTEs, each with the line it appears on."""
+    from sqlglot import exp
+
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     seen: dict[str, Reference] = {}
     for t in tree.find_all(exp.Table):
@@ -94,6 +100,8 @@ def table_references(tree: exp.Expression) -> list[Reference]:
 
 
 def output_columns(tree: exp.Expression) -> tuple[str, ...] | None:
+    from sqlglot import exp
+
     if not isinstance(tree, exp.Query):
         return None
     selects = tree.selects
@@ -105,6 +113,9 @@ def output_columns(tree: exp.Expression) -> tuple[str, ...] | None:
 
 def rewrite_references(text: str, mapping: dict[str, exp.Expression]) -> str:
     """Replace each product reference by an expression (e.g. ``read_parquet(...)``)."""
+    import sqlglot
+    from sqlglot import exp
+
     tree = sqlglot.parse_one(text, read=DIALECT)
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
 
@@ -125,6 +136,8 @@ def rewrite_references(text: str, mapping: dict[str, exp.Expression]) -> str:
 
 def parquet_scan(paths: list[str]) -> exp.Expression:
     """``read_parquet([...])`` as a syntax tree."""
+    from sqlglot import exp
+
     arg: exp.Expression
     if len(paths) == 1:
         arg = exp.Literal.string(paths[0])
