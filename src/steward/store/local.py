@@ -15,6 +15,9 @@ class LocalStore:
         path = location.removeprefix("file://")
         self.root = path if os.path.isabs(path) else os.path.join(project_root, path)
         self.scratch_root = os.path.join(self.root, ".scratch")
+        # A killed process cannot lose written pages (the OS holds them); fsync guards
+        # only against power loss and costs milliseconds per file, so it is opt-in.
+        self.fsync = os.environ.get("STEWARD_FSYNC", "") not in ("", "0")
 
     def new_scratch(self) -> str:
         path = os.path.join(self.scratch_root, uuid.uuid4().hex)
@@ -27,7 +30,8 @@ class LocalStore:
     def publish(self, scratch: str, product: str, version_id: str) -> str:
         final = self.version_path(product, version_id)
         os.makedirs(os.path.dirname(final), exist_ok=True)
-        _fsync_tree(scratch)
+        if self.fsync:
+            _fsync_tree(scratch)
         os.rename(scratch, final)  # atomic on one filesystem
         return final
 
