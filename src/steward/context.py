@@ -102,6 +102,11 @@ class Context:
                 "spec_json": p.spec.model_dump_json(exclude_defaults=True),
             })
         self.metastore.upsert_products(rows)
+        if rows:
+            self.audit("config", [r["name"] for r in rows],
+                       before={r["name"]: known.get(r["name"]) for r in rows},
+                       after={r["name"]: r["metadata_fp"] for r in rows},
+                       reason="declared metadata changed")
         return len(rows)
 
     def plan_build(self, select: Sequence[str] = (), exclude: Sequence[str] = (),
@@ -111,8 +116,14 @@ class Context:
         env = env or self.default_env
         chosen = selected(self.project, list(select), list(exclude))
         current = self.metastore.pointers(env)
-        return plan_build(self.project, env, current, None, chosen, full_refresh,
+        plan = plan_build(self.project, env, current, None, chosen, full_refresh,
                           lookup=self.metastore.published_by_fingerprint)
+        if full_refresh:
+            return plan
+        from steward.run.changes import compatible_plan
+
+        # products untouched by a non-breaking upstream change keep their data
+        return compatible_plan(self.project, self.metastore, plan)
 
     def run(self, select: Sequence[str] = (), exclude: Sequence[str] = (),
             env: str | None = None, full_refresh: bool = False, wait: float = 0.0,
@@ -122,6 +133,11 @@ class Context:
         from steward.run.lock import ProjectLock
 
         env = env or self.default_env
+        from steward.catalog.owners import check_owners
+
+        # a missing owner warns; under 'compliance: strict' it stops the run here
+        for warning in [*check_owners(self.project), *self.project.extra.get("warnings", ())]:
+            self.console.message(warning, "warn")
         with ProjectLock(self.state_dir, f"run --env {env}", wait):
             self.recover()
             source = from_env or (self.default_env if env != self.default_env else None)
@@ -130,20 +146,117 @@ class Context:
             self.metastore.ensure_env(env, source)
             self.sync_products()
             plan = self.plan_build(select, exclude, env, full_refresh)
+            from steward.run.changes import prepare_run
+
+            prepare_run(self.metastore, self.project, plan)
             executor = Executor(
-                self.project, self.metastore, self.store, self.engine, self.console,
+                self.project, self.metastore, self.store, lambda: self.engine, self.console,
                 workers=workers, post_build=self.post_build_hooks(),
                 on_published=self.published_hooks(), actor=actor(),
             )
             selection = " ".join(select) + (f" --exclude {' '.join(exclude)}" if exclude else "")
-            return executor.execute(plan, selection.strip() or None)
+            result = executor.execute(plan, selection.strip() or None)
+            from steward.run.changes import finish_run
 
+            finish_run(self.metastore, plan)
+            built = {s.product: s.version_id for s in result.steps if s.status in ("built",
+                                                                                   "reused")}
+            self.audit("run", sorted(built), before={n: v.id for n, v in plan.current.items()
+                                                     if n in built},
+                       after=built, reason=f"run {result.run_id}: {result.status}")
+            self.emit_openlineage(result.run_id)
+            return result
+
+    # -- extension points: each area wires itself in here --------------------------
     def post_build_hooks(self) -> list[Any]:
-        """Checks that run on a candidate before it can be published."""
-        return []
+        """Run on each candidate before it can be published (quality gates)."""
+        hooks: list[Any] = []
+        from steward.quality.gate import QualityGate
+
+        d = self.project.spec.defaults
+        hooks.append(QualityGate(self.metastore, self.store, self.engine, d.contract, d.on_fail))
+        from steward.profile.service import ProfileGate, Profiles
+
+        hooks.append(ProfileGate(Profiles(self.metastore, self.store, self.engine)))
+        from steward.audit.pii_gate import PiiGate
+
+        hooks.append(PiiGate(self.metastore, self.engine,
+                             self.project.spec.compliance == "strict",
+                             propagated=self.propagated_classifications))
+        return hooks
 
     def published_hooks(self) -> list[Any]:
-        return []
+        """Run after each version is published (profiles, metrics, lineage events)."""
+        hooks: list[Any] = []
+        from steward.profile.service import ProfileOnPublish, Profiles
+
+        hooks.append(ProfileOnPublish(Profiles(self.metastore, self.store, self.engine)))
+        return hooks
+
+    def audit(self, action: str, targets: Sequence[str] = (), before: Any = None,
+              after: Any = None, reason: str | None = None) -> Any:
+        """Append one event (actor, time, targets, before/after, reason) to the audit trail."""
+        from steward.audit.trail import AuditTrail
+
+        return AuditTrail(self.metastore).append(actor(), action, targets, before, after,
+                                                 reason)
+
+    # -- compliance: audit trail, PII, OpenLineage (steward.audit) -------------------
+    def audit_trail(self) -> Any:
+        from steward.audit.trail import AuditTrail
+
+        return AuditTrail(self.metastore)
+
+    def propagated_classifications(self) -> Any:
+        """(product, column) -> (classes, via) through column lineage, if the catalog has it."""
+        try:
+            from steward.catalog.lineage import propagated_classifications
+        except ImportError:
+            return None
+        return propagated_classifications(self.project, self._current_schemas())
+
+    def column_lineage(self) -> Any:
+        """(product -> column -> input edges, product -> lineage level), or None."""
+        try:
+            from steward.catalog.lineage import build_lineage
+        except ImportError:
+            return None
+        g = build_lineage(self.project, self._current_schemas())
+        return ({n: dict(pl.columns) for n, pl in g.products.items()},
+                {n: pl.level for n, pl in g.products.items()})
+
+    def _current_schemas(self) -> dict[str, list[str]]:
+        return {n: [c.name for c in v.schema] for n, v in self.current().items() if v.schema}
+
+    def emit_openlineage(self, run_id: str) -> list[Any]:
+        """Emit a recorded run's OpenLineage events (file, and HTTP when configured)."""
+        from steward.audit.openlineage import emit_run
+
+        events, problems = emit_run(self.project, self.metastore, self.root,
+                                    self.metastore.run(run_id).id, self.column_lineage)
+        for problem in problems:
+            self.console.message(problem, "warn")
+        return events
+
+    def pii_scan(self, name: str, env: str | None = None) -> Any:
+        """Classify a product's current version now; returns findings (proposals)."""
+        from steward.audit.pii_gate import scan_version
+
+        p = self.resolve_product(name)
+        v = self.current(env).get(p.name)
+        if v is None:
+            raise NotFound(f"{p.name} has no version in {env or self.default_env!r}; "
+                           "run it first")
+        return scan_version(self.engine, self.store.data_files(v.path), v.schema, p,
+                            self.propagated_classifications())
+
+    def compliance_report(self, env: str | None = None) -> Any:
+        """Which products hold PII, who owns and changed them, and every policy gap."""
+        from steward.audit.compliance import build_report
+
+        env = env or self.default_env
+        return build_report(self.project, self.metastore, env, self.current(env),
+                            self.propagated_classifications())
 
     def recover(self) -> None:
         """Clean up after a killed run. Call only while holding the project lock."""
@@ -201,6 +314,33 @@ class Context:
         if not self.metastore.env_exists(env):
             raise NotFound(f"no environment {env!r}; run 'steward run --env {env}' first")
         return self.engine.query(query, self.tables(env))
+
+    # -- quality (steward.quality) ----------------------------------------------------
+    def check(self, select: Sequence[str] = (), exclude: Sequence[str] = (),
+              env: str | None = None, workers: int | None = None) -> list[Any]:
+        """Run the checks of the selected products on their current versions in ``env``."""
+        from steward.quality.service import check_versions
+        from steward.run.planner import selected
+
+        env = env or self.default_env
+        chosen = selected(self.project, list(select), list(exclude))
+        current = {n: v for n, v in self.current(env).items() if n in chosen}
+        return check_versions(self.project.products, current, self.metastore, self.store,
+                              self.engine, env, self.project.spec.defaults.contract, workers)
+
+    def check_results(self, name: str, version: str | None = None,
+                      env: str | None = None) -> Any:
+        """Stored check results of a version (default: the product's newest version)."""
+        from steward.quality.inspect import check_report
+
+        return check_report(self, self.resolve_product(name).name, version,
+                            env or self.default_env)
+
+    def quarantine(self, name: str, env: str | None = None) -> str | None:
+        """Parquet file of the rows ``on_fail: quarantine_rows`` set aside, or None."""
+        from steward.quality.inspect import quarantine_file
+
+        return quarantine_file(self, self.resolve_product(name).name, env)
 
     def runs(self, limit: int = 20) -> list[Any]:
         return self.metastore.runs(limit)

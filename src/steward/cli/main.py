@@ -132,10 +132,15 @@ def show(
     ctx = _ctx(project)
     view = ctx.show(product, env)
     if json_out:
+        from steward.cli.quality import check_results_json
         from steward.cli.render import show_json
 
-        return _dump(show_json(view))
-    render_show(_out(), view)
+        return _dump({**show_json(view), "check_results": check_results_json(ctx, view)})
+    out = _out()
+    render_show(out, view)
+    from steward.cli.quality import render_check_summary
+
+    render_check_summary(out, ctx, view)
 
 
 @app.command()
@@ -224,6 +229,11 @@ def runs(
 # -- command modules --
 # Each area registers its commands on `app` when imported (keep their top level light).
 # (one import line per area below)
+import steward.cli.profile  # noqa: E402,F401  (profile, drift, metrics, report)
+import steward.cli.quality  # noqa: E402,F401  (check, contract)
+import steward.cli.catalog  # noqa: E402,F401  (catalog, glossary, lineage, owners)
+import steward.cli.changes  # noqa: E402,F401  (plan, diff, promote, rollback, gc, env)
+import steward.cli.compliance  # noqa: E402,F401  (audit, compliance, pii, openlineage)
 # -- end command modules --
 
 

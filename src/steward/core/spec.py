@@ -127,6 +127,18 @@ class PathsSpec(Spec):
     sources: str = "sources"
 
 
+class OpenLineageSpec(Spec):
+    """Where each run's OpenLineage events go: a file always, an HTTP endpoint if ``url``."""
+
+    enabled: bool = True
+    url: str | None = None
+    endpoint: str = "api/v1/lineage"
+    namespace: str | None = None  # default: the project's name
+    file: str | None = ".steward/openlineage/events.ndjson"
+    timeout: float = Field(default=5.0, gt=0)
+    api_key_env: str | None = None  # name of an environment variable holding a bearer token
+
+
 class ProjectSpec(Spec):
     """``steward.yaml``."""
 
@@ -140,6 +152,7 @@ class ProjectSpec(Spec):
     paths: PathsSpec = PathsSpec()
     parallelism: int | None = Field(default=None, ge=1)
     compliance: Literal["lenient", "strict"] = "lenient"
+    openlineage: OpenLineageSpec = OpenLineageSpec()
     sources: dict[str, SourceSpec] = Field(default_factory=dict)
     vars: dict[str, Any] = Field(default_factory=dict)
 

@@ -26,6 +26,7 @@ def load_glossary(root: str, products: Mapping[str, Product],
     """
     path = os.path.join(root, GLOSSARY_FILE)
     glossary = Glossary()
+    broken: set[str] = set()  # terms defined with mistakes: not reported again as undefined
     doc: Located | None = None
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
@@ -37,10 +38,12 @@ def load_glossary(root: str, products: Mapping[str, Product],
                 problems.append(Problem(GLOSSARY_FILE, 1, "glossary.yaml is a mapping with "
                                         "'terms:'"))
             else:
-                glossary = validate(Glossary, doc.data, doc, problems) or Glossary()
+                glossary, broken = _validate(doc, problems)
     if doc is not None:
         for name, term in glossary.terms.items():
             for r in term.related:
+                if r in broken:
+                    continue
                 if r == name or r not in glossary.terms:
                     why = "relates to itself" if r == name else f"relates to unknown term {r!r}"
                     problems.append(Problem(
@@ -49,7 +52,7 @@ def load_glossary(root: str, products: Mapping[str, Product],
     docs: dict[str, Located | None] = {}
     for p in products.values():
         for col, spec in p.spec.columns.items():
-            if spec.glossary is None or spec.glossary in glossary.terms:
+            if spec.glossary is None or spec.glossary in glossary.terms or spec.glossary in broken:
                 continue
             file = p.meta_file or p.file
             line = _line_of(root, file, col, docs) or p.line
@@ -62,6 +65,27 @@ def load_glossary(root: str, products: Mapping[str, Product],
     warnings = [f"{GLOSSARY_FILE}: related terms form a cycle: " + " -> ".join(c)
                 for c in related_cycles(glossary)]
     return glossary, warnings
+
+
+def _validate(doc: Located, problems: list[Problem]) -> tuple[Glossary, set[str]]:
+    """Validate term by term, so one bad term does not make every column link fail."""
+    from steward.core.glossary import Term
+
+    data = dict(doc.data)
+    terms = data.pop("terms", None) or {}
+    validate(Glossary, data, doc, problems)  # unknown top-level keys
+    if not isinstance(terms, dict):
+        problems.append(Problem(doc.file, doc.line(("terms",)), "'terms' is a mapping of "
+                                "term -> {definition, synonyms, owners, related}"))
+        return Glossary(), set()
+    good, broken = {}, set()
+    for name, raw in terms.items():
+        term = validate(Term, raw, doc, problems, ("terms", name))
+        if term is None:
+            broken.add(str(name))
+        else:
+            good[str(name)] = term
+    return Glossary(terms=good), broken
 
 
 def _hint(word: str, glossary: Glossary) -> str | None:

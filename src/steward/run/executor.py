@@ -223,6 +223,7 @@ class Executor:
             data_hash = self.engine.data_hash(candidate.files)
             path = self.store.publish(scratch, name, vid)
             size = self.store.size(path)
+            result = candidate.result  # a hook may have rewritten the data (quarantine)
             self.ms.publish(vid, plan.env, name, schema=result.schema, row_count=result.rows,
                             bytes=size, data_hash=data_hash, check_status=candidate.check_status)
             version = self.ms.version(vid)

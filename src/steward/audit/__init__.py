@@ -1,0 +1,1 @@
+"""Compliance: the hash-chained audit trail, PII classification, compliance reports."""

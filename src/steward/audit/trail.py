@@ -1,0 +1,322 @@
+"""The audit trail: an append-only, hash-chained log of every state-changing action.
+
+Each event stores the hash of the event before it and its own hash over a canonical
+JSON rendering of its fields (sha256). Every ``checkpoint_every`` events a checkpoint row
+records the running hash, so a consistent rewrite of a whole stretch of the chain (every
+hash recomputed) is still caught at the next checkpoint, and so is a truncated tail.
+
+:meth:`AuditTrail.verify` replays the chain in seq order, streaming rows in batches, and
+names the *first* event that was altered, removed or reordered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from steward.core.base import parse_duration
+from steward.core.errors import StewardError
+from steward.meta import audit as q
+from steward.meta.store import Metastore
+
+GENESIS = "0" * 64
+CHECKPOINT_EVERY = 1000
+
+Problem = Literal["altered", "removed", "reordered"]
+
+
+_canon = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                         default=str).encode
+
+
+def canon(obj: Any) -> str:
+    """Canonical JSON: sorted keys, no whitespace, UTF-8 kept, non-JSON types as text."""
+    return _canon(obj)
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_sha256 = hashlib.sha256
+
+
+def event_hash(seq: int, ts: str, actor: str, action: str, targets_json: str,
+               before_json: str, after_json: str, reason: str | None, prev_hash: str) -> str:
+    """sha256 of the canonical JSON array of an event's stored fields and its link."""
+    payload = _dumps([seq, ts, actor, action, targets_json, before_json, after_json, reason,
+                      prev_hash])
+    return _sha256(payload.encode()).hexdigest()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One recorded action."""
+
+    seq: int
+    ts: str
+    actor: str
+    action: str
+    targets: list[str]
+    before: Any
+    after: Any
+    reason: str | None
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> AuditEvent:
+        return cls(int(r["seq"]), r["ts"], r["actor"], r["action"],
+                   json.loads(r["targets_json"]), json.loads(r["before_json"]),
+                   json.loads(r["after_json"]), r["reason"], r["prev_hash"], r["hash"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "ts": self.ts, "actor": self.actor, "action": self.action,
+                "targets": self.targets, "before": self.before, "after": self.after,
+                "reason": self.reason, "prev_hash": self.prev_hash, "hash": self.hash}
+
+
+@dataclass
+class VerifyReport:
+    """What replaying the chain found. ``first_bad`` is None when the chain is intact."""
+
+    events: int = 0
+    checkpoints: int = 0
+    head: str | None = None
+    first_bad: int | None = None
+    problem: Problem | None = None
+    message: str = "audit trail intact"
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "events": self.events, "checkpoints": self.checkpoints,
+                "head": self.head, "first_bad": self.first_bad, "problem": self.problem,
+                "message": self.message, "seconds": round(self.seconds, 3), **self.details}
+
+
+class AuditTampered(StewardError):
+    """``audit verify`` found the chain broken."""
+
+    exit_code = 4
+
+
+def _row(seq: int, prev: str, ts: str, actor: str, action: str, targets: Iterable[str],
+         before: Any, after: Any, reason: str | None) -> dict[str, Any]:
+    tj, bj, aj = canon(sorted(set(targets))), canon(before), canon(after)
+    prev = prev or GENESIS
+    return {"seq": seq, "ts": ts, "actor": actor, "action": action, "targets_json": tj,
+            "before_json": bj, "after_json": aj, "reason": reason, "prev_hash": prev,
+            "hash": event_hash(seq, ts, actor, action, tj, bj, aj, reason, prev)}
+
+
+def parse_since(text: str) -> str:
+    """``7d`` / ``12h`` (ago) or an ISO date/time -> an ISO timestamp to compare with."""
+    try:
+        return (datetime.now(UTC) - timedelta(seconds=parse_duration(text))).isoformat()
+    except ValueError:
+        pass
+    try:
+        d = datetime.fromisoformat(text)
+    except ValueError:
+        raise StewardError(f"--since {text!r}: write a date (2026-11-01), a time "
+                           "(2026-11-01T08:00) or a duration ago (7d, 12h)") from None
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+class AuditTrail:
+    """Append to, query and verify the audit trail kept in a metastore."""
+
+    def __init__(self, metastore: Metastore, checkpoint_every: int = CHECKPOINT_EVERY):
+        self.ms = metastore
+        self.checkpoint_every = checkpoint_every
+
+    def append(self, actor: str, action: str, targets: Sequence[str] = (), before: Any = None,
+               after: Any = None, reason: str | None = None) -> AuditEvent:
+        """Record one action at the head of the chain (one transaction)."""
+        ts = now_iso()
+
+        def make(seq: int, prev: str) -> dict[str, Any]:
+            return _row(seq, prev, ts, actor, action, targets, before, after, reason)
+
+        row = q.append(self.ms, make, self.checkpoint_every, ts)
+        return AuditEvent.from_row(row)
+
+    def append_many(self, events: Iterable[dict[str, Any]], batch: int = 50_000) -> int:
+        """Chain and insert many events at once (imports, benchmarks); one transaction.
+
+        Each dict has ``actor``, ``action`` and optionally ``targets``, ``before``,
+        ``after``, ``reason``, ``ts``.
+        """
+        n = 0
+        with self.ms.begin() as conn:
+            seq, prev = q.head(conn)
+            prev = prev or GENESIS
+            rows: list[dict[str, Any]] = []
+            cps: list[dict[str, Any]] = []
+            for e in events:
+                seq += 1
+                ts = e.get("ts") or now_iso()
+                row = _row(seq, prev, ts, e["actor"], e["action"], e.get("targets", ()),
+                           e.get("before"), e.get("after"), e.get("reason"))
+                prev = row["hash"]
+                rows.append(row)
+                if self.checkpoint_every and seq % self.checkpoint_every == 0:
+                    cps.append({"seq": seq, "hash": prev, "created_at": ts})
+                if len(rows) >= batch:
+                    q.insert_many(self.ms, rows, cps, conn)
+                    n += len(rows)
+                    rows, cps = [], []
+            q.insert_many(self.ms, rows, cps, conn)
+            n += len(rows)
+        return n
+
+    def log(self, action: str | None = None, actor: str | None = None,
+            target: str | None = None, since: str | None = None, limit: int | None = 100,
+            actions: Sequence[str] | None = None) -> list[AuditEvent]:
+        """Events matching the filters, newest first. ``since``: ISO date or ``7d``."""
+        rows = q.query(self.ms, action, actor, target, parse_since(since) if since else None,
+                       limit, actions)
+        return [AuditEvent.from_row(r) for r in rows]
+
+    def count(self) -> int:
+        return q.count(self.ms)
+
+    def verify(self, batch: int = 50_000, workers: int | None = None) -> VerifyReport:
+        """Replay the whole chain; report the first altered, removed or reordered event.
+
+        Each event's own hash depends only on its stored row, so large trails are split
+        into seq ranges verified in parallel processes; the links between ranges and the
+        order of findings are settled here, so the answer is the same as a serial replay.
+        """
+        t0 = time.perf_counter()
+        cps = dict(q.checkpoint_rows(self.ms))
+        report = VerifyReport(checkpoints=len(cps))
+        lo, hi = q.seq_bounds(self.ms)
+        if hi == 0:
+            lo = hi = 0
+        if workers is None:
+            workers = min(os.cpu_count() or 1, 4) if hi - lo > PARALLEL_FROM else 1
+        chunks = _split(1, max(hi, 1), workers) if hi else []
+        jobs = []
+        for a, b in chunks:
+            prior = max((c for c in cps if c < a), default=0)
+            jobs.append((self.ms.url, a, b, {c: h for c, h in cps.items() if a <= c <= b},
+                         prior, batch, b == hi))
+        if len(jobs) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn, not fork: the parent may hold DuckDB threads and SQLite handles
+            mp = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(len(jobs), mp_context=mp) as pool:
+                results = list(pool.map(_verify_range, *zip(*jobs, strict=True)))
+        else:
+            results = [_verify_range(*j) for j in jobs]
+        prev_hash, prev_end = GENESIS, 0
+        for (a, _b), res in zip(chunks, results, strict=True):
+            if (res.get("first_prev") is not None and a > 1 and prev_end == a - 1
+                    and res["first_prev"] != prev_hash):
+                _bad(report, a - 1, "altered",
+                     f"event #{a - 1} was altered (its hash was recomputed, but event #{a} "
+                     f"recorded {res['first_prev'][:16]}… as its predecessor)")
+                break
+            report.events += res["events"]
+            if res["bad"]:
+                _bad(report, *res["bad"][:3], **res["bad"][3])
+                break
+            prev_hash, prev_end = res["last_hash"], res["last_seq"]
+        if report.ok:
+            report.head = prev_hash if report.events else None
+            beyond = [c for c in cps if c > hi]
+            if beyond:
+                _bad(report, hi + 1, "removed",
+                     f"events from #{hi + 1} on are missing: checkpoint #{min(beyond)} exists "
+                     f"but the trail ends at #{hi}")
+        report.seconds = time.perf_counter() - t0
+        return report
+
+
+PARALLEL_FROM = 200_000
+
+
+def _split(lo: int, hi: int, parts: int) -> list[tuple[int, int]]:
+    size = max(1, -(-(hi - lo + 1) // parts))
+    return [(a, min(hi, a + size - 1)) for a in range(lo, hi + 1, size)]
+
+
+def _bad(report: VerifyReport, seq: int, problem: Problem, message: str, **details: Any
+         ) -> None:
+    report.first_bad, report.problem, report.message = seq, problem, message
+    report.details.update(details)
+
+
+def _verify_range(url: str, lo: int, hi: int, cps: dict[int, str], last_cp: int, batch: int,
+                  last: bool) -> dict[str, Any]:
+    """Replay events ``lo..hi`` (a worker's share); the caller checks the link into ``lo``."""
+    out: dict[str, Any] = {"events": 0, "first_prev": None, "last_hash": None,
+                           "last_seq": lo - 1, "bad": None}
+    expected = lo
+    prev: str | None = GENESIS if lo == 1 else None
+    dumps, sha = _dumps, _sha256
+    for row in q.iter_range(url, lo, hi, batch):
+        seq = row[0]
+        if seq != expected:
+            out["bad"] = (expected, "removed", f"event #{expected} is missing" + (
+                f" (events #{expected}..#{seq - 1} removed)" if seq - 1 > expected
+                else " (removed)"), {})
+            return out
+        digest = sha(dumps([seq, row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                            row[8]]).encode()).hexdigest()
+        if digest != row[9]:
+            out["bad"] = _mismatch(url, row)
+            return out
+        if prev is None:
+            out["first_prev"] = row[8]
+        elif row[8] != prev:
+            # intact itself, but not linked to the event before: that one was rewritten
+            # together with its own hash
+            out["bad"] = (seq - 1, "altered",
+                          f"event #{seq - 1} was altered (its hash was recomputed, but event "
+                          f"#{seq} recorded {row[8][:16]}… as its predecessor)", {})
+            return out
+        cp = cps.get(seq)
+        if cp is not None:
+            if cp != digest:
+                out["bad"] = (last_cp + 1, "altered",
+                              f"events #{last_cp + 1}..#{seq} were rewritten: the chain no longer"
+                              f" reaches checkpoint #{seq}'s hash {cp[:16]}…", {})
+                return out
+            last_cp = seq
+        prev = digest
+        expected += 1
+        out["events"] += 1
+    out["last_hash"], out["last_seq"] = prev, expected - 1
+    if not last and expected <= hi:
+        out["bad"] = (expected, "removed", f"event #{expected} is missing (removed)", {})
+    return out
+
+
+def _mismatch(url: str, row: tuple[Any, ...]) -> tuple[int, Problem, str, dict[str, Any]]:
+    seq, prev_hash, stored = row[0], row[8], row[9]
+    # A row whose content is intact but whose seq was changed still hashes right under its
+    # original position: the event its prev_hash names, plus one.
+    before = q.seq_of_hash_url(url, prev_hash) if prev_hash != GENESIS else 0
+    if before is not None and before + 1 != seq:
+        orig = before + 1
+        if event_hash(orig, *row[1:9]) == stored:
+            return (seq, "reordered", f"event #{seq} is out of order: the event stored there "
+                    f"was recorded as #{orig}", {"original_seq": orig})
+    return (seq, "altered", f"event #{seq} was altered: its content no longer matches its hash",
+            {})

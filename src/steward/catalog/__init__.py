@@ -1,0 +1,1 @@
+"""Discovery: catalog search, glossary, column lineage, ownership."""

@@ -1,0 +1,33 @@
+"""``steward glossary``: every term, what it means, and which columns use it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from steward.core.glossary import Glossary, related_cycles
+from steward.core.model import Project
+
+
+def glossary_listing(project: Project, term: str | None = None) -> list[dict[str, Any]]:
+    """Each term (or the one named; a synonym finds it) with the columns linking it."""
+    glossary: Glossary = project.extra.get("glossary") or Glossary()
+    used: dict[str, list[str]] = {}
+    for name, p in project.products.items():
+        for col, spec in p.spec.columns.items():
+            if spec.glossary:
+                used.setdefault(spec.glossary, []).append(f"{name}.{col}")
+    wanted = glossary.lookup(term) if term else None
+    out = []
+    for t, spec in sorted(glossary.terms.items()):
+        if term and t != wanted:
+            continue
+        out.append({"term": t, "definition": spec.definition, "synonyms": list(spec.synonyms),
+                    "owners": list(spec.owners), "related": list(spec.related),
+                    "used_by": sorted(used.get(t, []))})
+    return out
+
+
+def glossary_warnings(project: Project) -> list[str]:
+    """Cycles among related terms (warnings, see ``related_cycles``)."""
+    glossary: Glossary = project.extra.get("glossary") or Glossary()
+    return [" -> ".join(c) for c in related_cycles(glossary)]

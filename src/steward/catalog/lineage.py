@@ -1,0 +1,213 @@
+"""Column lineage of a whole project, cached per product, and classification propagation.
+
+Lineage is computed product by product in DAG order, because a product's known columns
+(what ``SELECT *`` downstream expands to) come from its own lineage or declaration. Each
+product's result is cached in ``.steward/cache/lineage.json`` under a key made of its
+normalised code and its inputs' known columns, so an unchanged product is never parsed
+again; a change upstream that alters no column list does not invalidate it either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from steward.catalog.sqllineage import How, ProductLineage, sql_lineage
+from steward.core.fingerprint import digest
+from steward.core.graph import Dag
+from steward.core.model import Product, Project
+
+LINEAGE_VERSION = 1
+CACHE_FILE = os.path.join(".steward", "cache", "lineage.json")
+
+Classified = dict[tuple[str, str], tuple[tuple[str, ...], str | None]]
+
+
+@dataclass
+class LineageGraph:
+    """Every product's column lineage, and the columns each product is known to have."""
+
+    products: dict[str, ProductLineage]
+    columns: dict[str, tuple[str, ...] | None]
+    computed: int = 0  # products analysed in this call (the rest came from the cache)
+    _down: dict[tuple[str, str], list[tuple[str, str, How]]] | None = field(default=None,
+                                                                            repr=False)
+
+    def upstream(self, product: str, column: str) -> tuple[tuple[str, str, How], ...]:
+        pl = self.products.get(product)
+        if pl is None:
+            return ()
+        return pl.columns.get(_match(column, pl.columns) or column, ())
+
+    def downstream(self, product: str, column: str) -> list[tuple[str, str, How]]:
+        if self._down is None:
+            down: dict[tuple[str, str], list[tuple[str, str, How]]] = {}
+            for name, pl in self.products.items():
+                for col, edges in pl.columns.items():
+                    for up, upc, how in edges:
+                        down.setdefault((up, upc.lower()), []).append((name, col, how))
+            self._down = down
+        return self._down.get((product, column.lower()), [])
+
+
+def build_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None = None,
+                  cache_path: str | None = None, use_cache: bool = True) -> LineageGraph:
+    """Column lineage for every product of ``project``.
+
+    Args:
+        project: the loaded project.
+        schemas: product -> column names of its current version (stored schemas), when
+            known; they make lineage through ``SELECT *`` and Python products exact.
+        cache_path: where the cache lives (default ``.steward/cache/lineage.json``).
+        use_cache: False to recompute everything (the cache is still rewritten).
+    """
+    stored = {k: tuple(v) for k, v in (schemas or {}).items()}
+    path = cache_path or os.path.join(project.root, CACHE_FILE)
+    cache = _read_cache(path) if use_cache else {}
+    order = Dag.build({n: p.inputs for n, p in project.products.items()}).topological()
+    graph = LineageGraph({}, {})
+    fresh: dict[str, Any] = {}
+    for name in order:
+        p = project.products[name]
+        in_cols = {i: graph.columns.get(i) for i in p.inputs}
+        key = _key(p, in_cols, stored.get(name))
+        hit = cache.get(name)
+        if hit is not None and hit.get("key") == key:
+            pl = ProductLineage.from_json(name, hit["lineage"])
+        else:
+            pl = _analyse(p, in_cols, stored.get(name))
+            graph.computed += 1
+        fresh[name] = {"key": key, "lineage": pl.to_json()}
+        graph.products[name] = pl
+        graph.columns[name] = _known_columns(p, pl, stored.get(name))
+    if graph.computed or set(cache) != set(fresh):
+        _write_cache(path, fresh)
+    return graph
+
+
+def _analyse(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
+             stored: tuple[str, ...] | None) -> ProductLineage:
+    if p.is_source:
+        return ProductLineage(p.name, "source", stored or tuple(p.spec.columns) or None)
+    if p.kind == "sql":
+        return sql_lineage(p.name, p.code, p.inputs, inputs)
+    own = stored or tuple(p.spec.columns) or None
+    reason = "Python product: lineage from its declared inputs"
+    cols: dict[str, tuple[tuple[str, str, How], ...]] = {}
+    if own:
+        reason += "; columns matched to input columns of the same name"
+        for c in own:
+            cols[c] = tuple((i, real, "name") for i in sorted(p.inputs)
+                            for real in [_match(c, inputs.get(i) or ())] if real)
+    return ProductLineage(p.name, "table", own, cols, reason)
+
+
+def _known_columns(p: Product, pl: ProductLineage,
+                   stored: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if p.kind == "sql" and pl.level == "column" and pl.outputs is not None:
+        return pl.outputs
+    if p.kind == "sql" and p.outputs is not None:
+        return p.outputs
+    return stored or (tuple(p.spec.columns) or None) or pl.outputs
+
+
+def _key(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
+         stored: tuple[str, ...] | None) -> str:
+    own = list(stored or p.spec.columns) if p.kind != "sql" else None
+    return digest(LINEAGE_VERSION, p.kind, p.normalized_code or p.code,
+                  sorted((k, list(v) if v is not None else None) for k, v in inputs.items()), own)
+
+
+def _read_cache(path: str) -> dict[str, Any]:
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != LINEAGE_VERSION:
+        return {}
+    return data.get("products") or {}
+
+
+def _write_cache(path: str, products: dict[str, Any]) -> None:
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump({"version": LINEAGE_VERSION, "products": products}, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only project still answers, only slower next time
+
+
+def _match(name: str, options: Iterable[str]) -> str | None:
+    low = name.lower()
+    return next((o for o in options if o.lower() == low), None)
+
+
+# -- classification propagation -------------------------------------------------------
+def propagate(project: Project, graph: LineageGraph) -> Classified:
+    """Each column's classifications, declared or inherited through lineage.
+
+    A column declaring ``classification`` (even ``[]``) keeps exactly what it declares;
+    any other column inherits the union of the classifications of the input columns it
+    comes from, through renames and expressions alike. A table-level product (lineage
+    unresolved) inherits by column name, which still catches a ``SELECT *`` passthrough.
+
+    Returns:
+        ``(product, column) -> (classes, via)`` for every column with a classification;
+        ``via`` is None when declared on the column itself, else the ``product.column``
+        where the classification was declared (the first, when several).
+    """
+    out: Classified = {}
+    origins: dict[tuple[str, str], dict[str, str]] = {}
+    order = Dag.build({n: p.inputs for n, p in project.products.items()}).topological()
+    for name in order:
+        p = project.products[name]
+        pl = graph.products.get(name)
+        cols = list(graph.columns.get(name) or ())
+        for c in p.spec.columns:
+            if _match(c, cols) is None:
+                cols.append(c)
+        for c in cols:
+            spec_name = _match(c, p.spec.columns)
+            spec = p.spec.columns.get(spec_name) if spec_name else None
+            if spec is not None and "classification" in spec.model_fields_set:
+                if spec.classification:
+                    out[(name, c)] = (tuple(spec.classification), None)
+                    origins[(name, c.lower())] = {k: f"{name}.{c}" for k in spec.classification}
+                continue
+            edges: Iterable[tuple[str, str, Any]] = pl.columns.get(c, ()) if pl else ()
+            if pl is not None and pl.level == "table" and p.kind == "sql":
+                edges = [(i, real, "name") for i in p.inputs
+                         for real in [_match(c, graph.columns.get(i) or ())] if real]
+            got: dict[str, str] = {}
+            for up, upc, _how in edges:
+                for cls, origin in origins.get((up, upc.lower()), {}).items():
+                    got.setdefault(cls, origin)
+            if got:
+                origins[(name, c.lower())] = got
+                via = sorted(set(got.values()))
+                out[(name, c)] = (tuple(sorted(got)), via[0])
+    return out
+
+
+def propagated_classifications(project: Project,
+                               schemas: Mapping[str, Iterable[str]] | None = None) -> Classified:
+    """Classifications of every column of ``project``, propagated along column lineage.
+
+    The public entry point for other areas (compliance, OpenLineage). Uses the lineage
+    cache, so a second call on an unchanged project parses nothing.
+
+    Args:
+        project: the loaded project.
+        schemas: optional product -> columns of its current version.
+
+    Returns:
+        ``(product, column) -> (classes, via)``; ``via`` is None for a declared
+        classification, else the ``product.column`` it was inherited from.
+    """
+    return propagate(project, build_lineage(project, schemas))

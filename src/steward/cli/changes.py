@@ -1,0 +1,242 @@
+"""Change management verbs: plan, diff, promote, rollback, gc, env ls|create|views."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
+
+env_app = typer.Typer(help="Environments: list, create (zero-copy), DuckDB views.",
+                      no_args_is_help=True)
+app.add_typer(env_app, name="env")
+
+MessageOpt = Annotated[str | None, typer.Option("--message", "-m", help="Why (recorded).")]
+_CAT = {"breaking": "bold red", "non-breaking": "yellow", "metadata-only": "cyan"}
+
+
+@app.command()
+def plan(
+    select: Annotated[list[str] | None, typer.Argument(help="Selection: +x, x+, tag:t, ...")
+                      ] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", "-x")] = None,
+    env: EnvOpt = None,
+    from_env: Annotated[str | None, typer.Option("--from", help="Base of a new env.")] = None,
+    json_out: JsonOpt = False,
+    project: ProjectOpt = None,
+) -> None:
+    """What running the code into an environment would change, before anything runs."""
+    from steward.run.envops import plan as make_plan
+
+    ctx = _ctx(project)
+    cp = make_plan(ctx, env, select or [], exclude or [], from_env)
+    doc = cp.to_json()
+    if json_out:
+        return _dump(doc)
+    out = _out()
+    s = doc["summary"]
+    where = cp.env + ("" if cp.env_exists else f" (new, from '{cp.compared_with}')")
+    out.print(f"plan for '{where}': {s['build']} to build, {s['reuse']} to reuse, "
+              f"{s['keep']} unchanged, {s['remove']} removed")
+    if not doc["changes"]:
+        out.print("[green]no changes[/]")
+    for c in doc["changes"]:
+        style = _CAT.get(c["category"] or "", "")
+        out.print(f"\n[{style}]{c['category']}[/] {c['product']} ({c['action']})"
+                  + (f"  owner: {c['owner']}" if c["owner"] else ""))
+        for r in c["reasons"]:
+            out.print(f"    - {r}")
+        for d in c["downstream"]:
+            what = "rebuild" if d["action"] == "build" else f"keeps its data ({d['action']})"
+            uses = f" uses {', '.join(d['uses'])}" if d.get("uses") else ""
+            out.print(f"    -> {d['product']}: {what}{uses}"
+                      + (f"  [dim]{d['owner']}[/]" if d["owner"] else ""))
+        if c["affected_owners"]:
+            out.print(f"    owners to notify: {', '.join(c['affected_owners'])}")
+    blocked = [p for p in doc["products"] if p["action"] == "blocked"]
+    for p in blocked:
+        out.print(f"[yellow]blocked[/] {p['product']}: {'; '.join(p['reasons'])}")
+    return None
+
+
+@app.command()
+def diff(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    a: Annotated[str, typer.Argument(help="Environment or version id (the old side).")],
+    b: Annotated[str, typer.Argument(help="Environment or version id (the new side).")],
+    sample: Annotated[int, typer.Option(help="Sample rows to show.")] = 10,
+    json_out: JsonOpt = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Schema, row counts and a keyed row-level diff of two versions of a product."""
+    from steward.run.envops import diff as run_diff
+
+    ctx = _ctx(project)
+    r = run_diff(ctx, product, a, b, sample)
+    if json_out:
+        return _dump(r.to_json())
+    out = _out()
+    out.print(f"{r.product}: {r.a} -> {r.b}")
+    out.print(f"rows: {r.rows_a:,} -> {r.rows_b:,}")
+    sd = r.schema
+    for c in sd["added"]:
+        out.print(f"  [green]+ column[/] {c['name']} {c['type']}")
+    for c in sd["removed"]:
+        out.print(f"  [red]- column[/] {c['name']} {c['type']}")
+    for c in sd["retyped"]:
+        out.print(f"  [yellow]~ column[/] {c['name']} {c['from']} -> {c['to']}")
+    for n in r.notes:
+        out.print(f"[yellow]note:[/] {n}")
+    key = f"key ({', '.join(r.key)})" if r.key else "whole rows"
+    out.print(f"by {key}: {r.added:,} added, {r.removed:,} removed"
+              + (f", {r.changed:,} changed, {r.unchanged:,} unchanged" if r.mode == "keyed"
+                 else ""))
+    for c, n in r.column_changes.items():
+        if n:
+            out.print(f"  {c}: {n:,} changed")
+    for row in r.sample.get("changed", []):
+        ch = ", ".join(f"{c}: {o} -> {nw}" for c, (o, nw) in row["changes"].items())
+        out.print(f"  [dim]{row['key']}[/] {ch}")
+    return None
+
+
+@app.command()
+def promote(
+    src: Annotated[str, typer.Argument(help="Environment to promote from.")],
+    dst: Annotated[str, typer.Argument(help="Environment to promote to.")],
+    select: Annotated[list[str] | None, typer.Argument(help="Products (with upstream).")
+                      ] = None,
+    message: MessageOpt = None,
+    json_out: JsonOpt = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Point DST at SRC's versions (one transaction); refuses on failed gates or drift."""
+    from steward.run.envops import promote as run_promote
+
+    ctx = _ctx(project)
+    r = run_promote(ctx, src, dst, select or [], message)
+    if json_out:
+        return _dump({"batch": r.batch, "env": dst, "source": src,
+                      "moved": {p: {"from": a, "to": b} for p, (a, b) in r.moves.items()},
+                      "unchanged": len(r.unchanged)})
+    out = _out()
+    out.print(f"promoted {len(r.moves)} product(s) from '{src}' to '{dst}' "
+              f"({len(r.unchanged)} already the same)")
+    for p, (a, b) in sorted(r.moves.items())[:50]:
+        out.print(f"  {p}: {a or '-'} -> {b}")
+    return None
+
+
+@app.command()
+def rollback(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    to: Annotated[str | None, typer.Option("--to", help="Version id (default: previous).")
+                  ] = None,
+    env: EnvOpt = None,
+    downstream: Annotated[bool, typer.Option("--downstream",
+                                             help="Also roll back downstream products.")] = False,
+    message: MessageOpt = None,
+    json_out: JsonOpt = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Move a product's pointer back (and, with --downstream, its dependants consistently)."""
+    from steward.run.envops import rollback as run_rollback
+
+    ctx = _ctx(project)
+    r, notes = run_rollback(ctx, product, to, env, downstream, message)
+    if json_out:
+        return _dump({"batch": r.batch, "env": r.env, "notes": notes,
+                      "moved": {p: {"from": a, "to": b} for p, (a, b) in r.moves.items()}})
+    out = _out()
+    for p, (a, b) in r.moves.items():
+        out.print(f"rolled back {p} in '{r.env}': {a} -> {b}")
+    for n in notes:
+        out.print(f"[yellow]note:[/] {n}")
+    return None
+
+
+@app.command()
+def gc(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would go.")
+                       ] = False,
+    keep_last: Annotated[int | None, typer.Option(help="Keep each product's last N.")] = None,
+    keep_days: Annotated[float | None, typer.Option(help="Keep anything younger.")] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a running build.")] = 0.0,
+    json_out: JsonOpt = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Delete versions no environment points at, past retention (steward.yaml defaults)."""
+    from steward.run.gc import gc as run_gc
+
+    ctx = _ctx(project)
+    r = run_gc(ctx, dry_run, keep_last, keep_days, wait)
+    if json_out:
+        return _dump(r.to_json())
+    verb = "would delete" if dry_run else "deleted"
+    _out().print(f"{verb} {len(r.versions)} version(s), freeing {_size(r.bytes)}; "
+                 f"{r.kept_pointed} version(s) kept because an environment points at them")
+    for v in r.versions[:30]:
+        _out().print(f"  {v.product} {v.id} ({v.status})")
+    return None
+
+
+def _size(n: int) -> str:
+    x = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if x < 1024 or unit == "GB":
+            return f"{x:.0f} {unit}" if unit == "B" else f"{x:.1f} {unit}"
+        x /= 1024
+    return f"{n} B"
+
+
+@env_app.command("ls")
+def env_ls(json_out: JsonOpt = False, project: ProjectOpt = None) -> None:
+    """Environments with how many products each points at."""
+    ctx = _ctx(project)
+    envs = ctx.metastore.environments()
+    if json_out:
+        return _dump(envs)
+    from rich.table import Table
+
+    t = Table(title="environments", title_justify="left")
+    for col in ("env", "products", "created", "from"):
+        t.add_column(col)
+    for e in envs:
+        t.add_row(e["name"], str(e["products"]),
+                  f"{e['created_at']:%Y-%m-%d %H:%M}" if e["created_at"] else "",
+                  e["created_from"] or "")
+    _out().print(t)
+    return None
+
+
+@env_app.command("create")
+def env_create(
+    name: Annotated[str, typer.Argument(help="New environment.")],
+    from_env: Annotated[str | None, typer.Option("--from", help="Copy pointers of this env.")
+                        ] = None,
+    message: MessageOpt = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Create an environment by copying pointers (no data is copied)."""
+    from steward.run.envops import create_env
+
+    ctx = _ctx(project)
+    n = create_env(ctx, name, from_env or ctx.default_env, message)
+    _out().print(f"created '{name}' from '{from_env or ctx.default_env}': {n} product(s), "
+                 "no data copied")
+
+
+@env_app.command("views")
+def env_views(
+    path: Annotated[str | None, typer.Option(help="Output file.")] = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Write .steward/envs.duckdb: a schema per environment, a view per product."""
+    from steward.run.envops import write_views
+
+    ctx = _ctx(project)
+    out, n = write_views(ctx, path)
+    _out().print(f"wrote {out}: {n} view(s); e.g. duckdb {out} -c "
+                 "'select * from prod.staging__orders'")
+

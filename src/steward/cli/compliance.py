@@ -1,0 +1,171 @@
+"""``steward audit log|verify``, ``compliance``, ``pii scan`` and ``openlineage emit``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
+
+audit_app = typer.Typer(help="The tamper-evident audit trail of every state change.",
+                        no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+pii_app = typer.Typer(help="Personal data detection.", no_args_is_help=True)
+app.add_typer(pii_app, name="pii")
+ol_app = typer.Typer(help="OpenLineage events of runs.", no_args_is_help=True)
+app.add_typer(ol_app, name="openlineage")
+
+
+def _short(obj: Any, width: int = 60) -> str:
+    if obj in (None, {}, []):
+        return ""
+    import json
+
+    text = json.dumps(obj, default=str, separators=(",", ":"))
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+@audit_app.command("log")
+def audit_log(
+    action: Annotated[str | None, typer.Option(help="Only this action (run, promote...).")
+                      ] = None,
+    actor: Annotated[str | None, typer.Option(help="Only this actor.")] = None,
+    target: Annotated[str | None, typer.Option(help="Only events touching this product.")
+                      ] = None,
+    since: Annotated[str | None, typer.Option(help="A date (2026-11-01) or a duration ago (7d).")
+                     ] = None,
+    limit: Annotated[int, typer.Option(help="Events to show (0: all).")] = 50,
+    json_out: JsonOpt = False, project: ProjectOpt = None,
+) -> None:
+    """Show the audit trail, newest first."""
+    ctx = _ctx(project)
+    if target:
+        target = ctx.resolve_product(target).name
+    events = ctx.audit_trail().log(action, actor, target, since, limit or None)
+    if json_out:
+        return _dump([e.to_dict() for e in events])
+    from rich.table import Table
+
+    t = Table(title="audit trail", title_justify="left")
+    for col in ("#", "time", "actor", "action", "targets", "before → after", "reason"):
+        t.add_column(col)
+    for e in events:
+        targets = ", ".join(e.targets[:3]) + (f" +{len(e.targets) - 3}" if len(e.targets) > 3
+                                              else "")
+        change = " → ".join(x for x in (_short(e.before, 40), _short(e.after, 40)) if x)
+        t.add_row(str(e.seq), e.ts[:19].replace("T", " "), escape(e.actor), e.action,
+                  escape(targets), escape(change), escape(e.reason or ""))
+    _out().print(t)
+    return None
+
+
+@audit_app.command("verify")
+def audit_verify(json_out: JsonOpt = False, project: ProjectOpt = None) -> None:
+    """Replay the hash chain; report the first altered, removed or reordered event."""
+    ctx = _ctx(project)
+    report = ctx.audit_trail().verify()
+    if json_out:
+        _dump(report.to_dict())
+    elif report.ok:
+        _out().print(f"[green]ok[/]: {report.events:,} events, {report.checkpoints:,} "
+                     f"checkpoints verified in {report.seconds:.2f}s; head "
+                     f"{(report.head or '-')[:16]}")
+    else:
+        _out().print(f"[bold red]TAMPERED[/]: {escape(report.message)} "
+                     f"(first bad event #{report.first_bad}, {report.problem}; "
+                     f"{report.events:,} events verified before it)")
+    if not report.ok:
+        raise typer.Exit(4)
+
+
+@app.command("compliance")
+def compliance(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md or json.")] = "md",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")
+                      ] = None,
+    env: EnvOpt = None, project: ProjectOpt = None,
+) -> None:
+    """Which products hold PII, their owners, retention, recent changes, and every gap."""
+    from steward.audit.compliance import render_markdown
+
+    if fmt not in ("md", "json"):
+        raise typer.BadParameter("--format must be md or json")
+    ctx = _ctx(project)
+    report = ctx.compliance_report(env)
+    text = report.to_json() if fmt == "json" else render_markdown(report)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text + "\n", encoding="utf-8")
+        _out().print(f"wrote {output}: {len(report.pii_products)} product(s) with personal "
+                     f"data, {len(report.gaps)} gap(s), {len(report.errors)} error(s)")
+    elif fmt == "json":
+        print(text)
+    else:
+        from rich.markdown import Markdown
+
+        _out().print(Markdown(text))
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@pii_app.command("scan")
+def pii_scan(
+    product: Annotated[str, typer.Argument(help="Product name.")],
+    env: EnvOpt = None, json_out: JsonOpt = False, project: ProjectOpt = None,
+) -> None:
+    """Sample a product's current version and propose PII classifications."""
+    ctx = _ctx(project)
+    findings = ctx.pii_scan(product, env)
+    if json_out:
+        return _dump([f.to_dict() for f in findings])
+    if not findings:
+        _out().print(f"no personal data detected in {ctx.resolve_product(product).name}")
+        return None
+    from rich.table import Table
+
+    t = Table(title=f"PII proposals for {ctx.resolve_product(product).name}",
+              title_justify="left")
+    for col in ("column", "proposal", "match", "declared", "status"):
+        t.add_column(col)
+    for f in findings:
+        d = f.detection
+        status = ("[yellow]undeclared[/]" if f.undeclared else
+                  "[green]declared[/]" if f.declared == "pii" else
+                  f"inherited from {escape(f.inherited_from)}" if f.inherited_from else
+                  "[dim]declared not PII[/]")
+        t.add_row(escape(d.column), d.classification, f"{d.fraction:.0%} of {d.sampled}",
+                  f.declared or "", status)
+    _out().print(t)
+    return None
+
+
+@ol_app.command("emit")
+def openlineage_emit(
+    run_id: Annotated[str | None, typer.Argument(help="Run id (default: the latest run).")
+                      ] = None,
+    json_out: JsonOpt = False, project: ProjectOpt = None,
+) -> None:
+    """(Re-)emit a recorded run's OpenLineage events to the file and configured endpoint."""
+    ctx = _ctx(project)
+    if run_id is None:
+        runs = ctx.runs(1)
+        if not runs:
+            from steward.core.errors import NotFound
+
+            raise NotFound("no runs yet; run 'steward run' first")
+        run_id = runs[0].id
+    events = ctx.emit_openlineage(run_id)
+    if json_out:
+        import json
+
+        from openlineage.client.serde import Serde
+
+        return _dump([json.loads(Serde.to_json(e)) for e in events])
+    spec = ctx.project.spec.openlineage
+    where = [x for x in (spec.file, spec.url) if x]
+    _out().print(f"emitted {len(events)} OpenLineage event(s) for run {run_id} to "
+                 + (", ".join(where) or "nowhere (openlineage.enabled is false)"))
+    return None

@@ -1,0 +1,240 @@
+"""Metastore queries of the audit trail: append under a race-safe head, stream, filter.
+
+The hashing itself is the audit layer's (``steward.audit.trail``); this module only
+stores and reads rows, so the chain logic stays free of SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from steward.meta.store import Metastore
+
+md = sa.MetaData()
+events = sa.Table(
+    "audit_events", md,
+    sa.Column("seq", sa.BigInteger, primary_key=True), sa.Column("ts", sa.String),
+    sa.Column("actor", sa.String), sa.Column("action", sa.String),
+    sa.Column("targets_json", sa.Text), sa.Column("before_json", sa.Text),
+    sa.Column("after_json", sa.Text), sa.Column("reason", sa.Text),
+    sa.Column("prev_hash", sa.String), sa.Column("hash", sa.String),
+)
+checkpoints = sa.Table(
+    "audit_checkpoints", md,
+    sa.Column("seq", sa.BigInteger, primary_key=True), sa.Column("hash", sa.String),
+    sa.Column("created_at", sa.String),
+)
+
+pii_detections = sa.Table(
+    "pii_detections", md,
+    sa.Column("version_id", sa.String, primary_key=True),
+    sa.Column("column_name", sa.String, primary_key=True), sa.Column("product", sa.String),
+    sa.Column("kind", sa.String), sa.Column("fraction", sa.Float),
+    sa.Column("matched", sa.Integer), sa.Column("sampled", sa.Integer),
+    sa.Column("scanned_at", sa.String),
+)
+
+pii_scans = sa.Table(
+    "pii_scans", md,
+    sa.Column("version_id", sa.String, primary_key=True), sa.Column("product", sa.String),
+    sa.Column("columns", sa.Integer), sa.Column("scanned_at", sa.String),
+)
+
+# Column order of the rows :func:`iter_rows` yields (and the hash covers).
+COLUMNS = ("seq", "ts", "actor", "action", "targets_json", "before_json", "after_json",
+           "reason", "prev_hash", "hash")
+
+RowFactory = Callable[[int, str], dict[str, Any]]
+
+
+def head(conn: Any) -> tuple[int, str | None]:
+    """The last event's (seq, hash), or (0, None) for an empty trail."""
+    row = conn.execute(sa.select(events.c.seq, events.c.hash)
+                       .order_by(events.c.seq.desc()).limit(1)).first()
+    return (int(row[0]), row[1]) if row else (0, None)
+
+
+def append(ms: Metastore, make_row: RowFactory, checkpoint_every: int,
+           checkpoint_ts: str, attempts: int = 50) -> dict[str, Any]:
+    """Append one event built by ``make_row(seq, prev_hash)`` at the head of the chain.
+
+    Read-head-then-insert runs in one transaction; if another writer took the same seq
+    first, the primary key refuses ours and we rebuild on the new head.
+    """
+    last_error: Exception | None = None
+    for _ in range(attempts):
+        try:
+            with ms.begin() as conn:
+                seq, prev = head(conn)
+                row = make_row(seq + 1, prev or "")
+                conn.execute(events.insert(), row)
+                if checkpoint_every and row["seq"] % checkpoint_every == 0:
+                    conn.execute(checkpoints.insert(), {"seq": row["seq"], "hash": row["hash"],
+                                                        "created_at": checkpoint_ts})
+            return row
+        except sa.exc.IntegrityError as e:
+            last_error = e
+        except sa.exc.OperationalError as e:  # SQLite "database is locked" under contention
+            if "locked" not in str(e):
+                raise
+            last_error = e
+    raise RuntimeError(f"could not append to the audit trail: {last_error}")
+
+
+def insert_many(ms: Metastore, rows: Sequence[dict[str, Any]],
+                cps: Sequence[dict[str, Any]], conn: Any = None) -> None:
+    """Bulk insert pre-chained rows (and their checkpoints) in one transaction."""
+    if conn is None:
+        with ms.begin() as c:
+            insert_many(ms, rows, cps, c)
+        return
+    if rows:
+        conn.execute(events.insert(), list(rows))
+    if cps:
+        conn.execute(checkpoints.insert(), list(cps))
+
+
+def iter_rows(ms: Metastore, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+    """Every event in seq order as plain tuples (:data:`COLUMNS`), streamed in batches."""
+    cols = [events.c[n] for n in COLUMNS]
+    with ms.engine.connect() as conn:
+        result = conn.execution_options(yield_per=batch).execute(
+            sa.select(*cols).order_by(events.c.seq))
+        for part in result.partitions():
+            yield from part
+
+
+_ENGINES: dict[str, Any] = {}
+
+
+def _engine(url: str) -> Any:
+    """A bare engine for a verify worker process (no migrations, no pragmas needed)."""
+    eng = _ENGINES.get(url)
+    if eng is None:
+        eng = _ENGINES[url] = sa.create_engine(url)
+    return eng
+
+
+def iter_range(url: str, lo: int, hi: int, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+    """Events with ``lo <= seq <= hi`` in seq order, read through the raw DB-API cursor.
+
+    Verification reads every row once, so the driver's tuples are used as they come,
+    without SQLAlchemy's row objects.
+    """
+    eng = _engine(url)
+    stmt = (sa.select(*[events.c[n] for n in COLUMNS])
+            .where(events.c.seq >= int(lo), events.c.seq <= int(hi)).order_by(events.c.seq))
+    sql = str(stmt.compile(dialect=eng.dialect, compile_kwargs={"literal_binds": True}))
+    raw = eng.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute(sql)
+        while True:
+            part = cur.fetchmany(batch)
+            if not part:
+                break
+            yield from part
+        cur.close()
+    finally:
+        raw.close()
+
+
+def seq_bounds(ms: Metastore) -> tuple[int, int]:
+    with ms.engine.connect() as conn:
+        lo, hi = conn.execute(sa.select(sa.func.min(events.c.seq), sa.func.max(events.c.seq))
+                              ).one()
+    return int(lo or 0), int(hi or 0)
+
+
+def seq_of_hash_url(url: str, digest: str) -> int | None:
+    with _engine(url).connect() as conn:
+        row = conn.execute(sa.select(events.c.seq).where(events.c.hash == digest)
+                           .limit(1)).first()
+    return int(row[0]) if row else None
+
+
+def checkpoint_rows(ms: Metastore) -> list[tuple[int, str]]:
+    with ms.engine.connect() as conn:
+        return [(int(s), h) for s, h in conn.execute(
+            sa.select(checkpoints.c.seq, checkpoints.c.hash).order_by(checkpoints.c.seq))]
+
+
+def seq_of_hash(ms: Metastore, digest: str) -> int | None:
+    """Where an event with this hash is stored (used only to explain a broken link)."""
+    with ms.engine.connect() as conn:
+        row = conn.execute(sa.select(events.c.seq).where(events.c.hash == digest)
+                           .limit(1)).first()
+    return int(row[0]) if row else None
+
+
+def count(ms: Metastore) -> int:
+    with ms.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() or 0)
+
+
+def query(ms: Metastore, action: str | None = None, actor: str | None = None,
+          target: str | None = None, since: str | None = None, limit: int | None = 100,
+          actions: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Events matching every given filter, newest first."""
+    q = sa.select(*[events.c[n] for n in COLUMNS]).order_by(events.c.seq.desc())
+    if action:
+        q = q.where(events.c.action == action)
+    if actions:
+        q = q.where(events.c.action.in_(list(actions)))
+    if actor:
+        q = q.where(events.c.actor == actor)
+    if since:
+        q = q.where(events.c.ts >= since)
+    if target:
+        # targets_json is canonical JSON: a target appears exactly as "name" inside it
+        q = q.where(events.c.targets_json.contains(f'"{target}"', autoescape=True))
+    if limit:
+        q = q.limit(limit)
+    with ms.engine.connect() as conn:
+        return [dict(zip(COLUMNS, r, strict=True)) for r in conn.execute(q)]
+
+
+# -- PII detections ---------------------------------------------------------------------
+def record_detections(ms: Metastore, version_id: str, product: str,
+                      found: Sequence[dict[str, Any]], scanned_at: str,
+                      columns: int = 0) -> None:
+    """Replace what is recorded for ``version_id`` with ``found`` (column, kind, ...)."""
+    with ms.begin() as conn:
+        conn.execute(pii_detections.delete().where(pii_detections.c.version_id == version_id))
+        conn.execute(pii_scans.delete().where(pii_scans.c.version_id == version_id))
+        conn.execute(pii_scans.insert(), {"version_id": version_id, "product": product,
+                                          "columns": columns, "scanned_at": scanned_at})
+        if found:
+            conn.execute(pii_detections.insert(), [
+                {"version_id": version_id, "product": product, "column_name": d["column"],
+                 "kind": d["kind"], "fraction": d["fraction"], "matched": d["matched"],
+                 "sampled": d["sampled"], "scanned_at": scanned_at} for d in found])
+
+
+def detections(ms: Metastore, version_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Version id -> its recorded detections."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    ids = list(version_ids)
+    with ms.engine.connect() as conn:
+        for i in range(0, len(ids), 900):
+            q = sa.select(pii_detections).where(pii_detections.c.version_id.in_(ids[i:i + 900]))
+            for r in conn.execute(q):
+                out.setdefault(r.version_id, []).append({
+                    "column": r.column_name, "kind": r.kind, "fraction": r.fraction,
+                    "matched": r.matched, "sampled": r.sampled, "scanned_at": r.scanned_at})
+    return out
+
+
+def scanned(ms: Metastore, version_ids: Sequence[str]) -> set[str]:
+    """Which of ``version_ids`` the classifier has scanned."""
+    ids = list(version_ids)
+    out: set[str] = set()
+    with ms.engine.connect() as conn:
+        for i in range(0, len(ids), 900):
+            out.update(r[0] for r in conn.execute(
+                sa.select(pii_scans.c.version_id)
+                .where(pii_scans.c.version_id.in_(ids[i:i + 900]))))
+    return out

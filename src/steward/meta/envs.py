@@ -1,0 +1,378 @@
+"""Metastore queries of change management: promote, rollback, history, gc, code records.
+
+Every promote and rollback is ONE transaction that takes the metastore's write lock first
+(``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` elsewhere), re-reads the state
+it decides on, moves the pointers and appends the history rows. Two racing promotions
+are therefore serialised: the second sees the first's result and decides again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from steward.core.errors import NotFound, PlanError
+from steward.core.ids import new_id
+from steward.core.records import Version
+from steward.meta import tables as t
+from steward.meta.store import Metastore, _aware, _version, _version_row, now
+
+md = sa.MetaData()
+pointer_moves = sa.Table(
+    "pointer_moves", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("batch", sa.String), sa.Column("at", sa.DateTime(timezone=True)),
+    sa.Column("env", sa.String), sa.Column("product", sa.String),
+    sa.Column("from_version", sa.String), sa.Column("to_version", sa.String),
+    sa.Column("action", sa.String), sa.Column("source_env", sa.String),
+    sa.Column("actor", sa.String), sa.Column("message", sa.Text),
+)
+fingerprint_code = sa.Table(
+    "fingerprint_code", md,
+    sa.Column("fingerprint", sa.String, primary_key=True), sa.Column("product", sa.String),
+    sa.Column("local_fp", sa.String), sa.Column("kind", sa.String), sa.Column("code", sa.Text),
+    sa.Column("outputs_json", sa.Text), sa.Column("created_at", sa.DateTime(timezone=True)),
+)
+env_specs = sa.Table(
+    "env_specs", md,
+    sa.Column("env", sa.String, primary_key=True),
+    sa.Column("product", sa.String, primary_key=True),
+    sa.Column("metadata_fp", sa.String), sa.Column("spec_json", sa.Text),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+)
+
+_CHUNK = 900  # SQLite's bound-parameter limit is 999
+
+
+@dataclass(frozen=True)
+class Pointer:
+    version: Version
+    updated_at: datetime | None
+
+
+@dataclass
+class MoveResult:
+    """What a promote or rollback did: ``moves`` is product -> (from version, to version)."""
+
+    batch: str
+    env: str
+    moves: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def write_txn(ms: Metastore, lock_env: str | None = None) -> Iterator[sa.Connection]:
+    """A transaction holding the write lock from its first statement."""
+    if ms.engine.dialect.name == "sqlite":
+        with ms.engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        return
+    with ms.engine.begin() as conn:
+        if lock_env:
+            conn.execute(sa.select(t.environments.c.name)
+                         .where(t.environments.c.name == lock_env).with_for_update())
+        yield conn
+
+
+# -- reading --------------------------------------------------------------------------
+def env_created_at(conn: sa.Connection, env: str) -> datetime | None:
+    row = conn.execute(sa.select(t.environments.c.created_at)
+                       .where(t.environments.c.name == env)).first()
+    if row is None:
+        raise NotFound(f"no environment {env!r}")
+    return _aware(row[0])
+
+
+def pointers_with_time(conn: sa.Connection, env: str) -> dict[str, Pointer]:
+    q = (sa.select(t.versions, t.env_pointers.c.updated_at.label("ptr_at"))
+         .join(t.env_pointers, t.env_pointers.c.version_id == t.versions.c.id)
+         .where(t.env_pointers.c.env == env))
+    return {r.product: Pointer(_version(r), _aware(r.ptr_at)) for r in conn.execute(q)}
+
+
+def failed_attempts(conn: sa.Connection, env: str, since: Mapping[str, datetime | None]
+                    ) -> dict[str, Version]:
+    """The newest failed version built in ``env`` per product, if newer than ``since``."""
+    q = (sa.select(t.versions)
+         .join(t.runs, t.runs.c.id == t.versions.c.run_id)
+         .where(t.runs.c.env == env, t.versions.c.status == "failed")
+         .order_by(t.versions.c.created_at))
+    out: dict[str, Version] = {}
+    for r in conn.execute(q):
+        v = _version(r)
+        cut = since.get(v.product)
+        if v.product in since and (cut is None or (v.created_at and v.created_at > cut)):
+            out[v.product] = v
+    return out
+
+
+def history(ms: Metastore, env: str, product: str) -> list[tuple[datetime, str]]:
+    """The versions ``env`` pointed ``product`` at, oldest first (runs and pointer moves)."""
+    with ms.engine.connect() as conn:
+        steps = conn.execute(
+            sa.select(t.run_steps.c.started_at, t.run_steps.c.version_id)
+            .join(t.runs, t.runs.c.id == t.run_steps.c.run_id)
+            .where(t.runs.c.env == env, t.run_steps.c.product == product,
+                   t.run_steps.c.status.in_(("built", "reused")))).all()
+        moves = conn.execute(
+            sa.select(pointer_moves.c.at, pointer_moves.c.to_version)
+            .where(pointer_moves.c.env == env, pointer_moves.c.product == product)).all()
+    rows = [(_aware(a), v) for a, v in [*steps, *moves] if a is not None and v]
+    return sorted(rows, key=lambda r: r[0])  # type: ignore[arg-type, return-value]
+
+
+def moves_log(ms: Metastore, env: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    q = sa.select(pointer_moves).order_by(pointer_moves.c.id.desc()).limit(limit)
+    if env:
+        q = q.where(pointer_moves.c.env == env)
+    with ms.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+# -- code and metadata records ---------------------------------------------------------
+def code_records(ms: Metastore, fps: Iterable[str]) -> dict[str, dict[str, Any]]:
+    fps = list(set(fps))
+    out: dict[str, dict[str, Any]] = {}
+    with ms.engine.connect() as conn:
+        for i in range(0, len(fps), _CHUNK):
+            q = sa.select(fingerprint_code).where(
+                fingerprint_code.c.fingerprint.in_(fps[i:i + _CHUNK]))
+            for r in conn.execute(q):
+                out[r.fingerprint] = dict(r._mapping)
+    return out
+
+
+def record_code(ms: Metastore, rows: Sequence[dict[str, Any]]) -> int:
+    """Remember the code behind fingerprints not yet recorded; returns how many were new."""
+    known = code_records(ms, [r["fingerprint"] for r in rows])
+    new = [{**r, "created_at": now()} for r in rows if r["fingerprint"] not in known]
+    if new:
+        with ms.begin() as conn:
+            conn.execute(fingerprint_code.insert(), new)
+    return len(new)
+
+
+def env_spec_map(ms: Metastore, env: str) -> dict[str, tuple[str, str]]:
+    """Product -> (metadata fingerprint, spec JSON) the environment last ran with."""
+    with ms.engine.connect() as conn:
+        rows = conn.execute(sa.select(env_specs.c.product, env_specs.c.metadata_fp,
+                                      env_specs.c.spec_json).where(env_specs.c.env == env))
+        return {p: (m, s) for p, m, s in rows}
+
+
+def global_spec_map(ms: Metastore) -> dict[str, tuple[str, str]]:
+    with ms.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.products.c.name, t.products.c.metadata_fp,
+                                      t.products.c.spec_json))
+        return {p: (m, s) for p, m, s in rows}
+
+
+def save_env_specs(ms: Metastore, env: str, specs: Mapping[str, tuple[str, str]],
+                   conn: sa.Connection | None = None) -> None:
+    if not specs:
+        return
+    if conn is None:
+        with ms.begin() as c:
+            save_env_specs(ms, env, specs, c)
+        return
+    known = dict(conn.execute(sa.select(env_specs.c.product, env_specs.c.metadata_fp)
+                              .where(env_specs.c.env == env)).all())
+    changed = {p: v for p, v in specs.items() if known.get(p) != v[0]}
+    names = list(changed)
+    for i in range(0, len(names), _CHUNK):
+        conn.execute(env_specs.delete().where(env_specs.c.env == env,
+                                              env_specs.c.product.in_(names[i:i + _CHUNK])))
+    if changed:
+        ts = now()
+        conn.execute(env_specs.insert(), [
+            {"env": env, "product": p, "metadata_fp": m, "spec_json": s, "updated_at": ts}
+            for p, (m, s) in changed.items()])
+
+
+def insert_versions(ms: Metastore, versions: Sequence[Version]) -> None:
+    """Insert complete (e.g. alias) versions in one transaction."""
+    if versions:
+        with ms.begin() as conn:
+            conn.execute(t.versions.insert(), [_version_row(v) for v in versions])
+
+
+# -- environments -----------------------------------------------------------------------
+def create_env(ms: Metastore, env: str, from_env: str | None, actor: str | None,
+               message: str | None = None) -> int:
+    """Create ``env`` as a copy of ``from_env``'s pointers; returns how many it points at."""
+    if from_env and not ms.env_exists(from_env):
+        raise NotFound(f"no environment {from_env!r} to create {env!r} from")
+    if ms.env_exists(env):
+        raise PlanError(f"environment {env!r} exists already; nothing was changed")
+    ms.ensure_env(env, from_env)
+    with ms.begin() as conn:
+        n = conn.execute(sa.select(sa.func.count()).select_from(t.env_pointers)
+                         .where(t.env_pointers.c.env == env)).scalar() or 0
+        conn.execute(pointer_moves.insert(), {
+            "batch": new_id("b"), "at": now(), "env": env, "product": "*",
+            "from_version": None, "to_version": None, "action": "create",
+            "source_env": from_env, "actor": actor, "message": message})
+        if from_env:
+            conn.execute(env_specs.insert().from_select(
+                ["env", "product", "metadata_fp", "spec_json", "updated_at"],
+                sa.select(sa.literal(env), env_specs.c.product, env_specs.c.metadata_fp,
+                          env_specs.c.spec_json, env_specs.c.updated_at)
+                .where(env_specs.c.env == from_env)))
+    return int(n)
+
+
+def apply_moves(conn: sa.Connection, ms: Metastore, env: str, moves: Mapping[str, str],
+                before: Mapping[str, str | None], action: str, actor: str | None,
+                message: str | None, source_env: str | None = None) -> str:
+    """Move pointers and append their history inside the caller's transaction."""
+    batch = new_id("b")
+    ms.set_pointers(env, dict(moves), conn)
+    ts = now()
+    conn.execute(pointer_moves.insert(), [
+        {"batch": batch, "at": ts, "env": env, "product": p, "from_version": before.get(p),
+         "to_version": v, "action": action, "source_env": source_env, "actor": actor,
+         "message": message} for p, v in moves.items()])
+    return batch
+
+
+def promote(ms: Metastore, src: str, dst: str, products: Iterable[str] | None,
+            actor: str | None, message: str | None) -> MoveResult:
+    """Point ``dst`` at ``src``'s versions of ``products`` (all of ``src``'s when None).
+
+    Refuses (and changes nothing) when ``src`` has a failed build or gate on a selected
+    product newer than the version it points at, or when ``dst`` moved a selected product
+    after ``src`` was created (``src`` is behind: promoting would undo that move).
+    """
+    if src == dst:
+        raise PlanError(f"cannot promote {src!r} onto itself")
+    if not ms.env_exists(src):
+        raise NotFound(f"no environment {src!r} to promote from; 'steward env ls' lists them")
+    ms.ensure_env(dst, None)
+    with write_txn(ms, lock_env=dst) as conn:
+        created = env_created_at(conn, src)
+        sp = pointers_with_time(conn, src)
+        dp = pointers_with_time(conn, dst)
+        wanted = sorted(sp) if products is None else sorted(set(products))
+        missing = [p for p in wanted if p not in sp]
+        if missing:
+            raise PlanError(f"{src!r} has no version of {', '.join(missing[:5])}"
+                            + (f" (+{len(missing) - 5} more)" if len(missing) > 5 else "")
+                            + f"; build it first: steward run --env {src} {missing[0]}")
+        failed = failed_attempts(conn, src, {p: sp[p].updated_at for p in wanted})
+        problems: list[str] = []
+        for p in wanted:
+            v = sp[p].version
+            if v.check_status == "failed":
+                problems.append(f"{p}: version {v.id} in {src!r} failed its checks")
+            elif p in failed:
+                err = (failed[p].error or "failed").splitlines()[0][:160]
+                problems.append(f"{p}: the last build in {src!r} failed ({err})")
+        if problems:
+            raise PlanError(f"refusing to promote {src!r} to {dst!r}: {src!r} has failed gates\n"
+                            + "\n".join("  " + x for x in problems)
+                            + f"\nfix them and re-run 'steward run --env {src}', "
+                              "or leave those products out of the selection")
+        moves: dict[str, str] = {}
+        before: dict[str, str | None] = {}
+        behind: list[str] = []
+        unchanged: list[str] = []
+        for p in wanted:
+            s, d = sp[p], dp.get(p)
+            if d is not None and d.version.id == s.version.id:
+                unchanged.append(p)
+                continue
+            src_changed = created is None or (s.updated_at is not None
+                                              and s.updated_at > created)
+            dst_moved = (d is not None and created is not None and d.updated_at is not None
+                         and d.updated_at > created)
+            if dst_moved:
+                assert d is not None
+                why = ("both changed it" if src_changed
+                       else f"{src!r} did not change it")
+                behind.append(f"{p}: {dst!r} moved to {d.version.id} after {src!r} was "
+                              f"created, and {why}")
+                continue
+            moves[p] = s.version.id
+            before[p] = d.version.id if d else None
+        if behind:
+            raise PlanError(
+                f"refusing to promote {src!r} to {dst!r}: {src!r} is behind {dst!r}\n"
+                + "\n".join("  " + x for x in behind[:20])
+                + (f"\n  ... {len(behind) - 20} more" if len(behind) > 20 else "")
+                + f"\nbring {src!r} up to date ('steward run --env {src}' reuses {dst!r}'s "
+                  f"versions of unchanged code), or recreate it from {dst!r}; nothing was moved")
+        result = MoveResult("", dst, {p: (before[p], v) for p, v in moves.items()}, unchanged)
+        if moves:
+            result.batch = apply_moves(conn, ms, dst, moves, before, "promote", actor,
+                                       message, source_env=src)
+            specs = conn.execute(sa.select(env_specs.c.product, env_specs.c.metadata_fp,
+                                           env_specs.c.spec_json)
+                                 .where(env_specs.c.env == src)).all()
+            save_env_specs(ms, dst, {p: (m, s) for p, m, s in specs if p in moves}, conn)
+    return result
+
+
+def move_pointers(ms: Metastore, env: str, moves: Mapping[str, str],
+                  expected: Mapping[str, str | None], action: str, actor: str | None,
+                  message: str | None) -> MoveResult:
+    """Move ``env``'s pointers if they still are what the caller saw (else refuse)."""
+    if not ms.env_exists(env):
+        raise NotFound(f"no environment {env!r}")
+    with write_txn(ms, lock_env=env) as conn:
+        now_at = dict(conn.execute(sa.select(t.env_pointers.c.product, t.env_pointers.c.version_id)
+                                   .where(t.env_pointers.c.env == env)).all())
+        raced = [p for p in moves if now_at.get(p) != expected.get(p)]
+        if raced:
+            raise PlanError(f"{env!r} changed while planning the {action} of "
+                            f"{', '.join(raced)}; nothing was moved, try again")
+        real = {p: v for p, v in moves.items() if now_at.get(p) != v}
+        result = MoveResult("", env, {p: (now_at.get(p), v) for p, v in real.items()},
+                            [p for p in moves if p not in real])
+        if real:
+            result.batch = apply_moves(conn, ms, env, real, now_at, action, actor, message)
+    return result
+
+
+def delete_versions(ms: Metastore, ids: Sequence[str]) -> list[str]:
+    """Delete version rows no environment points at (re-checked in the transaction)."""
+    deleted: list[str] = []
+    with write_txn(ms) as conn:
+        pointed = set(conn.execute(sa.select(t.env_pointers.c.version_id).distinct()).scalars())
+        ids = [i for i in ids if i not in pointed]
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i:i + _CHUNK]
+            conn.execute(t.versions.delete().where(t.versions.c.id.in_(chunk),
+                                                   t.versions.c.status != "building"))
+            deleted.extend(chunk)
+    return deleted
+
+
+def all_versions(ms: Metastore) -> list[Version]:
+    with ms.engine.connect() as conn:
+        return [_version(r) for r in conn.execute(sa.select(t.versions))]
+
+
+def pointed_ids(ms: Metastore) -> set[str]:
+    with ms.engine.connect() as conn:
+        return set(conn.execute(sa.select(t.env_pointers.c.version_id).distinct()).scalars())
+
+
+def spec_json_of(ms: Metastore, product: str) -> dict[str, Any] | None:
+    spec = ms.product_spec(product)
+    return spec if spec is None else dict(spec)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)

@@ -1,0 +1,138 @@
+"""Metastore reads and writes of profiles and metric series (tables from migration 0003)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from steward.meta.store import Metastore
+
+_md = sa.MetaData()
+profiles = sa.Table(
+    "profiles", _md,
+    sa.Column("version_id", sa.String, primary_key=True), sa.Column("product", sa.String),
+    sa.Column("created_at", sa.DateTime(timezone=True)), sa.Column("seconds", sa.Float),
+    sa.Column("profile_json", sa.Text),
+)
+metrics = sa.Table(
+    "metrics", _md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("product", sa.String), sa.Column("version_id", sa.String),
+    sa.Column("metric", sa.String), sa.Column("column", sa.String), sa.Column("value", sa.Float),
+    sa.Column("at", sa.DateTime(timezone=True)),
+)
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    product: str
+    version_id: str | None
+    metric: str
+    column: str | None
+    value: float | None
+    at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"product": self.product, "version": self.version_id, "metric": self.metric,
+                "column": self.column, "value": self.value, "at": self.at.isoformat()}
+
+
+def _aware(d: datetime) -> datetime:
+    return d.replace(tzinfo=UTC) if d.tzinfo is None else d
+
+
+def save_profile(ms: Metastore, product: str, version_id: str, profile: dict[str, Any],
+                 at: datetime | None = None) -> None:
+    """Store (or replace) the profile of one version."""
+    doc = json.dumps(profile, separators=(",", ":"), default=str)
+    with ms.begin() as conn:
+        conn.execute(profiles.delete().where(profiles.c.version_id == version_id))
+        conn.execute(profiles.insert(), {
+            "version_id": version_id, "product": product, "created_at": at or datetime.now(UTC),
+            "seconds": profile.get("seconds"), "profile_json": doc,
+        })
+
+
+def load_profile(ms: Metastore, version_id: str) -> dict[str, Any] | None:
+    with ms.engine.connect() as conn:
+        doc = conn.execute(sa.select(profiles.c.profile_json)
+                           .where(profiles.c.version_id == version_id)).scalar()
+    return json.loads(doc) if doc else None
+
+
+def has_profile(ms: Metastore, version_id: str) -> bool:
+    with ms.engine.connect() as conn:
+        return conn.execute(sa.select(profiles.c.version_id)
+                            .where(profiles.c.version_id == version_id)).first() is not None
+
+
+def profiled_versions(ms: Metastore, product: str) -> list[tuple[str, datetime]]:
+    """(version id, profiled at) of a product, oldest first."""
+    with ms.engine.connect() as conn:
+        rows = conn.execute(sa.select(profiles.c.version_id, profiles.c.created_at)
+                            .where(profiles.c.product == product)
+                            .order_by(profiles.c.created_at)).all()
+    return [(r[0], _aware(r[1])) for r in rows]
+
+
+def append_metrics(ms: Metastore, points: Sequence[MetricPoint]) -> int:
+    """Append points to the series; non-finite values are stored as NULL."""
+    rows = [{"product": p.product, "version_id": p.version_id, "metric": p.metric,
+             "column": p.column or "", "at": p.at,
+             "value": p.value if p.value is not None and math.isfinite(p.value) else None}
+            for p in points]
+    if rows:
+        with ms.begin() as conn:
+            conn.execute(metrics.insert(), rows)
+    return len(rows)
+
+
+def series(ms: Metastore, product: str, metric: str | None = None, column: str | None = None,
+           limit: int | None = None, exclude_version: str | None = None) -> list[MetricPoint]:
+    """Points of a product's series, oldest first (the newest ``limit`` when given).
+
+    ``column=None`` means every column; pass ``""`` for table-level metrics only.
+    """
+    q = sa.select(metrics).where(metrics.c.product == product)
+    if metric:
+        q = q.where(metrics.c.metric == metric)
+    if column is not None:
+        q = q.where(metrics.c.column == column)
+    if exclude_version:
+        q = q.where(sa.or_(metrics.c.version_id.is_(None),
+                           metrics.c.version_id != exclude_version))
+    q = q.order_by(metrics.c.at.desc(), metrics.c.id.desc())
+    if limit:
+        q = q.limit(limit)
+    with ms.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return [MetricPoint(r.product, r.version_id, r.metric, r.column or None, r.value,
+                        _aware(r.at)) for r in reversed(rows)]
+
+
+def metric_names(ms: Metastore, product: str) -> list[tuple[str, str | None, int]]:
+    """(metric, column, number of points) of a product."""
+    with ms.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(metrics.c.metric, metrics.c.column, sa.func.count())
+            .where(metrics.c.product == product)
+            .group_by(metrics.c.metric, metrics.c.column)
+            .order_by(metrics.c.metric, metrics.c.column)).all()
+    return [(r[0], r[1] or None, int(r[2])) for r in rows]
+
+
+def versions_with_metrics(ms: Metastore, version_ids: Iterable[str]) -> set[str]:
+    ids = list(version_ids)
+    out: set[str] = set()
+    with ms.engine.connect() as conn:
+        for i in range(0, len(ids), 900):
+            out.update(r[0] for r in conn.execute(
+                sa.select(metrics.c.version_id).distinct()
+                .where(metrics.c.version_id.in_(ids[i:i + 900]))))
+    return out

@@ -1,0 +1,1 @@
+"""Models as products: training, tracking, registry."""

@@ -1,0 +1,1 @@
+"""Profiles, metric history, drift and anomalies."""

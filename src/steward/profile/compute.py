@@ -1,0 +1,307 @@
+"""Statistical profile of one version, computed inside the engine in two scans.
+
+Scan 1 is one aggregate query over every column: counts, nulls, approximate distinct
+(``approx_count_distinct``, HyperLogLog), min, max, mean, sample stddev, quantiles
+1/5/25/50/75/95/99 % (``approx_quantile``, a T-Digest: approximate), zeros, negatives,
+NaN and infinity counts, string lengths and top-k candidates (``approx_top_k``).
+Scan 2 reads only the columns that need it and counts, in SQL, a fixed-bin histogram
+between each numeric or temporal column's min and max, and the exact frequency of
+each top-k candidate. The data never enters Python; the result is a compact dict
+(a few kilobytes) that :mod:`steward.profile.drift` compares without rescanning.
+
+Floats: NaN and +-inf are counted apart and left out of min/max/mean/quantiles/histogram.
+Temporal columns are measured in epoch seconds (UTC for ``TIMESTAMPTZ``).
+Strings are grouped for top-k by their first :data:`PREFIX` characters, which bounds
+the profile's size whatever the strings' length.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlglot import exp
+
+PROFILE_FORMAT = 1
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+BINS = 32
+TOP_K = 10
+PREFIX = 120
+
+_INT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+        "UINTEGER", "UBIGINT", "UHUGEINT", "INT", "INT1", "INT2", "INT4", "INT8", "LONG")
+_FLOAT = ("FLOAT", "DOUBLE", "REAL", "FLOAT4", "FLOAT8")
+_TEMPORAL = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMP_S",
+             "TIMESTAMP_MS", "TIMESTAMP_NS", "DATETIME", "TIME")
+_STRING = ("VARCHAR", "TEXT", "STRING", "CHAR", "BPCHAR", "UUID")
+
+
+def column_kind(sql_type: str) -> str:
+    """``numeric`` | ``float`` | ``temporal`` | ``string`` | ``boolean`` | ``other``."""
+    t = sql_type.upper().strip()
+    if t in _FLOAT:
+        return "float"
+    if t in _INT or t.startswith("DECIMAL") or t.startswith("NUMERIC"):
+        return "numeric"
+    if t in _TEMPORAL or t.startswith("TIMESTAMP"):
+        return "temporal"
+    if t in _STRING or t.startswith("VARCHAR") or t.startswith("ENUM"):
+        return "string"
+    if t in ("BOOLEAN", "BOOL"):
+        return "boolean"
+    return "other"
+
+
+def _ident(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")  # type: ignore[union-attr]
+
+
+def _lit(value: str) -> str:
+    return exp.Literal.string(value).sql(dialect="duckdb")
+
+
+def _scan(files: Sequence[str]) -> str:
+    return "read_parquet([" + ", ".join(_lit(f) for f in files) + "])"
+
+
+def _finite(col: str, kind: str, sql_type: str) -> str:
+    c = _ident(col)
+    if kind == "float":
+        return f"CASE WHEN isfinite({c}) THEN {c}::DOUBLE END"
+    if kind == "temporal":
+        if sql_type.upper() == "TIME":
+            return f"epoch({c})::DOUBLE"
+        return f"CASE WHEN isfinite({c}) THEN epoch({c})::DOUBLE END"
+    return f"{c}::DOUBLE"
+
+
+def _numeric_aggs(col: str, kind: str, sql_type: str, safe: bool) -> dict[str, str]:
+    """min, max, mean, std and quantiles of a numeric or temporal column.
+
+    The fast form lets DuckDB answer min/max from Parquet statistics and aggregates the
+    raw values (temporal ones as epoch microseconds); the safe form first drops NaN and
+    infinities, and is used for floats and for any column whose fast min/max came back
+    non-finite (an 'infinity' timestamp).
+    """
+    c = _ident(col)
+    qlist = "[" + ", ".join(repr(q) for q in QUANTILES) + "]"
+    if safe or kind == "float":
+        v = _finite(col, kind, sql_type)
+        return {"min": f"min({v})", "max": f"max({v})", "mean": f"avg({v})",
+                "std": f"stddev_samp({v})", "q": f"approx_quantile({v}, {qlist})"}
+    if kind == "temporal":
+        us = f"epoch_us({c}::TIMESTAMP)" if sql_type.upper() == "DATE" else f"epoch_us({c})"
+        return {"min": f"epoch(min({c}))", "max": f"epoch(max({c}))",
+                "mean": f"avg({us}) / 1e6", "std": f"stddev_samp({us}) / 1e6",
+                "q_us": f"approx_quantile({us}, {qlist})"}
+    return {"min": f"min({c})::DOUBLE", "max": f"max({c})::DOUBLE", "mean": f"avg({c})",
+            "std": f"stddev_samp({c})", "q": f"approx_quantile({c}, {qlist})"}
+
+
+def describe(con: Any, files: Sequence[str]) -> list[tuple[str, str]]:
+    rows = con.execute(f"DESCRIBE SELECT * FROM {_scan(files)}").fetchall()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, bool | int | str):
+        return v
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: int = TOP_K,
+                    byte_size: int | None = None) -> dict[str, Any]:
+    """Profile the Parquet ``files`` of one version on DuckDB connection ``con``.
+
+    Args:
+        con: a DuckDB connection or cursor (``engine.connection()``).
+        files: the version's Parquet files.
+        bins: histogram bins for numeric and temporal columns.
+        top_k: most frequent values kept for strings and booleans.
+        byte_size: the version's size on disk; summed from ``files`` when omitted.
+
+    Returns:
+        A JSON-ready dict: ``rows``, ``bytes``, ``column_count``, ``columns`` (name ->
+        statistics) and ``seconds`` (time taken).
+    """
+    t0 = time.perf_counter()
+    if byte_size is None:
+        byte_size = 0
+        for f in files:
+            try:
+                byte_size += os.path.getsize(f)
+            except OSError:
+                pass
+    if not files:
+        return {"format": PROFILE_FORMAT, "rows": 0, "bytes": 0, "column_count": 0,
+                "columns": {}, "seconds": 0.0}
+    schema = describe(con, files)
+    kinds = {name: column_kind(t) for name, t in schema}
+    select: list[str] = ["count(*)"]
+    slots: dict[str, dict[str, int]] = {}
+
+    def add(col: str, key: str, sql: str) -> None:
+        slots.setdefault(col, {})[key] = len(select)
+        select.append(sql)
+
+    for name, sql_type in schema:
+        kind = kinds[name]
+        c = _ident(name)
+        add(name, "count", f"count({c})")
+        if kind in ("numeric", "float", "temporal"):
+            add(name, "distinct", f"approx_count_distinct({c})")
+            for key, sql in _numeric_aggs(name, kind, sql_type, safe=False).items():
+                add(name, key, sql)
+            if kind != "temporal":
+                add(name, "zeros", f"count_if({c} = 0)")
+                add(name, "negatives", f"count_if({c} < 0)")
+            if kind == "float":
+                add(name, "nan", f"count_if(isnan({c}))")
+                add(name, "inf", f"count_if(isinf({c}))")
+        elif kind == "string":
+            s = f"{c}::VARCHAR" if sql_type.upper() != "VARCHAR" else c
+            pre = f"left({s}, {PREFIX})"
+            add(name, "distinct", f"approx_count_distinct({c})")
+            # left(min(s)) == min(left(s)), and min/max of a column come from Parquet stats
+            add(name, "min", f"left(min({s}), {PREFIX})")
+            add(name, "max", f"left(max({s}), {PREFIX})")
+            add(name, "len_min", f"min(length({s}))")
+            add(name, "len_max", f"max(length({s}))")
+            add(name, "len_mean", f"avg(length({s}))")
+            add(name, "empty", f"count_if({s} = '')")
+            add(name, "cand", f"approx_top_k({pre}, {int(top_k)})")
+        elif kind == "boolean":
+            add(name, "distinct", f"approx_count_distinct({c})")
+            add(name, "true", f"count_if({c})")
+    row = con.execute(f"SELECT {', '.join(select)} FROM {_scan(files)}").fetchone()
+    n_rows = int(row[0] or 0)
+
+    cols: dict[str, dict[str, Any]] = {}
+    for name, sql_type in schema:
+        kind = kinds[name]
+        got = {k: row[i] for k, i in slots[name].items()}
+        count = int(got.pop("count") or 0)
+        nulls = n_rows - count
+        p: dict[str, Any] = {
+            "type": sql_type, "kind": kind, "count": count, "nulls": nulls,
+            "null_fraction": (nulls / n_rows) if n_rows else 0.0,
+        }
+        if "distinct" in got:
+            # HyperLogLog can overshoot; never report more distinct values than values
+            p["distinct"] = min(int(got.pop("distinct") or 0), count)
+        if kind in ("numeric", "float", "temporal"):
+            if "q_us" in got:
+                q_us = got.pop("q_us")
+                q = [None if x is None else x / 1e6 for x in q_us] if q_us else None
+            else:
+                q = got.pop("q")
+            p["quantiles"] = [_jsonable(x) for x in q] if q else None
+            for k in ("min", "max", "mean", "std"):
+                p[k] = _jsonable(got.pop(k))
+            for k in ("zeros", "negatives", "nan", "inf"):
+                if k in got:
+                    p[k] = int(got.pop(k) or 0)
+            if kind == "temporal":
+                p["unit"] = "epoch_s"
+        elif kind == "string":
+            p["min"] = got.pop("min")
+            p["max"] = got.pop("max")
+            p["length"] = {"min": _jsonable(got.pop("len_min")),
+                           "max": _jsonable(got.pop("len_max")),
+                           "mean": _jsonable(got.pop("len_mean"))}
+            p["empty"] = int(got.pop("empty") or 0)
+            p["_cand"] = [c for c in (got.pop("cand") or []) if c is not None]
+        elif kind == "boolean":
+            t = int(got.pop("true") or 0)
+            p["top"] = [[v, n] for v, n in sorted([[True, t], [False, count - t]],
+                                                  key=lambda x: -x[1]) if n]
+            p["mean"] = (t / count) if count else None
+        cols[name] = p
+
+    _fix_non_finite(con, files, schema, kinds, cols)
+    _second_scan(con, files, schema, kinds, cols, bins, n_rows)
+    return {"format": PROFILE_FORMAT, "rows": n_rows, "bytes": byte_size,
+            "column_count": len(schema), "columns": cols,
+            "seconds": round(time.perf_counter() - t0, 4)}
+
+
+def _fix_non_finite(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
+                    kinds: dict[str, str], cols: dict[str, dict[str, Any]]) -> None:
+    """Recompute, without infinities, the columns whose fast statistics met one."""
+    redo = [(n, t) for n, t in schema if kinds[n] in ("numeric", "temporal")
+            and cols[n]["count"] and (cols[n].get("min") is None or cols[n].get("max") is None)]
+    if not redo:
+        return
+    select: list[str] = []
+    keys: list[tuple[str, str]] = []
+    for name, sql_type in redo:
+        for key, sql in _numeric_aggs(name, kinds[name], sql_type, safe=True).items():
+            select.append(sql)
+            keys.append((name, key))
+    row = con.execute(f"SELECT {', '.join(select)} FROM {_scan(files)}").fetchone()
+    for (name, key), value in zip(keys, row, strict=True):
+        if key == "q":
+            cols[name]["quantiles"] = [_jsonable(x) for x in value] if value else None
+        else:
+            cols[name][key] = _jsonable(value)
+
+
+def _second_scan(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
+                 kinds: dict[str, str], cols: dict[str, dict[str, Any]], bins: int,
+                 n_rows: int) -> None:
+    """Histograms and exact top-k frequencies, reading only the columns that need them."""
+    select: list[str] = []
+    plan: list[tuple[str, str, Any]] = []
+    for name, sql_type in schema:
+        p = cols[name]
+        kind = kinds[name]
+        if kind in ("numeric", "float", "temporal") and p.get("min") is not None:
+            lo, hi = float(p["min"]), float(p["max"])
+            nb = bins if hi > lo else 1
+            width = (hi - lo) / nb if hi > lo else 1.0
+            v = _finite(name, kind, sql_type)
+            # bin index computed in SQL; the top edge belongs to the last bin
+            # (least/greatest skip NULLs, hence the CASE keeping NaN/inf/NULL out)
+            b = (f"CASE WHEN {v} IS NOT NULL THEN least(greatest(floor(({v} - {lo!r}) / "
+                 f"{width!r}), 0), {nb - 1})::INTEGER END")
+            select.append(f"histogram({b})")
+            plan.append((name, "hist", (lo, hi, nb)))
+        elif kind == "string":
+            cand = p.pop("_cand", [])
+            if cand:
+                c = _ident(name)
+                s = f"{c}::VARCHAR" if sql_type.upper() != "VARCHAR" else c
+                short = (p.get("length") or {}).get("max") or 0
+                pre = s if short <= PREFIX else f"left({s}, {PREFIX})"  # skip left() if short
+                values = ", ".join(_lit(x) for x in cand)
+                select.append(f"histogram(CASE WHEN {pre} IN ({values}) THEN {pre} END)")
+                plan.append((name, "top", None))
+    if not select or not n_rows:
+        for p in cols.values():
+            p.pop("_cand", None)
+        return
+    row = con.execute(f"SELECT {', '.join(select)} FROM {_scan(files)}").fetchone()
+    for (name, what, arg), value in zip(plan, row, strict=True):
+        p = cols[name]
+        counts = dict(value) if value else {}
+        if what == "hist":
+            lo, hi, nb = arg
+            p["histogram"] = {"lo": lo, "hi": hi,
+                              "counts": [int(counts.get(i, 0)) for i in range(nb)]}
+        else:
+            top = sorted(([k, int(n)] for k, n in counts.items()), key=lambda x: (-x[1], x[0]))
+            p["top"] = top
+    for p in cols.values():
+        p.pop("_cand", None)
+        if "top" in p:
+            p["top_other"] = max(p["count"] - sum(n for _, n in p["top"]), 0)

@@ -1,0 +1,246 @@
+"""Profiles and metrics of versions: computing, storing, the build hooks and the verbs.
+
+Two hooks wire this into a build (see ``Context.post_build_hooks`` / ``published_hooks``):
+
+- :class:`ProfileGate` runs before publication, only for products that declare ``drift``
+  or ``anomaly`` checks: it profiles the candidate, evaluates those checks against the
+  previous version's stored profile and the metric history, adds notes for warnings and
+  raises ``CheckFailed`` for failing error-severity checks.
+- :class:`ProfileOnPublish` runs after publication: it stores the new version's profile
+  (reusing the one the gate computed) and appends its metrics to the time series.
+  Reused versions are never published again, so they are never re-profiled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from steward.core.checks import Anomaly, Drift
+from steward.core.errors import CheckFailed, NotFound
+from steward.core.model import Product
+from steward.core.records import Version
+from steward.meta import profiles as mp
+from steward.meta.store import Metastore
+from steward.profile.anomaly import WINDOW, evaluate_anomaly_check
+from steward.profile.compute import compute_profile
+from steward.profile.drift import compare, evaluate_drift_check
+
+TABLE_METRICS = ("row_count", "bytes", "column_count")
+COLUMN_METRICS = ("null_fraction", "distinct_count", "mean")
+
+
+def profile_checks(product: Product) -> list[Drift | Anomaly]:
+    """The product's drift and anomaly checks, table-level and per column."""
+    spec = product.spec
+    found: list[Any] = list(spec.checks)
+    for col in spec.columns.values():
+        found.extend(col.checks)
+    return [c for c in found if isinstance(c, Drift | Anomaly)]
+
+
+def metric_value(profile: dict[str, Any], metric: str, column: str | None) -> float | None:
+    """A metric of a profile: ``row_count``, ``bytes``, ``column_count`` or, for a column,
+    ``null_fraction``, ``distinct_count`` or any numeric statistic (``mean``, ``max``...)."""
+    if column is None:
+        key = {"row_count": "rows", "rows": "rows"}.get(metric, metric)
+        v = profile.get(key)
+    else:
+        col = profile.get("columns", {}).get(column)
+        if col is None:
+            return None
+        v = col.get({"distinct_count": "distinct"}.get(metric, metric))
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def metric_points(product: str, version_id: str, profile: dict[str, Any], at: datetime,
+                  extra: dict[str, float | None] | None = None) -> list[mp.MetricPoint]:
+    pts = [mp.MetricPoint(product, version_id, m, None, metric_value(profile, m, None), at)
+           for m in TABLE_METRICS]
+    for name, col in profile.get("columns", {}).items():
+        for m in COLUMN_METRICS:
+            if m == "mean" and col.get("kind") not in ("numeric", "float"):
+                continue
+            pts.append(mp.MetricPoint(product, version_id, m, name,
+                                      metric_value(profile, m, name), at))
+    for m, v in (extra or {}).items():
+        if v is not None:
+            pts.append(mp.MetricPoint(product, version_id, m, None, float(v), at))
+    return pts
+
+
+def _pass_rate(candidate: Any) -> float | None:
+    """The share of passing checks, from whatever the quality gate left on the candidate."""
+    extra = getattr(candidate, "extra", {}) or {}
+    if isinstance(extra.get("check_pass_rate"), int | float):
+        return float(extra["check_pass_rate"])
+    results = list(extra.get("check_results") or []) + list(extra.get("profile_checks") or [])
+    statuses = []
+    for r in results:
+        s = r.get("status") if isinstance(r, dict) else getattr(r, "status", None)
+        if s and s not in ("skip", "skipped"):
+            statuses.append(s)
+    if not statuses:
+        return None
+    return sum(1 for s in statuses if s in ("pass", "passed", "ok")) / len(statuses)
+
+
+@dataclass
+class Profiles:
+    """Profiles and metrics over one project's metastore, store and engine."""
+
+    metastore: Metastore
+    store: Any
+    engine: Any
+
+    # -- computing and storing -----------------------------------------------------
+    def compute(self, files: list[str], byte_size: int | None = None) -> dict[str, Any]:
+        return compute_profile(self.engine.connection(), files, byte_size=byte_size)
+
+    def of_version(self, version: Version, compute: bool = True) -> dict[str, Any] | None:
+        """The stored profile of ``version``; computed and stored first when missing."""
+        prof = mp.load_profile(self.metastore, version.id)
+        if prof is None and compute and version.status != "building":
+            prof = self.compute(self.store.data_files(version.path), version.bytes)
+            mp.save_profile(self.metastore, version.product, version.id, prof)
+        return prof
+
+    def record(self, version: Version, profile: dict[str, Any],
+               extra: dict[str, float | None] | None = None) -> None:
+        """Store a published version's profile and append its metrics."""
+        mp.save_profile(self.metastore, version.product, version.id, profile)
+        if version.id not in mp.versions_with_metrics(self.metastore, [version.id]):
+            at = datetime.now(UTC)
+            mp.append_metrics(self.metastore,
+                              metric_points(version.product, version.id, profile, at, extra))
+
+    def history(self, product: str, metric: str, column: str | None,
+                exclude_version: str | None = None) -> list[float | None]:
+        """Past values of a metric, oldest first: the series, else the stored profiles."""
+        pts = mp.series(self.metastore, product, metric, column or "", limit=WINDOW,
+                        exclude_version=exclude_version)
+        if pts:
+            return [p.value for p in pts]
+        out: list[float | None] = []
+        for vid, _ in mp.profiled_versions(self.metastore, product)[-WINDOW:]:
+            if vid == exclude_version:
+                continue
+            prof = mp.load_profile(self.metastore, vid)
+            if prof is not None:
+                out.append(metric_value(prof, metric, column))
+        return out
+
+    # -- resolving -----------------------------------------------------------------
+    def resolve(self, product: str, ref: str | None, default_env: str) -> Version:
+        """A product's version from a version id (or unique prefix) or an environment name."""
+        ref = ref or default_env
+        if self.metastore.env_exists(ref):
+            v = self.metastore.pointers(ref).get(product)
+            if v is None:
+                raise NotFound(f"{product} has no version in environment {ref!r}")
+            return v
+        try:
+            v = self.metastore.version(ref)
+        except NotFound:
+            raise NotFound(f"{ref!r} is neither a version of {product} nor an environment"
+                           ) from None
+        if v.product != product:
+            raise NotFound(f"version {ref} belongs to {v.product}, not {product}")
+        return v
+
+    def previous(self, version: Version) -> Version | None:
+        """The published version of the same product created just before ``version``."""
+        older = [v for v in self.metastore.versions(version.product, status="published")
+                 if v.id != version.id and v.created_at and version.created_at
+                 and v.created_at <= version.created_at]
+        return older[0] if older else None
+
+    # -- verbs ---------------------------------------------------------------------
+    def drift(self, product: str, ref_a: str | None, ref_b: str | None, default_env: str
+              ) -> dict[str, Any]:
+        """Drift from version A (the reference) to version B, from stored profiles."""
+        b = self.resolve(product, ref_b, default_env)
+        if ref_a:
+            a = self.resolve(product, ref_a, default_env)
+        else:
+            prev = self.previous(b)
+            if prev is None:
+                raise NotFound(f"{product} has no version before {b.id} to compare with")
+            a = prev
+        pa, pb = self.of_version(a), self.of_version(b)
+        t0 = time.perf_counter()
+        out = compare(pa or {}, pb or {})
+        out["seconds"] = time.perf_counter() - t0
+        out["product"], out["from"], out["to"] = product, a.id, b.id
+        return out
+
+    def metrics(self, product: str, metric: str | None = None, column: str | None = None
+                ) -> list[mp.MetricPoint]:
+        return mp.series(self.metastore, product, metric, column)
+
+    def metric_names(self, product: str) -> list[tuple[str, str | None, int]]:
+        return mp.metric_names(self.metastore, product)
+
+
+class ProfileOnPublish:
+    """Published hook: profile the new version and append its metrics; never raises."""
+
+    def __init__(self, profiles: Profiles):
+        self.profiles = profiles
+
+    def __call__(self, candidate: Any, version: Version) -> None:
+        prof = candidate.extra.get("profile")
+        if prof is None:
+            prof = self.profiles.compute(self.profiles.store.data_files(version.path),
+                                         version.bytes)
+        elif version.bytes is not None:
+            prof = {**prof, "bytes": version.bytes}
+        duration = None
+        if version.created_at is not None:
+            duration = (datetime.now(UTC) - version.created_at).total_seconds()
+        extra = {"build_duration_s": duration, "check_pass_rate": _pass_rate(candidate),
+                 "profile_s": prof.get("seconds")}
+        self.profiles.record(version, prof, extra)
+
+
+class ProfileGate:
+    """Post-build hook: evaluate drift and anomaly checks on the candidate."""
+
+    def __init__(self, profiles: Profiles):
+        self.profiles = profiles
+
+    def __call__(self, candidate: Any) -> None:
+        checks = profile_checks(candidate.product)
+        if not checks:
+            return
+        prof = self.profiles.compute(list(candidate.files))
+        candidate.extra["profile"] = prof
+        prev_prof = None
+        if candidate.previous is not None and any(isinstance(c, Drift) for c in checks):
+            prev_prof = self.profiles.of_version(candidate.previous)
+        results = list(self.evaluate(candidate.product.name, candidate.version_id, checks, prof,
+                                     prev_prof))
+        candidate.extra["profile_checks"] = results
+        failed = [r for r in results if r["status"] == "fail"]
+        for r in results:
+            if r["status"] == "warn":
+                candidate.notes.append(f"warn: {r['check']}: {r['message']}")
+        if failed:
+            raise CheckFailed(f"{candidate.product.name}: " + "; ".join(
+                f"{r['check']}: {r['message']}" for r in failed))
+
+    def evaluate(self, product: str, version_id: str, checks: Iterable[Drift | Anomaly],
+                 prof: dict[str, Any], prev_prof: dict[str, Any] | None
+                 ) -> Iterable[dict[str, Any]]:
+        for c in checks:
+            if isinstance(c, Drift):
+                status, observed, msg = evaluate_drift_check(c, prof, prev_prof)
+            else:
+                hist = self.profiles.history(product, c.metric, c.column, version_id)
+                status, observed, msg = evaluate_anomaly_check(
+                    c, hist, metric_value(prof, c.metric, c.column))
+            yield {"check": c.label(), "type": c.type, "severity": c.severity,
+                   "status": status, "observed": observed, "message": msg}

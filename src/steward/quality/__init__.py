@@ -1,0 +1,1 @@
+"""Quality gates: checks and contracts compiled to SQL."""

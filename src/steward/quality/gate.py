@@ -1,0 +1,179 @@
+"""The quality gate: a post-build hook that checks every candidate before publication.
+
+The contract runs first, then every check in one scan. Results are stored for the
+candidate's version whatever the outcome. A failing ``error`` check raises
+:class:`CheckFailed` (the executor keeps the candidate as a failed version, with its
+failing-row samples under ``checks/``); with ``on_fail: quarantine_rows`` the failing
+rows move to ``quarantine/failed_rows.parquet`` and the passing ones are published.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlglot import exp
+
+from steward.core.check_results import CheckResult, overall_status
+from steward.core.errors import CheckFailed
+from steward.meta.checks import record_results
+from steward.meta.store import Metastore
+from steward.quality.compile import NOT_COMPILED, Compiled, scan, to_sql
+from steward.quality.contract import Contract, contract_of
+from steward.quality.run import CheckRun, Evaluation, evaluate
+
+SAMPLES_DIR = "checks"
+QUARANTINE_FILE = os.path.join("quarantine", "failed_rows.parquet")
+_PARQUET = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+
+
+def product_checks(product: Any) -> list[Any]:
+    """Every check a product declares: product-level first, then per column."""
+    spec = product.spec
+    out = list(spec.checks)
+    for c in spec.columns.values():
+        out.extend(c.checks)
+    return out
+
+
+def own_types(checks: Sequence[Any]) -> set[str]:
+    """Check types whose stored results the quality area owns (not drift / anomaly)."""
+    return {"contract", *(c.type for c in checks if c.type not in NOT_COMPILED)}
+
+
+@dataclass
+class QualityGate:
+    """The post-build hook. ``Context.post_build_hooks()`` creates one per run."""
+
+    metastore: Metastore
+    store: Any
+    engine: Any
+    default_contract: str = "lenient"
+    default_on_fail: str = "block"
+
+    def __call__(self, candidate: Any) -> None:
+        product = candidate.product
+        checks = product_checks(product)
+        contract = contract_of(product.spec, self.default_contract)
+        if not checks and not contract.enforced:
+            return
+        pointers: dict[str, Any] | None = None
+
+        def resolve(name: str) -> list[str] | None:
+            nonlocal pointers
+            if pointers is None:
+                pointers = self.metastore.pointers(candidate.env)
+            v = pointers.get(name)
+            return None if v is None else self.store.data_files(v.path)
+
+        run = CheckRun(
+            conn=self.engine.connection(), files=list(candidate.files),
+            schema=candidate.result.schema,
+            previous_rows=candidate.previous.row_count if candidate.previous else None,
+            resolve=resolve, sample_dir=os.path.join(candidate.scratch, SAMPLES_DIR),
+        )
+        ev = evaluate(checks, run, contract)
+        results = ev.results
+        on_fail = product.spec.on_fail or self.default_on_fail
+        if on_fail == "quarantine_rows" and _quarantinable(results, ev):
+            results = self._quarantine(candidate, checks, contract, run, ev)
+        status = overall_status(results)
+        record_results(self.metastore, candidate.version_id, results, product.name,
+                       replace_types=own_types(checks))
+        candidate.check_status = worst(candidate.check_status, status)
+        for r in results:
+            if r.failed and not r.blocking:
+                what = "quarantined" if r.quarantined else r.severity
+                candidate.notes.append(f"check {r.name} ({what}): {r.message}")
+        if status == "fail":
+            raise CheckFailed(failure_summary(product.name, results))
+
+    def _quarantine(self, candidate: Any, checks: list[Any], contract: Contract, run: CheckRun,
+                    ev: Evaluation) -> list[CheckResult]:
+        """Publish the passing rows, set the failing ones aside, re-check what is left."""
+        bad = [ev.compiled[r.name] for r in ev.results
+               if r.blocking and r.status == "fail" and r.name in ev.compiled
+               and ev.compiled[r.name].row_level]
+        moved = quarantine_rows(run.conn, candidate.files, bad, candidate.scratch)
+        candidate.result = replace(candidate.result, rows=candidate.result.rows - moved)
+        second = evaluate(checks, replace(run, files=list(candidate.files)), contract)
+        names = {c.name for c in bad}
+        out = []
+        first = {r.name: r for r in ev.results}
+        for r in second.results:
+            if r.name in names:
+                f = first[r.name]
+                out.append(replace(f, quarantined=f.failures,
+                                   message=f"{f.message}; {f.failures:,} row(s) quarantined to "
+                                           f"{QUARANTINE_FILE}"))
+            else:
+                out.append(r)
+        candidate.notes.append(f"{moved:,} row(s) failing {', '.join(sorted(names))} "
+                               f"quarantined ({QUARANTINE_FILE})")
+        return out
+
+
+def worst(*statuses: str | None) -> str | None:
+    """The most severe of several summary statuses (other hooks may have set one)."""
+    rank = {None: 0, "pass": 1, "warn": 2, "fail": 3, "failed": 3}
+    return max(statuses, key=lambda s: rank.get(s, 2))
+
+
+def _quarantinable(results: list[CheckResult], ev: Evaluation) -> bool:
+    """Quarantine helps only if every blocking failure is a row-level check."""
+    blocking = [r for r in results if r.blocking]
+    return bool(blocking) and all(
+        r.status == "fail" and r.name in ev.compiled and ev.compiled[r.name].row_level
+        for r in blocking)
+
+
+def quarantine_rows(conn: Any, files: list[str], failing: list[Compiled], folder: str) -> int:
+    """Rewrite ``files`` in place without the failing rows; write those to the quarantine.
+
+    The quarantined rows carry a ``_failed_checks`` column naming the checks they fail.
+    Returns the number of rows moved.
+    """
+    pred = exp.or_(*[exp.Coalesce(this=c.predicate.copy(), expressions=[exp.false()])  # type: ignore[union-attr]
+                     for c in failing])
+    reasons = exp.Anonymous(this="concat_ws", expressions=[
+        exp.Literal.string(", "),
+        *[exp.Case(ifs=[exp.If(this=c.predicate.copy(),  # type: ignore[union-attr]
+                               true=exp.Literal.string(c.name))]) for c in failing],
+    ])
+    qfile = os.path.join(folder, QUARANTINE_FILE)
+    os.makedirs(os.path.dirname(qfile), exist_ok=True)
+    bad_q = exp.select("*", exp.alias_(reasons, "_failed_checks")).from_(scan(files)).where(pred)
+    row = conn.execute(f"COPY ({to_sql(bad_q)}) TO {_lit(qfile)} {_PARQUET}").fetchone()
+    moved = int(row[0]) if row else 0
+    tmp_dir = os.path.join(folder, "quarantine", ".passing")
+    os.makedirs(tmp_dir, exist_ok=True)
+    tmp = os.path.join(tmp_dir, "part-0.parquet")
+    good_q = exp.select("*").from_(scan(files)).where(exp.Not(this=exp.Paren(this=pred.copy())))
+    conn.execute(f"COPY ({to_sql(good_q)}) TO {_lit(tmp)} {_PARQUET}")
+    for f in files[1:]:
+        os.remove(f)
+    os.replace(tmp, files[0])
+    del files[1:]
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    return moved
+
+
+def failure_summary(product: str, results: list[CheckResult]) -> str:
+    """One readable paragraph: which checks refused the version and why."""
+    bad = [r for r in results if r.blocking]
+    warn = [r for r in results if r.failed and not r.blocking]
+    lines = [f"{product}: {len(bad)} blocking check(s) failed; the version was not published"]
+    for r in bad:
+        state = "ERROR" if r.status == "error" else "FAIL"
+        lines.append(f"  {state} {r.name}: {r.message}")
+    if warn:
+        lines.append(f"  (+{len(warn)} warning(s))")
+    lines.append(f"  inspect: steward check show {product}")
+    return "\n".join(lines)
+
+
+def _lit(value: str) -> str:
+    return exp.Literal.string(value).sql(dialect="duckdb")

@@ -1,0 +1,446 @@
+"""Open Data Contract Standard (ODCS v3.1): export a product's contract, import one back.
+
+Export writes columns as schema properties and checks as quality rules: the standard's
+own metrics where one fits (``nullValues``, ``duplicateValues``, ``invalidValues``,
+``rowCount``), a SQL rule counting failing rows for other row-level checks, and a
+``custom`` rule for the rest. Every rule also carries the Steward check itself in a
+``customProperties`` entry, so a round trip loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from steward.core.checks import Check
+from steward.core.errors import ConfigError, NotFound, Problem
+from steward.quality.compile import failing_predicate, to_sql
+
+API_VERSION = "v3.1.0"
+STEWARD_PROP = "stewardCheck"
+_LOGICAL = [  # DuckDB type prefix -> ODCS logical type
+    (("TINYINT", "SMALLINT", "INT", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINT",
+      "UBIGINT", "UHUGEINT"), "integer"),
+    (("DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMERIC"), "number"),
+    (("BOOL",), "boolean"),
+    (("TIMESTAMP", "DATETIME"), "timestamp"),
+    (("DATE",), "date"),
+    (("TIME",), "time"),
+    (("VARCHAR", "TEXT", "STRING", "CHAR", "UUID", "ENUM", "BLOB"), "string"),
+    (("STRUCT", "MAP", "JSON"), "object"),
+]
+_PHYSICAL = {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN",
+             "timestamp": "TIMESTAMP", "date": "DATE", "time": "TIME", "string": "VARCHAR"}
+_OPS = {"mustBe": "=", "mustNotBe": "<>", "mustBeGreaterThan": ">",
+        "mustBeGreaterOrEqualTo": ">=", "mustBeLessThan": "<", "mustBeLessOrEqualTo": "<="}
+
+
+def logical_type(physical: str | None) -> str | None:
+    if not physical:
+        return None
+    t = physical.strip().upper()
+    if t.endswith("]"):
+        return "array"
+    for prefixes, logical in _LOGICAL:
+        if t.startswith(prefixes):
+            return logical
+    return None
+
+
+# -- export ----------------------------------------------------------------------------
+def export_contract(product: Any, project: Any, version: Any = None) -> dict[str, Any]:
+    """A product's contract as an ODCS v3.1 document (a plain dict)."""
+    spec = product.spec
+    actual = {c.name: c.type for c in version.schema} if version is not None else {}
+    pk = list(spec.primary_key)
+    props = []
+    names = list(spec.columns) + [c for c in actual if c not in spec.columns]
+    for name in names:
+        c = spec.columns.get(name)
+        physical = (c.type if c and c.type else None) or actual.get(name)
+        prop: dict[str, Any] = {"name": name}
+        if logical_type(physical):
+            prop["logicalType"] = logical_type(physical)
+        if physical:
+            prop["physicalType"] = physical
+        if c is not None:
+            prop["required"] = not c.nullable
+            if c.description:
+                prop["description"] = c.description
+            if c.classification:
+                prop["classification"] = ", ".join(c.classification)
+            if c.tags:
+                prop["tags"] = list(c.tags)
+            quality = [_rule(ch, name) for ch in c.checks if ch.type not in ("drift", "anomaly")]
+            if quality:
+                prop["quality"] = quality
+        if name in pk:
+            prop["primaryKey"] = True
+            prop["primaryKeyPosition"] = pk.index(name) + 1
+        props.append(prop)
+    obj: dict[str, Any] = {"name": product.short_name, "physicalName": product.name,
+                           "logicalType": "object",
+                           "physicalType": "view" if product.kind in ("sql", "python")
+                           else "table", "properties": props}
+    if spec.description:
+        obj["description"] = spec.description.strip()
+    table_rules = [_rule(ch, None) for ch in spec.checks if ch.type not in ("drift", "anomaly")]
+    if table_rules:
+        obj["quality"] = table_rules
+    doc: dict[str, Any] = {
+        "apiVersion": API_VERSION, "kind": "DataContract",
+        "id": re.sub(r"[^A-Za-z0-9_-]", "-", f"{project.name}-{product.name}"),
+        "name": product.name, "version": "1.0.0", "status": "active",
+        "domain": product.domain,
+    }
+    if spec.description:
+        doc["description"] = {"purpose": spec.description.strip()}
+    if spec.tags:
+        doc["tags"] = list(spec.tags)
+    if spec.owner:
+        doc["team"] = {"name": product.domain, "members": [
+            {"username": spec.owner, "role": "owner"}]}
+    doc["schema"] = [obj]
+    custom = [{"property": "stewardContract",
+               "value": spec.contract or project.spec.defaults.contract}]
+    if version is not None:
+        custom.append({"property": "stewardVersion", "value": version.id})
+    doc["customProperties"] = custom
+    return doc
+
+
+def export_yaml(product: Any, project: Any, version: Any = None) -> str:
+    return yaml.safe_dump(export_contract(product, project, version), sort_keys=False,
+                          allow_unicode=True, width=100)
+
+
+def _rule(check: Any, column: str | None) -> dict[str, Any]:
+    """One Steward check as an ODCS quality rule."""
+    t = check.type
+    rule: dict[str, Any] = {"name": check.label()}
+    if check.description:
+        rule["description"] = check.description
+    tol = _tolerance(check)
+    if t == "not_null":
+        rule.update({"type": "library", "metric": "nullValues", "dimension": "completeness",
+                     **tol})
+    elif t == "unique" and column is not None:
+        rule.update({"type": "library", "metric": "duplicateValues", "dimension": "uniqueness",
+                     **tol})
+    elif t == "unique":
+        rule.update({"type": "library", "metric": "duplicateValues", "dimension": "uniqueness",
+                     "arguments": {"properties": list(check.key)}, **tol})
+    elif t == "accepted_values":
+        rule.update({"type": "library", "metric": "invalidValues", "dimension": "conformity",
+                     "arguments": {"validValues": list(check.values)}, **tol})
+    elif t == "regex":
+        rule.update({"type": "library", "metric": "invalidValues", "dimension": "conformity",
+                     "arguments": {"pattern": check.pattern}, **tol})
+    elif t == "row_count":
+        rule.update({"type": "library", "metric": "rowCount", "dimension": "completeness",
+                     **_between(check.min, check.max)})
+    elif t in ("range", "length", "expression"):
+        pred = to_sql(failing_predicate(check))  # type: ignore[arg-type]
+        rule.update({"type": "sql", "query": f"SELECT COUNT(*) FROM ${{object}} WHERE {pred}",
+                     **(tol or {"mustBe": 0})})
+    elif t == "sql":
+        body = re.sub(r"\{\{\s*this\s*\}\}", "${object}", check.query.strip().rstrip(";"))
+        rule.update({"type": "sql", "query": f"SELECT COUNT(*) FROM ({body}) AS failing",
+                     "mustBeLessOrEqualTo": check.max_failures or 0})
+    else:
+        rule.update({"type": "custom", "engine": "steward",
+                     "implementation": _dump(check)})
+    if "mustBe" not in rule and not any(k.startswith("must") for k in rule) \
+            and rule["type"] != "custom":
+        rule["mustBe"] = 0
+    rule["severity"] = "warning" if check.severity == "warn" else "error"
+    rule["customProperties"] = [{"property": STEWARD_PROP,
+                                 "value": _dump(check)}]
+    return rule
+
+
+def _dump(check: Any) -> dict[str, Any]:
+    return check.model_dump(mode="json", exclude_none=True, exclude_defaults=True)  # type: ignore[no-any-return]
+
+
+def _tolerance(check: Any) -> dict[str, Any]:
+    if check.mostly is not None:
+        return {"unit": "percent",
+                "mustBeLessOrEqualTo": round((1 - check.mostly) * 100, 6)}
+    if check.max_failures is not None:
+        return {"unit": "rows", "mustBeLessOrEqualTo": check.max_failures}
+    return {}
+
+
+def _between(lo: Any, hi: Any) -> dict[str, Any]:
+    if lo is not None and hi is not None:
+        return {"mustBe": lo} if lo == hi else {"mustBeBetween": [lo, hi]}
+    if lo is not None:
+        return {"mustBeGreaterOrEqualTo": lo}
+    return {"mustBeLessOrEqualTo": hi}
+
+
+def validate_odcs(doc: dict[str, Any]) -> list[str]:
+    """Problems found by the standard's JSON Schema (empty when valid)."""
+    import importlib.resources
+
+    import jsonschema
+
+    schema = json.loads(importlib.resources.files("open_data_contract_standard")
+                        .joinpath("schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}"
+            for e in validator.iter_errors(doc)]
+
+
+# -- import ----------------------------------------------------------------------------
+_ADAPTER: Any = None
+
+
+def _check(data: dict[str, Any]) -> Any:
+    global _ADAPTER
+    if _ADAPTER is None:
+        _ADAPTER = TypeAdapter(Check)
+    return _ADAPTER.validate_python(data)
+
+
+def rule_to_check(rule: dict[str, Any], column: str | None) -> dict[str, Any] | None:
+    """An ODCS quality rule as a Steward check (a YAML-ready dict), or None if not mappable."""
+    for cp in rule.get("customProperties") or ():
+        if cp.get("property") == STEWARD_PROP and isinstance(cp.get("value"), dict):
+            return dict(cp["value"])
+    severity = "warn" if str(rule.get("severity", "error")).lower() in (
+        "warn", "warning", "info") else "error"
+    out: dict[str, Any] = {"severity": severity}
+    if rule.get("name"):
+        out["name"] = re.sub(r"[^A-Za-z0-9_]+", "_", str(rule["name"]))
+    if rule.get("description"):
+        out["description"] = rule["description"]
+    kind = rule.get("type", "library")
+    metric = rule.get("metric") or rule.get("rule")
+    args = rule.get("arguments") or {}
+    if kind == "library" and metric in ("nullValues", "missingValues") and column:
+        out.update(type="not_null", column=column, **_from_tolerance(rule))
+    elif kind == "library" and metric == "duplicateValues":
+        cols = args.get("properties") or ([column] if column else None)
+        if not cols:
+            return None
+        key = {"column": cols[0]} if len(cols) == 1 else {"columns": list(cols)}
+        out.update(type="unique", **key, **_from_tolerance(rule))
+    elif kind == "library" and metric == "invalidValues" and column:
+        if "validValues" in args:
+            out.update(type="accepted_values", column=column, values=list(args["validValues"]))
+        elif "pattern" in args:
+            out.update(type="regex", column=column, pattern=args["pattern"])
+        else:
+            return None
+        out.update(_from_tolerance(rule))
+    elif kind == "library" and metric == "rowCount":
+        lo, hi = _bounds(rule)
+        out.update(type="row_count", **({"min": int(lo)} if lo is not None else {}),
+                   **({"max": int(hi)} if hi is not None else {}))
+    elif kind == "sql" and rule.get("query"):
+        out.update(type="sql", query=_sql_rule(rule, column))
+    else:
+        return None
+    return out
+
+
+def _from_tolerance(rule: dict[str, Any]) -> dict[str, Any]:
+    """ODCS thresholds on a failure count as ``mostly`` / ``max_failures``."""
+    limit = rule.get("mustBeLessOrEqualTo")
+    if limit is None and rule.get("mustBeLessThan") is not None:
+        limit = rule["mustBeLessThan"] - (0 if rule.get("unit") == "percent" else 1)
+    if limit is None or limit == 0:
+        return {}
+    if rule.get("unit") == "percent":
+        return {"mostly": round(1 - float(limit) / 100, 6)}
+    return {"max_failures": int(limit)}
+
+
+def _bounds(rule: dict[str, Any]) -> tuple[Any, Any]:
+    if "mustBe" in rule:
+        return rule["mustBe"], rule["mustBe"]
+    if "mustBeBetween" in rule:
+        return tuple(rule["mustBeBetween"])  # type: ignore[return-value]
+    lo = rule.get("mustBeGreaterOrEqualTo")
+    if lo is None and rule.get("mustBeGreaterThan") is not None:
+        lo = rule["mustBeGreaterThan"] + 1
+    hi = rule.get("mustBeLessOrEqualTo")
+    if hi is None and rule.get("mustBeLessThan") is not None:
+        hi = rule["mustBeLessThan"] - 1
+    return lo, hi
+
+
+def _sql_rule(rule: dict[str, Any], column: str | None) -> str:
+    """An ODCS SQL rule (a query giving one value + an operator) as a failing-rows query."""
+    q = str(rule["query"]).strip().rstrip(";")
+    q = re.sub(r"\$\{\s*(object|table|model)\s*\}|\{(object|table|model)\}", "{{ this }}", q)
+    if column:
+        q = re.sub(r"\$\{\s*(property|column)\s*\}|\{(property|column)\}", column, q)
+    cond = None
+    for key, op in _OPS.items():
+        if key in rule:
+            cond = f"value {op} {_sql_value(rule[key])}"
+            break
+    if cond is None and "mustBeBetween" in rule:
+        lo, hi = rule["mustBeBetween"]
+        cond = f"value BETWEEN {_sql_value(lo)} AND {_sql_value(hi)}"
+    if cond is None and "mustNotBeBetween" in rule:
+        lo, hi = rule["mustNotBeBetween"]
+        cond = f"value NOT BETWEEN {_sql_value(lo)} AND {_sql_value(hi)}"
+    if cond is None:
+        cond = "value = 0"
+    return f"SELECT value FROM (SELECT ({q}) AS value) AS r WHERE NOT ({cond})"
+
+
+def _sql_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int | float):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def contract_to_spec(obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """One ODCS schema object as a product spec fragment (columns, checks, primary key)."""
+    skipped: list[str] = []
+    columns: dict[str, Any] = {}
+    pk: list[tuple[int, str]] = []
+    for prop in obj.get("properties") or ():
+        name = prop["name"]
+        col: dict[str, Any] = {}
+        physical = prop.get("physicalType") or _PHYSICAL.get(prop.get("logicalType") or "")
+        if physical:
+            col["type"] = physical
+        if prop.get("required"):
+            col["nullable"] = False
+        if prop.get("description"):
+            col["description"] = prop["description"]
+        if prop.get("classification"):
+            col["classification"] = [c.strip() for c in str(prop["classification"]).split(",")]
+        checks = []
+        if prop.get("unique"):
+            checks.append({"type": "unique", "column": name})
+        for rule in prop.get("quality") or ():
+            c = rule_to_check(rule, name)
+            if c is None:
+                skipped.append(f"{name}: {rule.get('name') or rule.get('metric') or 'rule'}")
+            else:
+                checks.append(c)
+        if checks:
+            col["checks"] = checks
+        columns[name] = col
+        if prop.get("primaryKey"):
+            pk.append((prop.get("primaryKeyPosition") or len(pk) + 1, name))
+    table_checks = []
+    for rule in obj.get("quality") or ():
+        c = rule_to_check(rule, None)
+        if c is None:
+            skipped.append(f"{obj.get('name')}: {rule.get('name') or rule.get('metric') or 'rule'}")
+        else:
+            table_checks.append(c)
+    frag: dict[str, Any] = {}
+    if obj.get("description"):
+        frag["description"] = obj["description"]
+    if columns:
+        frag["columns"] = columns
+    if table_checks:
+        frag["checks"] = table_checks
+    if pk:
+        frag["primary_key"] = [n for _, n in sorted(pk)]
+    return frag, skipped
+
+
+def import_file(project: Any, path: str, product: str | None = None
+                ) -> list[tuple[str, str, int, int]]:
+    """Write an ODCS file's schema objects into the matching products' YAML.
+
+    Returns ``(product, file written, columns, checks)`` per schema object.
+    """
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f)
+    if not isinstance(doc, dict) or not isinstance(doc.get("schema"), list):
+        raise ConfigError(Problem(path, 1, "not an ODCS contract: no 'schema' list"))
+    problems = validate_odcs(doc)
+    if problems:
+        raise ConfigError([Problem(path, None, f"ODCS: {p}") for p in problems[:10]])
+    written = []
+    mode = next((cp.get("value") for cp in doc.get("customProperties") or ()
+                 if cp.get("property") == "stewardContract"), None)
+    for obj in doc["schema"]:
+        target = _find_product(project, product or obj.get("physicalName") or obj["name"])
+        frag, skipped = contract_to_spec(obj)
+        if mode in ("strict", "lenient"):
+            frag["contract"] = mode
+        if doc.get("team") and isinstance(doc["team"], dict):
+            owners = [m["username"] for m in doc["team"].get("members") or ()
+                      if m.get("role") == "owner"]
+            if owners:
+                frag["owner"] = owners[0]
+        _validate_checks(frag, path)
+        file = _write_spec(project, target, frag)
+        n_checks = len(frag.get("checks", ())) + sum(
+            len(c.get("checks", ())) for c in frag.get("columns", {}).values())
+        written.append((target.name, file, len(frag.get("columns", {})), n_checks))
+        if skipped:
+            written.append((target.name, "(not mapped: " + "; ".join(skipped) + ")", 0, 0))
+    return written
+
+
+def _find_product(project: Any, name: str) -> Any:
+    if name in project.products:
+        return project.products[name]
+    hits = [p for n, p in project.products.items() if n.split(".", 1)[-1] == name]
+    if len(hits) == 1:
+        return hits[0]
+    raise NotFound(f"the contract describes {name!r}, which is not a product of this "
+                   "project; pass --product NAME")
+
+
+def _validate_checks(frag: dict[str, Any], path: str) -> None:
+    problems = []
+    all_checks = list(frag.get("checks", ()))
+    for c in frag.get("columns", {}).values():
+        all_checks += c.get("checks", [])
+    for c in all_checks:
+        try:
+            _check(c)
+        except ValidationError as e:
+            problems.append(Problem(path, None, f"quality rule {c.get('name') or c['type']}: "
+                                                f"{e.errors()[0]['msg']}"))
+    if problems:
+        raise ConfigError(problems)
+
+
+def _write_spec(project: Any, product: Any, frag: dict[str, Any]) -> str:
+    """Merge ``frag`` into the product's sidecar (models) or its source entry (sources)."""
+    root = project.root
+    if product.is_source:
+        file = os.path.join(root, product.meta_file or product.file)
+        with open(file, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+        holder = data.get("sources", data) if "sources" in data else data
+        key = next((k for k in holder if k in (product.name, product.short_name)),
+                   product.name)
+        entry = dict(holder.get(key) or {})
+        entry.update(frag)
+        holder[key] = entry
+    else:
+        if product.meta_file:
+            file = os.path.join(root, product.meta_file)
+        else:
+            file = os.path.join(root, os.path.splitext(product.file)[0] + ".yml")
+        data = {}
+        if os.path.exists(file):
+            with open(file, encoding="utf-8") as f:
+                data = yaml.safe_load(f) or {}
+        data.update(frag)
+    with open(file, "w", encoding="utf-8") as f:
+        yaml.safe_dump(data, f, sort_keys=False, allow_unicode=True, width=100)
+    return os.path.relpath(file, root)

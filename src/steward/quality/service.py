@@ -1,0 +1,94 @@
+"""``steward check``: run checks on already published versions, many products at once."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from steward.core.check_results import CheckResult, overall_status
+from steward.core.records import Version
+from steward.meta.checks import record_results, results_for
+from steward.meta.store import Metastore
+from steward.quality.contract import contract_of
+from steward.quality.gate import SAMPLES_DIR, own_types, product_checks
+from steward.quality.run import CheckRun, evaluate
+
+
+@dataclass
+class ProductCheck:
+    """One product's results from ``steward check``."""
+
+    product: str
+    version: str
+    status: str | None
+    results: list[CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "product": self.product, "version": self.version, "status": self.status,
+            "seconds": round(self.seconds, 3),
+            "results": [{k: v for k, v in r.__dict__.items() if k != "checked_at"}
+                        for r in self.results],
+        }
+
+
+def check_versions(products: Mapping[str, Any], versions: Mapping[str, Version],
+                   metastore: Metastore, store: Any, engine: Any, env: str,
+                   default_contract: str = "lenient", workers: int | None = None,
+                   record: bool = True) -> list[ProductCheck]:
+    """Check each product's given version concurrently; store the results per version.
+
+    Args:
+        products: product name -> loaded Product (its declared checks and contract).
+        versions: product name -> the version to check (usually the env's current one).
+        metastore, store, engine: the project's parts.
+        env: the environment relationships resolve against.
+        default_contract: the project's default contract mode.
+        workers: threads (default: cores); each uses its own DuckDB cursor.
+        record: store results and update each version's ``check_status``.
+    """
+    pointers = metastore.pointers(env)
+
+    def resolve(name: str) -> list[str] | None:
+        v = pointers.get(name)
+        return None if v is None else store.data_files(v.path)
+
+    def one(name: str) -> ProductCheck:
+        t0 = time.perf_counter()
+        product, version = products[name], versions[name]
+        checks = product_checks(product)
+        contract = contract_of(product.spec, default_contract)
+        prev = _previous(metastore, version)
+        run = CheckRun(conn=engine.connection(), files=store.data_files(version.path),
+                       schema=version.schema, previous_rows=prev.row_count if prev else None,
+                       resolve=resolve, sample_dir=os.path.join(version.path, SAMPLES_DIR))
+        results = evaluate(checks, run, contract).results
+        status = overall_status(results)
+        if record:
+            status = record_results(metastore, version.id, results, name,
+                                    replace_types=own_types(checks), update_status=True)
+        return ProductCheck(name, version.id, status, results, time.perf_counter() - t0)
+
+    names = [n for n in versions if n in products]
+    if not names:
+        return []
+    n_workers = max(1, min(workers or os.cpu_count() or 2, len(names)))
+    with ThreadPoolExecutor(n_workers, thread_name_prefix="steward-check") as pool:
+        return list(pool.map(one, names))
+
+
+def _previous(metastore: Metastore, version: Version) -> Version | None:
+    """The published version of the same product built just before ``version``."""
+    older = [v for v in metastore.versions(version.product, status="published", limit=50)
+             if v.id != version.id and v.created_at and version.created_at
+             and v.created_at < version.created_at]
+    return older[0] if older else None
+
+
+def stored_results(metastore: Metastore, version_id: str) -> list[CheckResult]:
+    return results_for(metastore, version_id)

@@ -1,0 +1,450 @@
+"""Plan categorisation: what building the project's code into an environment would change.
+
+Each directly modified product is categorised from syntax trees:
+
+- **breaking**: a column removed or recomputed, a filter / join / grouping changed, a
+  contract changed (declared type, nullability, primary key, strictness), source data
+  changed, or code that cannot be analysed (Python) changed;
+- **non-breaking**: columns added with everything else unchanged, or a new product;
+- **metadata-only**: documentation, owner, tags, checks.
+
+Downstream impact comes from column-level references: a downstream SQL product that does
+not use any column added by a non-breaking upstream change keeps its data. It gets an
+*alias version* (new fingerprint, same files), so the next plan sees it as up to date and
+nothing downstream of it rebuilds either.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import sqlglot
+from sqlglot import exp
+
+from steward.core.fingerprint import (
+    FINGERPRINT_VERSION,
+    data_config,
+    digest,
+    metadata_fingerprint,
+)
+from steward.core.ids import new_id
+from steward.core.model import Product, Project
+from steward.core.records import Version
+from steward.meta import envs as menvs
+from steward.meta.store import Metastore
+from steward.run.planner import BuildPlan, PlannedStep, dag_of, plan_build
+
+Category = Literal["breaking", "non-breaking", "metadata-only"]
+DIALECT = "duckdb"
+PLAN_SCHEMA_VERSION = 1
+_RANK = {"metadata-only": 0, "non-breaking": 1, "breaking": 2}
+_CONTRACT_KEYS = ("contract", "primary_key")
+_COLUMN_CONTRACT_KEYS = ("type", "nullable")
+
+
+# -- fingerprints of a product's own code ---------------------------------------------------
+def local_fingerprint(product: Product, project: Project) -> str:
+    """A product's data fingerprint without its inputs: changes only when its code does."""
+    return digest(FINGERPRINT_VERSION, product.kind, product.normalized_code,
+                  data_config(product), dict(product.params),
+                  project.source_hashes.get(product.name) or "")
+
+
+def code_row(product: Product, project: Project, fingerprint: str) -> dict[str, Any]:
+    return {"fingerprint": fingerprint, "product": product.name,
+            "local_fp": local_fingerprint(product, project), "kind": product.kind,
+            "code": product.normalized_code,
+            "outputs_json": json.dumps(list(product.outputs)) if product.outputs else None}
+
+
+# -- syntax-tree comparison -----------------------------------------------------------------
+@dataclass
+class SqlChange:
+    category: Category
+    reasons: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+
+
+def _parse(sql: str) -> exp.Expression | None:
+    try:
+        return sqlglot.parse_one(sql, read=DIALECT)
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
+        return None
+
+
+def _projection_map(select: exp.Expression) -> dict[str, str] | None:
+    out: dict[str, str] = {}
+    for s in select.selects:
+        if isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star):
+            return None
+        body = s.this if isinstance(s, exp.Alias) else s
+        out[s.alias_or_name] = body.sql(dialect=DIALECT)
+    return out
+
+
+def compare_sql(old_sql: str, new_sql: str) -> SqlChange:
+    """Categorise the change from ``old_sql`` to ``new_sql`` (both one SELECT)."""
+    old, new = _parse(old_sql), _parse(new_sql)
+    if old is None or new is None:
+        return SqlChange("breaking", ["the SQL could not be compared"])
+    if old == new:
+        return SqlChange("metadata-only", ["formatting only"])
+    if not isinstance(old, exp.Select) or not isinstance(new, exp.Select):
+        return SqlChange("breaking", ["the query's shape changed (set operation or subquery)"])
+    po, pn = _projection_map(old), _projection_map(new)
+    if po is None or pn is None:
+        return SqlChange("breaking", ["a SELECT * hides which columns changed"])
+    rest_old, rest_new = old.copy(), new.copy()
+    rest_old.set("expressions", [exp.Literal.number(1)])
+    rest_new.set("expressions", [exp.Literal.number(1)])
+    change = SqlChange("non-breaking")
+    change.added = [c for c in pn if c not in po]
+    change.removed = [c for c in po if c not in pn]
+    change.modified = [c for c in pn if c in po and pn[c] != po[c]]
+    if rest_old != rest_new:
+        parts = []
+        for key, label in (("where", "filter (WHERE)"), ("joins", "joins"), ("from", "FROM"),
+                           ("group", "GROUP BY"), ("having", "HAVING"), ("qualify", "QUALIFY"),
+                           ("distinct", "DISTINCT"), ("with", "CTEs"), ("limit", "LIMIT"),
+                           ("order", "ORDER BY")):
+            a, b = rest_old.args.get(key), rest_new.args.get(key)
+            if a != b:
+                parts.append(label)
+        change.reasons.append("changed " + (", ".join(parts) or "the query outside its columns"))
+        if parts == ["ORDER BY"]:
+            change.reasons[-1] += " (row order only)"
+        else:
+            change.category = "breaking"
+    if change.removed:
+        change.category = "breaking"
+        change.reasons.append("removed column(s) " + ", ".join(change.removed))
+    if change.modified:
+        change.category = "breaking"
+        change.reasons.append("recomputed column(s) " + ", ".join(change.modified))
+    if change.added:
+        change.reasons.append("added column(s) " + ", ".join(change.added))
+    if not change.reasons:
+        change.reasons.append("columns reordered")
+    return change
+
+
+def columns_used(child_sql: str, parent: Product) -> set[str] | None:
+    """Columns of ``parent`` that ``child_sql`` references; None when unknowable (``*``)."""
+    tree = _parse(child_sql)
+    if tree is None:
+        return None
+    aliases: set[str] = set()
+    tables = 0
+    for t in tree.find_all(exp.Table):
+        tables += 1
+        full = f"{t.db}.{t.name}" if t.db else t.name
+        if full == parent.name or (not t.db and t.name == parent.short_name):
+            aliases.add((t.alias or t.name).lower())
+    if not aliases:
+        return set()
+    used: set[str] = set()
+    for col in tree.find_all(exp.Column):
+        if col.is_star:
+            if not col.table or col.table.lower() in aliases:
+                return None
+            continue
+        if not col.table or col.table.lower() in aliases or tables > 1 and not col.table:
+            used.add(col.name.lower())
+    if any(isinstance(s, exp.Star) for s in tree.find_all(exp.Star)
+           if not isinstance(s.parent, exp.Count | exp.Column)):
+        return None
+    return used
+
+
+# -- metadata comparison --------------------------------------------------------------------
+def compare_metadata(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[Category, list[str]]:
+    reasons: list[str] = []
+    breaking = False
+    for k in _CONTRACT_KEYS:
+        if old.get(k) != new.get(k):
+            breaking = True
+            reasons.append(f"contract: {k} changed")
+    oc, nc = old.get("columns") or {}, new.get("columns") or {}
+    for col in sorted(set(oc) | set(nc)):
+        a, b = oc.get(col) or {}, nc.get(col) or {}
+        for k in _COLUMN_CONTRACT_KEYS:
+            if a.get(k) != b.get(k):
+                breaking = True
+                reasons.append(f"contract: column {col} {k} {a.get(k)!r} -> {b.get(k)!r}")
+    others = sorted(k for k in set(old) | set(new)
+                    if k not in (*_CONTRACT_KEYS, "columns") and old.get(k) != new.get(k))
+    doc_cols = sorted(c for c in set(oc) | set(nc)
+                      if {k: v for k, v in (oc.get(c) or {}).items() if k not in
+                          _COLUMN_CONTRACT_KEYS}
+                      != {k: v for k, v in (nc.get(c) or {}).items() if k not in
+                          _COLUMN_CONTRACT_KEYS})
+    if others:
+        reasons.append("metadata: " + ", ".join(others))
+    if doc_cols:
+        reasons.append("column metadata: " + ", ".join(doc_cols))
+    return ("breaking" if breaking else "metadata-only"), reasons
+
+
+def _spec_dict(product: Product) -> dict[str, Any]:
+    return json.loads(product.spec.model_dump_json(exclude_defaults=True))
+
+
+# -- the plan -------------------------------------------------------------------------------
+@dataclass
+class ProductChange:
+    product: str
+    action: str  # build | reuse | keep | blocked | remove
+    category: Category | None  # set on directly modified products
+    direct: bool
+    reasons: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    owner: str | None = None
+    current_version: str | None = None
+    fingerprint: str | None = None
+    downstream: list[str] = field(default_factory=list)
+    uses: dict[str, list[str] | None] = field(default_factory=dict)  # changed input -> cols
+
+
+@dataclass(frozen=True)
+class ChangeBuildPlan(BuildPlan):
+    """A build plan that also carries alias versions to insert before it runs."""
+
+    aliases: tuple[Version, ...] = ()
+
+
+@dataclass
+class ChangePlan:
+    env: str
+    compared_with: str
+    env_exists: bool
+    build: ChangeBuildPlan
+    products: dict[str, ProductChange]
+    removed: list[ProductChange]
+
+    def direct_changes(self) -> list[ProductChange]:
+        return [c for c in self.products.values() if c.direct] + self.removed
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented, stable ``steward plan --json`` document (docs/change-management.md)."""
+        counts: dict[str, int] = {"build": 0, "reuse": 0, "keep": 0, "blocked": 0}
+        for c in self.products.values():
+            counts[c.action] = counts.get(c.action, 0) + 1
+        counts["remove"] = len(self.removed)
+        cats = {"breaking": 0, "non-breaking": 0, "metadata-only": 0}
+        for c in self.direct_changes():
+            if c.category:
+                cats[c.category] += 1
+        changes = []
+        for c in self.direct_changes():
+            downstream = [self.products[d] for d in c.downstream if d in self.products]
+            changes.append({
+                "product": c.product, "category": c.category, "action": c.action,
+                "owner": c.owner, "reasons": c.reasons,
+                "columns": {"added": c.added, "removed": c.removed, "modified": c.modified},
+                "downstream": [{"product": d.product, "action": d.action, "owner": d.owner,
+                                "uses": d.uses.get(c.product, "unknown")
+                                if c.product in d.uses else None}
+                               for d in downstream],
+                "affected_owners": sorted({d.owner for d in downstream
+                                           if d.owner and d.action == "build"}),
+            })
+        return {
+            "schema_version": PLAN_SCHEMA_VERSION,
+            "env": self.env, "env_exists": self.env_exists, "compared_with": self.compared_with,
+            "summary": {**counts, **cats},
+            "changes": changes,
+            "products": [{"product": c.product, "action": c.action, "direct": c.direct,
+                          "category": c.category, "reasons": c.reasons, "owner": c.owner,
+                          "current_version": c.current_version,
+                          "fingerprint": c.fingerprint}
+                         for c in self.products.values()],
+        }
+
+
+def plan_changes(project: Project, ms: Metastore, env: str, chosen: set[str],
+                 base_env: str | None = None, full_refresh: bool = False) -> ChangePlan:
+    """Compare the project's code with ``env`` (or ``base_env`` while ``env`` is new)."""
+    exists = ms.env_exists(env)
+    compared = env if exists or not base_env or not ms.env_exists(base_env) else base_env
+    current = ms.pointers(compared) if ms.env_exists(compared) else {}
+    base = plan_build(project, env, current, None, chosen, full_refresh,
+                      lookup=ms.published_by_fingerprint)
+    specs = menvs.env_spec_map(ms, compared) or menvs.global_spec_map(ms)
+    return _categorise(project, ms, base, current, specs, env, compared, exists, full_refresh)
+
+
+def compatible_plan(project: Project, ms: Metastore, base: BuildPlan) -> ChangeBuildPlan:
+    """``base`` with products unaffected by non-breaking upstream changes kept (aliased)."""
+    specs: dict[str, tuple[str, str]] = {}
+    return _categorise(project, ms, base, dict(base.current), specs, base.env, base.env, True,
+                       False).build
+
+
+def _categorise(project: Project, ms: Metastore, base: BuildPlan,
+                current: Mapping[str, Version], specs: Mapping[str, tuple[str, str]],
+                env: str, compared: str, exists: bool, full_refresh: bool) -> ChangePlan:
+    dag = dag_of(project)
+    records = menvs.code_records(ms, [v.fingerprint for n, v in current.items()
+                                      if n in base.steps
+                                      and base.steps[n].action in ("build", "reuse")])
+    steps: dict[str, PlannedStep] = dict(base.steps)
+    effects: dict[str, tuple[str, set[str]]] = {}  # product -> (same|added|breaking, cols)
+    out: dict[str, ProductChange] = {}
+    aliases: list[Version] = []
+    for name in base.order:
+        p = project.products[name]
+        st = steps[name]
+        cur = current.get(name)
+        pc = ProductChange(name, st.action, None, False, owner=p.owner,
+                           current_version=cur.id if cur else None,
+                           fingerprint=st.fingerprint)
+        out[name] = pc
+        if st.action == "keep":
+            effects[name] = ("same", set())
+        elif st.action == "blocked":
+            effects[name] = ("breaking", set())
+            pc.reasons.append(st.reason)
+        elif cur is None:
+            pc.direct, pc.category = True, "non-breaking"
+            pc.reasons.append("new product")
+            effects[name] = ("breaking", set())
+        else:
+            rec = records.get(cur.fingerprint)
+            own = rec is None or rec["local_fp"] != local_fingerprint(p, project)
+            if full_refresh and not own:
+                pc.reasons.append("full refresh")
+                effects[name] = ("breaking", set())
+            elif own:
+                pc.direct = True
+                _direct(pc, p, project, rec)
+                effects[name] = (("added", set(pc.added)) if pc.category == "non-breaking"
+                                 else ("breaking", set()))
+            else:
+                effect = _indirect(pc, p, project, effects)
+                effects[name] = effect
+                if effect[0] == "same" and st.action == "build":
+                    alias = _alias(cur, p, st.fingerprint)
+                    aliases.append(alias)
+                    steps[name] = PlannedStep(name, "reuse", st.fingerprint, alias,
+                                              "keeps its data: " + "; ".join(pc.reasons))
+                    pc.action = "reuse"
+        # metadata, compared with the declaration the environment last ran with
+        old = specs.get(name)
+        if old is not None and old[0] != metadata_fingerprint(p):
+            cat, why = compare_metadata(json.loads(old[1]), _spec_dict(p))
+            pc.reasons.extend(why)
+            if pc.category is None or _RANK[cat] > _RANK[pc.category]:
+                pc.category = cat
+            pc.direct = True
+    for name, pc in out.items():
+        if pc.direct:
+            pc.downstream = [d for d in dag.topological(dag.downstream(name)) if d in out]
+    removed = [ProductChange(n, "remove", "breaking", True, ["no longer in the project"],
+                             current_version=v.id)
+               for n, v in sorted(current.items()) if n not in project.products]
+    build = ChangeBuildPlan(base.env, base.order, steps, base.fingerprints, base.current,
+                            tuple(aliases))
+    return ChangePlan(env, compared, exists, build, out, removed)
+
+
+def _direct(pc: ProductChange, p: Product, project: Project, rec: dict[str, Any] | None) -> None:
+    if rec is None:
+        pc.category = "breaking"
+        pc.reasons.append("code changed (the previous code is not on record)")
+    elif p.is_source:
+        pc.category = "breaking"
+        same_code = rec["code"] == p.normalized_code
+        pc.reasons.append("source data changed" if same_code else "source definition changed")
+    elif p.kind == "sql" and rec["kind"] == "sql" and rec["code"] is not None:
+        ch = compare_sql(rec["code"], p.normalized_code)
+        if ch.category == "metadata-only":  # same tree: config (e.g. on_fail) changed
+            ch = SqlChange("breaking", ["build settings changed"])
+        pc.category, pc.added, pc.removed, pc.modified = (ch.category, ch.added, ch.removed,
+                                                           ch.modified)
+        pc.reasons.extend(ch.reasons)
+    else:
+        pc.category = "breaking"
+        pc.reasons.append("Python code changed (not analysed: treated as breaking)")
+
+
+def _indirect(pc: ProductChange, p: Product, project: Project,
+              effects: Mapping[str, tuple[str, set[str]]]) -> tuple[str, set[str]]:
+    """The effect on ``p`` of its inputs' changes; fills ``pc.uses`` and reasons."""
+    changed = {i: effects[i] for i in p.inputs if i in effects and effects[i][0] != "same"}
+    if not changed:
+        pc.reasons.append("inputs changed without changing the data it reads")
+        return ("same", set())
+    passthrough: set[str] = set()
+    for i, (kind, cols) in changed.items():
+        if kind == "breaking":
+            pc.reasons.append(f"input {i} changed (breaking)")
+            return ("breaking", set())
+        used = columns_used(p.code, project.products[i]) if p.kind == "sql" else None
+        pc.uses[i] = sorted(used) if used is not None else None
+        if used is None:
+            if p.kind != "sql":
+                pc.reasons.append(f"input {i} gained columns; Python code not analysed")
+                return ("breaking", set())
+            pc.reasons.append(f"selects * from {i}, which gained {', '.join(sorted(cols))}")
+            passthrough |= cols
+        elif used & {c.lower() for c in cols}:
+            pc.reasons.append(f"uses new column(s) {', '.join(sorted(used & cols))} of {i}")
+            return ("breaking", set())
+        else:
+            pc.reasons.append(f"does not use the column(s) {i} added")
+    return ("added", passthrough) if passthrough else ("same", set())
+
+
+def _alias(cur: Version, p: Product, fingerprint: str) -> Version:
+    return Version(
+        id=new_id("v"), product=p.name, fingerprint=fingerprint,
+        metadata_fp=metadata_fingerprint(p), status="published", path=cur.path,
+        schema=cur.schema, row_count=cur.row_count, bytes=cur.bytes, data_hash=cur.data_hash,
+        created_at=datetime.now(UTC), run_id=None, check_status=cur.check_status,
+        inputs=dict(cur.inputs),
+    )
+
+
+def prepare_run(ms: Metastore, project: Project, plan: BuildPlan) -> None:
+    """Before executing ``plan``: record its code, insert its alias versions, note its specs."""
+    rows = [code_row(project.products[n], project, plan.steps[n].fingerprint)
+            for n in plan.order if plan.steps[n].action in ("build", "reuse")]
+    if rows:
+        menvs.record_code(ms, rows)
+    aliases = getattr(plan, "aliases", ())
+    if aliases:
+        menvs.insert_versions(ms, list(aliases))
+    menvs.save_env_specs(ms, plan.env, {
+        n: (metadata_fingerprint(project.products[n]),
+            project.products[n].spec.model_dump_json(exclude_defaults=True))
+        for n in plan.order if plan.steps[n].action != "blocked"})
+
+
+def upstream_closure(project: Project, names: Iterable[str]) -> set[str]:
+    dag = dag_of(project)
+    out: set[str] = set()
+    for n in names:
+        out.add(n)
+        if n in project.products:
+            out |= dag.upstream(n)
+    return out
+
+
+def finish_run(ms: Metastore, plan: BuildPlan) -> None:
+    """After a run: an alias version's inputs become the versions its env now points at."""
+    aliases = getattr(plan, "aliases", ())
+    if not aliases:
+        return
+    now_at = ms.pointer_map(plan.env)
+    for a in aliases:
+        inputs = {i: now_at.get(i, v) for i, v in a.inputs.items()}
+        if inputs != a.inputs:
+            ms.update_version(a.id, inputs_json=json.dumps(inputs))

@@ -1,0 +1,246 @@
+"""Environment verbs: plan, create, promote, rollback, diff and DuckDB views of environments.
+
+Each function takes a Context-like object (``.project``, ``.metastore``, ``.store``,
+``.engine``, ``.state_dir``, ``.default_env``, ``.audit``) so the CLI and the API stay thin.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from steward.core.errors import NotFound, PlanError
+from steward.core.records import Version
+from steward.meta import envs as menvs
+from steward.run.changes import ChangePlan, plan_changes, upstream_closure
+from steward.run.diff import DiffResult, diff_versions
+from steward.run.planner import dag_of, selected
+
+VIEWS_FILE = "envs.duckdb"
+
+
+def _actor() -> str:
+    import getpass
+
+    return os.environ.get("STEWARD_ACTOR") or getpass.getuser()
+
+
+def plan(ctx: Any, env: str | None = None, select: Sequence[str] = (),
+         exclude: Sequence[str] = (), from_env: str | None = None) -> ChangePlan:
+    """What ``steward run --env env`` would do, categorised; writes nothing."""
+    env = env or ctx.default_env
+    chosen = selected(ctx.project, list(select), list(exclude))
+    base = from_env or (ctx.default_env if env != ctx.default_env else None)
+    return plan_changes(ctx.project, ctx.metastore, env, chosen, base_env=base)
+
+
+def create_env(ctx: Any, name: str, from_env: str | None, message: str | None = None) -> int:
+    n = menvs.create_env(ctx.metastore, name, from_env, _actor(), message)
+    ctx.audit("env.create", [name], before=None, after={"from": from_env, "products": n},
+              reason=message)
+    refresh_views_if_present(ctx)
+    return n
+
+
+def promote(ctx: Any, src: str, dst: str, select: Sequence[str] = (),
+            message: str | None = None) -> menvs.MoveResult:
+    """Point ``dst`` at ``src``'s versions of the selection and everything it depends on."""
+    products = None
+    if select:
+        chosen = selected(ctx.project, list(select), [])
+        products = sorted(upstream_closure(ctx.project, chosen))
+    result = menvs.promote(ctx.metastore, src, dst, products, _actor(), message)
+    if result.moves:
+        ctx.audit("promote", sorted(result.moves),
+                  before={p: a for p, (a, _) in result.moves.items()},
+                  after={p: b for p, (_, b) in result.moves.items()},
+                  reason=message or f"promote {src} -> {dst}")
+        refresh_views_if_present(ctx)
+    return result
+
+
+@dataclass
+class RollbackPlan:
+    env: str
+    moves: dict[str, str]
+    expected: dict[str, str | None]
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_rollback(ctx: Any, product: str, to: str | None = None, env: str | None = None,
+                  downstream: bool = False) -> RollbackPlan:
+    env = env or ctx.default_env
+    ms = ctx.metastore
+    if not ms.env_exists(env):
+        raise NotFound(f"no environment {env!r}")
+    current = ms.pointers(env)
+    if product not in current:
+        raise NotFound(f"{product} has no version in {env!r}; nothing to roll back")
+    cur = current[product]
+    if to:
+        target = ms.version(to)
+        if target.product != product:
+            raise PlanError(f"version {target.id} is a version of {target.product}, "
+                            f"not of {product}; 'steward log {product}' lists its versions")
+    else:
+        target = _previous(ctx, env, product, cur)
+    if target.status != "published":
+        raise PlanError(f"version {target.id} of {product} is {target.status}; only a "
+                        "published version can be pointed at")
+    if target.id == cur.id:
+        raise PlanError(f"{env!r} already points {product} at {target.id}")
+    if not ctx.store.data_files(target.path):
+        raise PlanError(f"the files of {target.id} are gone (garbage-collected?)")
+    moves = {product: target.id}
+    notes: list[str] = []
+    dag = dag_of(ctx.project) if product in ctx.project.products else None
+    below = [d for d in dag.topological(dag.downstream(product)) if d in current] if dag else []
+    if downstream:
+        rolled: dict[str, str] = {product: target.id}
+        problems = []
+        for d in below:
+            want = {i: rolled[i] for i in ctx.project.products[d].inputs if i in rolled}
+            if not want:
+                continue
+            if all(current[d].inputs.get(i) == v for i, v in want.items()):
+                continue
+            match = next((v for v in ms.versions(d, status="published")
+                          if all(v.inputs.get(i) == vid for i, vid in want.items())), None)
+            if match is None:
+                problems.append(f"{d}: no version was built from "
+                                + ", ".join(f"{i}@{v}" for i, v in want.items()))
+                continue
+            rolled[d] = match.id
+            moves[d] = match.id
+        if problems:
+            raise PlanError("cannot roll back downstream products consistently:\n"
+                            + "\n".join("  " + p for p in problems)
+                            + f"\nroll back {product} alone, then rebuild them: "
+                              f"steward run --env {env} {product}+")
+    elif below:
+        notes.append("downstream products still point at versions built from the newer "
+                     f"{product}: {', '.join(below[:8])}"
+                     + ("..." if len(below) > 8 else "") + " (use --downstream)")
+    expected: dict[str, str | None] = {p: (current[p].id if p in current else None)
+                                       for p in moves}
+    return RollbackPlan(env, moves, expected, notes)
+
+
+def _previous(ctx: Any, env: str, product: str, cur: Version) -> Version:
+    ms = ctx.metastore
+    for _, vid in reversed(menvs.history(ms, env, product)):
+        if vid == cur.id:
+            continue
+        try:
+            v = ms.version(vid)
+        except NotFound:
+            continue  # garbage-collected
+        if v.status == "published" and ctx.store.data_files(v.path):
+            return v
+    older = [v for v in ms.versions(product, status="published")
+             if v.id != cur.id and cur.created_at and v.created_at
+             and v.created_at < cur.created_at and v.path != cur.path]
+    if older:
+        return older[0]
+    raise PlanError(f"{product} has no earlier version to roll back to in {env!r}")
+
+
+def rollback(ctx: Any, product: str, to: str | None = None, env: str | None = None,
+             downstream: bool = False, message: str | None = None
+             ) -> tuple[menvs.MoveResult, list[str]]:
+    name = ctx.resolve_product(product).name if hasattr(ctx, "resolve_product") else product
+    rp = plan_rollback(ctx, name, to, env, downstream)
+    result = menvs.move_pointers(ctx.metastore, rp.env, rp.moves, rp.expected, "rollback",
+                                 _actor(), message)
+    if result.moves:
+        ctx.audit("rollback", sorted(result.moves),
+                  before={p: a for p, (a, _) in result.moves.items()},
+                  after={p: b for p, (_, b) in result.moves.items()},
+                  reason=message or f"rollback {name} in {rp.env}")
+        refresh_views_if_present(ctx)
+    return result, rp.notes
+
+
+# -- diff -------------------------------------------------------------------------------
+def resolve_side(ctx: Any, product: str, ref: str) -> tuple[Version, str]:
+    """An environment name or a version id (prefix) -> that product's version."""
+    ms = ctx.metastore
+    if ms.env_exists(ref):
+        v = ms.pointers(ref).get(product)
+        if v is None:
+            raise NotFound(f"{product} has no version in environment {ref!r}")
+        return v, f"{ref} ({v.id})"
+    try:
+        v = ms.version(ref)
+    except NotFound:
+        raise NotFound(f"{ref!r} is neither an environment nor a version id") from None
+    if v.product != product:
+        raise PlanError(f"version {v.id} is a version of {v.product}, not of {product}")
+    return v, v.id
+
+
+def diff(ctx: Any, product: str, a: str, b: str, sample: int = 10) -> DiffResult:
+    name = ctx.resolve_product(product).name if product not in ctx.project.products else product
+    va, la = resolve_side(ctx, name, a)
+    vb, lb = resolve_side(ctx, name, b)
+    p = ctx.project.products.get(name)
+    key: tuple[str, ...] = tuple(p.spec.primary_key) if p else ()
+    if p is None:
+        spec = ctx.metastore.product_spec(name) or {}
+        key = tuple(spec.get("primary_key") or ())
+    fa, fb = ctx.store.data_files(va.path), ctx.store.data_files(vb.path)
+    if not fa or not fb:
+        raise PlanError("the files of one side are gone (garbage-collected?)")
+    return diff_versions(ctx.engine.connection(), name, va, vb, fa, fb, key, sample, la, lb)
+
+
+# -- DuckDB views per environment -------------------------------------------------------------
+def view_name(product: str) -> str:
+    return product.replace(".", "__")
+
+
+def write_views(ctx: Any, path: str | None = None) -> tuple[str, int]:
+    """Write a DuckDB file with a schema per environment and a view per product.
+
+    Built in a temporary file and renamed over the old one, so a client never sees half.
+    """
+    from sqlglot import exp
+
+    from steward.sql.parse import parquet_scan
+
+    def q(s: str) -> str:
+        return exp.to_identifier(s, quoted=True).sql(dialect="duckdb")
+
+    path = path or os.path.join(ctx.state_dir, VIEWS_FILE)
+    tmp = path + ".tmp"
+    for f in (tmp, tmp + ".wal"):
+        if os.path.exists(f):
+            os.remove(f)
+    conn = ctx.engine.connection()
+    alias = "steward_envs_tmp"
+    lit = exp.Literal.string(os.path.abspath(tmp)).sql(dialect="duckdb")
+    conn.execute(f"ATTACH {lit} AS {alias}")
+    n = 0
+    try:
+        for e in ctx.metastore.environments():
+            env = e["name"]
+            conn.execute(f"CREATE SCHEMA {alias}.{q(env)}")
+            for product, v in sorted(ctx.metastore.pointers(env).items()):
+                files = [os.path.abspath(f) for f in ctx.store.data_files(v.path)]
+                if not files:
+                    continue
+                scan = parquet_scan(files).sql(dialect="duckdb")
+                conn.execute(f"CREATE VIEW {alias}.{q(env)}.{q(view_name(product))} AS "
+                             f"SELECT * FROM {scan}")
+                n += 1
+    finally:
+        conn.execute(f"DETACH {alias}")
+    os.replace(tmp, path)
+    return path, n
+
+
+def refresh_views_if_present(ctx: Any) -> None:
+    if os.path.exists(os.path.join(ctx.state_dir, VIEWS_FILE)):
+        write_views(ctx)

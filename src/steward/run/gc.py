@@ -1,0 +1,112 @@
+"""Garbage collection: delete versions no environment points at, past their retention.
+
+A version is kept when any environment points at it, while it is building, when it is
+among its product's last ``keep_last`` published versions, or when it is younger than
+``keep_days``. Retention comes from the product's ``retention``, else the project's
+``defaults.retention``; command-line values override both. Files shared by an alias
+version that survives are kept. A real collection holds the project lock, so it never
+runs while a build is reading or writing versions.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from steward.core.records import Version
+from steward.meta import envs as menvs
+from steward.run.lock import ProjectLock
+
+
+@dataclass
+class GcResult:
+    dry_run: bool
+    versions: list[Version] = field(default_factory=list)
+    bytes: int = 0
+    paths: list[str] = field(default_factory=list)
+    kept_pointed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "bytes": self.bytes,
+                "kept_pointed": self.kept_pointed,
+                "versions": [{"product": v.product, "version": v.id, "status": v.status,
+                              "created_at": v.created_at, "bytes": v.bytes}
+                             for v in self.versions]}
+
+
+def _retention(ctx: Any, product: str, keep_last: int | None, keep_days: float | None
+               ) -> tuple[int, float]:
+    default = ctx.project.spec.defaults.retention
+    p = ctx.project.products.get(product)
+    own = p.spec.retention if p is not None else None
+    last = keep_last if keep_last is not None else (
+        own.keep_last if own and own.keep_last is not None else default.keep_last)
+    days = keep_days if keep_days is not None else (
+        own.keep_days if own and own.keep_days is not None else default.keep_days)
+    return int(last or 0), float(days or 0)
+
+
+def candidates(ctx: Any, keep_last: int | None = None, keep_days: float | None = None,
+               now: datetime | None = None) -> tuple[list[Version], int]:
+    """Versions the policy would delete, and how many were kept because they are pointed at."""
+    now = now or datetime.now(UTC)
+    pointed = menvs.pointed_ids(ctx.metastore)
+    by_product: dict[str, list[Version]] = {}
+    for v in menvs.all_versions(ctx.metastore):
+        by_product.setdefault(v.product, []).append(v)
+    out: list[Version] = []
+    kept_pointed = 0
+    for product, vs in by_product.items():
+        last, days = _retention(ctx, product, keep_last, keep_days)
+        vs.sort(key=lambda v: (v.created_at or now, v.id), reverse=True)
+        recent = {v.id for v in [v for v in vs if v.status == "published"][:last]}
+        cutoff = now - timedelta(days=days)
+        for v in vs:
+            if v.id in pointed:
+                kept_pointed += 1
+                continue
+            if v.status == "building" or v.id in recent:
+                continue
+            if v.created_at is not None and v.created_at > cutoff:
+                continue
+            out.append(v)
+    return out, kept_pointed
+
+
+def gc(ctx: Any, dry_run: bool = False, keep_last: int | None = None,
+       keep_days: float | None = None, wait: float = 0.0) -> GcResult:
+    """Delete (or with ``dry_run`` list) the versions the retention policy lets go."""
+    if dry_run:
+        return _collect(ctx, True, keep_last, keep_days)
+    with ProjectLock(ctx.state_dir, "gc", wait):
+        return _collect(ctx, False, keep_last, keep_days)
+
+
+def _collect(ctx: Any, dry_run: bool, keep_last: int | None, keep_days: float | None
+             ) -> GcResult:
+    doomed, kept_pointed = candidates(ctx, keep_last, keep_days)
+    result = GcResult(dry_run, kept_pointed=kept_pointed)
+    if not doomed:
+        return result
+    if not dry_run:
+        deleted = set(menvs.delete_versions(ctx.metastore, [v.id for v in doomed]))
+        doomed = [v for v in doomed if v.id in deleted]
+    result.versions = doomed
+    # an alias version shares its files with the version it aliases: keep shared files
+    gone = {d.id for d in doomed}
+    live_paths = {os.path.abspath(v.path) for v in menvs.all_versions(ctx.metastore)
+                  if v.id not in gone}
+    paths = sorted({os.path.abspath(v.path) for v in doomed} - live_paths)
+    result.paths = paths
+    for p in paths:
+        if os.path.exists(p):
+            result.bytes += ctx.store.size(p)
+            if not dry_run:
+                ctx.store.delete(p)
+    if not dry_run:
+        ctx.audit("gc", sorted({v.product for v in doomed}),
+                  before={v.id: v.product for v in doomed}, after=None,
+                  reason=f"deleted {len(doomed)} version(s), {result.bytes} bytes")
+    return result

@@ -1,0 +1,74 @@
+"""The catalog commands end to end, through the Typer app on a built project."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from steward.cli.main import app
+from steward.context import Context
+
+
+@pytest.fixture
+def built(people: Path) -> Path:
+    assert Context(people).run().ok
+    return people
+
+
+def _cli(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_catalog_show_card(built: Path) -> None:
+    card = json.loads(_cli("catalog", "show", "staging.people", "-p", str(built), "--json"))
+    assert card["owner"] == "data@example.com" and card["domain"] == "staging"
+    cols = {c["name"]: c for c in card["columns"]}
+    assert cols["contact"]["classification_text"] == "pii via raw.people.email"
+    assert cols["contact"]["upstream"] == ["raw.people.email (derived)"]
+    assert cols["person_id"]["glossary"] == "customer"
+    assert cols["signup"]["type"] == "DATE"  # from the stored schema of the version
+    assert card["upstream"] == ["raw.people"]
+    assert card["downstream"] == ["marts.mailing", "marts.stats", "ml.features"]
+    assert set(card["versions"]) == {"prod"} and card["versions"]["prod"]["rows"] == 3
+    assert card["freshness"]["status"] == "ok"
+    text = _cli("catalog", "show", "mailing", "-p", str(built))
+    assert "pii via raw.people.email" in text and "upstream: staging.people" in text
+
+
+def test_catalog_search_and_facets(built: Path) -> None:
+    hits = json.loads(_cli("catalog", "search", "buyer", "-p", str(built), "--json"))
+    assert hits[0]["name"] in ("raw.people.id", "staging.people.person_id")
+    pii = json.loads(_cli("catalog", "search", "--classification", "pii", "--json",
+                          "-p", str(built)))
+    assert "marts.mailing.contact" in {h["name"] for h in pii}
+    assert "marts.stats" in _cli("catalog", "search", "country", "--owner", "bi@example.com",
+                                 "-p", str(built))
+
+
+def test_lineage_command_formats(built: Path) -> None:
+    tree = _cli("lineage", "raw.people.email", "--downstream", "-p", str(built))
+    assert "staging.people.contact (derived)" in tree and "pii via raw.people.email" in tree
+    data = json.loads(_cli("lineage", "marts.mailing.contact", "--upstream", "-f", "json",
+                           "-p", str(built)))
+    assert {"from": "raw.people.email", "to": "staging.people.contact",
+            "how": "derived"} in data["edges"]
+    assert _cli("lineage", "staging.people", "-f", "dot", "-p", str(built)).startswith(
+        "digraph lineage {")
+    assert "graph LR" in _cli("lineage", "stats", "--depth", "1", "-f", "mermaid",
+                              "-p", str(built))
+    bad = CliRunner().invoke(app, ["lineage", "raw.people.nope", "-p", str(built)])
+    assert bad.exit_code != 0 and "no column 'nope'" in str(bad.exception)
+
+
+def test_glossary_and_owners_commands(built: Path) -> None:
+    text = _cli("glossary", "-p", str(built))
+    assert "customer: A person who bought something" in text
+    assert "used by: raw.people.id, staging.people.person_id" in text
+    owners = json.loads(_cli("owners", "--json", "-p", str(built)))
+    assert owners["owners"]["bi@example.com"] == ["marts.stats"]
+    assert owners["unowned"] == [] and owners["failures"] == {}

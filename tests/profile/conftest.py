@@ -1,0 +1,38 @@
+"""Helpers for profile tests: Parquet files written by DuckDB from a SELECT."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from steward.profile.compute import compute_profile
+
+
+@pytest.fixture
+def con() -> Any:
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def table(tmp_path: Path, con: Any) -> Any:
+    """``table(select_sql) -> [parquet file]``."""
+    n = [0]
+
+    def make(select: str) -> list[str]:
+        n[0] += 1
+        path = tmp_path / f"t{n[0]}.parquet"
+        con.execute(f"COPY ({select}) TO '{path}' (FORMAT parquet)")
+        return [str(path)]
+
+    return make
+
+
+@pytest.fixture
+def profile_of(con: Any, table: Any) -> Any:
+    """``profile_of(select_sql) -> profile dict``."""
+    return lambda select: compute_profile(con, table(select))

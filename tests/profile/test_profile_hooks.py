@@ -1,0 +1,109 @@
+"""Profiles and metrics recorded by a real build; drift and anomaly checks gate it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from steward.context import Context
+from steward.meta import profiles as mp
+from steward.profile.service import Profiles
+from tests.conftest import write
+
+
+def _count(ctx: Context, table: str) -> int:
+    with ctx.metastore.engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar())
+
+
+def _orders(root: Path, n: int, scale: float = 1.0) -> None:
+    lines = ["order_id,customer,amount,ordered_at"]
+    for i in range(n):
+        lines.append(f"{i + 1},c{i % 7},{(5 + (i * 37) % 90) * scale:.2f},"
+                     f"2026-01-{1 + i % 28:02d} 10:00:00")
+    (root / "data" / "orders.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_each_published_version_is_profiled_once(starter: Path):
+    ctx = Context(starter)
+    assert ctx.run().ok
+    assert _count(ctx, "profiles") == 3
+    profs = Profiles(ctx.metastore, ctx.store, ctx.engine)
+    v = ctx.current()["staging.orders"]
+    prof = mp.load_profile(ctx.metastore, v.id)
+    assert prof["rows"] == 4 and prof["columns"]["amount"]["max"] == 99.0
+    rows = [p.value for p in profs.metrics("staging.orders", "row_count")]
+    assert rows == [4.0]
+    names = {(m, c) for m, c, _ in profs.metric_names("staging.orders")}
+    assert {("null_fraction", "customer"), ("distinct_count", "order_id"),
+            ("build_duration_s", None)} <= names
+    points = _count(ctx, "metrics")
+    again = Context(starter)
+    assert again.run().ok  # nothing changed: versions kept, not re-profiled
+    assert _count(again, "profiles") == 3 and _count(again, "metrics") == points
+    _orders(starter, 6)
+    assert Context(starter).run().ok
+    assert [p.value for p in profs.metrics("staging.orders", "row_count")] == [4.0, 6.0]
+
+
+def test_drift_check_refuses_a_shifted_version(starter: Path):
+    write(starter, "models/staging/orders.yml", """\
+        description: Orders with positive amounts, dated.
+        owner: data-team@example.com
+        checks:
+          - drift: {column: amount, metric: ks, threshold: 0.5}
+        """)
+    _orders(starter, 40)
+    ctx = Context(starter)
+    assert ctx.run().ok  # first version: nothing to compare with
+    before = ctx.current()["staging.orders"].id
+    _orders(starter, 40, scale=10.0)
+    result = Context(starter).run()
+    step = {s.product: s for s in result.steps}["staging.orders"]
+    assert step.status == "failed" and "ks" in step.error and "amount" in step.error
+    assert Context(starter).current()["staging.orders"].id == before
+
+
+def test_warn_drift_publishes_with_a_note(starter: Path):
+    write(starter, "models/staging/orders.yml", """\
+        description: Orders with positive amounts, dated.
+        columns:
+          amount:
+            checks: [{drift: {metric: psi, severity: warn}}]
+        """)
+    _orders(starter, 40)
+    Context(starter).run()
+    _orders(starter, 40, scale=10.0)
+    result = Context(starter).run()
+    assert result.ok
+    assert any("warn" in n and "psi" in n for n in result.notes["staging.orders"])
+
+
+def test_anomaly_check_flags_a_collapsed_row_count(starter: Path):
+    write(starter, "models/staging/orders.yml", """\
+        description: Orders with positive amounts, dated.
+        checks:
+          - anomaly: {metric: row_count, min_history: 4}
+        """)
+    for n in (100, 103, 98, 101, 99):
+        _orders(starter, n)
+        assert Context(starter).run().ok
+    _orders(starter, 102)
+    assert Context(starter).run().ok  # inside the usual band
+    _orders(starter, 20)
+    result = Context(starter).run()
+    step = {s.product: s for s in result.steps}["staging.orders"]
+    assert step.status == "failed" and "anomaly" in step.error and "row_count" in step.error
+
+
+def test_version_built_before_profiling_is_profiled_on_demand(starter: Path):
+    ctx = Context(starter)
+    ctx.run()
+    with ctx.metastore.begin() as conn:
+        conn.execute(sa.text("DELETE FROM profiles"))
+    profs = Profiles(ctx.metastore, ctx.store, ctx.engine)
+    v = ctx.current()["marts.daily_revenue"]
+    assert profs.of_version(v, compute=False) is None
+    assert profs.of_version(v)["rows"] == 3
+    assert mp.has_profile(ctx.metastore, v.id)
