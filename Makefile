@@ -27,7 +27,7 @@ test: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/lint-imports --config pyproject.toml
+	$(BIN)/lint-imports pyproject.toml
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
