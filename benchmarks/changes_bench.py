@@ -32,6 +32,13 @@ def tree_bytes(path: str) -> int:
     return total
 
 
+def _child_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def timed(fn, *a, **kw):  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     out = fn(*a, **kw)
@@ -57,17 +64,21 @@ def project_part(n: int, out: str) -> None:
     head, _, tail = text.partition("\nfrom ")
     path.write_text(f"{head}, 1 as extra_col\nfrom {tail}")
     exe = Path(sys.executable).parent / "steward"
+    cpu0 = _child_cpu()
     t_cli, proc = timed(subprocess.run, [str(exe), "plan", "--json"], cwd=root,
                         capture_output=True, text=True)
+    cpu_cli = _child_cpu() - cpu0
     assert proc.returncode == 0, proc.stderr
     import json
 
     doc = json.loads(proc.stdout)
+    c0 = time.process_time()
     t_in, cp = timed(lambda: plan(Context(root)))
+    cpu_in = time.process_time() - c0
     line("plan after one edit (CLI process, incl. start-up)", t_cli, 1.0,
-         f"build={doc['summary']['build']} reuse={doc['summary']['reuse']} "
-         f"category={doc['changes'][0]['category']}")
-    line("plan after one edit (in process, load + plan)", t_in, 1.0)
+         f"cpu {cpu_cli:.3f} s; build={doc['summary']['build']} "
+         f"reuse={doc['summary']['reuse']} category={doc['changes'][0]['category']}")
+    line("plan after one edit (in process, load + plan)", t_in, 1.0, f"cpu {cpu_in:.3f} s")
     ctx = Context(root)
     assert ctx.run().ok  # apply the edit
     store = os.path.join(root, ".steward", "store")
@@ -80,10 +91,16 @@ def project_part(n: int, out: str) -> None:
     # make dev differ on every product: rebuild all of them there
     t, r = timed(ctx.run, env="dev", full_refresh=True)
     print(f"(setup) full rebuild of dev: {t:.1f} s")
-    t, res = timed(promote, Context(root), "dev", "prod", message="bench")
-    line(f"promote dev -> prod ({len(res.moves)} products)", t, 1.0)
-    t, (res, _) = timed(rollback, Context(root), nodes[0].name, None, "prod", True, "bench")
-    line(f"rollback root --downstream ({len(res.moves)} products)", t, 1.0)
+    c = Context(root)
+    c.project, c.metastore  # noqa: B018  (load outside the timing, as for every verb)
+    c0 = time.process_time()
+    t, res = timed(promote, c, "dev", "prod", message="bench")
+    line(f"promote dev -> prod ({len(res.moves)} products)", t, 1.0,
+         f"cpu {time.process_time() - c0:.3f} s")
+    c0 = time.process_time()
+    t, (res, _) = timed(rollback, c, nodes[0].name, None, "prod", True, "bench")
+    line(f"rollback root --downstream ({len(res.moves)} products)", t, 1.0,
+         f"cpu {time.process_time() - c0:.3f} s")
 
 
 def diff_part(rows: int, out: str) -> None:
@@ -127,6 +144,63 @@ def diff_part(rows: int, out: str) -> None:
          f"changed={r.changed:,}")
 
 
+def sqlmesh_part(n: int, out: str, sqlmesh: str) -> None:
+    """The same DAG as a SQLMesh project: plan a non-breaking edit, next to Steward's plan."""
+    import shutil
+
+    from generate import dag, sql, write_seed
+
+    shutil.rmtree(out, ignore_errors=True)
+    seed = os.path.join(out, "seed.csv")
+    write_seed(seed)
+    root = os.path.join(out, "sqlmesh")
+    os.makedirs(os.path.join(root, "models"))
+    Path(root, "config.yaml").write_text(
+        "gateways:\n  local:\n    connection:\n      type: duckdb\n"
+        f"      database: {os.path.join(root, 'db.duckdb')}\n"
+        "default_gateway: local\nmodel_defaults:\n  dialect: duckdb\n")
+    Path(root, "models", "seed.sql").write_text(
+        "MODEL (name raw.seed, kind FULL);\nselect id::integer as id, grp::varchar as grp, "
+        f"val::double as val from read_csv('{seed}', header = true)\n")
+    nodes = dag(n)
+
+    def ref(name: str) -> str:
+        return "raw.seed" if name == "seed" else f"m.{name}"
+
+    def write(i: int, extra: str = "") -> None:
+        node = nodes[i - 1]
+        body = sql(node, i, ref)
+        if extra:
+            head, _, tail = body.partition("\nfrom ")
+            body = f"{head}{extra}\nfrom {tail}"
+        Path(root, "models", f"{node.name}.sql").write_text(
+            f"MODEL (name m.{node.name}, kind FULL);\n{body}")
+
+    for i in range(1, n + 1):
+        write(i)
+    t, p = timed(subprocess.run, [sqlmesh, "plan", "--auto-apply", "--no-prompts"],
+                 cwd=root, capture_output=True, text=True)
+    print(f"(setup) sqlmesh initial plan + apply of {n} models: {t:.1f} s (rc {p.returncode})")
+    write(n // 2, ", 1 as extra_col")
+    c0 = _child_cpu()
+    t, p = timed(subprocess.run, [sqlmesh, "plan", "dev", "--no-prompts", "--skip-tests"],
+                 cwd=root, capture_output=True, text=True)
+    tail = [ln for ln in p.stdout.splitlines() if "Non-breaking" in ln or "Breaking" in ln]
+    line(f"sqlmesh plan dev after one edit ({n} models)", t, None,
+         f"cpu {_child_cpu() - c0:.3f} s; rc {p.returncode}; {tail[:1]}")
+    # Steward on the same DAG and edit, for the ratio
+    st, _, _ = generate(n, os.path.join(out, "steward-gen"))
+    assert Context(st).run().ok
+    path = Path(st, "models", "m", f"{nodes[n // 2 - 1].name}.sql")
+    head, _, tail_sql = path.read_text().partition("\nfrom ")
+    path.write_text(f"{head}, 1 as extra_col\nfrom {tail_sql}")
+    exe = Path(sys.executable).parent / "steward"
+    c0 = _child_cpu()
+    t2, p = timed(subprocess.run, [str(exe), "plan"], cwd=st, capture_output=True, text=True)
+    line(f"steward plan after the same edit ({n} products)", t2, None,
+         f"cpu {_child_cpu() - c0:.3f} s; sqlmesh/steward wall ratio {t / t2:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--products", type=int, default=1000)
@@ -134,12 +208,20 @@ def main() -> None:
     ap.add_argument("--out", default=str(HERE / "_work" / "changes"))
     ap.add_argument("--skip-project", action="store_true")
     ap.add_argument("--skip-diff", action="store_true")
+    ap.add_argument("--sqlmesh", default=None,
+                    help="path to a sqlmesh executable (its own venv) to compare plans")
+    ap.add_argument("--sqlmesh-products", type=int, default=200)
     args = ap.parse_args()
     print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
     if not args.skip_project:
         project_part(args.products, os.path.join(args.out, f"n{args.products}"))
     if not args.skip_diff:
         diff_part(args.rows, os.path.join(args.out, "diff"))
+    if args.sqlmesh:
+        sqlmesh_part(args.sqlmesh_products, os.path.join(args.out, "sqlmesh"), args.sqlmesh)
+    else:
+        print("sqlmesh: not measured (pass --sqlmesh PATH; it installs from PyPI into its "
+              "own venv in about 2 minutes)")
 
 
 if __name__ == "__main__":

@@ -116,8 +116,10 @@ class Context:
         env = env or self.default_env
         chosen = selected(self.project, list(select), list(exclude))
         current = self.metastore.pointers(env)
+        from steward.run.changes import changed_lookup
+
         plan = plan_build(self.project, env, current, None, chosen, full_refresh,
-                          lookup=self.metastore.published_by_fingerprint)
+                          lookup=changed_lookup(self.metastore, current))
         if full_refresh:
             return plan
         from steward.run.changes import compatible_plan

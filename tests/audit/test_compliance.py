@@ -102,3 +102,16 @@ def test_cli(pii_project: Path) -> None:
     out = runner.invoke(app, ["audit", "verify", *p])
     assert out.exit_code == 4
     assert "event #1 was altered" in out.output
+
+
+def test_contract_import_is_audited(starter: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    p = ["--project", str(starter)]
+    contract = tmp_path / "c.yml"
+    out = runner.invoke(app, ["contract", "export", "staging.orders", "-o", str(contract), *p])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["contract", "import", str(contract), *p])
+    assert out.exit_code == 0, out.output
+    [event] = Context(starter).audit_trail().log(action="contract.import")
+    assert event.targets == ["staging.orders"] and event.actor == "tester"
+    assert event.after["staging.orders"]["columns"] == 4

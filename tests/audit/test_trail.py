@@ -125,3 +125,17 @@ def test_parallel_verify_names_the_same_first_event(trail: AuditTrail) -> None:
     db.execute("DELETE FROM audit_events WHERE seq = 17")  # later damage must not win
     r = trail.verify(workers=3)  # ranges 1-7, 8-14, 15-20, in three processes
     assert (r.first_bad, r.problem) == (7, "altered")
+
+
+def test_awkward_text_hashes_the_same_on_both_paths(trail: AuditTrail, monkeypatch) -> None:
+    trail.append("zoë", "config", ["p.ü"], before={"k": 'quote " back \\ tab \t'},
+                 after={"k": "\x01\x7f\u2028😀"}, reason="line\nbreak")
+    assert trail.verify().ok  # SQLite's json_array fast path
+    from steward.meta import audit as q
+
+    monkeypatch.setattr(q, "iter_payloads", lambda *a, **k: None)
+    assert trail.verify().ok  # the portable path (PostgreSQL)
+    db = _db(trail)
+    db.execute("UPDATE audit_events SET reason = 'x' WHERE seq = 3")
+    r = trail.verify()
+    assert (r.first_bad, r.problem) == (3, "altered")

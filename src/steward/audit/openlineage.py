@@ -20,6 +20,7 @@ and ``sql``; a failed run carries ``errorMessage``.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -61,6 +62,8 @@ class EventBuilder:
         self.column_lineage = column_lineage or {}
         self.lineage_level = lineage_level or {}
         self._versions: dict[str, Version] = {}
+        self._check_cache: dict[str, list[Any]] = {}
+        self._profile_cache: dict[str, dict[str, Any] | None] = {}
         from openlineage.client.generated.base import set_producer
 
         # facets name their producer too; they are ours, not the client library's
@@ -78,24 +81,28 @@ class EventBuilder:
         return self._versions[vid]
 
     def _checks(self, vid: str) -> list[Any]:
+        if vid in self._check_cache:
+            return self._check_cache[vid]
+        got: list[Any] = []
         try:
             from steward.meta.checks import results_for
-        except ImportError:  # the quality area is not installed
-            return []
-        try:
-            return list(results_for(self.ms, vid))
-        except Exception:  # no check_results table (older metastore)
-            return []
+
+            got = list(results_for(self.ms, vid))
+        except Exception:  # no quality area, or no check_results table yet
+            got = []
+        self._check_cache[vid] = got
+        return got
 
     def _profile(self, vid: str) -> dict[str, Any] | None:
-        try:
-            from steward.meta.profiles import load_profile
-        except ImportError:
-            return None
-        try:
-            return load_profile(self.ms, vid)
-        except Exception:
-            return None
+        # an upstream version is read by many products: load its profile once
+        if vid not in self._profile_cache:
+            try:
+                from steward.meta.profiles import load_profile
+
+                self._profile_cache[vid] = load_profile(self.ms, vid)
+            except Exception:  # no profile area, or no profiles table yet
+                self._profile_cache[vid] = None
+        return self._profile_cache[vid]
 
     # -- facets ------------------------------------------------------------------------
     def _schema(self, product: Product | None, v: Version | None) -> Any:
@@ -349,6 +356,7 @@ class EventBuilder:
         return out
 
 
+@functools.cache
 def _client_version() -> str:
     try:
         from importlib.metadata import version

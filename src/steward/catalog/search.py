@@ -155,7 +155,7 @@ class CatalogIndex:
         known = dict(self.conn.execute("SELECT product, fp FROM fps"))
         changed: dict[str, str] = {}
         for name, es in entries.items():
-            fp = digest(INDEX_VERSION, [e.__dict__ for e in es])
+            fp = digest(INDEX_VERSION, repr(es))  # repr of frozen dataclasses: cheap, exact
             if known.get(name) != fp:
                 changed[name] = fp
         removed = [n for n in known if n not in entries]
@@ -226,12 +226,11 @@ class CatalogIndex:
         unranked = ranked.replace(f"bm25(fts, {weights})", "0.0").replace(" ORDER BY 3", "")
         # BM25 costs time for every matching row, so relevance is found in tiers, each
         # ranked by BM25 and only tried when the ones before it leave the page unfilled:
-        # entries matching every word; any word in a name; any word in a glossary term or
-        # tag; and last, unranked, any word anywhere (a description, the owner).
+        # entries matching every word; any word in a name, glossary term or tag; and
+        # last, unranked, any word anywhere (a description, the owner).
         any_word = " OR ".join(f'"{w}"*' for w in words)
         tiers = [(ranked, " AND ".join(f'"{w}"*' for w in words))] if len(words) > 1 else []
-        tiers += [(ranked, f"{{name}}: ({any_word})"), (ranked, f"{{terms tags}}: ({any_word})"),
-                  (unranked, any_word)]
+        tiers += [(ranked, f"{{name terms tags}}: ({any_word})"), (unranked, any_word)]
         hits: dict[tuple[str, str | None], Hit] = {}
         for sql, match in tiers:
             for h in self._hits(sql, [match, *args, limit]):

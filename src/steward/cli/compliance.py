@@ -63,10 +63,14 @@ def audit_log(
 
 
 @audit_app.command("verify")
-def audit_verify(json_out: JsonOpt = False, project: ProjectOpt = None) -> None:
+def audit_verify(
+    workers: Annotated[int | None, typer.Option(
+        help="Processes to verify with (default: 1, or cores above 2M events).")] = None,
+    json_out: JsonOpt = False, project: ProjectOpt = None,
+) -> None:
     """Replay the hash chain; report the first altered, removed or reordered event."""
     ctx = _ctx(project)
-    report = ctx.audit_trail().verify()
+    report = ctx.audit_trail().verify(workers=workers)
     if json_out:
         _dump(report.to_dict())
     elif report.ok:

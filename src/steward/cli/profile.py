@@ -58,6 +58,8 @@ def profile(
         q = col.get("quantiles") or []
         if col.get("histogram"):
             dist = "[cyan]" + fmt.sparkline(col["histogram"]["counts"]) + "[/]"
+        elif col.get("unique"):
+            dist = "[dim](nearly all values distinct)[/]"
         elif col.get("top"):
             top = col["top"][:3]
             share = col["count"] or 1

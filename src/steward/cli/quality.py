@@ -182,3 +182,8 @@ def contract_import(
     written = import_file(ctx.project, str(file), product)
     for name, path, n_cols, n_checks in written:
         _out().print(f"{name}: {n_cols} column(s), {n_checks} check(s) -> {path}")
+    if written:
+        ctx.audit("contract.import", [w[0] for w in written], before=None,
+                  after={name: {"file": str(path), "columns": n_cols, "checks": n_checks}
+                         for name, path, n_cols, n_checks in written},
+                  reason=f"imported ODCS contract {file}")

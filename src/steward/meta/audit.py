@@ -128,6 +128,29 @@ def iter_range(url: str, lo: int, hi: int, batch: int = 50_000) -> Iterator[tupl
     stmt = (sa.select(*[events.c[n] for n in COLUMNS])
             .where(events.c.seq >= int(lo), events.c.seq <= int(hi)).order_by(events.c.seq))
     sql = str(stmt.compile(dialect=eng.dialect, compile_kwargs={"literal_binds": True}))
+    yield from _raw_rows(eng, sql, batch)
+
+
+def iter_payloads(url: str, lo: int, hi: int, batch: int = 50_000
+                  ) -> Iterator[tuple[Any, ...]] | None:
+    """``(seq, json_array(fields…), prev_hash, hash)`` for ``lo <= seq <= hi``, or None.
+
+    On SQLite the canonical JSON array the hash covers is built by SQLite's own
+    ``json_array`` (C, one string per row instead of nine Python objects). The caller
+    treats it as a fast path only: any row whose payload does not hash right is
+    re-checked from its fields in Python, so correctness never rests on SQLite's JSON.
+    Returns None on other databases.
+    """
+    eng = _engine(url)
+    if eng.dialect.name != "sqlite":
+        return None
+    sql = ("SELECT seq, json_array(seq, ts, actor, action, targets_json, before_json, "
+           "after_json, reason, prev_hash), prev_hash, hash FROM audit_events "
+           f"WHERE seq >= {int(lo)} AND seq <= {int(hi)} ORDER BY seq")
+    return _raw_rows(eng, sql, batch)
+
+
+def _raw_rows(eng: Any, sql: str, batch: int) -> Iterator[tuple[Any, ...]]:
     raw = eng.raw_connection()
     try:
         cur = raw.cursor()
@@ -140,6 +163,14 @@ def iter_range(url: str, lo: int, hi: int, batch: int = 50_000) -> Iterator[tupl
         cur.close()
     finally:
         raw.close()
+
+
+def row_at(url: str, seq: int) -> tuple[Any, ...] | None:
+    """One event's fields (:data:`COLUMNS` order)."""
+    with _engine(url).connect() as conn:
+        row = conn.execute(sa.select(*[events.c[n] for n in COLUMNS])
+                           .where(events.c.seq == int(seq))).first()
+    return tuple(row) if row else None
 
 
 def seq_bounds(ms: Metastore) -> tuple[int, int]:

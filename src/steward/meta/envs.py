@@ -50,12 +50,6 @@ env_specs = sa.Table(
 _CHUNK = 900  # SQLite's bound-parameter limit is 999
 
 
-@dataclass(frozen=True)
-class Pointer:
-    version: Version
-    updated_at: datetime | None
-
-
 @dataclass
 class MoveResult:
     """What a promote or rollback did: ``moves`` is product -> (from version, to version)."""
@@ -95,11 +89,40 @@ def env_created_at(conn: sa.Connection, env: str) -> datetime | None:
     return _aware(row[0])
 
 
-def pointers_with_time(conn: sa.Connection, env: str) -> dict[str, Pointer]:
-    q = (sa.select(t.versions, t.env_pointers.c.updated_at.label("ptr_at"))
-         .join(t.env_pointers, t.env_pointers.c.version_id == t.versions.c.id)
+@dataclass(frozen=True)
+class LightPointer:
+    """What promote and rollback need of a pointer, without parsing whole versions."""
+
+    version_id: str
+    check_status: str | None
+    updated_at: datetime | None
+    inputs: dict[str, str]
+
+
+def light_pointers(conn: sa.Connection, env: str) -> dict[str, LightPointer]:
+    q = (sa.select(t.env_pointers.c.product, t.env_pointers.c.version_id,
+                   t.versions.c.check_status, t.env_pointers.c.updated_at,
+                   t.versions.c.inputs_json)
+         .join(t.versions, t.env_pointers.c.version_id == t.versions.c.id)
          .where(t.env_pointers.c.env == env))
-    return {r.product: Pointer(_version(r), _aware(r.ptr_at)) for r in conn.execute(q)}
+    return {p: LightPointer(v, c, _aware(u), json.loads(i) if i else {})
+            for p, v, c, u, i in conn.execute(q)}
+
+
+def published_inputs(ms: Metastore, products: Iterable[str]
+                     ) -> dict[str, list[tuple[str, dict[str, str]]]]:
+    """Each product's published versions (id, inputs), newest first."""
+    names = sorted(set(products))
+    out: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    with ms.engine.connect() as conn:
+        for i in range(0, len(names), _CHUNK):
+            q = (sa.select(t.versions.c.product, t.versions.c.id, t.versions.c.inputs_json)
+                 .where(t.versions.c.product.in_(names[i:i + _CHUNK]),
+                        t.versions.c.status == "published")
+                 .order_by(t.versions.c.created_at.desc(), t.versions.c.id.desc()))
+            for p, vid, inputs in conn.execute(q):
+                out.setdefault(p, []).append((vid, json.loads(inputs) if inputs else {}))
+    return out
 
 
 def failed_attempts(conn: sa.Connection, env: str, since: Mapping[str, datetime | None]
@@ -253,7 +276,8 @@ def promote(ms: Metastore, src: str, dst: str, products: Iterable[str] | None,
 
     Refuses (and changes nothing) when ``src`` has a failed build or gate on a selected
     product newer than the version it points at, or when ``dst`` moved a selected product
-    after ``src`` was created (``src`` is behind: promoting would undo that move).
+    after ``src`` was created and ``src`` has not changed it since (``src`` is behind:
+    promoting would undo that move).
     """
     if src == dst:
         raise PlanError(f"cannot promote {src!r} onto itself")
@@ -262,8 +286,8 @@ def promote(ms: Metastore, src: str, dst: str, products: Iterable[str] | None,
     ms.ensure_env(dst, None)
     with write_txn(ms, lock_env=dst) as conn:
         created = env_created_at(conn, src)
-        sp = pointers_with_time(conn, src)
-        dp = pointers_with_time(conn, dst)
+        sp = light_pointers(conn, src)
+        dp = light_pointers(conn, dst)
         wanted = sorted(sp) if products is None else sorted(set(products))
         missing = [p for p in wanted if p not in sp]
         if missing:
@@ -273,9 +297,9 @@ def promote(ms: Metastore, src: str, dst: str, products: Iterable[str] | None,
         failed = failed_attempts(conn, src, {p: sp[p].updated_at for p in wanted})
         problems: list[str] = []
         for p in wanted:
-            v = sp[p].version
-            if v.check_status == "failed":
-                problems.append(f"{p}: version {v.id} in {src!r} failed its checks")
+            if sp[p].check_status == "failed":
+                problems.append(f"{p}: version {sp[p].version_id} in {src!r} failed its "
+                                "checks")
             elif p in failed:
                 err = (failed[p].error or "failed").splitlines()[0][:160]
                 problems.append(f"{p}: the last build in {src!r} failed ({err})")
@@ -290,22 +314,19 @@ def promote(ms: Metastore, src: str, dst: str, products: Iterable[str] | None,
         unchanged: list[str] = []
         for p in wanted:
             s, d = sp[p], dp.get(p)
-            if d is not None and d.version.id == s.version.id:
+            if d is not None and d.version_id == s.version_id:
                 unchanged.append(p)
                 continue
-            src_changed = created is None or (s.updated_at is not None
-                                              and s.updated_at > created)
-            dst_moved = (d is not None and created is not None and d.updated_at is not None
-                         and d.updated_at > created)
-            if dst_moved:
-                assert d is not None
-                why = ("both changed it" if src_changed
-                       else f"{src!r} did not change it")
-                behind.append(f"{p}: {dst!r} moved to {d.version.id} after {src!r} was "
-                              f"created, and {why}")
+            # behind: dst moved p after src was created, and src has not changed p since
+            # (a newer change in src is a deliberate decision, and wins)
+            if (d is not None and created is not None and d.updated_at is not None
+                    and d.updated_at > created
+                    and (s.updated_at is None or s.updated_at <= d.updated_at)):
+                behind.append(f"{p}: {dst!r} moved it to {d.version_id} after {src!r} was "
+                              f"created, and {src!r} has not changed it since")
                 continue
-            moves[p] = s.version.id
-            before[p] = d.version.id if d else None
+            moves[p] = s.version_id
+            before[p] = d.version_id if d else None
         if behind:
             raise PlanError(
                 f"refusing to promote {src!r} to {dst!r}: {src!r} is behind {dst!r}\n"

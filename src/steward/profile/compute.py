@@ -12,11 +12,13 @@ each top-k candidate. The data never enters Python; the result is a compact dict
 Floats: NaN and +-inf are counted apart and left out of min/max/mean/quantiles/histogram.
 Temporal columns are measured in epoch seconds (UTC for ``TIMESTAMPTZ``).
 Strings are grouped for top-k by their first :data:`PREFIX` characters, which bounds
-the profile's size whatever the strings' length.
+the profile's size whatever the strings' length; a column where (nearly) every value is
+distinct (identifiers, hashes) is marked ``unique`` and gets no top-k.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -30,6 +32,7 @@ QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 BINS = 32
 TOP_K = 10
 PREFIX = 120
+UNIQUE_MIN_ROWS = 1000  # from this many values, a (nearly) unique column gets no top-k
 
 _INT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
         "UINTEGER", "UBIGINT", "UHUGEINT", "INT", "INT1", "INT2", "INT4", "INT8", "LONG")
@@ -138,10 +141,8 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
     if byte_size is None:
         byte_size = 0
         for f in files:
-            try:
+            with contextlib.suppress(OSError):  # a remote file: size unknown here
                 byte_size += os.path.getsize(f)
-            except OSError:
-                pass
     if not files:
         return {"format": PROFILE_FORMAT, "rows": 0, "bytes": 0, "column_count": 0,
                 "columns": {}, "seconds": 0.0}
@@ -278,7 +279,12 @@ def _second_scan(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
             plan.append((name, "hist", (lo, hi, nb)))
         elif kind == "string":
             cand = p.pop("_cand", [])
-            if cand:
+            if cand and p["count"] >= UNIQUE_MIN_ROWS and p["distinct"] >= 0.9 * p["count"]:
+                # (nearly) every value is distinct: no value is frequent, counting the
+                # candidates would cost a scan of the longest strings for nothing
+                p["top"] = []
+                p["unique"] = True
+            elif cand:
                 c = _ident(name)
                 s = f"{c}::VARCHAR" if sql_type.upper() != "VARCHAR" else c
                 short = (p.get("length") or {}).get("max") or 0

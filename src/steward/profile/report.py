@@ -205,6 +205,8 @@ def _column_card(name: str, col: dict[str, Any], prev: dict[str, Any] | None,
     chart = ""
     if col.get("histogram"):
         chart = svg_histogram(col, prev if prev and prev.get("histogram") else None)
+    elif col.get("unique"):
+        chart = '<p class="muted">Nearly every value is distinct: no frequent values.</p>'
     elif col.get("top"):
         chart = svg_topk(col, prev)
     return (f'<div class="card col" data-column="{_e(name)}"><h3>{_e(name)} '

@@ -45,7 +45,7 @@ class Compiled:
         check: the spec it came from.
         aggregates: alias -> aggregate expression, computed in the shared scan.
         predicate: TRUE for a failing row (row-level checks), for samples and quarantine.
-        query: an extra query whose first value is the failure count.
+        query: an extra query: the failure count (uniqueness: rows checked, duplicates).
         sample: a bounded query returning failing rows (or keys) for inspection.
     """
 
@@ -158,14 +158,19 @@ def compile_check(check: Any, name: str, idx: int, files: Sequence[str], resolve
         out.aggregates[f"{a}_fail"] = _count_if(pred.copy())
         out.sample = exp.select("*").from_(src).where(pred.copy()).limit(sample_rows)
     elif t == "unique":
+        # A separate GROUP BY, not count(DISTINCT) in the shared scan: DuckDB then holds
+        # one hash table at a time, which keeps the scan's memory low and is as fast.
         key = [col(c) for c in check.key]
         notnull = exp.and_(*[k.copy().is_(exp.null()).not_() for k in key])
-        distinct_arg: exp.Expression = key[0] if len(key) == 1 else exp.Tuple(expressions=key)
-        out.aggregates[f"{a}_nonnull"] = exp.Filter(
-            this=exp.Count(this=exp.Star()), expression=exp.Where(this=notnull.copy()))
-        out.aggregates[f"{a}_distinct"] = exp.Filter(
-            this=exp.Count(this=exp.Distinct(expressions=[distinct_arg.copy()])),
-            expression=exp.Where(this=notnull.copy()))
+        groups = (exp.select(*[k.copy() for k in key], exp.alias_(exp.Count(this=exp.Star()), "n"))
+                  .from_(src).where(notnull.copy()).group_by(*[k.copy() for k in key]))
+        n = exp.column("n")
+        out.query = exp.select(
+            exp.Coalesce(this=exp.Sum(this=n.copy()), expressions=[lit(0)]),
+            exp.Coalesce(this=exp.Sub(this=exp.Sum(this=n.copy()),
+                                      expression=exp.Count(this=exp.Star())),
+                         expressions=[lit(0)]),
+        ).from_(groups.subquery("__g"))
         out.sample = (exp.select(*[k.copy() for k in key],
                                  exp.alias_(exp.Count(this=exp.Star()), "duplicates"))
                       .from_(src).where(notnull.copy())

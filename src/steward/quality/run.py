@@ -158,8 +158,7 @@ def _judge(comp: Compiled, values: dict[str, Any], run: CheckRun) -> CheckResult
     if t in ("not_null", "accepted_values", "range", "regex", "length", "expression"):
         return _rows_result(check, name, int(values[f"{a}_fail"] or 0), rows, column)
     if t == "unique":
-        nonnull = int(values[f"{a}_nonnull"] or 0)
-        dups = nonnull - int(values[f"{a}_distinct"] or 0)
+        nonnull, dups = (int(x or 0) for x in run.conn.execute(to_sql(comp.query)).fetchone())  # type: ignore[arg-type]
         r = _rows_result(check, name, dups, nonnull, column)
         key = ", ".join(check.key)
         return replace(r, message=f"({key}) unique: {r.message}" if dups == 0 else

@@ -140,9 +140,7 @@ def columns_used(child_sql: str, parent: Product) -> set[str] | None:
     if tree is None:
         return None
     aliases: set[str] = set()
-    tables = 0
     for t in tree.find_all(exp.Table):
-        tables += 1
         full = f"{t.db}.{t.name}" if t.db else t.name
         if full == parent.name or (not t.db and t.name == parent.short_name):
             aliases.add((t.alias or t.name).lower())
@@ -154,7 +152,8 @@ def columns_used(child_sql: str, parent: Product) -> set[str] | None:
             if not col.table or col.table.lower() in aliases:
                 return None
             continue
-        if not col.table or col.table.lower() in aliases or tables > 1 and not col.table:
+        # an unqualified column may come from the parent: count it (conservative)
+        if not col.table or col.table.lower() in aliases:
             used.add(col.name.lower())
     if any(isinstance(s, exp.Star) for s in tree.find_all(exp.Star)
            if not isinstance(s.parent, exp.Count | exp.Column)):
@@ -250,9 +249,7 @@ class ChangePlan:
                 "owner": c.owner, "reasons": c.reasons,
                 "columns": {"added": c.added, "removed": c.removed, "modified": c.modified},
                 "downstream": [{"product": d.product, "action": d.action, "owner": d.owner,
-                                "uses": d.uses.get(c.product, "unknown")
-                                if c.product in d.uses else None}
-                               for d in downstream],
+                                "uses": d.uses.get(c.product)} for d in downstream],
                 "affected_owners": sorted({d.owner for d in downstream
                                            if d.owner and d.action == "build"}),
             })
@@ -276,9 +273,19 @@ def plan_changes(project: Project, ms: Metastore, env: str, chosen: set[str],
     compared = env if exists or not base_env or not ms.env_exists(base_env) else base_env
     current = ms.pointers(compared) if ms.env_exists(compared) else {}
     base = plan_build(project, env, current, None, chosen, full_refresh,
-                      lookup=ms.published_by_fingerprint)
+                      lookup=changed_lookup(ms, current))
     specs = menvs.env_spec_map(ms, compared) or menvs.global_spec_map(ms)
     return _categorise(project, ms, base, current, specs, env, compared, exists, full_refresh)
+
+
+def changed_lookup(ms: Metastore, current: Mapping[str, Version]) -> Any:
+    """A fingerprint lookup that skips fingerprints the environment already points at."""
+    have = {v.fingerprint for v in current.values()}
+
+    def lookup(fps: Iterable[str]) -> dict[str, Version]:
+        return ms.published_by_fingerprint([f for f in fps if f not in have])
+
+    return lookup
 
 
 def compatible_plan(project: Project, ms: Metastore, base: BuildPlan) -> ChangeBuildPlan:
@@ -338,7 +345,8 @@ def _categorise(project: Project, ms: Metastore, base: BuildPlan,
                     pc.action = "reuse"
         # metadata, compared with the declaration the environment last ran with
         old = specs.get(name)
-        if old is not None and old[0] != metadata_fingerprint(p):
+        if old is not None and old[1] != p.spec.model_dump_json(exclude_defaults=True) \
+                and old[0] != metadata_fingerprint(p):
             cat, why = compare_metadata(json.loads(old[1]), _spec_dict(p))
             pc.reasons.extend(why)
             if pc.category is None or _RANK[cat] > _RANK[pc.category]:

@@ -75,10 +75,11 @@ def plan_rollback(ctx: Any, product: str, to: str | None = None, env: str | None
     ms = ctx.metastore
     if not ms.env_exists(env):
         raise NotFound(f"no environment {env!r}")
-    current = ms.pointers(env)
+    with ms.engine.connect() as conn:
+        current = menvs.light_pointers(conn, env)
     if product not in current:
         raise NotFound(f"{product} has no version in {env!r}; nothing to roll back")
-    cur = current[product]
+    cur = ms.version(current[product].version_id)
     if to:
         target = ms.version(to)
         if target.product != product:
@@ -100,20 +101,21 @@ def plan_rollback(ctx: Any, product: str, to: str | None = None, env: str | None
     if downstream:
         rolled: dict[str, str] = {product: target.id}
         problems = []
+        history_of = menvs.published_inputs(ms, below)
         for d in below:
             want = {i: rolled[i] for i in ctx.project.products[d].inputs if i in rolled}
             if not want:
                 continue
             if all(current[d].inputs.get(i) == v for i, v in want.items()):
                 continue
-            match = next((v for v in ms.versions(d, status="published")
-                          if all(v.inputs.get(i) == vid for i, vid in want.items())), None)
+            match = next((vid for vid, inputs in history_of.get(d, [])
+                          if all(inputs.get(i) == v for i, v in want.items())), None)
             if match is None:
                 problems.append(f"{d}: no version was built from "
                                 + ", ".join(f"{i}@{v}" for i, v in want.items()))
                 continue
-            rolled[d] = match.id
-            moves[d] = match.id
+            rolled[d] = match
+            moves[d] = match
         if problems:
             raise PlanError("cannot roll back downstream products consistently:\n"
                             + "\n".join("  " + p for p in problems)
@@ -123,7 +125,7 @@ def plan_rollback(ctx: Any, product: str, to: str | None = None, env: str | None
         notes.append("downstream products still point at versions built from the newer "
                      f"{product}: {', '.join(below[:8])}"
                      + ("..." if len(below) > 8 else "") + " (use --downstream)")
-    expected: dict[str, str | None] = {p: (current[p].id if p in current else None)
+    expected: dict[str, str | None] = {p: (current[p].version_id if p in current else None)
                                        for p in moves}
     return RollbackPlan(env, moves, expected, notes)
 
