@@ -151,10 +151,11 @@ class Context:
             from steward.run.changes import prepare_run
 
             prepare_run(self.metastore, self.project, plan)
+            building = bool(plan.of("build"))  # hooks (and the engine) only when building
             executor = Executor(
                 self.project, self.metastore, self.store, lambda: self.engine, self.console,
-                workers=workers, post_build=self.post_build_hooks(),
-                on_published=self.published_hooks(), actor=actor(),
+                workers=workers, post_build=self.post_build_hooks() if building else (),
+                on_published=self.published_hooks() if building else (), actor=actor(),
             )
             selection = " ".join(select) + (f" --exclude {' '.join(exclude)}" if exclude else "")
             result = executor.execute(plan, selection.strip() or None)
@@ -166,7 +167,8 @@ class Context:
             self.audit("run", sorted(built), before={n: v.id for n, v in plan.current.items()
                                                      if n in built},
                        after=built, reason=f"run {result.run_id}: {result.status}")
-            self.emit_openlineage(result.run_id)
+            if any(st.status in ("built", "failed") for st in result.steps):
+                self.emit_openlineage(result.run_id)
             return result
 
     # -- extension points: each area wires itself in here --------------------------

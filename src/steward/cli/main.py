@@ -229,11 +229,12 @@ def runs(
 # -- command modules --
 # Each area registers its commands on `app` when imported (keep their top level light).
 # (one import line per area below)
-import steward.cli.profile  # noqa: E402,F401  (profile, drift, metrics, report)
-import steward.cli.quality  # noqa: E402,F401  (check, contract)
 import steward.cli.catalog  # noqa: E402,F401  (catalog, glossary, lineage, owners)
 import steward.cli.changes  # noqa: E402,F401  (plan, diff, promote, rollback, gc, env)
 import steward.cli.compliance  # noqa: E402,F401  (audit, compliance, pii, openlineage)
+import steward.cli.profile  # noqa: E402,F401  (profile, drift, metrics, report)
+import steward.cli.quality  # noqa: E402,F401  (check, contract)
+
 # -- end command modules --
 
 

@@ -430,10 +430,15 @@ def prepare_run(ms: Metastore, project: Project, plan: BuildPlan) -> None:
     aliases = getattr(plan, "aliases", ())
     if aliases:
         menvs.insert_versions(ms, list(aliases))
-    menvs.save_env_specs(ms, plan.env, {
-        n: (metadata_fingerprint(project.products[n]),
-            project.products[n].spec.model_dump_json(exclude_defaults=True))
-        for n in plan.order if plan.steps[n].action != "blocked"})
+    known = menvs.env_spec_map(ms, plan.env)
+    specs: dict[str, tuple[str, str]] = {}
+    for n in plan.order:
+        if plan.steps[n].action == "blocked":
+            continue
+        text = project.products[n].spec.model_dump_json(exclude_defaults=True)
+        if n not in known or known[n][1] != text:
+            specs[n] = (metadata_fingerprint(project.products[n]), text)
+    menvs.save_env_specs(ms, plan.env, specs)
 
 
 def upstream_closure(project: Project, names: Iterable[str]) -> set[str]:

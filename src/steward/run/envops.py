@@ -139,7 +139,8 @@ def _previous(ctx: Any, env: str, product: str, cur: Version) -> Version:
             v = ms.version(vid)
         except NotFound:
             continue  # garbage-collected
-        if v.status == "published" and ctx.store.data_files(v.path):
+        # an alias of the current data is not an earlier state
+        if v.status == "published" and v.path != cur.path and ctx.store.data_files(v.path):
             return v
     older = [v for v in ms.versions(product, status="published")
              if v.id != cur.id and cur.created_at and v.created_at
