@@ -244,7 +244,7 @@ def bench(n: int, res: Results, threads: int, core: bool = True) -> None:
 
 def render(res: Results) -> str:
     lines = []
-    head = (f"{'measure':<36} {'N':>5} {'steward s':>10} {'dbt s':>8} {'speedup':>8} "
+    head = (f"{'measure':<40} {'N':>5} {'steward s':>10} {'dbt s':>8} {'speedup':>8} "
             f"{'steward MB':>11} {'dbt MB':>8} {'RSS ratio':>9}  dbt command / note")
     lines.append(head)
     lines.append("-" * len(head))
@@ -255,7 +255,7 @@ def render(res: Results) -> str:
             r.note = "FAILED: " + ("steward " if r.steward.failed else "dbt ") + r.note
         mem = f"{d.rss_mb / r.steward.rss_mb:.1f}x" if d and r.steward.rss_mb else ""
         lines.append(
-            f"{r.label:<36} {r.n:>5} {r.steward.wall:>10.2f} "
+            f"{r.label:<40} {r.n:>5} {r.steward.wall:>10.2f} "
             f"{(f'{d.wall:.2f}' if d else ''):>8} {sp:>8} {r.steward.rss_mb:>11.0f} "
             f"{(f'{d.rss_mb:.0f}' if d else ''):>8} {mem:>9}  {r.dbt_label}"
             + (f"; {r.note}" if r.note else ""))
