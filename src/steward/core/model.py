@@ -34,6 +34,8 @@ class Product:
     outputs: tuple[str, ...] | None = None  # output column names when the code tells them
     meta_file: str | None = None  # sidecar YAML
     function: str | None = None  # python: function name
+    # sql: where each input is named in ``code``: (start, end, product, has_alias)
+    ref_spans: tuple[tuple[int, int, str, bool], ...] = ()
 
     @property
     def is_source(self) -> bool:

@@ -27,7 +27,7 @@ from steward.core.model import Product
 from steward.core.records import Column
 from steward.core.spec import EngineSpec, FileSource, PythonProductSpec, PythonSource
 from steward.engine.base import BuildResult
-from steward.sql.parse import parquet_scan, rewrite_references
+from steward.sql.parse import parquet_scan, rewrite_references, splice_references
 
 DATA_FILE = "part-0.parquet"
 _PARQUET = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
@@ -89,11 +89,17 @@ class DuckDBEngine:
 
     def _build_sql(self, product: Product, inputs: Mapping[str, list[str]], out: str
                    ) -> BuildResult:
-        mapping = {}
-        for name, files in inputs.items():
-            mapping[name] = parquet_scan(files)
-            mapping[name.split(".", 1)[-1]] = mapping.get(name.split(".", 1)[-1]) or mapping[name]
-        sql = rewrite_references(product.code, mapping)
+        refs = {n for _, _, n, _ in product.ref_spans}
+        if refs and refs >= set(inputs):
+            # splice scans in at the spans recorded at load time: no parsing per build
+            scans = {n: f"read_parquet({_list(files)})" for n, files in inputs.items()}
+            sql = splice_references(product.code, list(product.ref_spans), scans)
+        else:
+            mapping = {}
+            for name, files in inputs.items():
+                mapping[name] = parquet_scan(files)
+                mapping.setdefault(name.split(".", 1)[-1], mapping[name])
+            sql = rewrite_references(product.code, mapping)
         try:
             rows = self._copy(sql, out)
         except duckdb.Error as e:

@@ -66,6 +66,7 @@ class _Loader:
         # names whose declaration is broken: references to them are not reported again
         self.broken: set[str] = set()
         self.docs: dict[str, tuple[Located, tuple[Any, ...]]] = {}
+        self.spans: dict[str, list[tuple[int, int, str, bool]]] = {}
         if os.path.exists(self.parse_cache_path):
             try:
                 with open(self.parse_cache_path) as f:
@@ -275,6 +276,7 @@ class _Loader:
             meta_file=doc.file if doc.file != rel else None,
         )
         self.refs[name] = [(r.name, rel, r.line) for r in parsed.references]
+        self.spans[name] = [(a, b, r.name, c) for r in parsed.references for a, b, c in r.spans]
         self.add(product)
         if product.meta_file:
             self.docs.setdefault(name, (doc, ()))
@@ -283,7 +285,7 @@ class _Loader:
         from steward.core.fingerprint import digest
         from steward.sql.parse import ParsedSql, parse_sql
 
-        key = digest(text)
+        key = digest("v2", text)
         hit = self.parse_cache.get(key)
         if hit is not None:
             return ParsedSql.from_json(hit)
@@ -353,15 +355,19 @@ class _Loader:
             if product is None:
                 continue
             resolved: list[str] = []
+            targets: dict[str, str] = {}
             for ref, file, line in refs:
                 target = self.resolve(ref, short, file, line, name)
                 if target:
                     resolved.append(target)
+                    targets[ref] = target
             params: dict[str, str] = {}
             if product.kind == "python":
                 params = dict(zip(self._params.get(name, []), resolved, strict=False))
+            spans = tuple((a, b, targets[r], c) for a, b, r, c in self.spans.get(name, ())
+                          if r in targets)
             self.products[name] = _replace(product, inputs=tuple(sorted(set(resolved))),
-                                           params=params)
+                                           params=params, ref_spans=spans)
 
     def resolve(self, ref: str, short: dict[str, list[str]], file: str, line: int,
                 owner: str) -> str | None:

@@ -20,10 +20,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
-
-import sqlglot
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any, Literal
 
 from steward.core.fingerprint import (
     FINGERPRINT_VERSION,
@@ -37,6 +34,9 @@ from steward.core.records import Version
 from steward.meta import envs as menvs
 from steward.meta.store import Metastore
 from steward.run.planner import BuildPlan, PlannedStep, dag_of, plan_build
+
+if TYPE_CHECKING:  # sqlglot loads only when a change has to be categorised
+    from sqlglot import exp
 
 Category = Literal["breaking", "non-breaking", "metadata-only"]
 DIALECT = "duckdb"
@@ -72,6 +72,8 @@ class SqlChange:
 
 
 def _parse(sql: str) -> exp.Expression | None:
+    import sqlglot
+
     try:
         return sqlglot.parse_one(sql, read=DIALECT)
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError):
@@ -79,6 +81,8 @@ def _parse(sql: str) -> exp.Expression | None:
 
 
 def _projection_map(select: exp.Expression) -> dict[str, str] | None:
+    from sqlglot import exp
+
     out: dict[str, str] = {}
     for s in select.selects:
         if isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star):
@@ -90,6 +94,8 @@ def _projection_map(select: exp.Expression) -> dict[str, str] | None:
 
 def compare_sql(old_sql: str, new_sql: str) -> SqlChange:
     """Categorise the change from ``old_sql`` to ``new_sql`` (both one SELECT)."""
+    from sqlglot import exp
+
     old, new = _parse(old_sql), _parse(new_sql)
     if old is None or new is None:
         return SqlChange("breaking", ["the SQL could not be compared"])
@@ -136,6 +142,8 @@ def compare_sql(old_sql: str, new_sql: str) -> SqlChange:
 
 def columns_used(child_sql: str, parent: Product) -> set[str] | None:
     """Columns of ``parent`` that ``child_sql`` references; None when unknowable (``*``)."""
+    from sqlglot import exp
+
     tree = _parse(child_sql)
     if tree is None:
         return None

@@ -19,6 +19,8 @@ DIALECT = "duckdb"
 class Reference:
     name: str  # as written: "raw.flights" or "flights"
     line: int
+    # where the name is written in the text: (start, end exclusive, followed by an alias)
+    spans: tuple[tuple[int, int, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class ParsedSql:
     def to_json(self) -> dict[str, object]:
         return {
             "normalized": self.normalized,
-            "references": [[r.name, r.line] for r in self.references],
+            "references": [[r.name, r.line, [list(x) for x in r.spans]]
+                           for r in self.references],
             "outputs": list(self.outputs) if self.outputs is not None else None,
             "error": self.error,
             "error_line": self.error_line,
@@ -41,7 +44,8 @@ class ParsedSql:
 
     @classmethod
     def from_json(cls, d: dict[str, object]) -> ParsedSql:
-        refs = tuple(Reference(n, ln) for n, ln in d["references"])  # type: ignore[union-attr, misc]
+        refs = tuple(Reference(n, ln, tuple((a, b, bool(c)) for a, b, c in sp))
+                     for n, ln, sp in d["references"])  # type: ignore[union-attr, misc]
         outs = d["outputs"]
         return cls(
             normalized=str(d["normalized"]),
@@ -94,9 +98,37 @@ def table_references(tree: exp.Expression) -> list[Reference]:
             continue
         name = f"{t.db}.{t.name}" if t.db else t.name
         line = int(t.this.meta.get("line", 1)) if isinstance(t.this, exp.Expression) else 1
-        if name not in seen or line < seen[name].line:
-            seen[name] = Reference(name, line)
+        spans = seen[name].spans if name in seen else ()
+        span = _span(t)
+        if span is not None:
+            spans = (*spans, span)
+        first = min(line, seen[name].line) if name in seen else line
+        seen[name] = Reference(name, first, spans)
     return sorted(seen.values(), key=lambda r: (r.line, r.name))
+
+
+def _span(t: exp.Table) -> tuple[int, int, bool] | None:
+    """Offsets of a table name in the source text (quotes included), if sqlglot kept them."""
+    parts = [t.args.get(k) for k in ("catalog", "db", "this")]
+    metas = [p.meta for p in parts if p is not None and "start" in p.meta]
+    if len(metas) != sum(1 for p in parts if p is not None):
+        return None
+    return (min(m["start"] for m in metas), max(m["end"] for m in metas) + 1, bool(t.alias))
+
+
+def splice_references(text: str, spans: list[tuple[int, int, str, bool]],
+                      scans: dict[str, str]) -> str:
+    """Replace each referenced name at its recorded span by a scan, keeping aliases.
+
+    Much cheaper than re-parsing at build time: the spans were recorded when the project
+    was loaded (and are cached with the parse).
+    """
+    out = text
+    for start, end, name, has_alias in sorted(spans, reverse=True):
+        short = name.split(".", 1)[-1].replace('"', '""')
+        repl = scans[name] + ("" if has_alias else f' AS "{short}"')
+        out = out[:start] + repl + out[end:]
+    return out
 
 
 def output_columns(tree: exp.Expression) -> tuple[str, ...] | None:
