@@ -62,7 +62,10 @@ def steward(*args: str, check: bool = True) -> int:
     cmd = [*steward_cmd(), *args]
     print("$ steward " + " ".join(_quote(a) for a in args), flush=True)
     started = time.perf_counter()
-    code = subprocess.call(cmd, cwd=HERE)
+    env = dict(os.environ)
+    if not sys.stdout.isatty():
+        env.setdefault("COLUMNS", "120")  # Rich tables wider than 80 columns in a log
+    code = subprocess.call(cmd, cwd=HERE, env=env)
     took = time.perf_counter() - started
     if code != 0 and check:
         sys.exit(f"demo: 'steward {' '.join(args)}' failed with exit code {code}")

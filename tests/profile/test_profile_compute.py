@@ -139,3 +139,20 @@ def test_nearly_unique_strings_get_no_top_k(profile_of):
                    "FROM range(5000)")
     assert p["columns"]["token"]["unique"] is True and p["columns"]["token"]["top"] == []
     assert len(p["columns"]["small"]["top"]) == 3 and "unique" not in p["columns"]["small"]
+
+
+def test_small_range_integers_and_dates_are_exact(con, profile_of):
+    sql = ("SELECT ((range * 7) % 5000)::INTEGER - 100 AS v, "
+           "DATE '2024-01-01' + (range % 400)::INTEGER AS d, range * 1000 AS wide "
+           "FROM range(20000)")
+    p = profile_of(sql)
+    v = p["columns"]["v"]
+    assert v["exact"] is True and v["distinct"] == 5000
+    qs = ", ".join(f"quantile_cont(v, {q})" for q in QUANTILES)
+    want = con.execute(f"SELECT {qs}, stddev_samp(v), count_if(v < 0) FROM ({sql})").fetchone()
+    assert v["quantiles"] == [float(x) for x in want[:7]]
+    assert abs(v["std"] - want[7]) < 1e-9 and v["negatives"] == want[8]
+    assert sum(v["histogram"]["counts"]) == 20000
+    d = p["columns"]["d"]
+    assert d["exact"] is True and d["min"] == 1704067200.0 and d["distinct"] == 400
+    assert "exact" not in p["columns"]["wide"]  # too wide a range: sketches

@@ -296,19 +296,20 @@ class Detection:
 
 def classify_column(column: str, values: Iterable[object]) -> Detection | None:
     """The most frequent kind among the values, if frequent enough to propose."""
+    from collections import Counter
+
     hints = _column_hints(column)
     counts: dict[str, int] = {}
     n = 0
-    for raw in values:
-        if raw is None:
-            continue
+    # each distinct value is classified once: categorical columns cost next to nothing
+    for raw, times in Counter(v for v in values if v is not None).items():
         text = raw if isinstance(raw, str) else str(raw)
         if not text.strip():
             continue
-        n += 1
+        n += times
         kind = detect_value(text, _hints=hints)
         if kind:
-            counts[kind] = counts.get(kind, 0) + 1
+            counts[kind] = counts.get(kind, 0) + times
     if not counts:
         return None
     kind, hits = max(counts.items(), key=lambda kv: kv[1])

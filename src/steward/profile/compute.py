@@ -9,6 +9,10 @@ between each numeric or temporal column's min and max, and the exact frequency o
 each top-k candidate. The data never enters Python; the result is a compact dict
 (a few kilobytes) that :mod:`steward.profile.drift` compares without rescanning.
 
+Integer and date columns spanning at most :data:`SMALL_RANGE` values (min and max read
+from Parquet statistics, no scan) are instead profiled from their exact value counts:
+one cheap aggregate, and exact distinct count, quantiles, moments and histogram.
+
 Floats: NaN and +-inf are counted apart and left out of min/max/mean/quantiles/histogram.
 Temporal columns are measured in epoch seconds (UTC for ``TIMESTAMPTZ``).
 Strings are grouped for top-k by their first :data:`PREFIX` characters, which bounds
@@ -18,11 +22,14 @@ distinct (identifiers, hashes) is marked ``unique`` and gets no top-k.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import math
 import os
 import time
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlglot import exp
@@ -32,6 +39,7 @@ QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 BINS = 32
 TOP_K = 10
 PREFIX = 120
+SMALL_RANGE = 10_000  # integer/date columns spanning at most this many values: exact counts
 UNIQUE_MIN_ROWS = 1000  # from this many values, a (nearly) unique column gets no top-k
 
 _INT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -39,6 +47,7 @@ _INT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMA
 _FLOAT = ("FLOAT", "DOUBLE", "REAL", "FLOAT4", "FLOAT8")
 _TEMPORAL = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMP_S",
              "TIMESTAMP_MS", "TIMESTAMP_NS", "DATETIME", "TIME")
+_EPOCH = date(1970, 1, 1)
 _STRING = ("VARCHAR", "TEXT", "STRING", "CHAR", "BPCHAR", "UUID")
 
 
@@ -148,6 +157,7 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
                 "columns": {}, "seconds": 0.0}
     schema = describe(con, files)
     kinds = {name: column_kind(t) for name, t in schema}
+    small = _small_ranges(con, files, schema, kinds)
     select: list[str] = ["count(*)"]
     slots: dict[str, dict[str, int]] = {}
 
@@ -159,7 +169,9 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
         kind = kinds[name]
         c = _ident(name)
         add(name, "count", f"count({c})")
-        if kind in ("numeric", "float", "temporal"):
+        if name in small:
+            pass  # profiled from its exact value counts in the second scan
+        elif kind in ("numeric", "float", "temporal"):
             add(name, "distinct", f"approx_count_distinct({c})")
             for key, sql in _numeric_aggs(name, kind, sql_type, safe=False).items():
                 add(name, key, sql)
@@ -197,6 +209,10 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
             "type": sql_type, "kind": kind, "count": count, "nulls": nulls,
             "null_fraction": (nulls / n_rows) if n_rows else 0.0,
         }
+        if name in small:
+            p["exact"] = True
+            cols[name] = p
+            continue
         if "distinct" in got:
             # HyperLogLog can overshoot; never report more distinct values than values
             p["distinct"] = min(int(got.pop("distinct") or 0), count)
@@ -236,11 +252,78 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
             "seconds": round(time.perf_counter() - t0, 4)}
 
 
+def _small_ranges(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
+                  kinds: dict[str, str]) -> set[str]:
+    """Integer and date columns spanning at most :data:`SMALL_RANGE` values.
+
+    Their min and max come from the Parquet statistics (no scan). Such a column is
+    profiled from its exact value counts (``histogram(c)``): one cheap aggregate instead
+    of distinct, quantile, moment and histogram sketches, and every statistic is exact.
+    """
+    cands = [(n, t) for n, t in schema
+             if (kinds[n] == "numeric" and t.upper() in _INT) or t.upper() == "DATE"]
+    if not cands:
+        return set()
+    sel = ", ".join(f"min({_ident(n)}), max({_ident(n)})" for n, _ in cands)
+    row = con.execute(f"SELECT {sel} FROM {_scan(files)}").fetchone()
+    out = set()
+    for i, (name, _) in enumerate(cands):
+        lo, hi = row[2 * i], row[2 * i + 1]
+        if lo is None or hi is None:
+            continue
+        span = (hi - lo).days if isinstance(lo, date) else hi - lo
+        if span <= SMALL_RANGE:
+            out.add(name)
+    return out
+
+
+def _from_counts(p: dict[str, Any], counts: dict[Any, int], bins: int) -> None:
+    """Fill a column's statistics from its exact value -> count map."""
+    if p["kind"] == "temporal":  # DATE: epoch seconds, like other temporal columns
+        items = sorted(((d - _EPOCH).days * 86400.0, int(n)) for d, n in counts.items())
+        p["unit"] = "epoch_s"
+    else:
+        items = sorted((float(v), int(n)) for v, n in counts.items())
+        p["zeros"] = sum(n for v, n in items if v == 0)
+        p["negatives"] = sum(n for v, n in items if v < 0)
+    total = sum(n for _, n in items)
+    p["distinct"] = len(items)
+    p["exact"] = True
+    if not total:
+        p.update(min=None, max=None, mean=None, std=None, quantiles=None)
+        return
+    mean = sum(v * n for v, n in items) / total
+    var = sum(n * (v - mean) ** 2 for v, n in items) / (total - 1) if total > 1 else None
+    lo, hi = items[0][0], items[-1][0]
+    p.update(min=lo, max=hi, mean=mean, std=None if var is None else math.sqrt(var))
+    values = [v for v, _ in items]
+    cum = list(itertools.accumulate(n for _, n in items))
+
+    def at(rank: int) -> float:  # the value of the rank-th smallest item (0-based)
+        return values[bisect.bisect_right(cum, rank)]
+
+    qs = []
+    for q in QUANTILES:  # linear interpolation between order statistics (quantile_cont)
+        pos = q * (total - 1)
+        r = int(pos)
+        a = at(r)
+        qs.append(a + (pos - r) * (at(min(r + 1, total - 1)) - a))
+    p["quantiles"] = qs
+    nb = bins if hi > lo else 1
+    step = (hi - lo) / nb
+    bounds = [lo + step * (i + 1) for i in range(nb - 1)] + [hi]
+    hist = [0] * nb
+    for v, n in items:  # bin i holds (bound[i-1], bound[i]], as in the SQL histograms
+        hist[min(bisect.bisect_left(bounds, v), nb - 1)] += n
+    p["histogram"] = {"lo": lo, "hi": hi, "counts": hist}
+
+
 def _fix_non_finite(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
                     kinds: dict[str, str], cols: dict[str, dict[str, Any]]) -> None:
     """Recompute, without infinities, the columns whose fast statistics met one."""
     redo = [(n, t) for n, t in schema if kinds[n] in ("numeric", "temporal")
-            and cols[n]["count"] and (cols[n].get("min") is None or cols[n].get("max") is None)]
+            and cols[n]["count"] and not cols[n].get("exact")
+            and (cols[n].get("min") is None or cols[n].get("max") is None)]
     if not redo:
         return
     select: list[str] = []
@@ -250,6 +333,8 @@ def _fix_non_finite(con: Any, files: Sequence[str], schema: list[tuple[str, str]
             select.append(sql)
             keys.append((name, key))
     row = con.execute(f"SELECT {', '.join(select)} FROM {_scan(files)}").fetchone()
+    for name, _ in redo:
+        cols[name]["_unsafe"] = True  # holds infinities: its histogram filters them too
     for (name, key), value in zip(keys, row, strict=True):
         if key == "q":
             cols[name]["quantiles"] = [_jsonable(x) for x in value] if value else None
@@ -257,25 +342,51 @@ def _fix_non_finite(con: Any, files: Sequence[str], schema: list[tuple[str, str]
             cols[name][key] = _jsonable(value)
 
 
+def _bin_expr(col: str, kind: str, sql_type: str, lo: float, hi: float, nb: int,
+              p: dict[str, Any]) -> str:
+    """The histogram bin of each value, in SQL: bin i holds (edge[i], edge[i+1]].
+
+    Edges are ``lo + i * (hi - lo) / nb``; the min falls in bin 0. NaN, infinities and
+    NULL give NULL (not counted). Temporal columns are binned as epoch microseconds.
+    """
+    c = _ident(col)
+    if kind == "temporal":
+        v = f"epoch_us({c}::TIMESTAMP)" if sql_type.upper() == "DATE" else f"epoch_us({c})"
+        if p.get("_unsafe"):
+            v = f"CASE WHEN isfinite({c}) THEN {v} END"
+        lo, hi = lo * 1e6, hi * 1e6
+    else:
+        v = _finite(col, kind, sql_type)
+    if nb == 1:
+        return f"CASE WHEN {v} IS NOT NULL THEN 0 END"
+    step = (hi - lo) / nb
+    # (least/greatest skip NULLs, hence the outer CASE)
+    return (f"CASE WHEN {v} IS NOT NULL THEN least(greatest(ceil(({v} - {lo!r}) / {step!r}) - 1,"
+            f" 0), {nb - 1})::INTEGER END")
+
+
 def _second_scan(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
                  kinds: dict[str, str], cols: dict[str, dict[str, Any]], bins: int,
                  n_rows: int) -> None:
-    """Histograms and exact top-k frequencies, reading only the columns that need them."""
-    select: list[str] = []
+    """Histograms, exact value counts and top-k frequencies in one GROUPING SETS scan.
+
+    One grouping set per column: its histogram bin, its value (small-range integers and
+    dates) or its value when it is a top-k candidate. Hash aggregation over a few
+    thousand groups keeps memory low (the ``histogram()`` aggregate, next to the other
+    sketches, took several hundred MB on the benchmark table).
+    """
+    keys: list[str] = []
     plan: list[tuple[str, str, Any]] = []
     for name, sql_type in schema:
         p = cols[name]
         kind = kinds[name]
-        if kind in ("numeric", "float", "temporal") and p.get("min") is not None:
+        if p.get("exact"):
+            keys.append(_ident(name))
+            plan.append((name, "values", None))
+        elif kind in ("numeric", "float", "temporal") and p.get("min") is not None:
             lo, hi = float(p["min"]), float(p["max"])
             nb = bins if hi > lo else 1
-            width = (hi - lo) / nb if hi > lo else 1.0
-            v = _finite(name, kind, sql_type)
-            # bin index computed in SQL; the top edge belongs to the last bin
-            # (least/greatest skip NULLs, hence the CASE keeping NaN/inf/NULL out)
-            b = (f"CASE WHEN {v} IS NOT NULL THEN least(greatest(floor(({v} - {lo!r}) / "
-                 f"{width!r}), 0), {nb - 1})::INTEGER END")
-            select.append(f"histogram({b})")
+            keys.append(_bin_expr(name, kind, sql_type, lo, hi, nb, p))
             plan.append((name, "hist", (lo, hi, nb)))
         elif kind == "string":
             cand = p.pop("_cand", [])
@@ -290,24 +401,33 @@ def _second_scan(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
                 short = (p.get("length") or {}).get("max") or 0
                 pre = s if short <= PREFIX else f"left({s}, {PREFIX})"  # skip left() if short
                 values = ", ".join(_lit(x) for x in cand)
-                select.append(f"histogram(CASE WHEN {pre} IN ({values}) THEN {pre} END)")
+                keys.append(f"CASE WHEN {pre} IN ({values}) THEN {pre} END")
                 plan.append((name, "top", None))
-    if not select or not n_rows:
-        for p in cols.values():
-            p.pop("_cand", None)
-        return
-    row = con.execute(f"SELECT {', '.join(select)} FROM {_scan(files)}").fetchone()
-    for (name, what, arg), value in zip(plan, row, strict=True):
+    found: list[dict[Any, int]] = [{} for _ in plan]
+    if keys and n_rows:
+        proj = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
+        names = ", ".join(f"k{i}" for i in range(len(keys)))
+        sets = ", ".join(f"(k{i})" for i in range(len(keys)))
+        rows = con.execute(f"SELECT {names}, count(*) FROM (SELECT {proj} FROM {_scan(files)}) "
+                           f"GROUP BY GROUPING SETS ({sets})").fetchall()
+        for r in rows:
+            # each row belongs to one set: the key that is not NULL (NULL groups: skipped)
+            for i in range(len(keys)):
+                if r[i] is not None:
+                    found[i][r[i]] = int(r[-1])
+                    break
+    for (name, what, arg), counts in zip(plan, found, strict=True):
         p = cols[name]
-        counts = dict(value) if value else {}
-        if what == "hist":
+        if what == "values":
+            _from_counts(p, counts, bins)
+        elif what == "hist":
             lo, hi, nb = arg
             p["histogram"] = {"lo": lo, "hi": hi,
-                              "counts": [int(counts.get(i, 0)) for i in range(nb)]}
-        else:
-            top = sorted(([k, int(n)] for k, n in counts.items()), key=lambda x: (-x[1], x[0]))
-            p["top"] = top
+                              "counts": [counts.get(i, 0) for i in range(nb)]}
+        elif n_rows:
+            p["top"] = sorted(([k, n] for k, n in counts.items()), key=lambda x: (-x[1], x[0]))
     for p in cols.values():
         p.pop("_cand", None)
+        p.pop("_unsafe", None)
         if "top" in p:
             p["top_other"] = max(p["count"] - sum(n for _, n in p["top"]), 0)
