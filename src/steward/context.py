@@ -14,7 +14,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import NotFound
-from steward.core.fingerprint import metadata_fingerprint
 from steward.core.model import Product, Project
 from steward.core.records import Version
 from steward.project.loader import STATE_DIR, find_root, load_project
@@ -93,7 +92,7 @@ class Context:
         known = self.metastore.product_metadata_fps()
         rows = []
         for p in self.project.products.values():
-            mfp = metadata_fingerprint(p)
+            mfp = p.metadata_fp
             if known.get(p.name) == mfp:
                 continue
             rows.append({

@@ -136,3 +136,20 @@ def test_python_product_is_read_without_running_it(starter: Path):
     assert p.kind == "python" and p.inputs == ("staging.orders",)
     assert dict(p.params) == {"staging__orders": "staging.orders"}
     assert p.spec.owner == "ds@example.com"
+
+
+def test_unchanged_project_loads_from_cache_and_edits_invalidate_it(starter: Path):
+    first = load_project(str(starter))
+    assert (starter / ".steward/cache/project.pickle").exists()
+    again = load_project(str(starter))
+    assert again.products.keys() == first.products.keys()
+    assert again.source_hashes == first.source_hashes
+    write(starter, "models/staging/orders.yml", "description: edited\nowner: new@example.com\n")
+    assert load_project(str(starter))["staging.orders"].owner == "new@example.com"
+    with open(starter / "data" / "orders.csv", "a") as f:
+        f.write("9,Zoe,1.0,2026-01-09 00:00:00\n")
+    assert load_project(str(starter)).source_hashes["raw.orders"] != \
+        first.source_hashes["raw.orders"]
+    (starter / "data" / "orders.csv").unlink()
+    [msg] = problems(starter)  # a vanished source is reported in place, cache or not
+    assert msg.startswith("sources/raw.yml:3:")

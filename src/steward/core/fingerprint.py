@@ -48,20 +48,18 @@ def data_config(product: Product) -> dict[str, Any]:
     return cfg
 
 
+def local_digest(product: Product) -> str:
+    """The part of the data fingerprint that depends on the product alone."""
+    return digest(FINGERPRINT_VERSION, product.kind, product.normalized_code,
+                  data_config(product), dict(product.params))
+
+
 def data_fingerprint(
     product: Product, input_fingerprints: Mapping[str, str], content_hash: str | None = None
 ) -> str:
     """The identity of the data a build of ``product`` would produce."""
     inputs = sorted((name, input_fingerprints[name]) for name in product.inputs)
-    return digest(
-        FINGERPRINT_VERSION,
-        product.kind,
-        product.normalized_code,
-        data_config(product),
-        inputs,
-        dict(product.params),
-        content_hash or "",
-    )
+    return digest(product.local_digest, inputs, content_hash or "")
 
 
 def metadata_fingerprint(product: Product) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from steward.core.spec import (
@@ -36,6 +37,19 @@ class Product:
     function: str | None = None  # python: function name
     # sql: where each input is named in ``code``: (start, end, product, has_alias)
     ref_spans: tuple[tuple[int, int, str, bool], ...] = ()
+
+    @cached_property
+    def local_digest(self) -> str:
+        """Hash of this product's own code and data-relevant config (not its inputs)."""
+        from steward.core.fingerprint import local_digest
+
+        return local_digest(self)
+
+    @cached_property
+    def metadata_fp(self) -> str:
+        from steward.core.fingerprint import metadata_fingerprint
+
+        return metadata_fingerprint(self)
 
     @property
     def is_source(self) -> bool:

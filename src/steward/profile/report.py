@@ -177,7 +177,8 @@ def _column_card(name: str, col: dict[str, Any], prev: dict[str, Any] | None,
                  drift: dict[str, Any] | None) -> str:
     rows = [("count", fmt.num(col.get("count"))),
             ("nulls", f"{fmt.num(col.get('nulls'))} ({col.get('null_fraction', 0):.1%})"),
-            ("distinct (approx.)", fmt.num(col.get("distinct")))]
+            ("distinct" if col.get("exact") else "distinct (approx.)",
+             fmt.num(col.get("distinct")))]
     for key in ("min", "max", "mean", "std"):
         if col.get(key) is not None:
             rows.append((key, fmt.stat(col, key)))

@@ -496,6 +496,73 @@ def _callable_file(target: str, root: str) -> str | None:
 
 
 def load_project(root: str | None = None, *, hash_sources: bool = True) -> LoadedProject:
-    """Load and validate the project at ``root`` (or the one around the working folder)."""
+    """Load and validate the project at ``root`` (or the one around the working folder).
+
+    An unchanged project comes from ``.steward/cache/project.pickle``; its source files
+    are re-hashed (through the stat cache) every time.
+    """
+    import contextlib
+    import pickle
+    from dataclasses import replace
+
+    from steward.project import cache
+
     root = find_root(root or ".")
-    return _Loader(root, hash_sources).load()
+    cache_path = os.path.join(root, STATE_DIR, "cache", "project.pickle")
+    folders = _folders(root)
+    key = cache.digest(root, folders) if folders is not None else None
+    if key is not None and hash_sources:
+        hit = cache.read(cache_path, key)
+        if hit is not None:
+            hashes = _rehash_sources(hit, root)
+            if hashes is not None:  # a vanished source: the full load reports it in place
+                return replace(hit, source_hashes=hashes)
+    project = _Loader(root, hash_sources).load()
+    for p in project.products.values():  # computed once, then kept in the cache
+        _ = p.local_digest, p.metadata_fp
+    if key is not None and hash_sources:
+        # a cache that cannot be written only costs time
+        with contextlib.suppress(OSError, TypeError, AttributeError, pickle.PicklingError):
+            cache.write(cache_path, key, project)
+    return project
+
+
+def _folders(root: str) -> list[str] | None:
+    """The folders the loader walks, read cheaply from steward.yaml's ``paths``."""
+    try:
+        with open(os.path.join(root, PROJECT_FILE), encoding="utf-8") as f:
+            text = f.read()
+    except OSError:
+        return None
+    if "paths:" not in text:
+        return ["models", "sources"]
+    import yaml
+
+    try:
+        data = yaml.safe_load(text) or {}
+        paths = data.get("paths") or {}
+        return [str(paths.get("models", "models")), str(paths.get("sources", "sources"))]
+    except (yaml.YAMLError, AttributeError):
+        return None
+
+
+def _rehash_sources(project: LoadedProject, root: str) -> dict[str, str] | None:
+    stat_cache = StatCache(os.path.join(root, STATE_DIR, "cache", "stat.json"))
+    out: dict[str, str] = {}
+    for name, p in project.products.items():
+        spec = p.spec
+        if isinstance(spec, FileSource):
+            try:
+                paths = resolve_paths(spec.path, root)
+            except (ImportError, ValueError):
+                return None
+            if not paths:
+                return None
+            out[name] = stat_cache.hash_files(paths)
+        elif isinstance(spec, PythonSource):
+            file = _callable_file(spec.callable, root)
+            if file is None:
+                return None
+            out[name] = stat_cache.hash_file(file)
+    stat_cache.save()
+    return out

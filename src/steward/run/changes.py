@@ -26,7 +26,6 @@ from steward.core.fingerprint import (
     FINGERPRINT_VERSION,
     data_config,
     digest,
-    metadata_fingerprint,
 )
 from steward.core.ids import new_id
 from steward.core.model import Product, Project
@@ -354,7 +353,7 @@ def _categorise(project: Project, ms: Metastore, base: BuildPlan,
         # metadata, compared with the declaration the environment last ran with
         old = specs.get(name)
         if old is not None and old[1] != p.spec.model_dump_json(exclude_defaults=True) \
-                and old[0] != metadata_fingerprint(p):
+                and old[0] != p.metadata_fp:
             cat, why = compare_metadata(json.loads(old[1]), _spec_dict(p))
             pc.reasons.extend(why)
             if pc.category is None or _RANK[cat] > _RANK[pc.category]:
@@ -422,7 +421,7 @@ def _indirect(pc: ProductChange, p: Product, project: Project,
 def _alias(cur: Version, p: Product, fingerprint: str) -> Version:
     return Version(
         id=new_id("v"), product=p.name, fingerprint=fingerprint,
-        metadata_fp=metadata_fingerprint(p), status="published", path=cur.path,
+        metadata_fp=p.metadata_fp, status="published", path=cur.path,
         schema=cur.schema, row_count=cur.row_count, bytes=cur.bytes, data_hash=cur.data_hash,
         created_at=datetime.now(UTC), run_id=None, check_status=cur.check_status,
         inputs=dict(cur.inputs),
@@ -445,7 +444,7 @@ def prepare_run(ms: Metastore, project: Project, plan: BuildPlan) -> None:
             continue
         text = project.products[n].spec.model_dump_json(exclude_defaults=True)
         if n not in known or known[n][1] != text:
-            specs[n] = (metadata_fingerprint(project.products[n]), text)
+            specs[n] = (project.products[n].metadata_fp, text)
     menvs.save_env_specs(ms, plan.env, specs)
 
 

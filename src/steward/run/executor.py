@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from steward.core.errors import BuildError, CheckFailed, StewardError
-from steward.core.fingerprint import metadata_fingerprint
 from steward.core.ids import new_id
 from steward.core.model import Product, Project
 from steward.core.records import Step, Version
@@ -206,7 +205,7 @@ class Executor:
         final_path = self.store.version_path(name, vid)
         base = Version(
             id=vid, product=name, fingerprint=plan.steps[name].fingerprint,
-            metadata_fp=metadata_fingerprint(product), status="building", path=final_path,
+            metadata_fp=product.metadata_fp, status="building", path=final_path,
             created_at=started, run_id=run_id, inputs={k: v.id for k, v in inputs.items()},
         )
         self.ms.insert_version(base)

@@ -1,0 +1,69 @@
+"""A cache of the loaded project, keyed by the size and mtime of every file it read.
+
+Loading a 1,000-product project parses 2,000 files and validates 1,000 specs; a no-op
+``steward run`` should not pay for that again. The key lists every file under the
+folders the loader walks (any file added, removed or touched changes it); source data
+files are not in the key: they are re-hashed through the stat cache on every load.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from typing import Any
+
+from steward.core.model import Project
+
+_FORMAT = 1
+
+
+def _version() -> str:
+    from steward import __version__
+
+    return f"{_FORMAT}:{__version__}:{sys.version_info[:2]}"
+
+
+def digest(root: str, folders: list[str]) -> str:
+    """The key: stat data of steward.yaml, glossary.yaml and every file in ``folders``."""
+    import xxhash
+
+    h = xxhash.xxh3_128()
+    h.update(_version().encode())
+    for name in ("steward.yaml", "glossary.yaml"):
+        _add(h, os.path.join(root, name), name)
+    for folder in folders:
+        base = os.path.join(root, folder)
+        for d, dirs, files in os.walk(base):
+            dirs.sort()
+            for f in sorted(files):
+                path = os.path.join(d, f)
+                _add(h, path, os.path.relpath(path, root))
+    return h.hexdigest()
+
+
+def _add(h: Any, path: str, rel: str) -> None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        h.update(f"{rel}:-\n".encode())
+        return
+    h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+
+
+def read(path: str, key: str) -> Project | None:
+    try:
+        with open(path, "rb") as f:
+            stored_key, project = pickle.load(f)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
+            TypeError, ValueError):
+        return None
+    return project if stored_key == key else None
+
+
+def write(path: str, key: str, project: Project) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        pickle.dump((key, project), f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
