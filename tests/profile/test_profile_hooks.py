@@ -107,3 +107,29 @@ def test_version_built_before_profiling_is_profiled_on_demand(starter: Path):
     assert profs.of_version(v, compute=False) is None
     assert profs.of_version(v)["rows"] == 3
     assert mp.has_profile(ctx.metastore, v.id)
+
+
+def test_results_are_stored_with_the_quality_gates_and_feed_the_pass_rate(starter: Path):
+    from steward.meta.checks import results_for
+
+    write(starter, "models/staging/orders.yml", """\
+        description: Orders with positive amounts, dated.
+        columns:
+          amount:
+            checks: [{range: {min: 0}}, {drift: {metric: ks, severity: warn}}]
+        """)
+    _orders(starter, 40)
+    Context(starter).run()
+    _orders(starter, 40, scale=10.0)
+    ctx = Context(starter)
+    assert ctx.run().ok
+    v = ctx.current()["staging.orders"]
+    results = results_for(ctx.metastore, v.id)
+    by_type = {r.type: r for r in results}
+    assert by_type["drift"].status == "fail" and by_type["drift"].severity == "warn"
+    assert by_type["range"].status == "pass"
+    assert v.check_status == "warn"
+    profs = Profiles(ctx.metastore, ctx.store, ctx.engine)
+    rates = [p.value for p in profs.metrics("staging.orders", "check_pass_rate")]
+    assert rates[0] == 1.0  # the first version: drift skipped, the rest passed
+    assert rates[1] == sum(r.status == "pass" for r in results) / len(results) < 1.0

@@ -279,18 +279,28 @@ def build_report(profiles: Any, product: str, env: str) -> str:
     cards = [_column_card(n, c, pcols.get(n), (d or {}).get("columns", {}).get(n))
              for n, c in prof.get("columns", {}).items()]
 
+    from steward.meta.checks import results_for_versions
+
+    recent = ms.versions(product, limit=30)
+    stored = results_for_versions(ms, [v.id for v in recent])
     hist_rows = []
-    for ver in ms.versions(product, limit=30):
+    for ver in recent:
         err = (ver.error or "").splitlines()[0][:160] if ver.error else ""
+        res = stored.get(ver.id, [])
+        bad = [f"{r.name} ({r.severity})" for r in res if r.status != "pass"]
+        summary = (f"{len(res) - len(bad)}/{len(res)} passed" if res else "") + (
+            ": " + ", ".join(bad) if bad else "")
         status = ver.check_status or ("failed" if ver.status == "failed" else "")
         cls = {"failed": "bad", "fail": "bad", "warn": "warn"}.get(status, "ok")
         hist_rows.append(
             f"<tr><td><code>{_e(ver.id)}</code></td><td>"
             f"{_e(f'{ver.created_at:%Y-%m-%d %H:%M}' if ver.created_at else '')}</td>"
             f"<td>{_e(ver.status)}</td><td class='{cls}'>{_e(status or '–')}</td>"
-            f'<td class="n">{_e(fmt.num(ver.row_count))}</td><td>{_e(err)}</td></tr>')
+            f'<td class="n">{_e(fmt.num(ver.row_count))}</td><td>{_e(summary)}</td>'
+            f"<td>{_e(err)}</td></tr>")
     checks_html = ("<table><tr><th>version</th><th>built</th><th>status</th><th>checks</th>"
-                   "<th>rows</th><th>error</th></tr>" + "".join(hist_rows) + "</table>")
+                   "<th>rows</th><th>results</th><th>error</th></tr>" + "".join(hist_rows)
+                   + "</table>")
     legend = ('<p class="legend"><span class="sw" style="background:#4098d7"></span>this version'
               '<span class="sw" style="background:#f0b429"></span>previous version'
               '<span class="sw" style="background:#e3f8ff"></span>usual band (robust z ≤ 3.5)</p>')

@@ -72,20 +72,14 @@ def metric_points(product: str, version_id: str, profile: dict[str, Any], at: da
     return pts
 
 
-def _pass_rate(candidate: Any) -> float | None:
-    """The share of passing checks, from whatever the quality gate left on the candidate."""
-    extra = getattr(candidate, "extra", {}) or {}
-    if isinstance(extra.get("check_pass_rate"), int | float):
-        return float(extra["check_pass_rate"])
-    results = list(extra.get("check_results") or []) + list(extra.get("profile_checks") or [])
-    statuses = []
-    for r in results:
-        s = r.get("status") if isinstance(r, dict) else getattr(r, "status", None)
-        if s and s not in ("skip", "skipped"):
-            statuses.append(s)
-    if not statuses:
+def _pass_rate(metastore: Metastore, version_id: str) -> float | None:
+    """The share of a version's stored check results that passed (None: no checks)."""
+    from steward.meta.checks import results_for
+
+    results = results_for(metastore, version_id)
+    if not results:
         return None
-    return sum(1 for s in statuses if s in ("pass", "passed", "ok")) / len(statuses)
+    return sum(1 for r in results if r.status == "pass") / len(results)
 
 
 @dataclass
@@ -201,7 +195,8 @@ class ProfileOnPublish:
         duration = None
         if version.created_at is not None:
             duration = (datetime.now(UTC) - version.created_at).total_seconds()
-        extra = {"build_duration_s": duration, "check_pass_rate": _pass_rate(candidate),
+        extra = {"build_duration_s": duration,
+                 "check_pass_rate": _pass_rate(self.profiles.metastore, version.id),
                  "profile_s": prof.get("seconds")}
         self.profiles.record(version, prof, extra)
 
@@ -224,6 +219,7 @@ class ProfileGate:
         results = list(self.evaluate(candidate.product.name, candidate.version_id, checks, prof,
                                      prev_prof))
         candidate.extra["profile_checks"] = results
+        self._store(candidate, checks, results)
         failed = [r for r in results if r["status"] == "fail"]
         for r in results:
             if r["status"] == "warn":
@@ -231,6 +227,30 @@ class ProfileGate:
         if failed:
             raise CheckFailed(f"{candidate.product.name}: " + "; ".join(
                 f"{r['check']}: {r['message']}" for r in failed))
+
+    def _store(self, candidate: Any, checks: list[Drift | Anomaly],
+               results: list[dict[str, Any]]) -> None:
+        """Keep the results next to the quality gate's (``check_results``, one per check).
+
+        A skipped check (no previous version, too short a history) is not stored: it
+        neither passed nor failed. The version's summary status takes the worst of both.
+        """
+        from steward.core.check_results import CheckResult, overall_status
+        from steward.meta.checks import record_results
+
+        cols = {c.label(): getattr(c, "column", None) for c in checks}
+        stored = [CheckResult(name=r["check"], type=r["type"], severity=r["severity"],
+                              status="pass" if r["status"] == "pass" else "fail",
+                              failures=0 if r["status"] == "pass" else 1,
+                              observed=r["observed"], message=r["message"],
+                              column=cols.get(r["check"]))
+                  for r in results if r["status"] != "skip"]
+        record_results(self.profiles.metastore, candidate.version_id, stored,
+                       candidate.product.name, replace_types=("drift", "anomaly"))
+        mine = overall_status(stored)
+        rank = {None: 0, "pass": 1, "warn": 2, "fail": 3, "failed": 3}
+        if rank.get(mine, 2) > rank.get(candidate.check_status, 2):
+            candidate.check_status = mine
 
     def evaluate(self, product: str, version_id: str, checks: Iterable[Drift | Anomaly],
                  prof: dict[str, Any], prev_prof: dict[str, Any] | None
