@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -94,6 +95,8 @@ class Executor:
         self.post_build = list(post_build)
         self.on_published = list(on_published)
         self.actor = actor
+        self.late_notes: dict[str, list[str]] = {}
+        self._notes_lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
@@ -137,9 +140,14 @@ class Executor:
             for d in deps:
                 children[d].append(n)
         done_versions: dict[str, Version] = {}
-        running: dict[Future[tuple[Step, Version | None, list[str]]], str] = {}
+        running: dict[Future[tuple[Step, Version | None, list[str], Candidate | None]], str] = {}
 
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="steward") as pool:
+        # Published hooks (profiles, metrics) run beside the builds on their own thread:
+        # they are off the critical path, so no downstream build waits for a profile.
+        side_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="steward-side")
+        side: list[Future[list[str]]] = []
+        with side_pool, ThreadPoolExecutor(max_workers=self.workers,
+                                           thread_name_prefix="steward") as pool:
             ready = [n for n in to_build if not waiting[n]]
 
             def submit(name: str) -> None:
@@ -159,8 +167,10 @@ class Executor:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for fut in finished:
                     name = running.pop(fut)
-                    step, version, step_notes = fut.result()
+                    step, version, step_notes, candidate = fut.result()
                     steps[name] = step
+                    if version is not None and candidate is not None and self.on_published:
+                        side.append(side_pool.submit(self._after_publish, candidate, version))
                     if step_notes:
                         notes[name] = step_notes
                     info = {"rows": step.rows, "seconds": step.duration_s,
@@ -181,6 +191,11 @@ class Executor:
                                 self.console.step_finished(d, "skipped",
                                                            {"error": f"upstream {name} failed"})
 
+            for f in side:
+                f.result()  # hooks never raise: their failures are notes
+        for n, extra in self.late_notes.items():
+            if extra:
+                notes.setdefault(n, []).extend(extra)
         ordered = [steps[n] for n in plan.order if n in steps]
         bad = any(s.status in ("failed", "blocked", "skipped") for s in ordered)
         status = "failed" if bad else "success"
@@ -196,8 +211,19 @@ class Executor:
             return st.version
         return plan.current[name]
 
+    def _after_publish(self, candidate: Candidate, version: Version) -> list[str]:
+        notes: list[str] = []
+        for ph in self.on_published:
+            try:
+                ph(candidate, version)
+            except Exception as e:  # a side product must never fail a published build
+                notes.append(f"post-publish hook failed: {type(e).__name__}: {e}")
+        with self._notes_lock:
+            self.late_notes.setdefault(version.product, []).extend(notes)
+        return notes
+
     def _build_one(self, name: str, plan: BuildPlan, inputs: dict[str, Version], run_id: str
-                   ) -> tuple[Step, Version | None, list[str]]:
+                   ) -> tuple[Step, Version | None, list[str], Candidate | None]:
         product = self.project[name]
         started = datetime.now(UTC)
         t0 = time.perf_counter()
@@ -226,13 +252,8 @@ class Executor:
             self.ms.publish(vid, plan.env, name, schema=result.schema, row_count=result.rows,
                             bytes=size, data_hash=data_hash, check_status=candidate.check_status)
             version = self.ms.version(vid)
-            for ph in self.on_published:
-                try:
-                    ph(candidate, version)
-                except Exception as e:  # a side product must never fail a published build
-                    candidate.notes.append(f"post-publish hook failed: {type(e).__name__}: {e}")
             return (Step(run_id, name, "built", vid, started, time.perf_counter() - t0,
-                         result.rows), version, candidate.notes)
+                         result.rows), version, candidate.notes, candidate)
         except CheckFailed as e:
             # keep the refused candidate where it can be inspected, never pointed at
             path = self.store.publish(scratch, name, vid)
@@ -242,18 +263,18 @@ class Executor:
                                    bytes=self.store.size(path))
             return (Step(run_id, name, "failed", vid, started, time.perf_counter() - t0,
                          candidate.result.rows if candidate else None, str(e)), None,
-                    candidate.notes if candidate else [])
+                    candidate.notes if candidate else [], None)
         except StewardError as e:
             shutil.rmtree(scratch, ignore_errors=True)
             self.ms.update_version(vid, status="failed", error=str(e))
             return (Step(run_id, name, "failed", vid, started, time.perf_counter() - t0, None,
-                         str(e)), None, [])
+                         str(e)), None, [], None)
         except Exception as e:  # an unexpected error is still this product's failure
             shutil.rmtree(scratch, ignore_errors=True)
             msg = f"{name}: internal error {type(e).__name__}: {e}"
             self.ms.update_version(vid, status="failed", error=msg + "\n" + traceback.format_exc())
             return (Step(run_id, name, "failed", vid, started, time.perf_counter() - t0, None,
-                         msg), None, [])
+                         msg), None, [], None)
 
 
 def _descendants(name: str, children: dict[str, list[str]]) -> list[str]:
