@@ -132,7 +132,8 @@ def _jsonable(v: Any) -> Any:
 
 
 def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: int = TOP_K,
-                    byte_size: int | None = None) -> dict[str, Any]:
+                    byte_size: int | None = None,
+                    schema: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
     """Profile the Parquet ``files`` of one version on DuckDB connection ``con``.
 
     Args:
@@ -141,6 +142,7 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
         bins: histogram bins for numeric and temporal columns.
         top_k: most frequent values kept for strings and booleans.
         byte_size: the version's size on disk; summed from ``files`` when omitted.
+        schema: (name, type) pairs when already known (saves a query).
 
     Returns:
         A JSON-ready dict: ``rows``, ``bytes``, ``column_count``, ``columns`` (name ->
@@ -155,7 +157,7 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
     if not files:
         return {"format": PROFILE_FORMAT, "rows": 0, "bytes": 0, "column_count": 0,
                 "columns": {}, "seconds": 0.0}
-    schema = describe(con, files)
+    schema = list(schema) if schema else describe(con, files)
     kinds = {name: column_kind(t) for name, t in schema}
     small = _small_ranges(con, files, schema, kinds)
     select: list[str] = ["count(*)"]

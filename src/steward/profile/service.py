@@ -91,8 +91,11 @@ class Profiles:
     engine: Any
 
     # -- computing and storing -----------------------------------------------------
-    def compute(self, files: list[str], byte_size: int | None = None) -> dict[str, Any]:
-        return compute_profile(self.engine.connection(), files, byte_size=byte_size)
+    def compute(self, files: list[str], byte_size: int | None = None,
+                schema: Any = None) -> dict[str, Any]:
+        cols = [(c.name, c.type) for c in schema] if schema else None
+        return compute_profile(self.engine.connection(), files, byte_size=byte_size,
+                               schema=cols)
 
     def of_version(self, version: Version, compute: bool = True) -> dict[str, Any] | None:
         """The stored profile of ``version``; computed and stored first when missing."""
@@ -189,11 +192,11 @@ class ProfileOnPublish:
         prof = candidate.extra.get("profile")
         if prof is None:
             prof = self.profiles.compute(self.profiles.store.data_files(version.path),
-                                         version.bytes)
+                                         version.bytes, version.schema)
         elif version.bytes is not None:
             prof = {**prof, "bytes": version.bytes}
-        duration = None
-        if version.created_at is not None:
+        duration = candidate.extra.get("build_seconds")
+        if duration is None and version.created_at is not None:
             duration = (datetime.now(UTC) - version.created_at).total_seconds()
         extra = {"build_duration_s": duration,
                  "check_pass_rate": _pass_rate(self.profiles.metastore, version.id),

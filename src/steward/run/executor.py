@@ -252,6 +252,7 @@ class Executor:
             self.ms.publish(vid, plan.env, name, schema=result.schema, row_count=result.rows,
                             bytes=size, data_hash=data_hash, check_status=candidate.check_status)
             version = self.ms.version(vid)
+            candidate.extra["build_seconds"] = time.perf_counter() - t0
             return (Step(run_id, name, "built", vid, started, time.perf_counter() - t0,
                          result.rows), version, candidate.notes, candidate)
         except CheckFailed as e:
