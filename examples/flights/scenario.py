@@ -5,9 +5,12 @@ that folder holds only a header. This script drops a synthetic delivery into it,
 upstream system would, so the next ``steward run`` sees new source content and builds
 new versions of everything downstream of it, while the other sources are reused.
 
+    python scenario.py month-2014 N  # month N of 2013 replayed one year on, as delivered:
+                                     # a normal delivery (builds a metric history)
     python scenario.py late-2014   # January 2014: a copy of January 2013, one year on,
                                    # with every delay 25 minutes longer and 3% more
-                                   # cancellations (drift in dep_delay / arr_delay)
+                                   # cancellations (drift in dep_delay / arr_delay, and an
+                                   # anomaly against the normal deliveries before it)
     python scenario.py reset       # remove the delivery: back to the published data
     python scenario.py status      # which scenario is in place
 
@@ -25,7 +28,7 @@ import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LANDING = os.path.join(HERE, "landing", "flights_updates")
-SCENARIOS = {"late-2014": "2014_01_late_delivery.csv"}
+SCENARIOS = {"late-2014": "2014_01_late_delivery.csv", "month-2014": "2014_{m:02d}_delivery.csv"}
 
 
 def _flights_csv(tmp: str) -> str:
@@ -39,8 +42,9 @@ def _flights_csv(tmp: str) -> str:
         return z.extract("flights.csv", tmp)
 
 
-def late_2014(target: str) -> int:
-    """January 2013 replayed as January 2014 with longer delays; returns the row count."""
+def late_2014(target: str, month: int = 1, shift: int = 25, cancel_pct: int = 3) -> int:
+    """Month ``month`` of 2013 replayed in 2014, delays ``shift`` minutes longer and
+    ``cancel_pct`` % more cancellations; returns the row count."""
     import duckdb
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,20 +61,20 @@ def late_2014(target: str) -> int:
                 with jan as (
                     select *, hash(carrier, flight, day, sched_dep_time) % 100 as bucket
                     from read_csv('{src}', header = true, nullstr = 'NA')
-                    where month = 1
+                    where month = {int(month)}
                 )
                 select
                     2014 as year, month, day,
-                    case when bucket < 3 then null
-                         else hhmm_plus(sched_dep_time, dep_delay + 25) end as dep_time,
+                    case when bucket < {int(cancel_pct)} then null
+                         else hhmm_plus(sched_dep_time, dep_delay + {int(shift)}) end as dep_time,
                     sched_dep_time,
-                    case when bucket < 3 then null else dep_delay + 25 end as dep_delay,
-                    case when bucket < 3 then null
-                         else hhmm_plus(sched_arr_time, arr_delay + 25) end as arr_time,
+                    case when bucket < {int(cancel_pct)} then null else dep_delay + {int(shift)} end as dep_delay,
+                    case when bucket < {int(cancel_pct)} then null
+                         else hhmm_plus(sched_arr_time, arr_delay + {int(shift)}) end as arr_time,
                     sched_arr_time,
-                    case when bucket < 3 then null else arr_delay + 25 end as arr_delay,
+                    case when bucket < {int(cancel_pct)} then null else arr_delay + {int(shift)} end as arr_delay,
                     carrier, flight, tailnum, origin, dest,
-                    case when bucket < 3 then null else air_time end as air_time,
+                    case when bucket < {int(cancel_pct)} then null else air_time end as air_time,
                     distance, hour, minute,
                     strftime(cast(time_hour as timestamp) + interval 1 year,
                              '%Y-%m-%dT%H:%M:%SZ') as time_hour
@@ -84,18 +88,24 @@ def late_2014(target: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("scenario", choices=[*SCENARIOS, "reset", "status"])
+    ap.add_argument("month", nargs="?", type=int, default=1, help="for month-2014: 1..12")
     args = ap.parse_args(argv)
-    present = sorted(f for f in os.listdir(LANDING) if f in SCENARIOS.values())
+    os.makedirs(LANDING, exist_ok=True)
+    present = sorted(f for f in os.listdir(LANDING) if f.startswith("2014_"))
     if args.scenario == "status":
         print("scenario:", ", ".join(present) if present else "none (published data only)")
         return 0
-    for f in present:
+    for f in present:  # a delivery replaces the one before it
         os.remove(os.path.join(LANDING, f))
     if args.scenario == "reset":
         print("removed the simulated deliveries; the next run reuses the original versions")
         return 0
-    target = os.path.join(LANDING, SCENARIOS[args.scenario])
-    rows = late_2014(target)
+    if args.scenario == "month-2014":
+        target = os.path.join(LANDING, SCENARIOS["month-2014"].format(m=args.month))
+        rows = late_2014(target, month=args.month, shift=0, cancel_pct=0)
+    else:
+        target = os.path.join(LANDING, SCENARIOS[args.scenario])
+        rows = late_2014(target)
     print(f"dropped {rows:,} rows into {os.path.relpath(target, HERE)}; "
           "the next 'steward run' builds new versions downstream of raw.flights_updates")
     return 0
