@@ -177,11 +177,12 @@ def log(
     from rich.table import Table
 
     t = Table(title=f"versions of {ctx.resolve_product(product).name}", title_justify="left")
-    for col in ("version", "status", "fingerprint", "built", "rows", "checks", "envs"):
+    for col in ("version", "status", "fingerprint", "built", "run", "rows", "checks", "envs"):
         t.add_column(col)
     for v, envs in entries:
         t.add_row(v.id, v.status, v.fingerprint[:12],
                   f"{v.created_at:%Y-%m-%d %H:%M:%S}" if v.created_at else "",
+                  v.run_id or "",
                   f"{v.row_count:,}" if v.row_count is not None else "",
                   v.check_status or "", ", ".join(envs))
     _out().print(t)
