@@ -301,9 +301,11 @@ class Context:
         steps = self.metastore.steps(product=p.name, limit=1)
         return ProductView(p, env, version, envs, steps[0] if steps else None)
 
-    def log(self, name: str, limit: int = 50) -> list[tuple[Version, list[str]]]:
-        p = self.resolve_product(name)
-        versions = self.metastore.versions(p.name, limit=limit)
+    def log(self, name: str | None = None, limit: int = 50
+            ) -> list[tuple[Version, list[str]]]:
+        """Versions, newest first, of one product (or of all), with the envs using each."""
+        product = self.resolve_product(name).name if name else None
+        versions = self.metastore.versions(product, limit=limit)
         pointed = self.metastore.envs_pointing_at(v.id for v in versions)
         return [(v, sorted(pointed.get(v.id, []))) for v in versions]
 

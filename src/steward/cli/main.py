@@ -163,7 +163,7 @@ def sql(
 
 @app.command()
 def log(
-    product: Annotated[str, typer.Argument(help="Product name.")],
+    product: Annotated[str | None, typer.Argument(help="Product name (default: all).")] = None,
     limit: Annotated[int, typer.Option()] = 20,
     json_out: JsonOpt = False, project: ProjectOpt = None,
 ) -> None:
@@ -171,16 +171,20 @@ def log(
     ctx = _ctx(project)
     entries = ctx.log(product, limit)
     if json_out:
-        return _dump([{"version": v.id, "status": v.status, "fingerprint": v.fingerprint,
+        return _dump([{"product": v.product, "version": v.id, "status": v.status,
+                       "fingerprint": v.fingerprint,
                        "created_at": v.created_at, "run": v.run_id, "rows": v.row_count,
                        "checks": v.check_status, "environments": envs} for v, envs in entries])
     from rich.table import Table
 
-    t = Table(title=f"versions of {ctx.resolve_product(product).name}", title_justify="left")
+    title = f"versions of {ctx.resolve_product(product).name}" if product else "versions"
+    t = Table(title=title, title_justify="left")
+    if not product:
+        t.add_column("product")
     for col in ("version", "status", "fingerprint", "built", "run", "rows", "checks", "envs"):
         t.add_column(col)
     for v, envs in entries:
-        t.add_row(v.id, v.status, v.fingerprint[:12],
+        t.add_row(*([v.product] if not product else []), v.id, v.status, v.fingerprint[:12],
                   f"{v.created_at:%Y-%m-%d %H:%M:%S}" if v.created_at else "",
                   v.run_id or "",
                   f"{v.row_count:,}" if v.row_count is not None else "",
