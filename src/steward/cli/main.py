@@ -34,9 +34,13 @@ def _ctx(project: Path | None, console: Any = None) -> Any:
 
 
 def _out() -> Any:
+    import os
+
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    # in a pipe or a log, tables get room instead of the 80 columns of a dumb terminal
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 160)
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def _json_default(value: Any) -> Any:
