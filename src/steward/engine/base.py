@@ -30,6 +30,10 @@ class Engine(Protocol):
         """Run ``sql`` with product names bound to Parquet files; returns an Arrow table."""
         ...
 
+    def data_hash(self, files: list[str]) -> str:
+        """A content hash of a version's data files."""
+        ...
+
     def connection(self) -> Any:
         """A thread-local connection for layers that compile SQL (checks, profiles)."""
         ...

@@ -153,7 +153,7 @@ class Metastore:
     def environments(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(t.environments).order_by(t.environments.c.name)).all()
-            counts = dict(conn.execute(
+            counts: dict[str, int] = dict(conn.execute(
                 sa.select(t.env_pointers.c.env, sa.func.count())
                 .group_by(t.env_pointers.c.env)).all())
         return [{"name": r.name, "created_at": _aware(r.created_at),

@@ -363,8 +363,15 @@ def import_file(project: Any, path: str, product: str | None = None
 
     Returns ``(product, file written, columns, checks)`` per schema object.
     """
-    with open(path, encoding="utf-8") as f:
-        doc = yaml.safe_load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+    except OSError as e:
+        raise ConfigError(Problem(path, None, f"cannot read the contract: {e.strerror}")) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise ConfigError(Problem(path, mark.line + 1 if mark else None,
+                                  f"invalid YAML: {getattr(e, 'problem', e)}")) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("schema"), list):
         raise ConfigError(Problem(path, 1, "not an ODCS contract: no 'schema' list"))
     problems = validate_odcs(doc)

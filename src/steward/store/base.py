@@ -16,6 +16,10 @@ class Store(Protocol):
         """A fresh temporary folder for a build in progress."""
         ...
 
+    def version_path(self, product: str, version_id: str) -> str:
+        """Where a version's folder lives once published."""
+        ...
+
     def publish(self, scratch: str, product: str, version_id: str) -> str:
         """Move a finished scratch folder to its final place, atomically; returns the path."""
         ...
