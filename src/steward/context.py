@@ -134,6 +134,14 @@ class Context:
         from steward.run.lock import ProjectLock
 
         env = env or self.default_env
+        if env in self.project.spec.environments.protected:
+            from steward.core.errors import PlanError
+
+            raise PlanError(
+                f"environment '{env}' is protected (environments.protected in steward.yaml): "
+                f"only 'steward promote' changes it. Build into another environment "
+                f"(steward run --env dev) and promote it"
+            )
         from steward.catalog.owners import check_owners
 
         # a missing owner warns; under 'compliance: strict' it stops the run here

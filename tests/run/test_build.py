@@ -233,3 +233,24 @@ def test_zipped_csv_and_globs(starter: Path):
     assert ctx.run().ok
     assert ctx.current()["raw.zipped"].row_count == 4
     assert ctx.current()["raw.globbed"].row_count == 2
+
+
+def test_a_protected_environment_is_changed_only_by_promote(starter: Path):
+    import pytest
+
+    from steward.core.errors import PlanError
+
+    text = (starter / "steward.yaml").read_text().replace(
+        "  default: prod\n", "  default: prod\n  protected: [prod]\n")
+    (starter / "steward.yaml").write_text(text)
+    with pytest.raises(PlanError, match="'prod' is protected"):
+        Context(starter).run()
+    ctx = Context(starter)
+    assert ctx.run(env="dev").ok
+    from steward.run.envops import promote
+
+    if not ctx.metastore.env_exists("prod"):
+        ctx.metastore.ensure_env("prod")
+    promote(ctx, "dev", "prod")
+    assert ctx.current("prod")["marts.daily_revenue"].id == \
+        ctx.current("dev")["marts.daily_revenue"].id
