@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# System packages the test suite needs (a real browser for the HTML report and UI tests).
+# System packages the test suite needs (a real browser for the HTML report test).
 # Idempotent: installs only what is missing. CI runs as root on Debian.
 set -euo pipefail
 need=()
@@ -7,8 +7,16 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing system packages: ${need[*]}"
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    for attempt in 1 2 3; do
+      if apt-get update -qq >/dev/null &&
+         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+           "${need[@]}" >/dev/null; then
+        break
+      fi
+      [ "$attempt" = 3 ] && { echo "error: could not install ${need[*]}" >&2; exit 1; }
+      echo "apt-get failed (attempt $attempt); retrying in 10 s" >&2
+      sleep 10
+    done
   else
     echo "warning: missing ${need[*]} and cannot install them (not root or no apt-get)" >&2
   fi
