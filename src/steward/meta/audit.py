@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from steward.meta.store import Metastore
+from steward.meta.store import Metastore, chunks
 
 md = sa.MetaData()
 events = sa.Table(
@@ -250,8 +250,8 @@ def detections(ms: Metastore, version_ids: Sequence[str]) -> dict[str, list[dict
     out: dict[str, list[dict[str, Any]]] = {}
     ids = list(version_ids)
     with ms.engine.connect() as conn:
-        for i in range(0, len(ids), 900):
-            q = sa.select(pii_detections).where(pii_detections.c.version_id.in_(ids[i:i + 900]))
+        for chunk in chunks(ids):
+            q = sa.select(pii_detections).where(pii_detections.c.version_id.in_(chunk))
             for r in conn.execute(q):
                 out.setdefault(r.version_id, []).append({
                     "column": r.column_name, "kind": r.kind, "fraction": r.fraction,
@@ -264,8 +264,8 @@ def scanned(ms: Metastore, version_ids: Sequence[str]) -> set[str]:
     ids = list(version_ids)
     out: set[str] = set()
     with ms.engine.connect() as conn:
-        for i in range(0, len(ids), 900):
+        for chunk in chunks(ids):
             out.update(r[0] for r in conn.execute(
                 sa.select(pii_scans.c.version_id)
-                .where(pii_scans.c.version_id.in_(ids[i:i + 900]))))
+                .where(pii_scans.c.version_id.in_(chunk))))
     return out

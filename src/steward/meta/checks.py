@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from steward.core.check_results import CheckResult, overall_status
-from steward.meta.store import Metastore
+from steward.meta.store import Metastore, chunks
 
 check_results = sa.Table(
     "check_results", sa.MetaData(),
@@ -83,8 +83,8 @@ def results_for_versions(metastore: Metastore, version_ids: Iterable[str]
     ids = list(version_ids)
     out: dict[str, list[CheckResult]] = {}
     with metastore.engine.connect() as conn:
-        for i in range(0, len(ids), 900):
-            q = sa.select(check_results).where(check_results.c.version_id.in_(ids[i:i + 900]))
+        for chunk in chunks(ids):
+            q = sa.select(check_results).where(check_results.c.version_id.in_(chunk))
             for r in conn.execute(q):
                 out.setdefault(r.version_id, []).append(_result(r))
     return out

@@ -21,7 +21,7 @@ from steward.core.errors import NotFound, PlanError
 from steward.core.ids import new_id
 from steward.core.records import Version
 from steward.meta import tables as t
-from steward.meta.store import Metastore, _aware, _version, _version_row, now
+from steward.meta.store import Metastore, _aware, _version, _version_row, chunks, now
 
 md = sa.MetaData()
 pointer_moves = sa.Table(
@@ -47,7 +47,6 @@ env_specs = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True)),
 )
 
-_CHUNK = 900  # SQLite's bound-parameter limit is 999
 
 
 @dataclass
@@ -115,9 +114,9 @@ def published_inputs(ms: Metastore, products: Iterable[str]
     names = sorted(set(products))
     out: dict[str, list[tuple[str, dict[str, str]]]] = {}
     with ms.engine.connect() as conn:
-        for i in range(0, len(names), _CHUNK):
+        for chunk in chunks(names):
             q = (sa.select(t.versions.c.product, t.versions.c.id, t.versions.c.inputs_json)
-                 .where(t.versions.c.product.in_(names[i:i + _CHUNK]),
+                 .where(t.versions.c.product.in_(chunk),
                         t.versions.c.status == "published")
                  .order_by(t.versions.c.created_at.desc(), t.versions.c.id.desc()))
             for p, vid, inputs in conn.execute(q):
@@ -169,9 +168,9 @@ def code_records(ms: Metastore, fps: Iterable[str]) -> dict[str, dict[str, Any]]
     fps = list(set(fps))
     out: dict[str, dict[str, Any]] = {}
     with ms.engine.connect() as conn:
-        for i in range(0, len(fps), _CHUNK):
+        for chunk in chunks(fps):
             q = sa.select(fingerprint_code).where(
-                fingerprint_code.c.fingerprint.in_(fps[i:i + _CHUNK]))
+                fingerprint_code.c.fingerprint.in_(chunk))
             for r in conn.execute(q):
                 out[r.fingerprint] = dict(r._mapping)
     return out
@@ -214,9 +213,9 @@ def save_env_specs(ms: Metastore, env: str, specs: Mapping[str, tuple[str, str]]
                               .where(env_specs.c.env == env)).all())
     changed = {p: v for p, v in specs.items() if known.get(p) != v[0]}
     names = list(changed)
-    for i in range(0, len(names), _CHUNK):
+    for chunk in chunks(names):
         conn.execute(env_specs.delete().where(env_specs.c.env == env,
-                                              env_specs.c.product.in_(names[i:i + _CHUNK])))
+                                              env_specs.c.product.in_(chunk)))
     if changed:
         ts = now()
         conn.execute(env_specs.insert(), [
@@ -372,8 +371,7 @@ def delete_versions(ms: Metastore, ids: Sequence[str]) -> list[str]:
     with write_txn(ms) as conn:
         pointed = set(conn.execute(sa.select(t.env_pointers.c.version_id).distinct()).scalars())
         ids = [i for i in ids if i not in pointed]
-        for i in range(0, len(ids), _CHUNK):
-            chunk = ids[i:i + _CHUNK]
+        for chunk in chunks(ids):
             conn.execute(t.versions.delete().where(t.versions.c.id.in_(chunk),
                                                    t.versions.c.status != "building"))
             deleted.extend(chunk)

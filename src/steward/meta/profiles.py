@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from steward.meta.store import Metastore
+from steward.meta.store import Metastore, chunks
 
 _md = sa.MetaData()
 profiles = sa.Table(
@@ -131,8 +131,8 @@ def versions_with_metrics(ms: Metastore, version_ids: Iterable[str]) -> set[str]
     ids = list(version_ids)
     out: set[str] = set()
     with ms.engine.connect() as conn:
-        for i in range(0, len(ids), 900):
+        for chunk in chunks(ids):
             out.update(r[0] for r in conn.execute(
                 sa.select(metrics.c.version_id).distinct()
-                .where(metrics.c.version_id.in_(ids[i:i + 900]))))
+                .where(metrics.c.version_id.in_(chunk))))
     return out

@@ -15,6 +15,14 @@ from steward.core.records import Column, Run, Step, Version
 from steward.meta import tables as t
 from steward.meta.migrations import all_migrations
 
+CHUNK = 900  # below SQLite's default limit of 999 bound parameters per statement
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    """``items`` in slices small enough for one ``IN (...)`` each."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -139,8 +147,7 @@ class Metastore:
         fps = list(set(fps))
         out: dict[str, Version] = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(fps), 900):
-                chunk = fps[i:i + 900]
+            for chunk in chunks(fps):
                 q = (sa.select(t.versions)
                      .where(t.versions.c.fingerprint.in_(chunk), t.versions.c.status == "published")
                      .order_by(t.versions.c.created_at))
@@ -202,9 +209,9 @@ class Metastore:
         ids = list(version_ids)
         out: dict[str, list[str]] = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(ids), 900):
+            for chunk in chunks(ids):
                 q = sa.select(t.env_pointers.c.version_id, t.env_pointers.c.env).where(
-                    t.env_pointers.c.version_id.in_(ids[i:i + 900]))
+                    t.env_pointers.c.version_id.in_(chunk))
                 for vid, env in conn.execute(q):
                     out.setdefault(vid, []).append(env)
         return out
@@ -220,9 +227,9 @@ class Metastore:
             return
         ts = now()
         names = list(moves)
-        for i in range(0, len(names), 900):
+        for chunk in chunks(names):
             conn.execute(t.env_pointers.delete().where(
-                t.env_pointers.c.env == env, t.env_pointers.c.product.in_(names[i:i + 900])))
+                t.env_pointers.c.env == env, t.env_pointers.c.product.in_(chunk)))
         conn.execute(t.env_pointers.insert(), [
             {"env": env, "product": p, "version_id": v, "updated_at": ts}
             for p, v in moves.items()
