@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from steward.meta.store import Metastore, chunks
+from steward.meta.store import Metastore, chunks, present
 
 md = sa.MetaData()
 events = sa.Table(
@@ -261,11 +261,4 @@ def detections(ms: Metastore, version_ids: Sequence[str]) -> dict[str, list[dict
 
 def scanned(ms: Metastore, version_ids: Sequence[str]) -> set[str]:
     """Which of ``version_ids`` the classifier has scanned."""
-    ids = list(version_ids)
-    out: set[str] = set()
-    with ms.engine.connect() as conn:
-        for chunk in chunks(ids):
-            out.update(r[0] for r in conn.execute(
-                sa.select(pii_scans.c.version_id)
-                .where(pii_scans.c.version_id.in_(chunk))))
-    return out
+    return present(ms, pii_scans.c.version_id, version_ids)

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from steward.meta.store import Metastore, chunks
+from steward.meta.store import Metastore, present
 
 _md = sa.MetaData()
 profiles = sa.Table(
@@ -128,11 +128,4 @@ def metric_names(ms: Metastore, product: str) -> list[tuple[str, str | None, int
 
 
 def versions_with_metrics(ms: Metastore, version_ids: Iterable[str]) -> set[str]:
-    ids = list(version_ids)
-    out: set[str] = set()
-    with ms.engine.connect() as conn:
-        for chunk in chunks(ids):
-            out.update(r[0] for r in conn.execute(
-                sa.select(metrics.c.version_id).distinct()
-                .where(metrics.c.version_id.in_(chunk))))
-    return out
+    return present(ms, metrics.c.version_id, version_ids)

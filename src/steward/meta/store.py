@@ -24,6 +24,16 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield items[i:i + size]
 
 
+def present(ms: Metastore, column: sa.ColumnElement[Any], ids: Iterable[str]) -> set[str]:
+    """Which of ``ids`` appear in ``column`` (a version-id column of some table)."""
+    out: set[str] = set()
+    with ms.engine.connect() as conn:
+        for chunk in chunks(list(ids)):
+            out.update(conn.execute(sa.select(column).distinct().where(column.in_(chunk)))
+                       .scalars())
+    return out
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
