@@ -145,7 +145,8 @@ class Context:
         from steward.catalog.owners import check_owners
 
         # a missing owner warns; under 'compliance: strict' it stops the run here
-        for warning in [*check_owners(self.project), *self.project.extra.get("warnings", ())]:
+        warnings = [*check_owners(self.project), *self.project.extra.get("warnings", ())]
+        for warning in warnings:
             self.console.message(warning, "warn")
         with ProjectLock(self.state_dir, f"run --env {env}", wait):
             self.recover()
@@ -171,12 +172,34 @@ class Context:
             finish_run(self.metastore, plan)
             built = {s.product: s.version_id for s in result.steps if s.status in ("built",
                                                                                    "reused")}
-            self.audit("run", sorted(built), before={n: v.id for n, v in plan.current.items()
-                                                     if n in built},
-                       after=built, reason=f"run {result.run_id}: {result.status}")
+            if any(st.status != "kept" for st in result.steps):  # a no-op changes nothing
+                self.audit("run", sorted(built), before={n: v.id for n, v in plan.current.items()
+                                                         if n in built},
+                           after=built, reason=f"run {result.run_id}: {result.status}")
             if any(st.status in ("built", "failed") for st in result.steps):
                 self.emit_openlineage(result.run_id)
+            if result.ok and not select and not exclude and not full_refresh:
+                self._remember_noop(env, plan.order, warnings)
             return result
+
+    def _remember_noop(self, env: str, order: Sequence[str], warnings: Sequence[str]) -> None:
+        """What the next no-op ``steward run`` compares with (see steward.run.noop)."""
+        from steward.core.spec import FileSource, PythonSource
+        from steward.project.loader import callable_file
+        from steward.run.noop import SourceFacts, remember
+
+        sources: dict[str, SourceFacts] = {}
+        for name, p in self.project.products.items():
+            content = self.project.source_hashes.get(name)
+            if isinstance(p.spec, FileSource) and content:
+                sources[name] = SourceFacts((p.spec.path,), None, content)
+            elif isinstance(p.spec, PythonSource) and content:
+                sources[name] = SourceFacts((), callable_file(p.spec.callable, self.root),
+                                            content)
+            elif p.is_source:
+                return  # a source this cannot hash again: no fast path
+        remember(self.root, env, self.default_env, self.project.load_key, sources, order,
+                 warnings, self.metastore.url, getattr(self.store, "scratch_root", None))
 
     # -- extension points: each area wires itself in here --------------------------
     def post_build_hooks(self) -> list[Any]:

@@ -7,8 +7,8 @@ import sys
 import threading
 from typing import Any
 
-from rich.console import Console as RichOut
-from rich.markup import escape
+# rich is imported by the consoles that print with it: the JSON console (and the no-op
+# fast path that uses it) starts without it
 
 STYLE = {"built": "green", "reused": "cyan", "kept": "dim", "failed": "bold red",
          "skipped": "yellow", "blocked": "yellow"}
@@ -22,6 +22,8 @@ class PlainConsole:
     """One line per event, for logs and pipes."""
 
     def __init__(self, out: Any = None, verbose: bool = False):
+        from rich.console import Console as RichOut
+
         self.out = RichOut(file=out or sys.stdout, highlight=False, soft_wrap=True)
         self.err = RichOut(file=sys.stderr, highlight=False, soft_wrap=True)
         self.verbose = verbose
@@ -40,6 +42,8 @@ class PlainConsole:
             line = f"[{STYLE.get(status, '')}]{status:>8}[/] {product}"
             if status == "built":
                 line += f"  {_fmt_rows(info.get('rows'))} rows in {info.get('seconds', 0):.2f}s"
+            from rich.markup import escape
+
             if info.get("error"):
                 first, *rest = escape(str(info["error"])).splitlines()
                 line += f"\n           {first}" + "".join(f"\n           {r}" for r in rest[:6])
@@ -55,6 +59,8 @@ class PlainConsole:
                        + f" in {result.duration_s:.2f}s (run {result.run_id})")
 
     def message(self, text: str, level: str = "info") -> None:
+        from rich.markup import escape
+
         color = {"warn": "yellow", "error": "red"}.get(level)
         self.err.print(f"[{color}]{escape(text)}[/]" if color else escape(text))
 

@@ -248,11 +248,12 @@ import steward.cli.quality  # noqa: E402,F401  (check, contract)
 
 
 def main() -> None:
-    """Entry point: every StewardError becomes one clear message and an exit code."""
-    import click
+    """Entry point: every StewardError becomes one clear message and an exit code.
 
+    Typer handles its own usage errors (a bad option value: a usage line, exit 2).
+    """
     try:
-        code = app(standalone_mode=False)
+        app()
     except StewardError as e:
         from rich.console import Console
         from rich.markup import escape
@@ -260,12 +261,6 @@ def main() -> None:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"[bold red]error:[/] {escape(e.render())}")
         sys.exit(e.exit_code)
-    except click.exceptions.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import cached_property
 
 from steward.core.errors import SelectionError
 
@@ -18,7 +19,7 @@ class Dag:
     def build(cls, edges: Mapping[str, Iterable[str]]) -> Dag:
         return cls({n: tuple(sorted(set(p))) for n, p in edges.items()})
 
-    @property
+    @cached_property  # (a frozen dataclass: cached_property writes __dict__ directly)
     def children(self) -> dict[str, tuple[str, ...]]:
         kids: dict[str, list[str]] = {n: [] for n in self.parents}
         for n, ps in self.parents.items():

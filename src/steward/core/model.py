@@ -81,6 +81,9 @@ class Project:
     products: Mapping[str, Product]
     source_hashes: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # digest of the project files' stat data taken before they were read (see
+    # steward.project.cache): what the no-op fast path compares with
+    load_key: str | None = None
 
     @property
     def name(self) -> str:

@@ -64,3 +64,29 @@ class Run:
     selection: str | None = None
     actor: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    env: str
+    status: str
+    steps: list[Step]
+    started_at: datetime
+    duration_s: float
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.steps if s.status == status)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "env": self.env, "status": self.status,
+            "duration_s": round(self.duration_s, 3),
+            "counts": {k: self.count(k) for k in
+                       ("built", "reused", "kept", "failed", "blocked", "skipped")},
+        }

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from steward.core.model import Project
+if TYPE_CHECKING:
+    from steward.core.model import Project
 
 _FORMAT = 1
 

@@ -28,24 +28,10 @@ from steward.core.spec import (
     SqlProductSpec,
 )
 from steward.project.files import StatCache, resolve_paths
+from steward.project.paths import PROJECT_FILE, STATE_DIR, find_root, project_folders
 from steward.project.pyproducts import read_python_products
 from steward.project.validate import normalise_checks, validate
 from steward.project.yamlload import Located, load_yaml
-
-PROJECT_FILE = "steward.yaml"
-STATE_DIR = ".steward"
-
-
-def find_root(start: str | os.PathLike[str] = ".") -> str:
-    """The nearest folder at or above ``start`` holding a ``steward.yaml``."""
-    here = Path(start).resolve()
-    for d in (here, *here.parents):
-        if (d / PROJECT_FILE).is_file():
-            return str(d)
-    raise ConfigError(Problem(
-        str(here), None, f"no {PROJECT_FILE} here or in any parent folder",
-        "run 'steward init' to create a project, or pass --project PATH",
-    ))
 
 
 class _Loader:
@@ -220,7 +206,7 @@ class _Loader:
                 return
             self.source_hashes[product.name] = self.stat_cache.hash_files(paths)
         elif isinstance(spec, PythonSource):
-            file = _callable_file(spec.callable, self.root)
+            file = callable_file(spec.callable, self.root)
             if file is None:
                 self.problems.append(Problem(
                     doc.file, doc.line((*loc, "callable")),
@@ -483,7 +469,7 @@ def _files(base: str, exts: tuple[str, ...]) -> list[str]:
     return sorted(out)
 
 
-def _callable_file(target: str, root: str) -> str | None:
+def callable_file(target: str, root: str) -> str | None:
     mod, _, _fn = target.partition(":")
     if mod.endswith(".py"):
         path = mod if os.path.isabs(mod) else os.path.join(root, mod)
@@ -509,15 +495,15 @@ def load_project(root: str | None = None, *, hash_sources: bool = True) -> Loade
 
     root = find_root(root or ".")
     cache_path = os.path.join(root, STATE_DIR, "cache", "project.pickle")
-    folders = _folders(root)
+    folders = project_folders(root)
     key = cache.digest(root, folders) if folders is not None else None
     if key is not None and hash_sources:
         hit = cache.read(cache_path, key)
         if hit is not None:
             hashes = _rehash_sources(hit, root)
             if hashes is not None:  # a vanished source: the full load reports it in place
-                return replace(hit, source_hashes=hashes)
-    project = _Loader(root, hash_sources).load()
+                return replace(hit, source_hashes=hashes, load_key=key)
+    project = replace(_Loader(root, hash_sources).load(), load_key=key)
     for p in project.products.values():  # computed once, then kept in the cache
         _ = p.local_digest, p.metadata_fp
     if key is not None and hash_sources:
@@ -525,25 +511,6 @@ def load_project(root: str | None = None, *, hash_sources: bool = True) -> Loade
         with contextlib.suppress(OSError, TypeError, AttributeError, pickle.PicklingError):
             cache.write(cache_path, key, project)
     return project
-
-
-def _folders(root: str) -> list[str] | None:
-    """The folders the loader walks, read cheaply from steward.yaml's ``paths``."""
-    try:
-        with open(os.path.join(root, PROJECT_FILE), encoding="utf-8") as f:
-            text = f.read()
-    except OSError:
-        return None
-    if "paths:" not in text:
-        return ["models", "sources"]
-    import yaml
-
-    try:
-        data = yaml.safe_load(text) or {}
-        paths = data.get("paths") or {}
-        return [str(paths.get("models", "models")), str(paths.get("sources", "sources"))]
-    except (yaml.YAMLError, AttributeError):
-        return None
 
 
 def _rehash_sources(project: LoadedProject, root: str) -> dict[str, str] | None:
@@ -560,7 +527,7 @@ def _rehash_sources(project: LoadedProject, root: str) -> dict[str, str] | None:
                 return None
             out[name] = stat_cache.hash_files(paths)
         elif isinstance(spec, PythonSource):
-            file = _callable_file(spec.callable, root)
+            file = callable_file(spec.callable, root)
             if file is None:
                 return None
             out[name] = stat_cache.hash_file(file)

@@ -359,9 +359,11 @@ def _categorise(project: Project, ms: Metastore, base: BuildPlan,
             if pc.category is None or _RANK[cat] > _RANK[pc.category]:
                 pc.category = cat
             pc.direct = True
+    rank = {n: i for i, n in enumerate(base.order)}  # base.order is topological
     for name, pc in out.items():
         if pc.direct:
-            pc.downstream = [d for d in dag.topological(dag.downstream(name)) if d in out]
+            pc.downstream = sorted((d for d in dag.downstream(name) if d in out),
+                                   key=rank.__getitem__)
     removed = [ProductChange(n, "remove", "breaking", True, ["no longer in the project"],
                              current_version=v.id)
                for n, v in sorted(current.items()) if n not in project.products]

@@ -20,7 +20,7 @@ from typing import Any
 from steward.core.errors import BuildError, CheckFailed, StewardError
 from steward.core.ids import new_id
 from steward.core.model import Product, Project
-from steward.core.records import Step, Version
+from steward.core.records import RunResult, Step, Version
 from steward.engine.base import BuildResult, Engine
 from steward.meta.store import Metastore
 from steward.run.console import Console, NullConsole
@@ -50,32 +50,6 @@ class Candidate:
 PostBuildHook = Callable[[Candidate], None]
 # After publication (profiles, metrics, lineage events...): must not fail the build.
 PublishedHook = Callable[[Candidate, Version], None]
-
-
-@dataclass
-class RunResult:
-    run_id: str
-    env: str
-    status: str
-    steps: list[Step]
-    started_at: datetime
-    duration_s: float
-    notes: dict[str, list[str]] = field(default_factory=dict)
-
-    def count(self, status: str) -> int:
-        return sum(1 for s in self.steps if s.status == status)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "success"
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id, "env": self.env, "status": self.status,
-            "duration_s": round(self.duration_s, 3),
-            "counts": {k: self.count(k) for k in
-                       ("built", "reused", "kept", "failed", "blocked", "skipped")},
-        }
 
 
 class Executor:
