@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import threading
+import types
+import typing
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
+
+import attr
+import pytest
 
 from steward.audit.openlineage import PARENT_JOB, run_uuid
 from steward.context import Context
@@ -17,6 +23,93 @@ from tests.audit.conftest import set_yaml
 def _events(root: Path) -> list[dict[str, Any]]:
     path = root / ".steward" / "openlineage" / "events.ndjson"
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+# -- conformance: every event rebuilt through the official openlineage-python classes ------
+def _facet_classes() -> dict[str, dict[str, type]]:
+    from openlineage.client.generated import (
+        column_lineage_dataset,
+        data_quality_assertions_dataset,
+        data_quality_metrics_dataset,
+        data_quality_metrics_input_dataset,
+        dataset_version_dataset,
+        documentation_dataset,
+        documentation_job,
+        error_message_run,
+        job_type_job,
+        output_statistics_output_dataset,
+        ownership_dataset,
+        ownership_job,
+        parent_run,
+        processing_engine_run,
+        schema_dataset,
+        sql_job,
+    )
+
+    return {
+        "RunFacet": {"parent": parent_run.ParentRunFacet,
+                     "processing_engine": processing_engine_run.ProcessingEngineRunFacet,
+                     "errorMessage": error_message_run.ErrorMessageRunFacet},
+        "JobFacet": {"jobType": job_type_job.JobTypeJobFacet, "sql": sql_job.SQLJobFacet,
+                     "documentation": documentation_job.DocumentationJobFacet,
+                     "ownership": ownership_job.OwnershipJobFacet},
+        "DatasetFacet": {
+            "documentation": documentation_dataset.DocumentationDatasetFacet,
+            "ownership": ownership_dataset.OwnershipDatasetFacet,
+            "schema": schema_dataset.SchemaDatasetFacet,
+            "datasetVersion": dataset_version_dataset.DatasetVersionDatasetFacet,
+            "columnLineage": column_lineage_dataset.ColumnLineageDatasetFacet,
+            "dataQualityMetrics": data_quality_metrics_dataset.DataQualityMetricsDatasetFacet,
+            "dataQualityAssertions":
+                data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet},
+        "InputDatasetFacet": {
+            "dataQualityMetrics":
+                data_quality_metrics_input_dataset.DataQualityMetricsInputDatasetFacet,
+            "dataQualityAssertions":
+                data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet},
+        "OutputDatasetFacet": {
+            "outputStatistics":
+                output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet},
+    }
+
+
+def _structure(tp: Any, value: Any, facets: dict[str, dict[str, type]], key: str = "") -> Any:
+    """``value`` (decoded JSON) as an instance of type ``tp`` of the client's classes;
+    a key the class does not declare, or a missing required one, raises."""
+    if value is None:
+        return None
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        tp = next(a for a in typing.get_args(tp) if a is not type(None))
+    origin = typing.get_origin(tp)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        return [_structure(item, v, facets) for v in value]
+    if origin is dict:
+        _k, item = typing.get_args(tp)
+        return {k: _structure(item, v, facets, k) for k, v in value.items()}
+    if isinstance(tp, type) and tp.__name__ in facets:  # a facet slot: pick by its key
+        tp = facets[tp.__name__][key]
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp(value)
+    if attr.has(tp):
+        hints = typing.get_type_hints(tp)
+        fields = {a.name: a for a in attr.fields(tp)}
+        unknown = set(value) - set(fields)
+        assert not unknown, f"{tp.__name__} has no field(s) {sorted(unknown)}"
+        kwargs = {a.alias: _structure(hints[a.name], value[a.name], facets, a.name)
+                  for a in fields.values() if a.init and a.name in value}
+        return tp(**kwargs)
+    return value
+
+
+def assert_conforms(event: dict[str, Any]) -> None:
+    """Rebuilt through the official classes (their validators run), the event serialises
+    back to exactly itself: same keys, defaults, facet schema URLs and producer."""
+    from openlineage.client.event_v2 import RunEvent
+    from openlineage.client.serde import Serde
+
+    rebuilt = _structure(RunEvent, event, _facet_classes())
+    assert Serde.to_dict(rebuilt) == event
 
 
 def test_events_follow_the_run(starter: Path) -> None:
@@ -33,6 +126,7 @@ def test_events_follow_the_run(starter: Path) -> None:
     for e in events:
         assert e["schemaURL"].startswith("https://openlineage.io/spec/2-0-2/")
         assert e["job"]["namespace"] == "starter"
+        assert_conforms(e)
     parent = run_uuid(result.run_id)
     assert events[0]["run"]["runId"] == parent
 
@@ -87,6 +181,28 @@ def test_failed_product_emits_fail_with_error(starter: Path) -> None:
     err = fail[0]["run"]["facets"]["errorMessage"]
     assert "Ada" in err["message"] or "convert" in err["message"].lower()
     assert err["programmingLanguage"] == "SQL"
+    for e in events:
+        assert_conforms(e)
+
+
+def test_conformance_check_catches_a_drift(starter: Path) -> None:
+    Context(starter).run()
+    done = next(e for e in _events(starter) if e["eventType"] == "COMPLETE"
+                and e["job"]["name"] == "staging.orders")
+    assert_conforms(done)
+    for mutate in (
+        lambda e: e["outputs"][0]["facets"]["schema"].__setitem__("colour", "red"),
+        lambda e: e["outputs"][0]["facets"]["schema"].__setitem__(
+            "_schemaURL", "https://openlineage.io/spec/facets/1-0-0/SchemaDatasetFacet.json"),
+        lambda e: e["run"]["facets"]["parent"]["run"].pop("runId"),
+        lambda e: e["outputs"][0]["facets"]["columnLineage"]["fields"]["customer"][
+            "inputFields"][0].pop("transformations"),
+        lambda e: e.__setitem__("eventTime", "yesterday"),
+    ):
+        bad = json.loads(json.dumps(done))
+        mutate(bad)
+        with pytest.raises((AssertionError, TypeError, ValueError)):
+            assert_conforms(bad)
 
 
 class _Sink(BaseHTTPRequestHandler):

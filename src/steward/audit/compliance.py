@@ -174,8 +174,8 @@ def build_report(project: Project, metastore: Metastore, env: str,
             gap("pii_without_description", name,
                 f"{name} holds personal data but has no description")
         for col in e.pii_columns:
-            spec = p.spec.columns.get(col)
-            if spec is None or not spec.description:
+            doc = p.spec.columns.get(col)
+            if doc is None or not doc.description:
                 gap("pii_column_undocumented", name,
                     f"{name}.{col} holds personal data but has no column description", col)
         e.recent_changes = [

@@ -1,4 +1,4 @@
-"""OpenLineage events for each run, built with the official client's classes (spec 2-0-2).
+"""OpenLineage events for each run, as plain JSON documents of spec 2-0-2.
 
 Shape (documented in ``docs/compliance.md``): one OpenLineage *job per product*, named
 after the product, whose runs are children (``parent`` facet) of one job per Steward run
@@ -16,14 +16,29 @@ results) and ``outputStatistics``; input datasets carry their ``schema``,
 ``datasetVersion`` and the ``dataQualityMetrics`` / ``dataQualityAssertions`` input
 facets of the version read; the job carries ``jobType``, ``ownership``, ``documentation``
 and ``sql``; a failed run carries ``errorMessage``.
+
+Why dicts and not the client's classes: a 1,000-product build emits about 2,000 events,
+and the ``openlineage-python`` classes (attrs with URL validators on every facet, then
+``Serde``'s recursive null stripping) cost seconds for them, and importing the client
+alone half a second. The documents here are exactly what those classes serialise to:
+every key the classes fill by default is present, no value is ``None``, and the facet
+schema URLs are the ones of the client version pinned in ``pyproject.toml``. The tests
+rebuild every emitted event through the official classes and compare the serialisations,
+so a drift from the spec (or a client upgrade that moves a facet version) fails a test.
+All metastore reads for a run are batched: one query per kind (versions, check results,
+profiles), not one per product.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
+import json
 import os
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,9 +49,33 @@ from steward.meta.store import Metastore
 
 PRODUCER = "https://pypi.org/project/datasteward/"
 PARENT_JOB = "steward.run"
+EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+
+_SPEC = "https://openlineage.io/spec/facets/"
+# facet -> its schema URL, as the client classes (openlineage-python 1.x) set ``_schemaURL``
+FACET_SCHEMAS = {
+    name: f"{_SPEC}{version}/{doc}.json#/$defs/{doc}" for name, (version, doc) in {
+        "parent": ("1-2-0", "ParentRunFacet"),
+        "processing_engine": ("1-1-1", "ProcessingEngineRunFacet"),
+        "errorMessage": ("1-0-1", "ErrorMessageRunFacet"),
+        "jobType": ("2-0-4", "JobTypeJobFacet"),
+        "sql": ("1-1-0", "SQLJobFacet"),
+        "documentation_job": ("1-1-0", "DocumentationJobFacet"),
+        "ownership_job": ("1-0-1", "OwnershipJobFacet"),
+        "documentation": ("1-1-0", "DocumentationDatasetFacet"),
+        "ownership": ("1-0-1", "OwnershipDatasetFacet"),
+        "schema": ("1-2-0", "SchemaDatasetFacet"),
+        "datasetVersion": ("1-0-1", "DatasetVersionDatasetFacet"),
+        "columnLineage": ("1-2-0", "ColumnLineageDatasetFacet"),
+        "dataQualityMetrics": ("1-0-1", "DataQualityMetricsDatasetFacet"),
+        "dataQualityMetrics_input": ("1-0-3", "DataQualityMetricsInputDatasetFacet"),
+        "dataQualityAssertions": ("1-1-0", "DataQualityAssertionsDatasetFacet"),
+        "outputStatistics": ("1-0-2", "OutputStatisticsOutputDatasetFacet"),
+    }.items()}
 
 # product -> output column -> ((input product, input column, how), ...)
 ColumnLineage = Mapping[str, Mapping[str, Sequence[tuple[str, str, str]]]]
+Doc = dict[str, Any]
 
 
 def run_uuid(*parts: str) -> str:
@@ -50,8 +89,37 @@ def _iso(d: datetime | None) -> str:
     return (d if d.tzinfo else d.replace(tzinfo=UTC)).isoformat()
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic collector while thousands of small, acyclic dicts are made: its
+    passes over the whole heap otherwise cost about a third of the emission time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _facet(kind: str, **fields: Any) -> Doc:
+    """A facet document: its fields without ``None`` values, plus producer and schema."""
+    for k in [k for k, v in fields.items() if v is None]:
+        del fields[k]
+    fields["_producer"] = PRODUCER
+    fields["_schemaURL"] = FACET_SCHEMAS[kind]
+    return fields
+
+
+def _ref(namespace: str, name: str) -> Doc:
+    return {"namespace": namespace, "name": name, "facets": {}}
+
+
+_CHECK_ORDER = {"error": 0, "fail": 1, "pass": 2}
+
+
 class EventBuilder:
-    """Builds the RunEvents of one recorded Steward run."""
+    """Builds the RunEvents of one recorded Steward run, as JSON-ready dicts."""
 
     def __init__(self, project: Project, metastore: Metastore, namespace: str,
                  column_lineage: ColumnLineage | None = None,
@@ -62,125 +130,133 @@ class EventBuilder:
         self.column_lineage = column_lineage or {}
         self.lineage_level = lineage_level or {}
         self._versions: dict[str, Version] = {}
-        self._check_cache: dict[str, list[Any]] = {}
-        self._profile_cache: dict[str, dict[str, Any] | None] = {}
-        from openlineage.client.generated.base import set_producer
+        self._checks: dict[str, list[Any]] = {}
+        self._profiles: dict[str, dict[str, Any]] = {}
+        self._schemas: dict[str, Doc | None] = {}
+        self._metric_docs: dict[tuple[str, bool], Doc] = {}
+        self._assertion_docs: dict[str, Doc | None] = {}
+        self._jobs: dict[str, Doc] = {}
+        self._dataset_facets: dict[str, Doc] = {}
+        self._version_facets: dict[str, Doc] = {}
+        self._run_facets_base: dict[str, Doc] = {}
 
-        # facets name their producer too; they are ours, not the client library's
-        set_producer(PRODUCER)
+    # -- data from the metastore, read once per run ------------------------------------
+    def load(self, version_ids: Sequence[str]) -> None:
+        """Read the versions the run built, the versions they read, and their check
+        results and profiles: one query per kind for the whole run."""
+        from steward.meta import audit as q
 
-    # -- data from the metastore -----------------------------------------------------
+        self._versions.update(q.versions_by_id(self.ms, [v for v in version_ids
+                                                         if v not in self._versions]))
+        inputs = {i for vid in version_ids if (v := self._versions.get(vid)) is not None
+                  for i in v.inputs.values()}
+        missing = [i for i in inputs if i and i not in self._versions]
+        if missing:
+            self._versions.update(q.versions_by_id(self.ms, missing))
+        ids = [i for i in self._versions if i not in self._checks]
+        try:
+            from steward.meta.checks import results_for_versions
+
+            found = results_for_versions(self.ms, ids)
+        except Exception:  # no quality area, or no check_results table yet
+            found = {}
+        for i in ids:
+            self._checks[i] = sorted(found.get(i, ()), key=lambda r: (
+                _CHECK_ORDER.get(r.status, 3), r.severity != "error", r.name))
+        with contextlib.suppress(Exception):  # no profile area, or no profiles table yet
+            self._profiles.update(q.profile_docs(self.ms, ids))
+
     def _version(self, vid: str | None) -> Version | None:
         if not vid:
             return None
         if vid not in self._versions:
-            try:
-                self._versions[vid] = self.ms.version(vid)
-            except Exception:
-                return None
-        return self._versions[vid]
-
-    def _checks(self, vid: str) -> list[Any]:
-        if vid in self._check_cache:
-            return self._check_cache[vid]
-        got: list[Any] = []
-        try:
-            from steward.meta.checks import results_for
-
-            got = list(results_for(self.ms, vid))
-        except Exception:  # no quality area, or no check_results table yet
-            got = []
-        self._check_cache[vid] = got
-        return got
-
-    def _profile(self, vid: str) -> dict[str, Any] | None:
-        # an upstream version is read by many products: load its profile once
-        if vid not in self._profile_cache:
-            try:
-                from steward.meta.profiles import load_profile
-
-                self._profile_cache[vid] = load_profile(self.ms, vid)
-            except Exception:  # no profile area, or no profiles table yet
-                self._profile_cache[vid] = None
-        return self._profile_cache[vid]
+            self.load([vid])
+        return self._versions.get(vid)
 
     # -- facets ------------------------------------------------------------------------
-    def _schema(self, product: Product | None, v: Version | None) -> Any:
-        from openlineage.client.generated.schema_dataset import (
-            SchemaDatasetFacet,
-            SchemaDatasetFacetFields,
-        )
+    def _schema(self, product: Product | None, v: Version) -> Doc | None:
+        # an upstream version is read by many products: build its facet once
+        key = v.id
+        if key not in self._schemas:
+            if not v.schema:
+                self._schemas[key] = None
+            else:
+                docs = product.spec.columns if product else {}
+                fields = []
+                for i, c in enumerate(v.schema):
+                    f: Doc = {"name": c.name, "type": c.type, "ordinal_position": i + 1,
+                              "fields": []}
+                    spec = docs.get(c.name)
+                    if spec is not None and spec.description is not None:
+                        f["description"] = spec.description
+                    if c.type is None:
+                        del f["type"]
+                    fields.append(f)
+                self._schemas[key] = _facet("schema", fields=fields)
+        return self._schemas[key]
 
-        if v is None or not v.schema:
-            return None
-        docs = product.spec.columns if product else {}
-        return SchemaDatasetFacet(fields=[
-            SchemaDatasetFacetFields(name=c.name, type=c.type,
-                                     description=docs[c.name].description
-                                     if c.name in docs else None, ordinal_position=i + 1)
-            for i, c in enumerate(v.schema)])
-
-    def _owner(self, product: Product, job: bool = False) -> Any:
+    def _owners(self, product: Product) -> list[Doc] | None:
         owner = product.owner or self.project.spec.defaults.owner
-        if not owner:
-            return None
-        if job:
-            from openlineage.client.generated.ownership_job import Owner, OwnershipJobFacet
+        return [{"name": owner, "type": "OWNER"}] if owner else None
 
-            return OwnershipJobFacet(owners=[Owner(name=owner, type="OWNER")])
-        from openlineage.client.generated.ownership_dataset import (
-            Owner as DOwner,
-        )
-        from openlineage.client.generated.ownership_dataset import (
-            OwnershipDatasetFacet,
-        )
-
-        return OwnershipDatasetFacet(owners=[DOwner(name=owner, type="OWNER")])
-
-    def _metrics(self, v: Version, as_input: bool) -> Any:
-        from openlineage.client.generated import data_quality_metrics_dataset as dm
-        from openlineage.client.generated import data_quality_metrics_input_dataset as dmi
-
-        mod = dmi if as_input else dm
-        prof = self._profile(v.id) or {}
+    def _metrics(self, v: Version, as_input: bool) -> Doc:
+        key = (v.id, as_input)
+        if key in self._metric_docs:
+            return self._metric_docs[key]
+        prof = self._profiles.get(v.id) or {}
         cols: dict[str, Any] = {}
         for name, p in (prof.get("columns") or {}).items():
             numeric = p.get("kind") in ("numeric", "float")
-            cols[name] = mod.ColumnMetrics(
-                nullCount=p.get("nulls"), distinctCount=p.get("distinct"),
-                count=float(p["count"]) if p.get("count") is not None else None,
-                min=float(p["min"]) if numeric and p.get("min") is not None else None,
-                max=float(p["max"]) if numeric and p.get("max") is not None else None)
-        cls = (mod.DataQualityMetricsInputDatasetFacet if as_input
-               else mod.DataQualityMetricsDatasetFacet)
-        return cls(columnMetrics=cols, rowCount=v.row_count, bytes=v.bytes,
-                   fileCount=None, lastUpdated=_iso(v.created_at))
+            m: Doc = {"quantiles": {}}
+            if p.get("nulls") is not None:
+                m["nullCount"] = p["nulls"]
+            if p.get("distinct") is not None:
+                m["distinctCount"] = p["distinct"]
+            if p.get("count") is not None:
+                m["count"] = float(p["count"])
+            if numeric and p.get("min") is not None:
+                m["min"] = float(p["min"])
+            if numeric and p.get("max") is not None:
+                m["max"] = float(p["max"])
+            cols[name] = m
+        doc = _facet("dataQualityMetrics_input" if as_input else "dataQualityMetrics",
+                     columnMetrics=cols, rowCount=v.row_count, bytes=v.bytes,
+                     lastUpdated=_iso(v.created_at))
+        self._metric_docs[key] = doc
+        return doc
 
-    def _assertions(self, vid: str) -> Any:
-        from openlineage.client.generated.data_quality_assertions_dataset import (
-            Assertion,
-            DataQualityAssertionsDatasetFacet,
-        )
+    def _assertions(self, vid: str) -> Doc | None:
+        if vid not in self._assertion_docs:
+            results = self._checks.get(vid)
+            if results is None:
+                self.load([vid])
+                results = self._checks.get(vid, [])
+            doc = None
+            if results:
+                items = []
+                for r in results:
+                    a: Doc = {"assertion": r.type, "success": r.status == "pass",
+                              "params": {}}
+                    for k, val in (("column", r.column), ("severity", r.severity),
+                                   ("name", r.name), ("description", r.message or None),
+                                   ("actual", None if r.observed is None
+                                    else str(r.observed))):
+                        if val is not None:
+                            a[k] = val
+                    items.append(a)
+                doc = _facet("dataQualityAssertions", assertions=items)
+            self._assertion_docs[vid] = doc
+        return self._assertion_docs[vid]
 
-        results = self._checks(vid)
-        if not results:
-            return None
-        return DataQualityAssertionsDatasetFacet(assertions=[
-            Assertion(assertion=r.type, success=r.status == "pass", column=r.column,
-                      severity=r.severity, name=r.name, description=r.message or None,
-                      actual=None if r.observed is None else str(r.observed))
-            for r in results])
-
-    def _column_lineage(self, product: Product, v: Version) -> Any:
-        from openlineage.client.generated.column_lineage_dataset import (
-            ColumnLineageDatasetFacet,
-            Fields,
-            InputField,
-        )
-
+    def _column_lineage(self, product: Product, v: Version) -> Doc | None:
         outputs = [c.name for c in v.schema]
         if not outputs or not product.inputs:
             return None
+        ns = self.ns
+
+        def field(up: str, col: str) -> Doc:
+            return {"namespace": ns, "name": up, "field": col, "transformations": []}
+
         known = self.column_lineage.get(product.name)
         fields: dict[str, Any] = {}
         if known and self.lineage_level.get(product.name, "column") == "column":
@@ -188,172 +264,163 @@ class EventBuilder:
                 edges = known.get(col) or next(
                     (e for c, e in known.items() if c.lower() == col.lower()), ())
                 if edges:
-                    fields[col] = Fields(
-                        inputFields=[InputField(namespace=self.ns, name=up, field=upc)
-                                     for up, upc, _how in edges],
-                        transformationType="IDENTITY" if all(h == "identity"
-                                                              for *_x, h in edges) else None,
-                        transformationDescription=", ".join(sorted({h for *_x, h in edges})))
-            return ColumnLineageDatasetFacet(fields=fields)
+                    f: Doc = {"inputFields": [field(up, upc) for up, upc, _how in edges],
+                              "transformationDescription": ", ".join(
+                                  sorted({h for *_x, h in edges}))}
+                    if all(h == "identity" for *_x, h in edges):
+                        f["transformationType"] = "IDENTITY"
+                    fields[col] = f
+            return _facet("columnLineage", fields=fields, dataset=[])
         # Table level only: every output column may depend on every input column.
         ins = []
         for i in product.inputs:
             iv = self._version(v.inputs.get(i))
-            ins += [InputField(namespace=self.ns, name=i, field=c.name)
-                    for c in (iv.schema if iv else ())]
+            ins += [field(i, c.name) for c in (iv.schema if iv else ())]
         for col in outputs:
-            fields[col] = Fields(inputFields=ins,
-                                 transformationDescription="table-level lineage only")
-        return ColumnLineageDatasetFacet(fields=fields)
+            fields[col] = {"inputFields": ins,
+                           "transformationDescription": "table-level lineage only"}
+        return _facet("columnLineage", fields=fields, dataset=[])
 
     # -- datasets, jobs, events ----------------------------------------------------------
-    def _output(self, product: Product, v: Version | None, final: bool) -> Any:
-        from openlineage.client.event_v2 import OutputDataset
-        from openlineage.client.generated.dataset_version_dataset import (
-            DatasetVersionDatasetFacet,
-        )
-        from openlineage.client.generated.documentation_dataset import (
-            DocumentationDatasetFacet,
-        )
-        from openlineage.client.generated.output_statistics_output_dataset import (
-            OutputStatisticsOutputDatasetFacet,
-        )
-
-        facets: dict[str, Any] = {}
-        out_facets: dict[str, Any] = {}
-        if product.spec.description:
-            facets["documentation"] = DocumentationDatasetFacet(
-                description=product.spec.description)
-        if (owner := self._owner(product)) is not None:
-            facets["ownership"] = owner
+    def _output(self, product: Product, v: Version | None, final: bool) -> Doc:
+        base = self._dataset_facets.get(product.name)
+        if base is None:
+            base = self._dataset_facets[product.name] = {}
+            if product.spec.description:
+                base["documentation"] = _facet("documentation",
+                                               description=product.spec.description)
+            if (owners := self._owners(product)) is not None:
+                base["ownership"] = _facet("ownership", owners=owners)
+        facets: Doc = dict(base)
+        out_facets: Doc = {}
         if final and v is not None and v.schema:
             facets["schema"] = self._schema(product, v)
-            facets["datasetVersion"] = DatasetVersionDatasetFacet(datasetVersion=v.id)
+            facets["datasetVersion"] = self._dataset_version(v.id)
             if (cl := self._column_lineage(product, v)) is not None:
                 facets["columnLineage"] = cl
             facets["dataQualityMetrics"] = self._metrics(v, as_input=False)
             if (dq := self._assertions(v.id)) is not None:
                 facets["dataQualityAssertions"] = dq
-            out_facets["outputStatistics"] = OutputStatisticsOutputDatasetFacet(
-                rowCount=v.row_count, size=v.bytes)
-        return OutputDataset(namespace=self.ns, name=product.name, facets=facets,
-                             outputFacets=out_facets)
+            out_facets["outputStatistics"] = _facet("outputStatistics",
+                                                    rowCount=v.row_count, size=v.bytes)
+        return {"namespace": self.ns, "name": product.name, "facets": facets,
+                "outputFacets": out_facets}
 
-    def _inputs(self, product: Product, v: Version | None, final: bool) -> list[Any]:
-        from openlineage.client.event_v2 import InputDataset
-        from openlineage.client.generated.dataset_version_dataset import (
-            DatasetVersionDatasetFacet,
-        )
+    def _dataset_version(self, vid: str) -> Doc:
+        doc = self._version_facets.get(vid)
+        if doc is None:
+            doc = self._version_facets[vid] = _facet("datasetVersion", datasetVersion=vid)
+        return doc
 
+    def _inputs(self, product: Product, v: Version | None, final: bool) -> list[Doc]:
         out = []
         for name in product.inputs:
             iv = self._version(v.inputs.get(name)) if v else None
-            facets: dict[str, Any] = {}
-            in_facets: dict[str, Any] = {}
+            facets: Doc = {}
+            in_facets: Doc = {}
             if iv is not None:
-                facets["schema"] = self._schema(self.project.products.get(name), iv)
-                facets["datasetVersion"] = DatasetVersionDatasetFacet(datasetVersion=iv.id)
+                if (schema := self._schema(self.project.products.get(name), iv)) is not None:
+                    facets["schema"] = schema
+                facets["datasetVersion"] = self._dataset_version(iv.id)
                 if final:
                     in_facets["dataQualityMetrics"] = self._metrics(iv, as_input=True)
                     if (dq := self._assertions(iv.id)) is not None:
                         in_facets["dataQualityAssertions"] = dq
-            out.append(InputDataset(namespace=self.ns, name=name,
-                                    facets={k: f for k, f in facets.items() if f is not None},
-                                    inputFacets=in_facets))
+            out.append({"namespace": self.ns, "name": name, "facets": facets,
+                        "inputFacets": in_facets})
         return out
 
-    def _job(self, product: Product) -> Any:
-        from openlineage.client.event_v2 import Job
-        from openlineage.client.generated.documentation_job import DocumentationJobFacet
-        from openlineage.client.generated.job_type_job import JobTypeJobFacet
-        from openlineage.client.generated.sql_job import SQLJobFacet
-
+    def _job(self, product: Product) -> Doc:
+        if product.name in self._jobs:
+            return self._jobs[product.name]
         kind = {"sql": "QUERY", "python": "PYTHON", "file": "SOURCE",
                 "python_source": "SOURCE"}[product.kind]
-        facets: dict[str, Any] = {"jobType": JobTypeJobFacet(
-            processingType="BATCH", integration="STEWARD", jobType=kind)}
+        facets: Doc = {"jobType": _facet("jobType", processingType="BATCH",
+                                         integration="STEWARD", jobType=kind)}
         if product.kind == "sql" and product.code:
-            facets["sql"] = SQLJobFacet(query=product.code, dialect="duckdb")
+            facets["sql"] = _facet("sql", query=product.code, dialect="duckdb")
         if product.spec.description:
-            facets["documentation"] = DocumentationJobFacet(description=product.spec.description)
-        if (owner := self._owner(product, job=True)) is not None:
-            facets["ownership"] = owner
-        return Job(namespace=self.ns, name=product.name, facets=facets)
+            facets["documentation"] = _facet("documentation_job",
+                                             description=product.spec.description)
+        if (owners := self._owners(product)) is not None:
+            facets["ownership"] = _facet("ownership_job", owners=owners)
+        job = self._jobs[product.name] = {"namespace": self.ns, "name": product.name,
+                                          "facets": facets}
+        return job
 
-    def _run_facets(self, run: Run, extra: dict[str, Any]) -> dict[str, Any]:
-        from openlineage.client.generated.parent_run import Job as PJob
-        from openlineage.client.generated.parent_run import (
-            ParentRunFacet,
-            Root,
-            RootJob,
-            RootRun,
-        )
-        from openlineage.client.generated.parent_run import Run as PRun
-        from openlineage.client.generated.processing_engine_run import (
-            ProcessingEngineRunFacet,
-        )
+    def _run_facets(self, run: Run, extra: Doc) -> Doc:
+        base = self._run_facets_base.get(run.id)
+        if base is None:  # the same for every product of the run
+            from steward import __version__
 
-        from steward import __version__
+            parent_run = {"runId": run_uuid(run.id), "facets": {}}
+            base = self._run_facets_base[run.id] = {
+                "parent": _facet(
+                    "parent", run=parent_run, job=_ref(self.ns, PARENT_JOB),
+                    root={"run": parent_run, "job": _ref(self.ns, PARENT_JOB)}),
+                "processing_engine": _facet(
+                    "processing_engine", version=__version__, name="steward",
+                    openlineageAdapterVersion=_client_version()),
+            }
+        return {**base, **extra}
 
-        parent_id = run_uuid(run.id)
-        facets: dict[str, Any] = {
-            "parent": ParentRunFacet(
-                run=PRun(runId=parent_id), job=PJob(namespace=self.ns, name=PARENT_JOB),
-                root=Root(run=RootRun(runId=parent_id),
-                          job=RootJob(namespace=self.ns, name=PARENT_JOB))),
-            "processing_engine": ProcessingEngineRunFacet(
-                version=__version__, name="steward",
-                openlineageAdapterVersion=_client_version()),
-        }
-        facets.update(extra)
-        return facets
+    @staticmethod
+    def _event(event_type: str, time: str, run: Doc, job: Doc, inputs: list[Doc],
+               outputs: list[Doc]) -> Doc:
+        return {"eventTime": time, "producer": PRODUCER, "schemaURL": EVENT_SCHEMA,
+                "eventType": event_type, "run": run, "job": job, "inputs": inputs,
+                "outputs": outputs}
 
-    def events(self, run: Run, steps: Sequence[Step]) -> list[Any]:
-        """Every RunEvent of one recorded run, in emission order."""
-        from openlineage.client.event_v2 import Job, RunEvent, RunState
-        from openlineage.client.event_v2 import Run as OLRun
-        from openlineage.client.generated.error_message_run import ErrorMessageRunFacet
-        from openlineage.client.generated.job_type_job import JobTypeJobFacet
+    def events(self, run: Run, steps: Sequence[Step]) -> list[Doc]:
+        """Every RunEvent of one recorded run, in emission order (JSON-ready dicts)."""
+        with _no_gc():
+            return self._events(run, steps)
 
-        parent_job = Job(namespace=self.ns, name=PARENT_JOB, facets={
-            "jobType": JobTypeJobFacet(processingType="BATCH", integration="STEWARD",
-                                       jobType="DAG")})
+    def _events(self, run: Run, steps: Sequence[Step]) -> list[Doc]:
+        executed = [s for s in steps if s.status in ("built", "failed")
+                    and s.product in self.project.products]
+        self.load([s.version_id for s in executed if s.version_id])
+        parent_job = {"namespace": self.ns, "name": PARENT_JOB, "facets": {
+            "jobType": _facet("jobType", processingType="BATCH", integration="STEWARD",
+                              jobType="DAG")}}
         parent_run = run_uuid(run.id)
-        out = [RunEvent(eventType=RunState.START, eventTime=_iso(run.started_at),
-                        run=OLRun(runId=parent_run), job=parent_job, producer=PRODUCER)]
-        by_name = {s.product: s for s in steps}
-        for name in [s.product for s in steps]:
-            step = by_name[name]
-            if step.status not in ("built", "failed") or name not in self.project.products:
-                continue
+        out = [self._event("START", _iso(run.started_at), {"runId": parent_run, "facets": {}},
+                           parent_job, [], [])]
+        for step in executed:
+            name = step.product
             product = self.project.products[name]
             v = self._version(step.version_id)
             rid = run_uuid(run.id, name)
             job = self._job(product)
             start = step.started_at or run.started_at
             end = start + timedelta(seconds=step.duration_s or 0.0)
-            out.append(RunEvent(
-                eventType=RunState.START, eventTime=_iso(start),
-                run=OLRun(runId=rid, facets=self._run_facets(run, {})), job=job,
-                inputs=self._inputs(product, v, final=False),
-                outputs=[self._output(product, v, final=False)], producer=PRODUCER))
-            extra: dict[str, Any] = {}
+            out.append(self._event(
+                "START", _iso(start), {"runId": rid, "facets": self._run_facets(run, {})},
+                job, self._inputs(product, v, final=False),
+                [self._output(product, v, final=False)]))
+            extra: Doc = {}
             if step.status == "failed":
-                extra["errorMessage"] = ErrorMessageRunFacet(
-                    message=(step.error or "failed").splitlines()[0][:2000],
+                extra["errorMessage"] = _facet(
+                    "errorMessage", message=(step.error or "failed").splitlines()[0][:2000],
                     programmingLanguage="SQL" if product.kind == "sql" else "PYTHON",
                     stackTrace=step.error)
-            out.append(RunEvent(
-                eventType=RunState.COMPLETE if step.status == "built" else RunState.FAIL,
-                eventTime=_iso(end), run=OLRun(runId=rid, facets=self._run_facets(run, extra)),
-                job=job, inputs=self._inputs(product, v, final=True),
-                outputs=[self._output(product, v, final=True)], producer=PRODUCER))
+            out.append(self._event(
+                "COMPLETE" if step.status == "built" else "FAIL", _iso(end),
+                {"runId": rid, "facets": self._run_facets(run, extra)}, job,
+                self._inputs(product, v, final=True), [self._output(product, v, final=True)]))
         ok = run.status == "success"
-        out.append(RunEvent(
-            eventType=RunState.COMPLETE if ok else RunState.FAIL,
-            eventTime=_iso(run.finished_at), run=OLRun(runId=parent_run), job=parent_job,
-            producer=PRODUCER))
+        out.append(self._event("COMPLETE" if ok else "FAIL", _iso(run.finished_at),
+                               {"runId": parent_run, "facets": {}}, parent_job, [], []))
         return out
+
+
+# Documents are trees (shared sub-documents, never cycles): no circular-reference check.
+_ENCODER = json.JSONEncoder(sort_keys=True, check_circular=False)
+
+
+def to_json(event: Doc) -> str:
+    """One event as the client's ``Serde.to_json`` writes it (sorted keys, same spacing)."""
+    return _ENCODER.encode(event)
 
 
 @functools.cache
@@ -382,14 +449,13 @@ class Emitter:
 
     def emit(self, events: Sequence[Any]) -> list[str]:
         """Send ``events``; returns problems (never raises: lineage must not fail a run)."""
-        from openlineage.client.serde import Serde
-
         problems: list[str] = []
         if self.path and events:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            with _no_gc():
+                text = "".join(to_json(e) + "\n" for e in events)
             with open(self.path, "a", encoding="utf-8") as f:
-                for e in events:
-                    f.write(Serde.to_json(e) + "\n")
+                f.write(text)
         if self.spec.url and events:
             try:
                 transport = self._http()
@@ -437,5 +503,6 @@ def emit_run(project: Project, metastore: Metastore, root: str, run_id: str,
             cl = None
     builder = EventBuilder(project, metastore, spec.namespace or project.name,
                            cl[0] if cl else None, cl[1] if cl else None)
-    events = builder.events(run, steps)
-    return events, Emitter(spec, root).emit(events)
+    with _no_gc():  # one pause for building and writing (see _no_gc)
+        events = builder.events(run, steps)
+        return events, Emitter(spec, root).emit(events)

@@ -8,14 +8,16 @@ ISO 13616 mod-97 check and their country's length, IP addresses must parse with
 only in columns whose names suggest people (``first_name``, ``customer``...), since a
 capitalised word is otherwise just as likely a city or a product.
 
-Sampling happens inside the engine (:func:`sample_columns`); this module is pure Python.
+Sampling happens inside the engine (:func:`sample_columns`), except for a version no
+larger than the sample: its text columns are read straight from its Parquet files, since
+the whole table is the sample (the same values a reservoir sample would return).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 KINDS = ("email", "phone", "payment_card", "iban", "national_id", "ip_address", "person_name")
@@ -302,7 +304,9 @@ def classify_column(column: str, values: Iterable[object]) -> Detection | None:
     counts: dict[str, int] = {}
     n = 0
     # each distinct value is classified once: categorical columns cost next to nothing
-    for raw, times in Counter(v for v in values if v is not None).items():
+    distinct = Counter(values)  # counted in C; the None key is dropped below
+    distinct.pop(None, None)
+    for raw, times in distinct.items():
         text = raw if isinstance(raw, str) else str(raw)
         if not text.strip():
             continue
@@ -312,14 +316,15 @@ def classify_column(column: str, values: Iterable[object]) -> Detection | None:
             counts[kind] = counts.get(kind, 0) + times
     if not counts:
         return None
-    kind, hits = max(counts.items(), key=lambda kv: kv[1])
+    # ties go to the earlier kind in KINDS, so the order values arrive in never matters
+    kind, hits = max(counts.items(), key=lambda kv: (kv[1], -KINDS.index(kv[0])))
     fraction = hits / n
     if fraction < THRESHOLD[kind]:
         return None
     return Detection(column, kind, fraction, hits, n)
 
 
-def classify_sample(sample: dict[str, Sequence[object]]) -> list[Detection]:
+def classify_sample(sample: Mapping[str, Sequence[object]]) -> list[Detection]:
     out = []
     for col, values in sample.items():
         d = classify_column(col, values)
@@ -359,16 +364,55 @@ def sample_sql(files: Sequence[str], columns: Sequence[str], rows: int = SAMPLE_
 
 
 def sample_columns(engine: object, files: Sequence[str], columns: Sequence[str],
-                   rows: int = SAMPLE_ROWS) -> dict[str, list[object]]:
-    """Up to ``rows`` sampled values per column, drawn inside the engine in one scan."""
+                   rows: int = SAMPLE_ROWS, row_count: int | None = None
+                   ) -> dict[str, list[object]]:
+    """Up to ``rows`` sampled values per column.
+
+    A version of at most ``rows`` rows (``row_count`` when the caller knows it, else the
+    Parquet footers) is read whole with pyarrow: a reservoir sample of it would return
+    every row anyway, and a footer read beats a DuckDB query for a small file. Larger
+    versions are sampled inside the engine in one scan.
+    """
     if not files or not columns:
         return {}
+    if row_count is None or row_count <= rows:
+        small = read_small(files, columns, rows)
+        if small is not None:
+            return small
     cur = engine.connection()  # type: ignore[attr-defined]
     got = cur.execute(sample_sql(files, columns, rows)).fetchall()
     return {c: [r[i] for r in got] for i, c in enumerate(columns)}
 
 
+def read_small(files: Sequence[str], columns: Sequence[str],
+               rows: int = SAMPLE_ROWS) -> dict[str, list[object]] | None:
+    """Every value of ``columns`` if the files hold at most ``rows`` rows in all, else None
+    (also None when a file cannot be read this way: the engine path decides then)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        opened = [pq.ParquetFile(f) for f in files]
+        if sum(pf.metadata.num_rows for pf in opened) > rows:
+            return None
+        out: dict[str, list[object]] = {c: [] for c in columns}
+        for pf in opened:
+            table = pf.read(columns=list(columns), use_threads=False)
+            for c in columns:
+                col = table.column(c)
+                if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+                    return None  # e.g. binary: the engine decides how such values read
+                out[c].extend(col.to_pylist())
+        return out
+    except Exception:  # an unexpected layout or name: let the engine sample it
+        return None
+
+
 def scan_files(engine: object, files: Sequence[str], schema: Iterable[object],
-               rows: int = SAMPLE_ROWS) -> list[Detection]:
-    """Detections over a version's Parquet files (its text columns only)."""
-    return classify_sample(sample_columns(engine, files, string_columns(schema), rows))
+               rows: int = SAMPLE_ROWS, row_count: int | None = None) -> list[Detection]:
+    """Detections over a version's Parquet files (its text columns only; no text column,
+    no work)."""
+    columns = string_columns(schema)
+    if not columns:
+        return []
+    return classify_sample(sample_columns(engine, files, columns, rows, row_count))

@@ -1,13 +1,21 @@
 """The PII gate: classify each new version before publication and compare with declarations.
 
-Runs as a post-build hook on every candidate: samples its text columns inside the
-engine, records what it found per version, and for each detected column that carries no
-PII classification (declared on the column, or inherited through lineage) adds a
-warning to the run, or refuses publication under ``compliance: strict``.
+Runs as a post-build hook on every candidate: samples its text columns (inside the
+engine, or straight from Parquet for a version no larger than the sample), records what
+it found per version, and for each detected column that carries no PII classification
+(declared on the column, or inherited through lineage) adds a warning to the run, or
+refuses publication under ``compliance: strict``.
+
+What is written: the detections of a version that has some (rare), and one row per run
+saying the gate scanned every candidate of it. A clean version needs no row of its own:
+it could not have been published without passing the gate, so "scanned, nothing found"
+follows from its run (see ``steward.meta.audit.scanned``). That keeps the metastore out
+of the per-version cost of a large build.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +23,10 @@ from typing import Any
 from steward.audit.pii import (
     SAMPLE_ROWS,
     Detection,
+    classify_sample,
     declared_state,
     is_pii_label,
+    sample_columns,
     scan_files,
     string_columns,
 )
@@ -97,6 +107,17 @@ class PiiGate:
         self._cache: Propagated | None = None
         self._loaded = False
         self.sample_rows = sample_rows
+        self._runs: set[str] = set()
+        self._runs_lock = threading.Lock()
+
+    def _mark_run(self, run_id: str) -> None:
+        # before the run's first publication, once (workers call the gate concurrently)
+        if run_id in self._runs:
+            return
+        with self._runs_lock:
+            if run_id not in self._runs:
+                q.record_run_scanned(self.ms, run_id, now_iso())
+                self._runs.add(run_id)
 
     def propagated(self) -> Propagated | None:
         # computed once per run, only if some candidate has an undeclared detection
@@ -110,10 +131,16 @@ class PiiGate:
         return self._cache
 
     def __call__(self, c: Candidate) -> None:
-        detections = record_scan(self.ms, self.engine, c.version_id, c.product.name, c.files,
-                                 c.result.schema, self.sample_rows)
+        self._mark_run(c.run_id)
+        columns = string_columns(c.result.schema)
+        if not columns:
+            return  # no text, nothing to classify: the run's row covers this version
+        detections = classify_sample(sample_columns(self.engine, c.files, columns,
+                                                    self.sample_rows, c.result.rows))
         if not detections:
             return
+        q.record_detections(self.ms, c.version_id, c.product.name,
+                            [d.to_dict() for d in detections], now_iso(), len(columns))
         findings = judge(c.product, detections)
         if any(f.undeclared for f in findings):
             findings = judge(c.product, detections, self.propagated())
@@ -127,18 +154,9 @@ class PiiGate:
         c.notes.append("warning: " + message)
 
 
-def record_scan(ms: Metastore, engine: Any, version_id: str, product: str,
-                files: Sequence[str], schema: Sequence[Any],
-                sample_rows: int = SAMPLE_ROWS) -> list[Detection]:
-    """Classify one version's sample and record the result (even when nothing is found)."""
-    detections = scan_files(engine, files, schema, sample_rows)
-    q.record_detections(ms, version_id, product, [d.to_dict() for d in detections], now_iso(),
-                        columns=len(string_columns(schema)))
-    return detections
-
-
 def scan_version(engine: Any, files: Sequence[str], schema: Sequence[Any], product: Product,
-                 propagated: Propagated | None = None,
-                 sample_rows: int = SAMPLE_ROWS) -> list[Finding]:
+                 propagated: Propagated | None = None, sample_rows: int = SAMPLE_ROWS,
+                 row_count: int | None = None) -> list[Finding]:
     """Findings for one stored version (what ``steward pii scan`` shows)."""
-    return judge(product, scan_files(engine, files, schema, sample_rows), propagated)
+    return judge(product, scan_files(engine, files, schema, sample_rows, row_count),
+                 propagated)

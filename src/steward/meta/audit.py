@@ -6,12 +6,14 @@ stores and reads rows, so the chain logic stays free of SQL.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from steward.meta.store import Metastore, chunks, present
+from steward.meta import tables as t
+from steward.meta.store import Metastore, _version, chunks, present
 
 md = sa.MetaData()
 events = sa.Table(
@@ -229,6 +231,9 @@ def query(ms: Metastore, action: str | None = None, actor: str | None = None,
 
 
 # -- PII detections ---------------------------------------------------------------------
+RUN_SCAN_PREFIX = "run:"  # pii_scans rows for a whole run: "the gate ran on every candidate"
+
+
 def record_detections(ms: Metastore, version_id: str, product: str,
                       found: Sequence[dict[str, Any]], scanned_at: str,
                       columns: int = 0) -> None:
@@ -243,6 +248,19 @@ def record_detections(ms: Metastore, version_id: str, product: str,
                 {"version_id": version_id, "product": product, "column_name": d["column"],
                  "kind": d["kind"], "fraction": d["fraction"], "matched": d["matched"],
                  "sampled": d["sampled"], "scanned_at": scanned_at} for d in found])
+
+
+def record_run_scanned(ms: Metastore, run_id: str, scanned_at: str) -> None:
+    """Record once per run that the PII gate scans every candidate of ``run_id``.
+
+    A candidate is published only after every post-build hook passed, so each published
+    version of such a run was scanned: one row per run replaces one per clean version.
+    """
+    key = RUN_SCAN_PREFIX + run_id
+    with ms.begin() as conn:
+        conn.execute(pii_scans.delete().where(pii_scans.c.version_id == key))
+        conn.execute(pii_scans.insert(), {"version_id": key, "product": "*", "columns": 0,
+                                          "scanned_at": scanned_at})
 
 
 def detections(ms: Metastore, version_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
@@ -260,5 +278,50 @@ def detections(ms: Metastore, version_ids: Sequence[str]) -> dict[str, list[dict
 
 
 def scanned(ms: Metastore, version_ids: Sequence[str]) -> set[str]:
-    """Which of ``version_ids`` the classifier has scanned."""
-    return present(ms, pii_scans.c.version_id, version_ids)
+    """Which of ``version_ids`` the classifier has scanned.
+
+    A version counts when it has its own scan row, or when it was published by a run the
+    gate covered (:func:`record_run_scanned`). Failed candidates and alias versions
+    (``run_id`` NULL) need their own row.
+    """
+    ids = list(version_ids)
+    out = present(ms, pii_scans.c.version_id, ids)
+    rest = [v for v in ids if v not in out]
+    if not rest:
+        return out
+    v = t.versions
+    covered = sa.exists().where(
+        pii_scans.c.version_id == sa.literal(RUN_SCAN_PREFIX) + v.c.run_id)
+    with ms.engine.connect() as conn:
+        for chunk in chunks(rest):
+            out.update(conn.execute(
+                sa.select(v.c.id).where(v.c.id.in_(chunk), v.c.status == "published",
+                                        v.c.run_id.is_not(None), covered)).scalars())
+    return out
+
+
+def versions_by_id(ms: Metastore, version_ids: Sequence[str]) -> dict[str, Any]:
+    """Version id -> ``Version`` for every id found, in one query per chunk."""
+    ids = list(dict.fromkeys(v for v in version_ids if v))
+    out: dict[str, Any] = {}
+    with ms.engine.connect() as conn:
+        for chunk in chunks(ids):
+            for r in conn.execute(sa.select(t.versions).where(t.versions.c.id.in_(chunk))):
+                out[r.id] = _version(r)
+    return out
+
+
+def profile_docs(ms: Metastore, version_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Version id -> its stored profile document, for the ids that have one."""
+    from steward.meta.profiles import profiles
+
+    ids = list(dict.fromkeys(version_ids))
+    out: dict[str, dict[str, Any]] = {}
+    with ms.engine.connect() as conn:
+        for chunk in chunks(ids):
+            q = sa.select(profiles.c.version_id, profiles.c.profile_json).where(
+                profiles.c.version_id.in_(chunk))
+            for vid, doc in conn.execute(q):
+                if doc:
+                    out[vid] = json.loads(doc)
+    return out
