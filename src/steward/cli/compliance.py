@@ -163,11 +163,7 @@ def openlineage_emit(
         run_id = runs[0].id
     events = ctx.emit_openlineage(run_id)
     if json_out:
-        import json
-
-        from openlineage.client.serde import Serde
-
-        return _dump([json.loads(Serde.to_json(e)) for e in events])
+        return _dump(events)  # plain JSON documents already
     spec = ctx.project.spec.openlineage
     where = [x for x in (spec.file, spec.url) if x]
     _out().print(f"emitted {len(events)} OpenLineage event(s) for run {run_id} to "
