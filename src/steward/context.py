@@ -21,6 +21,7 @@ from steward.run.console import Console, NullConsole
 
 if TYPE_CHECKING:
     from steward.engine.base import Engine
+    from steward.meta.reads import Reads
     from steward.meta.store import Metastore
     from steward.run.executor import RunResult
     from steward.run.planner import BuildPlan
@@ -59,16 +60,33 @@ class Context:
     def state_dir(self) -> str:
         return os.path.join(self.root, STATE_DIR)
 
-    @cached_property
-    def metastore(self) -> Metastore:
-        from steward.meta.store import Metastore, default_url
-
-        url = self.project.spec.metastore or default_url(self.root)
+    @property
+    def metastore_url(self) -> str:
+        url = self.project.spec.metastore or f"sqlite:///{os.path.join(self.state_dir, 'meta.db')}"
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
             rel = url[len("sqlite:///"):]
             if rel != ":memory:" and not os.path.isabs(rel):
                 url = "sqlite:///" + os.path.join(self.root, rel)
-        return Metastore(url)
+        return url
+
+    @cached_property
+    def metastore(self) -> Metastore:
+        from steward.meta.store import Metastore
+
+        return Metastore(self.metastore_url)
+
+    @cached_property
+    def reads(self) -> Reads:
+        """Read-only metastore queries; on a current SQLite file, without SQLAlchemy."""
+        from steward.meta.reads import Reads, schema_current, sqlite_file
+
+        if "metastore" in self.__dict__:
+            return self.metastore.reads
+        url = self.metastore_url
+        path = sqlite_file(url)
+        if path is None or not schema_current(path):
+            return self.metastore.reads  # creates or migrates it first
+        return Reads(url, lambda: self.metastore.engine)
 
     @cached_property
     def store(self) -> Store:
@@ -118,13 +136,13 @@ class Context:
         from steward.run.changes import changed_lookup
 
         plan = plan_build(self.project, env, current, None, chosen, full_refresh,
-                          lookup=changed_lookup(self.metastore, current))
+                          lookup=changed_lookup(self.metastore.reads, current))
         if full_refresh:
             return plan
         from steward.run.changes import compatible_plan
 
         # products untouched by a non-breaking upstream change keep their data
-        return compatible_plan(self.project, self.metastore, plan)
+        return compatible_plan(self.project, self.metastore.reads, plan)
 
     def run(self, select: Sequence[str] = (), exclude: Sequence[str] = (),
             env: str | None = None, full_refresh: bool = False, wait: float = 0.0,

@@ -165,15 +165,7 @@ def moves_log(ms: Metastore, env: str | None = None, limit: int = 100) -> list[d
 
 # -- code and metadata records ---------------------------------------------------------
 def code_records(ms: Metastore, fps: Iterable[str]) -> dict[str, dict[str, Any]]:
-    fps = list(set(fps))
-    out: dict[str, dict[str, Any]] = {}
-    with ms.engine.connect() as conn:
-        for chunk in chunks(fps):
-            q = sa.select(fingerprint_code).where(
-                fingerprint_code.c.fingerprint.in_(chunk))
-            for r in conn.execute(q):
-                out[r.fingerprint] = dict(r._mapping)
-    return out
+    return ms.reads.code_records(fps)
 
 
 def record_code(ms: Metastore, rows: Sequence[dict[str, Any]]) -> int:
@@ -188,17 +180,11 @@ def record_code(ms: Metastore, rows: Sequence[dict[str, Any]]) -> int:
 
 def env_spec_map(ms: Metastore, env: str) -> dict[str, tuple[str, str]]:
     """Product -> (metadata fingerprint, spec JSON) the environment last ran with."""
-    with ms.engine.connect() as conn:
-        rows = conn.execute(sa.select(env_specs.c.product, env_specs.c.metadata_fp,
-                                      env_specs.c.spec_json).where(env_specs.c.env == env))
-        return {p: (m, s) for p, m, s in rows}
+    return ms.reads.env_spec_map(env)
 
 
 def global_spec_map(ms: Metastore) -> dict[str, tuple[str, str]]:
-    with ms.engine.connect() as conn:
-        rows = conn.execute(sa.select(t.products.c.name, t.products.c.metadata_fp,
-                                      t.products.c.spec_json))
-        return {p: (m, s) for p, m, s in rows}
+    return ms.reads.global_spec_map()
 
 
 def save_env_specs(ms: Metastore, env: str, specs: Mapping[str, tuple[str, str]],

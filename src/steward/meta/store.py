@@ -14,14 +14,9 @@ from steward.core.errors import NotFound
 from steward.core.records import Column, Run, Step, Version
 from steward.meta import tables as t
 from steward.meta.migrations import all_migrations
+from steward.meta.reads import CHUNK, Reads, chunks
 
-CHUNK = 900  # below SQLite's default limit of 999 bound parameters per statement
-
-
-def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    """``items`` in slices small enough for one ``IN (...)`` each."""
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+__all__ = ["CHUNK", "Metastore", "chunks", "default_url", "now", "present"]
 
 
 def present(ms: Metastore, column: sa.ColumnElement[Any], ids: Iterable[str]) -> set[str]:
@@ -59,6 +54,8 @@ class Metastore:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self.migrate()
+        # the read-only questions a plan asks, in one implementation (steward.meta.reads)
+        self.reads = Reads(url, lambda: self.engine)
 
     # -- schema ----------------------------------------------------------------------
     def migrate(self) -> list[int]:
@@ -154,17 +151,7 @@ class Metastore:
 
     def published_by_fingerprint(self, fps: Iterable[str]) -> dict[str, Version]:
         """The newest published version of each fingerprint."""
-        fps = list(set(fps))
-        out: dict[str, Version] = {}
-        with self.engine.connect() as conn:
-            for chunk in chunks(fps):
-                q = (sa.select(t.versions)
-                     .where(t.versions.c.fingerprint.in_(chunk), t.versions.c.status == "published")
-                     .order_by(t.versions.c.created_at))
-                for r in conn.execute(q):
-                    v = _version(r)
-                    out[v.fingerprint] = v
-        return out
+        return self.reads.published_by_fingerprint(fps)
 
     # -- environments ----------------------------------------------------------------
     def environments(self) -> list[dict[str, Any]]:
@@ -177,9 +164,7 @@ class Metastore:
                  "created_from": r.created_from, "products": counts.get(r.name, 0)} for r in rows]
 
     def env_exists(self, env: str) -> bool:
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(t.environments.c.name)
-                                .where(t.environments.c.name == env)).first() is not None
+        return self.reads.env_exists(env)
 
     def ensure_env(self, env: str, from_env: str | None = None) -> bool:
         """Create ``env`` (copying ``from_env``'s pointers) unless it exists; True if created."""
@@ -204,11 +189,7 @@ class Metastore:
 
     def pointers(self, env: str) -> dict[str, Version]:
         """Each product's current version in ``env``."""
-        q = (sa.select(t.versions)
-             .join(t.env_pointers, t.env_pointers.c.version_id == t.versions.c.id)
-             .where(t.env_pointers.c.env == env))
-        with self.engine.connect() as conn:
-            return {r.product: _version(r) for r in conn.execute(q)}
+        return self.reads.pointers(env)
 
     def pointer_map(self, env: str) -> dict[str, str]:
         with self.engine.connect() as conn:

@@ -30,12 +30,13 @@ from steward.core.fingerprint import (
 from steward.core.ids import new_id
 from steward.core.model import Product, Project
 from steward.core.records import Version
-from steward.meta import envs as menvs
-from steward.meta.store import Metastore
 from steward.run.planner import BuildPlan, PlannedStep, dag_of, plan_build
 
 if TYPE_CHECKING:  # sqlglot loads only when a change has to be categorised
     from sqlglot import exp
+
+    from steward.meta.reads import Reads
+    from steward.meta.store import Metastore
 
 Category = Literal["breaking", "non-breaking", "metadata-only"]
 DIALECT = "duckdb"
@@ -273,40 +274,44 @@ class ChangePlan:
         }
 
 
-def plan_changes(project: Project, ms: Metastore, env: str, chosen: set[str],
+def plan_changes(project: Project, reads: Reads, env: str, chosen: set[str],
                  base_env: str | None = None, full_refresh: bool = False) -> ChangePlan:
-    """Compare the project's code with ``env`` (or ``base_env`` while ``env`` is new)."""
-    exists = ms.env_exists(env)
-    compared = env if exists or not base_env or not ms.env_exists(base_env) else base_env
-    current = ms.pointers(compared) if ms.env_exists(compared) else {}
+    """Compare the project's code with ``env`` (or ``base_env`` while ``env`` is new).
+
+    Reads only (``reads``: :class:`steward.meta.reads.Reads`), so a plan never writes.
+    """
+    exists = reads.env_exists(env)
+    compared = env if exists or not base_env or not reads.env_exists(base_env) else base_env
+    current = reads.pointers(compared) if reads.env_exists(compared) else {}
     base = plan_build(project, env, current, None, chosen, full_refresh,
-                      lookup=changed_lookup(ms, current))
-    specs = menvs.env_spec_map(ms, compared) or menvs.global_spec_map(ms)
-    return _categorise(project, ms, base, current, specs, env, compared, exists, full_refresh)
+                      lookup=changed_lookup(reads, current))
+    specs = reads.env_spec_map(compared) or reads.global_spec_map()
+    return _categorise(project, reads, base, current, specs, env, compared, exists,
+                       full_refresh)
 
 
-def changed_lookup(ms: Metastore, current: Mapping[str, Version]) -> Any:
+def changed_lookup(reads: Reads, current: Mapping[str, Version]) -> Any:
     """A fingerprint lookup that skips fingerprints the environment already points at."""
     have = {v.fingerprint for v in current.values()}
 
     def lookup(fps: Iterable[str]) -> dict[str, Version]:
-        return ms.published_by_fingerprint([f for f in fps if f not in have])
+        return reads.published_by_fingerprint([f for f in fps if f not in have])
 
     return lookup
 
 
-def compatible_plan(project: Project, ms: Metastore, base: BuildPlan) -> ChangeBuildPlan:
+def compatible_plan(project: Project, reads: Reads, base: BuildPlan) -> ChangeBuildPlan:
     """``base`` with products unaffected by non-breaking upstream changes kept (aliased)."""
     specs: dict[str, tuple[str, str]] = {}
-    return _categorise(project, ms, base, dict(base.current), specs, base.env, base.env, True,
+    return _categorise(project, reads, base, dict(base.current), specs, base.env, base.env, True,
                        False).build
 
 
-def _categorise(project: Project, ms: Metastore, base: BuildPlan,
+def _categorise(project: Project, reads: Reads, base: BuildPlan,
                 current: Mapping[str, Version], specs: Mapping[str, tuple[str, str]],
                 env: str, compared: str, exists: bool, full_refresh: bool) -> ChangePlan:
     dag = dag_of(project)
-    records = menvs.code_records(ms, [v.fingerprint for n, v in current.items()
+    records = reads.code_records([v.fingerprint for n, v in current.items()
                                       if n in base.steps
                                       and base.steps[n].action in ("build", "reuse")])
     steps: dict[str, PlannedStep] = dict(base.steps)
@@ -432,6 +437,8 @@ def _alias(cur: Version, p: Product, fingerprint: str) -> Version:
 
 def prepare_run(ms: Metastore, project: Project, plan: BuildPlan) -> None:
     """Before executing ``plan``: record its code, insert its alias versions, note its specs."""
+    from steward.meta import envs as menvs
+
     rows = [code_row(project.products[n], project, plan.steps[n].fingerprint)
             for n in plan.order if plan.steps[n].action in ("build", "reuse")]
     if rows:

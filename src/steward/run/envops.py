@@ -9,14 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import NotFound, PlanError
 from steward.core.records import Version
-from steward.meta import envs as menvs
 from steward.run.changes import ChangePlan, plan_changes, upstream_closure
-from steward.run.diff import DiffResult, diff_versions
 from steward.run.planner import dag_of, selected
+
+if TYPE_CHECKING:
+    from steward.meta import envs as menvs
+    from steward.run.diff import DiffResult
 
 VIEWS_FILE = "envs.duckdb"
 
@@ -33,10 +35,12 @@ def plan(ctx: Any, env: str | None = None, select: Sequence[str] = (),
     env = env or ctx.default_env
     chosen = selected(ctx.project, list(select), list(exclude))
     base = from_env or (ctx.default_env if env != ctx.default_env else None)
-    return plan_changes(ctx.project, ctx.metastore, env, chosen, base_env=base)
+    return plan_changes(ctx.project, ctx.reads, env, chosen, base_env=base)
 
 
 def create_env(ctx: Any, name: str, from_env: str | None, message: str | None = None) -> int:
+    from steward.meta import envs as menvs
+
     n = menvs.create_env(ctx.metastore, name, from_env, _actor(), message)
     ctx.audit("env.create", [name], before=None, after={"from": from_env, "products": n},
               reason=message)
@@ -47,6 +51,8 @@ def create_env(ctx: Any, name: str, from_env: str | None, message: str | None = 
 def promote(ctx: Any, src: str, dst: str, select: Sequence[str] = (),
             message: str | None = None) -> menvs.MoveResult:
     """Point ``dst`` at ``src``'s versions of the selection and everything it depends on."""
+    from steward.meta import envs as menvs
+
     products = None
     if select:
         chosen = selected(ctx.project, list(select), [])
@@ -71,6 +77,8 @@ class RollbackPlan:
 
 def plan_rollback(ctx: Any, product: str, to: str | None = None, env: str | None = None,
                   downstream: bool = False) -> RollbackPlan:
+    from steward.meta import envs as menvs
+
     env = env or ctx.default_env
     ms = ctx.metastore
     if not ms.env_exists(env):
@@ -131,6 +139,8 @@ def plan_rollback(ctx: Any, product: str, to: str | None = None, env: str | None
 
 
 def _previous(ctx: Any, env: str, product: str, cur: Version) -> Version:
+    from steward.meta import envs as menvs
+
     ms = ctx.metastore
     for _, vid in reversed(menvs.history(ms, env, product)):
         if vid == cur.id:
@@ -153,6 +163,8 @@ def _previous(ctx: Any, env: str, product: str, cur: Version) -> Version:
 def rollback(ctx: Any, product: str, to: str | None = None, env: str | None = None,
              downstream: bool = False, message: str | None = None
              ) -> tuple[menvs.MoveResult, list[str]]:
+    from steward.meta import envs as menvs
+
     name = ctx.resolve_product(product).name if hasattr(ctx, "resolve_product") else product
     rp = plan_rollback(ctx, name, to, env, downstream)
     result = menvs.move_pointers(ctx.metastore, rp.env, rp.moves, rp.expected, "rollback",
@@ -185,6 +197,8 @@ def resolve_side(ctx: Any, product: str, ref: str) -> tuple[Version, str]:
 
 
 def diff(ctx: Any, product: str, a: str, b: str, sample: int = 10) -> DiffResult:
+    from steward.run.diff import diff_versions
+
     name = ctx.resolve_product(product).name if product not in ctx.project.products else product
     va, la = resolve_side(ctx, name, a)
     vb, lb = resolve_side(ctx, name, b)
