@@ -17,23 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-_MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+from steward.meta.reads import connect, latest_migration, sqlite_file
 
-
-def sqlite_file(url: str) -> str | None:
-    """The database file of a ``sqlite:///`` URL, or None for anything else."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///"):].split("?", 1)[0]
-    return path if path and path != ":memory:" else None
-
-
-def latest_migration() -> int:
-    """The number of the newest migration this code knows (``mNNNN_*.py``)."""
-    numbers = [int(f[1:5]) for f in os.listdir(_MIGRATIONS)
-               if f.startswith("m") and f.endswith(".py") and f[1:5].isdigit()]
-    return max(numbers, default=0)
-
+__all__ = ["EnvState", "env_state", "record_run", "sqlite_file"]
 
 @dataclass(frozen=True)
 class EnvState:
@@ -50,13 +36,6 @@ class EnvState:
         return h.hexdigest()
 
 
-def _connect(path: str) -> sqlite3.Connection:
-    con = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=30,
-                          isolation_level=None)
-    con.execute("PRAGMA busy_timeout=30000")
-    return con
-
-
 def env_state(path: str, env: str) -> EnvState | None:
     """The pointers of ``env``; None when the fast path must not answer.
 
@@ -64,7 +43,7 @@ def env_state(path: str, env: str) -> EnvState | None:
     marked running (a killed run: the full path recovers from it first).
     """
     try:
-        con = _connect(path)
+        con = connect(path)
     except sqlite3.Error:
         return None
     try:
@@ -92,7 +71,7 @@ def record_run(path: str, run_id: str, env: str, actor: str | None, started: dat
                finished: datetime, steps: Sequence[tuple[str, str, str, int | None]],
                summary: dict[str, Any]) -> None:
     """Insert one finished run and its steps (product, status, version, rows) at once."""
-    con = _connect(path)
+    con = connect(path)
     try:
         con.execute("BEGIN IMMEDIATE")
         con.execute(
