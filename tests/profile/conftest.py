@@ -32,7 +32,7 @@ def table(tmp_path: Path, con: Any) -> Any:
     return make
 
 
-@pytest.fixture
-def profile_of(con: Any, table: Any) -> Any:
-    """``profile_of(select_sql) -> profile dict``."""
-    return lambda select: compute_profile(con, table(select))
+@pytest.fixture(params=["duckdb", "arrow"])
+def profile_of(con: Any, table: Any, request: pytest.FixtureRequest) -> Any:
+    """``profile_of(select_sql) -> profile dict``, by each path (DuckDB scans, in process)."""
+    return lambda select: compute_profile(con, table(select), method=request.param)

@@ -59,6 +59,37 @@ def save_profile(ms: Metastore, product: str, version_id: str, profile: dict[str
         })
 
 
+def record_profile(ms: Metastore, product: str, version_id: str, profile: dict[str, Any],
+                   points: Sequence[MetricPoint], at: datetime | None = None) -> bool:
+    """Store a version's profile and, unless the version has some already, its metric points.
+
+    One transaction of four statements (the publish hook's path): the same rows as
+    :func:`save_profile` followed by :func:`append_metrics`.
+
+    Returns:
+        Whether the points were appended.
+    """
+    doc = json.dumps(profile, separators=(",", ":"), default=str)
+    rows = _metric_rows(points)
+    with ms.begin() as conn:
+        conn.execute(_DELETE_PROFILE, {"v": version_id})
+        conn.execute(_INSERT_PROFILE, {
+            "version_id": version_id, "product": product, "created_at": at or datetime.now(UTC),
+            "seconds": profile.get("seconds"), "profile_json": doc,
+        })
+        if not rows or conn.execute(_HAS_METRICS, {"v": version_id}).first() is not None:
+            return False
+        conn.execute(_INSERT_METRICS, rows)
+    return True
+
+
+# built once: the publish hook runs them for every version
+_DELETE_PROFILE = profiles.delete().where(profiles.c.version_id == sa.bindparam("v"))
+_INSERT_PROFILE = profiles.insert()
+_HAS_METRICS = sa.select(metrics.c.id).where(metrics.c.version_id == sa.bindparam("v")).limit(1)
+_INSERT_METRICS = metrics.insert()
+
+
 def load_profile(ms: Metastore, version_id: str) -> dict[str, Any] | None:
     with ms.engine.connect() as conn:
         doc = conn.execute(sa.select(profiles.c.profile_json)
@@ -83,14 +114,18 @@ def profiled_versions(ms: Metastore, product: str) -> list[tuple[str, datetime]]
 
 def append_metrics(ms: Metastore, points: Sequence[MetricPoint]) -> int:
     """Append points to the series; non-finite values are stored as NULL."""
-    rows = [{"product": p.product, "version_id": p.version_id, "metric": p.metric,
-             "column": p.column or "", "at": p.at,
-             "value": p.value if p.value is not None and math.isfinite(p.value) else None}
-            for p in points]
+    rows = _metric_rows(points)
     if rows:
         with ms.begin() as conn:
             conn.execute(metrics.insert(), rows)
     return len(rows)
+
+
+def _metric_rows(points: Sequence[MetricPoint]) -> list[dict[str, Any]]:
+    return [{"product": p.product, "version_id": p.version_id, "metric": p.metric,
+             "column": p.column or "", "at": p.at,
+             "value": p.value if p.value is not None and math.isfinite(p.value) else None}
+            for p in points]
 
 
 def series(ms: Metastore, product: str, metric: str | None = None, column: str | None = None,

@@ -1,5 +1,8 @@
 """Statistical profile of one version, computed inside the engine in two scans.
 
+(Small versions are profiled in process instead, with the same keys and conventions and
+exact statistics: :mod:`steward.profile.small`. What follows is the DuckDB path.)
+
 Scan 1 is one aggregate query over every column: counts, nulls, approximate distinct
 (``approx_count_distinct``, HyperLogLog), min, max, mean, sample stddev, quantiles
 1/5/25/50/75/95/99 % (``approx_quantile``, a T-Digest: approximate), zeros, negatives,
@@ -133,8 +136,15 @@ def _jsonable(v: Any) -> Any:
 
 def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: int = TOP_K,
                     byte_size: int | None = None,
-                    schema: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """Profile the Parquet ``files`` of one version on DuckDB connection ``con``.
+                    schema: Sequence[tuple[str, str]] | None = None,
+                    rows: int | None = None, method: str = "auto") -> dict[str, Any]:
+    """Profile the Parquet ``files`` of one version.
+
+    A version of at most ``steward.profile.small.SMALL_ROWS`` rows is profiled in
+    process from Arrow (:mod:`steward.profile.small`: every statistic exact, about a
+    millisecond); a larger one, or one with a type only DuckDB renders, on ``con`` in
+    two scans. Both give the same keys, units and conventions; ``engine`` says which
+    path ran (``arrow`` or ``duckdb``).
 
     Args:
         con: a DuckDB connection or cursor (``engine.connection()``).
@@ -143,10 +153,14 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
         top_k: most frequent values kept for strings and booleans.
         byte_size: the version's size on disk; summed from ``files`` when omitted.
         schema: (name, type) pairs when already known (saves a query).
+        rows: the version's row count when known (a large version's files are then
+            not opened to count it).
+        method: ``auto`` (by size), ``duckdb`` or ``arrow`` (in process whatever the
+            size; DuckDB still for unsupported types).
 
     Returns:
         A JSON-ready dict: ``rows``, ``bytes``, ``column_count``, ``columns`` (name ->
-        statistics) and ``seconds`` (time taken).
+        statistics), ``engine`` and ``seconds`` (time taken).
     """
     t0 = time.perf_counter()
     if byte_size is None:
@@ -156,7 +170,17 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
                 byte_size += os.path.getsize(f)
     if not files:
         return {"format": PROFILE_FORMAT, "rows": 0, "bytes": 0, "column_count": 0,
-                "columns": {}, "seconds": 0.0}
+                "columns": {}, "engine": "none", "seconds": 0.0}
+    if method != "duckdb":
+        from steward.profile.small import SMALL_ROWS, small_profile
+
+        got = small_profile(files, schema, bins=bins, top_k=top_k, rows=rows,
+                            max_rows=SMALL_ROWS if method == "auto" else None)
+        if got is not None:
+            n, used, small_cols = got
+            return {"format": PROFILE_FORMAT, "rows": n, "bytes": byte_size,
+                    "column_count": len(used), "columns": small_cols, "engine": "arrow",
+                    "seconds": round(time.perf_counter() - t0, 4)}
     schema = list(schema) if schema else describe(con, files)
     kinds = {name: column_kind(t) for name, t in schema}
     small = _small_ranges(con, files, schema, kinds)
@@ -250,7 +274,7 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
     _fix_non_finite(con, files, schema, kinds, cols)
     _second_scan(con, files, schema, kinds, cols, bins, n_rows)
     return {"format": PROFILE_FORMAT, "rows": n_rows, "bytes": byte_size,
-            "column_count": len(schema), "columns": cols,
+            "column_count": len(schema), "columns": cols, "engine": "duckdb",
             "seconds": round(time.perf_counter() - t0, 4)}
 
 
@@ -271,8 +295,8 @@ def _small_ranges(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
     out = set()
     for i, (name, _) in enumerate(cands):
         lo, hi = row[2 * i], row[2 * i + 1]
-        if lo is None or hi is None:
-            continue
+        if not isinstance(lo, int | date) or not isinstance(hi, int | date):
+            continue  # NULL, or a date past year 9999 (DuckDB returns it as a string)
         span = (hi - lo).days if isinstance(lo, date) else hi - lo
         if span <= SMALL_RANGE:
             out.add(name)

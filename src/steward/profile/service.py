@@ -92,27 +92,31 @@ class Profiles:
 
     # -- computing and storing -----------------------------------------------------
     def compute(self, files: list[str], byte_size: int | None = None,
-                schema: Any = None) -> dict[str, Any]:
+                schema: Any = None, rows: int | None = None) -> dict[str, Any]:
+        """Profile ``files``: in process when small (see :func:`compute_profile`).
+
+        ``schema`` (columns with ``name`` and ``type``) and ``rows`` are the version's
+        when known; they save a query or a look at the Parquet footers.
+        """
         cols = [(c.name, c.type) for c in schema] if schema else None
         return compute_profile(self.engine.connection(), files, byte_size=byte_size,
-                               schema=cols)
+                               schema=cols, rows=rows)
 
     def of_version(self, version: Version, compute: bool = True) -> dict[str, Any] | None:
         """The stored profile of ``version``; computed and stored first when missing."""
         prof = mp.load_profile(self.metastore, version.id)
         if prof is None and compute and version.status != "building":
-            prof = self.compute(self.store.data_files(version.path), version.bytes)
+            prof = self.compute(self.store.data_files(version.path), version.bytes,
+                                version.schema, version.row_count)
             mp.save_profile(self.metastore, version.product, version.id, prof)
         return prof
 
     def record(self, version: Version, profile: dict[str, Any],
                extra: dict[str, float | None] | None = None) -> None:
-        """Store a published version's profile and append its metrics."""
-        mp.save_profile(self.metastore, version.product, version.id, profile)
-        if version.id not in mp.versions_with_metrics(self.metastore, [version.id]):
-            at = datetime.now(UTC)
-            mp.append_metrics(self.metastore,
-                              metric_points(version.product, version.id, profile, at, extra))
+        """Store a published version's profile and append its metrics (one transaction)."""
+        at = datetime.now(UTC)
+        mp.record_profile(self.metastore, version.product, version.id, profile,
+                          metric_points(version.product, version.id, profile, at, extra), at)
 
     def history(self, product: str, metric: str, column: str | None,
                 exclude_version: str | None = None) -> list[float | None]:
@@ -192,14 +196,19 @@ class ProfileOnPublish:
         prof = candidate.extra.get("profile")
         if prof is None:
             prof = self.profiles.compute(self.profiles.store.data_files(version.path),
-                                         version.bytes, version.schema)
+                                         version.bytes, version.schema, version.row_count)
         elif version.bytes is not None:
             prof = {**prof, "bytes": version.bytes}
         duration = candidate.extra.get("build_seconds")
         if duration is None and version.created_at is not None:
             duration = (datetime.now(UTC) - version.created_at).total_seconds()
+        # a version no gate stored a result for (its check status is unset) has no
+        # pass rate: skip the query
+        checked = (version.check_status is not None
+                   or getattr(candidate, "check_status", None) is not None)
         extra = {"build_duration_s": duration,
-                 "check_pass_rate": _pass_rate(self.profiles.metastore, version.id),
+                 "check_pass_rate": _pass_rate(self.profiles.metastore, version.id)
+                 if checked else None,
                  "profile_s": prof.get("seconds")}
         self.profiles.record(version, prof, extra)
 
@@ -214,7 +223,10 @@ class ProfileGate:
         checks = profile_checks(candidate.product)
         if not checks:
             return
-        prof = self.profiles.compute(list(candidate.files))
+        result = getattr(candidate, "result", None)
+        prof = self.profiles.compute(list(candidate.files),
+                                     schema=getattr(result, "schema", None),
+                                     rows=getattr(result, "rows", None))
         candidate.extra["profile"] = prof
         prev_prof = None
         if candidate.previous is not None and any(isinstance(c, Drift) for c in checks):
