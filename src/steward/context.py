@@ -195,7 +195,7 @@ class Context:
                                                          if n in built},
                            after=built, reason=f"run {result.run_id}: {result.status}")
             if any(st.status in ("built", "failed") for st in result.steps):
-                self.emit_openlineage(result.run_id)
+                self.emit_openlineage(result.run_id, keep=False)
             if result.ok and not select and not exclude and not full_refresh:
                 self._remember_noop(env, plan.order, warnings)
             return result
@@ -280,12 +280,15 @@ class Context:
     def _current_schemas(self) -> dict[str, list[str]]:
         return {n: [c.name for c in v.schema] for n, v in self.current().items() if v.schema}
 
-    def emit_openlineage(self, run_id: str) -> list[Any]:
-        """Emit a recorded run's OpenLineage events (file, and HTTP when configured)."""
+    def emit_openlineage(self, run_id: str, keep: bool = True) -> list[Any]:
+        """Emit a recorded run's OpenLineage events (file, and HTTP when configured).
+
+        Returns them, unless ``keep`` is false (a run's own emission: written and dropped).
+        """
         from steward.audit.openlineage import emit_run
 
         events, problems = emit_run(self.project, self.metastore, self.root,
-                                    self.metastore.run(run_id).id, self.column_lineage)
+                                    self.metastore.run(run_id).id, self.column_lineage, keep)
         for problem in problems:
             self.console.message(problem, "warn")
         return events

@@ -37,7 +37,7 @@ import gc
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -374,19 +374,24 @@ class EventBuilder:
     def events(self, run: Run, steps: Sequence[Step]) -> list[Doc]:
         """Every RunEvent of one recorded run, in emission order (JSON-ready dicts)."""
         with _no_gc():
-            return self._events(run, steps)
+            return list(self.iter_events(run, steps))
 
-    def _events(self, run: Run, steps: Sequence[Step]) -> list[Doc]:
+    def iter_events(self, run: Run, steps: Sequence[Step]) -> Iterator[Doc]:
+        """The events of :meth:`events`, one at a time (a run's events need not all be
+        in memory at once: 2,000 of them are tens of megabytes as dicts)."""
         executed = [s for s in steps if s.status in ("built", "failed")
                     and s.product in self.project.products]
-        self.load([s.version_id for s in executed if s.version_id])
         parent_job = {"namespace": self.ns, "name": PARENT_JOB, "facets": {
             "jobType": _facet("jobType", processingType="BATCH", integration="STEWARD",
                               jobType="DAG")}}
         parent_run = run_uuid(run.id)
-        out = [self._event("START", _iso(run.started_at), {"runId": parent_run, "facets": {}},
-                           parent_job, [], [])]
-        for step in executed:
+        yield self._event("START", _iso(run.started_at), {"runId": parent_run, "facets": {}},
+                          parent_job, [], [])
+        for i, step in enumerate(executed):
+            if i % 250 == 0:  # what the next steps need, a few hundred at a time
+                for cache in (self._versions, self._checks, self._profiles):
+                    cache.clear()
+                self.load([s.version_id for s in executed[i:i + 250] if s.version_id])
             name = step.product
             product = self.project.products[name]
             v = self._version(step.version_id)
@@ -394,24 +399,23 @@ class EventBuilder:
             job = self._job(product)
             start = step.started_at or run.started_at
             end = start + timedelta(seconds=step.duration_s or 0.0)
-            out.append(self._event(
+            yield self._event(
                 "START", _iso(start), {"runId": rid, "facets": self._run_facets(run, {})},
                 job, self._inputs(product, v, final=False),
-                [self._output(product, v, final=False)]))
+                [self._output(product, v, final=False)])
             extra: Doc = {}
             if step.status == "failed":
                 extra["errorMessage"] = _facet(
                     "errorMessage", message=(step.error or "failed").splitlines()[0][:2000],
                     programmingLanguage="SQL" if product.kind == "sql" else "PYTHON",
                     stackTrace=step.error)
-            out.append(self._event(
+            yield self._event(
                 "COMPLETE" if step.status == "built" else "FAIL", _iso(end),
                 {"runId": rid, "facets": self._run_facets(run, extra)}, job,
-                self._inputs(product, v, final=True), [self._output(product, v, final=True)]))
+                self._inputs(product, v, final=True), [self._output(product, v, final=True)])
         ok = run.status == "success"
-        out.append(self._event("COMPLETE" if ok else "FAIL", _iso(run.finished_at),
-                               {"runId": parent_run, "facets": {}}, parent_job, [], []))
-        return out
+        yield self._event("COMPLETE" if ok else "FAIL", _iso(run.finished_at),
+                          {"runId": parent_run, "facets": {}}, parent_job, [], [])
 
 
 # Documents are trees (shared sub-documents, never cycles): no circular-reference check.
@@ -447,24 +451,47 @@ class Emitter:
         return (self.spec.file if os.path.isabs(self.spec.file)
                 else os.path.join(self.root, self.spec.file))
 
-    def emit(self, events: Sequence[Any]) -> list[str]:
-        """Send ``events``; returns problems (never raises: lineage must not fail a run)."""
+    def emit(self, events: Iterable[Any], keep: list[Any] | None = None) -> list[str]:
+        """Send ``events`` as they come (appended to ``keep`` when given); returns problems
+        (never raises: lineage must not fail a run)."""
         problems: list[str] = []
-        if self.path and events:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            with _no_gc():
-                text = "".join(to_json(e) + "\n" for e in events)
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(text)
-        if self.spec.url and events:
+        transport: Any = None
+        if self.spec.url:
             try:
                 transport = self._http()
-                for e in events:
-                    transport.emit(e)
-            except Exception as e:  # an unreachable endpoint is a warning, not a failure
-                problems.append(f"OpenLineage endpoint {self.spec.url}: {type(e).__name__}: "
-                                f"{str(e).splitlines()[0] if str(e) else ''}")
+            except Exception as e:
+                problems.append(self._unreachable(e))
+        out = None
+        if self.path:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        batch: list[str] = []
+        try:
+            for e in events:
+                if keep is not None:
+                    keep.append(e)
+                if self.path:
+                    batch.append(to_json(e) + "\n")
+                    if len(batch) >= 256:
+                        out = out or open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+                        out.write("".join(batch))
+                        batch.clear()
+                if transport is not None:
+                    try:
+                        transport.emit(e)
+                    except Exception as exc:  # an unreachable endpoint: a warning
+                        problems.append(self._unreachable(exc))
+                        transport = None
+            if batch:
+                out = out or open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+                out.write("".join(batch))
+        finally:
+            if out is not None:
+                out.close()
         return problems
+
+    def _unreachable(self, e: Exception) -> str:
+        return (f"OpenLineage endpoint {self.spec.url}: {type(e).__name__}: "
+                f"{str(e).splitlines()[0] if str(e) else ''}")
 
     def _http(self) -> Any:
         from openlineage.client.transport.http import (
@@ -486,8 +513,11 @@ class Emitter:
 
 def emit_run(project: Project, metastore: Metastore, root: str, run_id: str,
              column_lineage: Callable[[], tuple[ColumnLineage, Mapping[str, str]] | None]
-             | None = None) -> tuple[list[Any], list[str]]:
-    """Build and send the events of recorded run ``run_id``; returns (events, problems)."""
+             | None = None, keep: bool = True) -> tuple[list[Any], list[str]]:
+    """Build and send the events of recorded run ``run_id``; returns (events, problems).
+
+    With ``keep=False`` each event is written and dropped (the list returned is empty).
+    """
     spec = project.spec.openlineage
     if not spec.enabled:
         return [], []
@@ -503,6 +533,8 @@ def emit_run(project: Project, metastore: Metastore, root: str, run_id: str,
             cl = None
     builder = EventBuilder(project, metastore, spec.namespace or project.name,
                            cl[0] if cl else None, cl[1] if cl else None)
+    events: list[Any] = []
     with _no_gc():  # one pause for building and writing (see _no_gc)
-        events = builder.events(run, steps)
-        return events, Emitter(spec, root).emit(events)
+        problems = Emitter(spec, root).emit(builder.iter_events(run, steps),
+                                            events if keep else None)
+    return events, problems
