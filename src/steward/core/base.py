@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict
 class Spec(BaseModel):
     """Strict and frozen: an unknown key is an error, a spec never changes after load."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              defer_build=True)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")

@@ -68,3 +68,22 @@ def write(path: str, key: str, project: Project) -> None:
     with open(tmp, "wb") as f:
         pickle.dump((key, project), f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
+
+
+def read_memo(path: str) -> dict[Any, Any] | None:
+    """The per-file memo of the last load (see ``steward.project.loader``), if current."""
+    try:
+        with open(path, "rb") as f:
+            version, memo = pickle.load(f)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
+            TypeError, ValueError):
+        return None
+    return memo if version == _version() and isinstance(memo, dict) else None
+
+
+def write_memo(path: str, memo: dict[Any, Any]) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        pickle.dump((_version(), memo), f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)

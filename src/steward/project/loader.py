@@ -33,11 +33,17 @@ from steward.project.pyproducts import read_python_products
 from steward.project.validate import normalise_checks, validate
 from steward.project.yamlload import Located, load_yaml
 
+# A SQL model as loaded from its files, before references are resolved: (product, refs,
+# spans, sidecar document or None), kept between loads keyed by the files' stat data.
+Memo = dict[tuple[Any, ...], tuple[Product, list[Any], list[Any], Any]]
+
 
 class _Loader:
-    def __init__(self, root: str, hash_sources: bool):
+    def __init__(self, root: str, hash_sources: bool, memo: Memo | None = None):
         self.root = root
         self.hash_sources = hash_sources
+        self.memo_in: Memo = memo or {}
+        self.memo_out: Memo = {}
         self.problems: list[Problem] = []
         self.products: dict[str, Product] = {}
         self.where: dict[str, tuple[str, int]] = {}
@@ -223,6 +229,13 @@ class _Loader:
             folder_domain = None if rel_dir == "." else rel_dir.split(os.sep)[0]
             stem = os.path.splitext(path)[0]
             sidecar = next((stem + e for e in (".yml", ".yaml") if os.path.exists(stem + e)), None)
+            key = _memo_key(path, sidecar, folder_domain) if path.endswith(".sql") else None
+            hit = self.memo_in.get(key) if key else None
+            if hit is not None:  # the same files as at the last load: no read, parse, check
+                self.restore(hit)
+                self.memo_out[key] = hit  # type: ignore[index]
+                continue
+            problems, known = len(self.problems), set(self.products)
             meta: dict[str, Any] = {}
             doc: Located | None = None
             if sidecar:
@@ -236,8 +249,21 @@ class _Loader:
                 meta = dict(doc.data or {})
             if path.endswith(".sql"):
                 self.load_sql(path, folder_domain, meta, doc)
+                added = set(self.products) - known
+                if key and len(added) == 1 and len(self.problems) == problems:
+                    name = added.pop()
+                    self.memo_out[key] = (self.products[name], self.refs[name],
+                                          self.spans[name], self.docs.get(name, (None,))[0])
             else:
                 self.load_python(path, folder_domain, meta, doc)
+
+    def restore(self, hit: tuple[Product, list[Any], list[Any], Any]) -> None:
+        product, refs, spans, doc = hit
+        self.refs[product.name] = refs
+        self.spans[product.name] = spans
+        self.add(product)
+        if doc is not None:
+            self.docs.setdefault(product.name, (doc, ()))
 
     def load_sql(self, path: str, folder_domain: str | None, meta: dict[str, Any],
                  doc: Located | None) -> None:
@@ -459,6 +485,16 @@ def _valid_name(name: str) -> bool:
     return re.match(NAME_PATTERN, name) is not None
 
 
+def _memo_key(path: str, sidecar: str | None, domain: str | None) -> tuple[Any, ...] | None:
+    try:
+        st = os.stat(path)
+        side = os.stat(sidecar) if sidecar else None
+    except OSError:
+        return None
+    return (path, st.st_size, st.st_mtime_ns, sidecar, side and side.st_size,
+            side and side.st_mtime_ns, domain)
+
+
 def _files(base: str, exts: tuple[str, ...]) -> list[str]:
     if not os.path.isdir(base):
         return []
@@ -503,7 +539,12 @@ def load_project(root: str | None = None, *, hash_sources: bool = True) -> Loade
             hashes = _rehash_sources(hit, root)
             if hashes is not None:  # a vanished source: the full load reports it in place
                 return replace(hit, source_hashes=hashes, load_key=key)
-    project = replace(_Loader(root, hash_sources).load(), load_key=key)
+    memo_path = os.path.join(root, STATE_DIR, "cache", "models.pickle")
+    loader = _Loader(root, hash_sources, cache.read_memo(memo_path) if hash_sources else None)
+    project = replace(loader.load(), load_key=key)
+    if hash_sources:
+        with contextlib.suppress(OSError, TypeError, AttributeError, pickle.PicklingError):
+            cache.write_memo(memo_path, loader.memo_out)
     for p in project.products.values():  # computed once, then kept in the cache
         _ = p.local_digest, p.metadata_fp
     if key is not None and hash_sources:

@@ -6,6 +6,7 @@ on. A product's environment pointer moves only when its new version is published
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import threading
@@ -225,7 +226,11 @@ class Executor:
             result = candidate.result  # a hook may have rewritten the data (quarantine)
             self.ms.publish(vid, plan.env, name, schema=result.schema, row_count=result.rows,
                             bytes=size, data_hash=data_hash, check_status=candidate.check_status)
-            version = self.ms.version(vid)
+            # what ms.version(vid) would read back, without the round trip
+            version = dataclasses.replace(
+                base, status="published", path=path, schema=tuple(result.schema),
+                row_count=result.rows, bytes=size, data_hash=data_hash,
+                check_status=candidate.check_status)
             candidate.extra["build_seconds"] = time.perf_counter() - t0
             return (Step(run_id, name, "built", vid, started, time.perf_counter() - t0,
                          result.rows), version, candidate.notes, candidate)

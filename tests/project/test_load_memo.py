@@ -1,0 +1,65 @@
+"""Reloading after an edit reuses every model file that did not change, and only those."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from steward.core.errors import ConfigError
+from steward.project.loader import _Loader, load_project
+from tests.conftest import write
+
+
+def _bump(path: Path) -> None:
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000))
+
+
+def test_an_edit_reloads_that_file_only(starter: Path) -> None:
+    first = _Loader(str(starter), True)
+    p1 = first.load()
+    assert len(first.memo_out) == 2  # the two SQL models
+    sql = starter / "models" / "marts" / "daily_revenue.sql"
+    sql.write_text(sql.read_text().replace("select", "select 1 AS one,", 1))
+    second = _Loader(str(starter), True, first.memo_out)
+    p2 = second.load()
+    reused = [k for k, v in second.memo_out.items() if first.memo_out.get(k) is v]
+    assert len(reused) == 1  # staging.orders came from the memo
+    assert "1 AS one" in p2.products["marts.daily_revenue"].code
+    assert "one" in p2.products["marts.daily_revenue"].outputs
+    assert p2.products["staging.orders"].code == p1.products["staging.orders"].code
+    assert p2.products["marts.daily_revenue"].inputs == p1.products["marts.daily_revenue"].inputs
+
+
+def test_a_sidecar_edit_reloads_its_model(starter: Path) -> None:
+    first = _Loader(str(starter), True)
+    first.load()
+    yml = starter / "models" / "staging" / "orders.yml"
+    yml.write_text(yml.read_text().replace("owner: data-team@example.com",
+                                           "owner: someone@example.com"))
+    second = _Loader(str(starter), True, first.memo_out)
+    p2 = second.load()
+    assert p2.products["staging.orders"].owner == "someone@example.com"
+
+
+def test_memoised_models_are_still_validated_together(starter: Path) -> None:
+    load_project(str(starter))  # writes the memo next to the project cache
+    # the mart reads staging.orders; removing that model must still be reported in the
+    # mart, whose own files did not change and come from the memo
+    (starter / "models" / "staging" / "orders.sql").unlink()
+    (starter / "models" / "staging" / "orders.yml").unlink()
+    with pytest.raises(ConfigError) as e:
+        load_project(str(starter))
+    assert "daily_revenue.sql" in e.value.render() and "staging.orders" in e.value.render()
+
+
+def test_a_touch_without_change_keeps_the_project_equal(starter: Path) -> None:
+    p1 = load_project(str(starter))
+    _bump(starter / "models" / "marts" / "daily_revenue.sql")
+    write(starter, "models/marts/extra.sql", "SELECT 1 AS x\n")
+    p2 = load_project(str(starter))
+    assert set(p2.products) == set(p1.products) | {"marts.extra"}
+    for name, p in p1.products.items():
+        assert p2.products[name].local_digest == p.local_digest
