@@ -219,6 +219,9 @@ def main() -> None:
                     help="path to a sqlmesh executable (its own venv) to compare plans")
     ap.add_argument("--sqlmesh-products", type=int, default=200)
     args = ap.parse_args()
+    from run import prepare_bytecode
+
+    prepare_bytecode()
     print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
     if not args.skip_project:
         project_part(args.products, os.path.join(args.out, f"n{args.products}"))

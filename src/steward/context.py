@@ -116,7 +116,7 @@ class Context:
             rows.append({
                 "name": p.name, "kind": p.kind, "domain": p.domain, "owner": p.owner,
                 "file": p.meta_file or p.file, "metadata_fp": mfp,
-                "spec_json": p.spec.model_dump_json(exclude_defaults=True),
+                "spec_json": p.spec_json,
             })
         self.metastore.upsert_products(rows)
         if rows:

@@ -40,7 +40,7 @@ def _canon(value: Any) -> str:
 
 
 def data_config(product: Product) -> dict[str, Any]:
-    dumped = product.spec.model_dump(mode="json")
+    dumped = product.spec_dump
     cfg = {k: dumped.get(k) for k in _DATA_FIELDS[product.kind]}
     if product.kind in ("file", "python_source"):
         # declared types are casts for a source: they change the data
@@ -63,9 +63,7 @@ def data_fingerprint(
 
 
 def metadata_fingerprint(product: Product) -> str:
-    dumped = product.spec.model_dump(mode="json")
-    for k in _DATA_FIELDS[product.kind]:
-        dumped.pop(k, None)
+    dumped = {k: v for k, v in product.spec_dump.items() if k not in _DATA_FIELDS[product.kind]}
     return digest(FINGERPRINT_VERSION, dumped)
 
 

@@ -51,6 +51,16 @@ class Product:
 
         return metadata_fingerprint(self)
 
+    @cached_property
+    def spec_dump(self) -> dict[str, Any]:
+        """The declaration as JSON-ready data (``model_dump(mode="json")``); read only."""
+        return self.spec.model_dump(mode="json")
+
+    @cached_property
+    def spec_json(self) -> str:
+        """The declaration as JSON, defaults left out (what environments record)."""
+        return self.spec.model_dump_json(exclude_defaults=True)
+
     @property
     def is_source(self) -> bool:
         return self.kind in ("file", "python_source")

@@ -10,7 +10,7 @@ import difflib
 import importlib.util
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ from steward.project.pyproducts import read_python_products
 from steward.project.validate import normalise_checks, validate
 from steward.project.yamlload import Located, load_yaml
 
+_PARSE_CACHE_MAX = 32 << 20  # bytes of parse cache before it is started afresh
+
 # A SQL model as loaded from its files, before references are resolved: (product, refs,
 # spans, sidecar document or None), kept between loads keyed by the files' stat data.
 Memo = dict[tuple[Any, ...], tuple[Product, list[Any], list[Any], Any]]
@@ -51,20 +53,14 @@ class _Loader:
         self.source_hashes: dict[str, str] = {}
         cache_dir = os.path.join(root, STATE_DIR, "cache")
         self.stat_cache = StatCache(os.path.join(cache_dir, "stat.json"))
-        self.parse_cache_path = os.path.join(cache_dir, "parse.json")
-        self.parse_cache: dict[str, Any] = {}
-        self.parse_cache_dirty = False
+        self.parse_cache_path = os.path.join(cache_dir, "parse.ndjson")
+        self._parse_cache: dict[str, Any] | None = None  # read on first use
+        self.parse_cache_new: dict[str, Any] = {}
         self._params: dict[str, list[str]] = {}
         # names whose declaration is broken: references to them are not reported again
         self.broken: set[str] = set()
         self.docs: dict[str, tuple[Located, tuple[Any, ...]]] = {}
         self.spans: dict[str, list[tuple[int, int, str, bool]]] = {}
-        if os.path.exists(self.parse_cache_path):
-            try:
-                with open(self.parse_cache_path) as f:
-                    self.parse_cache = json.load(f)
-            except (OSError, ValueError):
-                self.parse_cache = {}
 
     # -- helpers ---------------------------------------------------------------------
     def rel(self, path: str) -> str:
@@ -109,6 +105,7 @@ class _Loader:
         self.load_sources(spec)
         self.load_models(spec)
         self.resolve_references()
+        self.prefill()
         self.check_graph()
         self.check_columns()
         from steward.project.glossary import load_glossary
@@ -132,7 +129,8 @@ class _Loader:
             return None
         data = dict(doc.data)
         sources = data.pop("sources", None) or {}
-        spec = validate(ProjectSpec, data, doc, self.problems)
+        spec = self.memo_spec("project", data, lambda: validate(ProjectSpec, data, doc,
+                                                                 self.problems))
         if isinstance(sources, dict):
             self.add_sources(sources, doc, ("sources",))
         return spec
@@ -160,7 +158,7 @@ class _Loader:
 
         from steward.core.spec import SourceSpec
 
-        adapter: Any = TypeAdapter(SourceSpec)
+        adapter: Any = None
         for name, raw in sources.items():
             loc = (*prefix, name)
             line = doc.line(loc)
@@ -170,7 +168,10 @@ class _Loader:
             raw = normalise_checks(raw, doc, loc, self.problems)
             raw.setdefault("kind", "file")
             try:
-                src = adapter.validate_python(raw)
+                if adapter is None and self.memo_key("source", raw) not in self.memo_in:
+                    adapter = TypeAdapter(SourceSpec)
+                src = self.memo_spec("source", raw,
+                                     lambda a=adapter, r=raw: a.validate_python(r))
             except Exception as e:  # pydantic.ValidationError
                 from pydantic import ValidationError
 
@@ -257,6 +258,39 @@ class _Loader:
             else:
                 self.load_python(path, folder_domain, meta, doc)
 
+    @staticmethod
+    def memo_key(kind: str, data: Any) -> tuple[str, ...] | None:
+        try:
+            return ("spec", kind, json.dumps(data, sort_keys=True, default=repr))
+        except (TypeError, ValueError):
+            return None
+
+    def memo_spec(self, kind: str, data: Any, build: Callable[[], Any]) -> Any:
+        """A spec validated from ``data``: the one of the last load if ``data`` is equal.
+
+        A spec is a pure function of its data; reusing it spares the validation and,
+        through the digests kept with it (:meth:`prefill`), pydantic's schema building.
+        """
+        key = self.memo_key(kind, data)
+        hit = self.memo_in.get(key) if key else None
+        if hit is not None:
+            self.memo_out[key] = hit  # type: ignore[index]
+            return hit
+        problems = len(self.problems)
+        spec = build()
+        if key and spec is not None and len(self.problems) == problems:
+            self.memo_out[key] = spec
+        return spec
+
+    def prefill(self) -> None:
+        """Give products whose spec came from the memo that spec's dumps (no serialiser)."""
+        dumps = {id(spec): (d, j) for spec, d, j in self.memo_in.get(("dumps",), ())}
+        for p in self.products.values():
+            got = dumps.get(id(p.spec))
+            if got is not None:
+                p.__dict__.setdefault("spec_dump", got[0])
+                p.__dict__.setdefault("spec_json", got[1])
+
     def restore(self, hit: tuple[Product, list[Any], list[Any], Any]) -> None:
         product, refs, spans, doc = hit
         self.refs[product.name] = refs
@@ -272,7 +306,8 @@ class _Loader:
             text = f.read()
         doc = doc or Located(rel, meta)
         meta = normalise_checks(meta, doc, (), self.problems)
-        spec = validate(SqlProductSpec, meta, doc, self.problems)
+        spec = self.memo_spec("sql", meta, lambda: validate(SqlProductSpec, meta, doc,
+                                                             self.problems))
         if spec is None:
             self.broken.add(_qualify(Path(path).stem, meta.get("domain") or folder_domain))
             return
@@ -302,18 +337,45 @@ class _Loader:
         if hit is not None:
             return ParsedSql.from_json(hit)
         parsed = parse_sql(text)
-        self.parse_cache[key] = parsed.to_json()
-        self.parse_cache_dirty = True
+        self.parse_cache[key] = self.parse_cache_new[key] = parsed.to_json()
         return parsed
 
+    @property
+    def parse_cache(self) -> dict[str, Any]:
+        """Parsed SQL by content digest: one ``[key, parsed]`` JSON line per entry, appended
+        as new SQL is met (a whole-file rewrite per edit cost more than the parse)."""
+        if self._parse_cache is None:
+            self._parse_cache = {}
+            try:
+                with open(self.parse_cache_path, encoding="utf-8") as f:
+                    for line in f:
+                        try:
+                            key, value = json.loads(line)
+                        except (ValueError, TypeError):
+                            continue  # a torn line of a crashed writer: parse again
+                        self._parse_cache[key] = value
+            except OSError:
+                pass
+        return self._parse_cache
+
     def save_parse_cache(self) -> None:
-        if not self.parse_cache_dirty:
+        if not self.parse_cache_new:
             return
         os.makedirs(os.path.dirname(self.parse_cache_path), exist_ok=True)
-        tmp = f"{self.parse_cache_path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.parse_cache, f)
-        os.replace(tmp, self.parse_cache_path)
+        lines = "".join(json.dumps([k, v]) + "\n" for k, v in self.parse_cache_new.items())
+        try:
+            big = os.path.getsize(self.parse_cache_path) > _PARSE_CACHE_MAX
+        except OSError:
+            big = False
+        if big:  # start afresh: entries come back as their SQL is parsed again
+            tmp = f"{self.parse_cache_path}.{os.getpid()}.tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(lines)
+            os.replace(tmp, self.parse_cache_path)
+        else:
+            with open(self.parse_cache_path, "a", encoding="utf-8") as f:
+                f.write(lines)
+        self.parse_cache_new.clear()
 
     def load_python(self, path: str, folder_domain: str | None, meta: dict[str, Any],
                     doc: Located | None) -> None:
@@ -332,7 +394,8 @@ class _Loader:
             merged = {**meta, **{k: v for k, v in py.metadata.items() if k != "name"}}
             located = doc or Located(rel, merged, {(): py.line})
             merged = normalise_checks(merged, located, (), self.problems)
-            spec = validate(PythonProductSpec, merged, located, self.problems)
+            spec = self.memo_spec("python", merged, lambda m=merged, d=located: validate(
+                PythonProductSpec, m, d, self.problems))
             if spec is None:
                 self.broken.add(py.metadata.get("name")
                                 or _qualify(py.function, merged.get("domain") or folder_domain))
@@ -467,10 +530,19 @@ def _close_hint(word: str, options: Iterable[str]) -> str | None:
     return f"did you mean '{close[0]}'?" if close else None
 
 
+# what the cached digests of a Product depend on: a change elsewhere keeps them
+_DIGEST_FIELDS = {"kind", "spec", "normalized_code", "params"}
+_CACHED = ("local_digest", "metadata_fp", "spec_json", "spec_dump")
+
+
 def _replace(p: Product, **changes: Any) -> Product:
     from dataclasses import replace
 
-    return replace(p, **changes)
+    new = replace(p, **changes)
+    if all(getattr(p, k) == changes[k] for k in _DIGEST_FIELDS & changes.keys()):
+        # (a frozen dataclass: the cached values go into __dict__ directly)
+        new.__dict__.update({k: p.__dict__[k] for k in _CACHED if k in p.__dict__})
+    return new
 
 
 def _qualify(name: str, domain: str | None) -> str:
@@ -542,11 +614,13 @@ def load_project(root: str | None = None, *, hash_sources: bool = True) -> Loade
     memo_path = os.path.join(root, STATE_DIR, "cache", "models.pickle")
     loader = _Loader(root, hash_sources, cache.read_memo(memo_path) if hash_sources else None)
     project = replace(loader.load(), load_key=key)
+    for p in project.products.values():  # computed once, then kept in the cache
+        _ = p.local_digest, p.metadata_fp, p.spec_json
     if hash_sources:
+        loader.memo_out[("dumps",)] = [(p.spec, p.spec_dump, p.spec_json)
+                                       for p in project.products.values()]
         with contextlib.suppress(OSError, TypeError, AttributeError, pickle.PicklingError):
             cache.write_memo(memo_path, loader.memo_out)
-    for p in project.products.values():  # computed once, then kept in the cache
-        _ = p.local_digest, p.metadata_fp
     if key is not None and hash_sources:
         # a cache that cannot be written only costs time
         with contextlib.suppress(OSError, TypeError, AttributeError, pickle.PicklingError):

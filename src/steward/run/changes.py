@@ -199,7 +199,7 @@ def compare_metadata(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[Ca
 
 
 def _spec_dict(product: Product) -> dict[str, Any]:
-    return json.loads(product.spec.model_dump_json(exclude_defaults=True))
+    return json.loads(product.spec_json)
 
 
 # -- the plan -------------------------------------------------------------------------------
@@ -357,7 +357,7 @@ def _categorise(project: Project, reads: Reads, base: BuildPlan,
                     pc.action = "reuse"
         # metadata, compared with the declaration the environment last ran with
         old = specs.get(name)
-        if old is not None and old[1] != p.spec.model_dump_json(exclude_defaults=True) \
+        if old is not None and old[1] != p.spec_json \
                 and old[0] != p.metadata_fp:
             cat, why = compare_metadata(json.loads(old[1]), _spec_dict(p))
             pc.reasons.extend(why)
@@ -451,7 +451,7 @@ def prepare_run(ms: Metastore, project: Project, plan: BuildPlan) -> None:
     for n in plan.order:
         if plan.steps[n].action == "blocked":
             continue
-        text = project.products[n].spec.model_dump_json(exclude_defaults=True)
+        text = project.products[n].spec_json
         if n not in known or known[n][1] != text:
             specs[n] = (project.products[n].metadata_fp, text)
     menvs.save_env_specs(ms, plan.env, specs)
