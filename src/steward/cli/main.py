@@ -20,6 +20,12 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
+@app.callback()
+def _root() -> None:
+    """DevOps for data products: build, gate, version, profile and audit them."""
+    # (a callback keeps `steward` a group of commands however many are registered)
+
 ProjectOpt = Annotated[
     Path | None, typer.Option("--project", "-p", help="Project folder (default: find upward).")
 ]
@@ -247,11 +253,28 @@ import steward.cli.quality  # noqa: E402,F401  (check, contract)
 # -- end command modules --
 
 
+def _only(name: str) -> None:
+    """Keep only the command (or group) ``name`` when it exists.
+
+    Typer builds the Click object of every registered command on each invocation, about
+    a tenth of a second for all of Steward's; a command line names one. Anything else
+    (``--help``, a typo) keeps them all, so the usage and "no such command" messages stay
+    whole.
+    """
+    cmds = [c for c in app.registered_commands
+            if (c.name or c.callback.__name__.replace("_", "-")) == name]  # type: ignore[union-attr]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if len(cmds) + len(groups) == 1:
+        app.registered_commands = cmds
+        app.registered_groups = groups
+
+
 def main() -> None:
     """Entry point: every StewardError becomes one clear message and an exit code.
 
     Typer handles its own usage errors (a bad option value: a usage line, exit 2).
     """
+    _only(sys.argv[1] if len(sys.argv) > 1 else "")
     try:
         app()
     except StewardError as e:
