@@ -52,38 +52,41 @@ def _add(h: Any, path: str, rel: str) -> None:
     h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}\n".encode())
 
 
-def read(path: str, key: str) -> Project | None:
+def _load(path: str) -> tuple[Any, Any] | None:
+    """The (key, value) pair pickled at ``path``, or None when it cannot be read."""
     try:
         with open(path, "rb") as f:
-            stored_key, project = pickle.load(f)
+            key, value = pickle.load(f)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
             TypeError, ValueError):
         return None
-    return project if stored_key == key else None
+    return key, value
 
 
-def write(path: str, key: str, project: Project) -> None:
+def _dump(path: str, key: str, value: Any) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
-        pickle.dump((key, project), f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((key, value), f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
+
+
+def read(path: str, key: str) -> Project | None:
+    got = _load(path)
+    return got[1] if got is not None and got[0] == key else None
+
+
+def write(path: str, key: str, project: Project) -> None:
+    _dump(path, key, project)
 
 
 def read_memo(path: str) -> dict[Any, Any] | None:
     """The per-file memo of the last load (see ``steward.project.loader``), if current."""
-    try:
-        with open(path, "rb") as f:
-            version, memo = pickle.load(f)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
-            TypeError, ValueError):
+    got = _load(path)
+    if got is None or got[0] != _version() or not isinstance(got[1], dict):
         return None
-    return memo if version == _version() and isinstance(memo, dict) else None
+    return got[1]
 
 
 def write_memo(path: str, memo: dict[Any, Any]) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        pickle.dump((_version(), memo), f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    _dump(path, _version(), memo)
