@@ -207,8 +207,11 @@ def _scratch_left(scratch: str) -> bool:
 @contextlib.contextmanager
 def _try_lock(state_dir: str) -> Any:
     """The project lock (the same ``flock`` as :class:`steward.run.lock.ProjectLock`)."""
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:  # no flock here (Windows): the full path and its lock decide
+        yield False
+        return
     path = os.path.join(state_dir, "run.lock")
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
