@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from steward.core.model import Project
 
-_FORMAT = 1
+_FORMAT = 2  # 2: the key pickled ahead of the value
 
 
 def _version() -> str:
@@ -39,7 +39,7 @@ def digest(root: str, folders: list[str]) -> str:
             dirs.sort()
             for f in sorted(files):
                 path = os.path.join(d, f)
-                _add(h, path, os.path.relpath(path, root))
+                _add(h, path, path[len(root) + 1:])  # (os.walk joins onto root)
     return h.hexdigest()
 
 
@@ -52,28 +52,32 @@ def _add(h: Any, path: str, rel: str) -> None:
     h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}\n".encode())
 
 
-def _load(path: str) -> tuple[Any, Any] | None:
-    """The (key, value) pair pickled at ``path``, or None when it cannot be read."""
+def _load(path: str, key: str) -> Any:
+    """The value pickled at ``path`` under ``key``; None when absent, stale or unreadable.
+
+    The key is its own pickle ahead of the value: a stale file is never unpickled whole.
+    """
     try:
         with open(path, "rb") as f:
-            key, value = pickle.load(f)
+            if pickle.load(f) != key:
+                return None
+            return pickle.load(f)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
             TypeError, ValueError):
         return None
-    return key, value
 
 
 def _dump(path: str, key: str, value: Any) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
-        pickle.dump((key, value), f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(key, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
 
 
 def read(path: str, key: str) -> Project | None:
-    got = _load(path)
-    return got[1] if got is not None and got[0] == key else None
+    return _load(path, key)  # type: ignore[no-any-return]
 
 
 def write(path: str, key: str, project: Project) -> None:
@@ -82,10 +86,8 @@ def write(path: str, key: str, project: Project) -> None:
 
 def read_memo(path: str) -> dict[Any, Any] | None:
     """The per-file memo of the last load (see ``steward.project.loader``), if current."""
-    got = _load(path)
-    if got is None or got[0] != _version() or not isinstance(got[1], dict):
-        return None
-    return got[1]
+    memo = _load(path, _version())
+    return memo if isinstance(memo, dict) else None
 
 
 def write_memo(path: str, memo: dict[Any, Any]) -> None:

@@ -64,6 +64,8 @@ class _Loader:
 
     # -- helpers ---------------------------------------------------------------------
     def rel(self, path: str) -> str:
+        if path.startswith(self.root + os.sep):  # the usual case, without relpath's cost
+            return path[len(self.root) + 1:]
         return os.path.relpath(path, self.root)
 
     def read_yaml(self, path: str) -> Located:
@@ -224,9 +226,10 @@ class _Loader:
             self.source_hashes[product.name] = self.stat_cache.hash_file(file)
 
     def load_models(self, spec: ProjectSpec) -> None:
-        base = os.path.join(self.root, spec.paths.models)
+        base = os.path.normpath(os.path.join(self.root, spec.paths.models))
         for path in _files(base, (".sql", ".py")):
-            rel_dir = os.path.relpath(os.path.dirname(path), base)
+            d = os.path.dirname(path)
+            rel_dir = d[len(base) + 1:] if d.startswith(base + os.sep) else "."
             folder_domain = None if rel_dir == "." else rel_dir.split(os.sep)[0]
             stem = os.path.splitext(path)[0]
             sidecar = next((stem + e for e in (".yml", ".yaml") if os.path.exists(stem + e)), None)
@@ -619,6 +622,13 @@ def load_project(root: str | None = None, *, hash_sources: bool = True) -> Loade
     if hash_sources:
         loader.memo_out[("dumps",)] = [(p.spec, p.spec_dump, p.spec_json)
                                        for p in project.products.values()]
+        for entry in loader.memo_out.values():  # memo products keep the digests too
+            pre = entry[0] if isinstance(entry, tuple) and entry else None
+            post = project.products.get(pre.name) if isinstance(pre, Product) else None
+            if post is not None and all(getattr(pre, k) == getattr(post, k)
+                                        for k in _DIGEST_FIELDS):
+                pre.__dict__.update({k: post.__dict__[k] for k in _CACHED
+                                     if k in post.__dict__})
         with contextlib.suppress(OSError, TypeError, AttributeError, pickle.PicklingError):
             cache.write_memo(memo_path, loader.memo_out)
     if key is not None and hash_sources:
