@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import put
 from steward.catalog.glossary import glossary_listing, glossary_warnings
 from steward.core.errors import ConfigError
 from steward.project.loader import load_project
+from tests.catalog.conftest import put
 
 
 def test_listing_shows_definitions_and_usage(people: Path) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import put
 from steward.catalog.lineage import build_lineage, propagate, propagated_classifications
 from steward.catalog.lineage_view import render, walk
 from steward.catalog.sqllineage import sql_lineage
 from steward.project.loader import load_project
+from tests.catalog.conftest import put
 
 SCHEMAS = {"raw.users": ["id", "Email", "name"], "shop.orders": ["order_id", "user_id", "amt"],
            "raw.blob": None}

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import put
 from steward.catalog.owners import check_owners, owners_report
 from steward.context import Context
 from steward.core.errors import ConfigError
 from steward.project.loader import load_project
+from tests.catalog.conftest import put
 
 
 def test_report_groups_products_by_owner_with_the_project_default(people: Path) -> None:

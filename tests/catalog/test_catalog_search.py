@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import put
 from steward.catalog.search import CatalogIndex, project_entries
 from steward.catalog.service import lineage, refreshed_index
 from steward.project.loader import load_project
+from tests.catalog.conftest import put
 
 
 def _index(root: Path) -> CatalogIndex:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
+from steward.cli.text import escape
 
 catalog_app = typer.Typer(help="Find products and columns; show a product's card.",
                           no_args_is_help=True)

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
+from steward.cli.text import escape
 
 audit_app = typer.Typer(help="The tamper-evident audit trail of every state change.",
                         no_args_is_help=True)
