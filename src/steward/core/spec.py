@@ -114,7 +114,8 @@ class DefaultsSpec(Spec):
     owner: str | None = None
     contract: Literal["lenient", "strict"] = "lenient"
     on_fail: Literal["block", "quarantine_rows"] = "block"
-    retention: RetentionSpec = RetentionSpec(keep_last=5, keep_days=30)
+    retention: RetentionSpec = Field(
+        default_factory=lambda: RetentionSpec(keep_last=5, keep_days=30))
 
 
 class EnvironmentsSpec(Spec):
@@ -144,15 +145,15 @@ class ProjectSpec(Spec):
 
     name: str
     description: str | None = None
-    engine: EngineSpec = EngineSpec()
+    engine: EngineSpec = Field(default_factory=EngineSpec)
     store: str = ".steward/store"
     metastore: str | None = None
-    environments: EnvironmentsSpec = EnvironmentsSpec()
-    defaults: DefaultsSpec = DefaultsSpec()
-    paths: PathsSpec = PathsSpec()
+    environments: EnvironmentsSpec = Field(default_factory=EnvironmentsSpec)
+    defaults: DefaultsSpec = Field(default_factory=DefaultsSpec)
+    paths: PathsSpec = Field(default_factory=PathsSpec)
     parallelism: int | None = Field(default=None, ge=1)
     compliance: Literal["lenient", "strict"] = "lenient"
-    openlineage: OpenLineageSpec = OpenLineageSpec()
+    openlineage: OpenLineageSpec = Field(default_factory=OpenLineageSpec)
     sources: dict[str, SourceSpec] = Field(default_factory=dict)
     vars: dict[str, Any] = Field(default_factory=dict)
 
