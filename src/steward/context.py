@@ -5,7 +5,6 @@ CLI commands and API endpoints are thin calls into :class:`Context`.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 from collections.abc import Sequence
@@ -14,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import NotFound
+from steward.core.ids import actor
 from steward.core.model import Product, Project
 from steward.core.records import Version
 from steward.project.loader import STATE_DIR, find_root, load_project
@@ -26,10 +26,6 @@ if TYPE_CHECKING:
     from steward.run.executor import RunResult
     from steward.run.planner import BuildPlan
     from steward.store.base import Store
-
-
-def actor() -> str:
-    return os.environ.get("STEWARD_ACTOR") or getpass.getuser()
 
 
 @dataclass

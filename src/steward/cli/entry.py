@@ -46,7 +46,6 @@ def _fast_run(args: list[str]) -> int | None:
     opts = _run_options(args)
     if opts is None:
         return None
-    import os
 
     from steward.core.errors import StewardError
     from steward.project.paths import find_root
@@ -56,10 +55,9 @@ def _fast_run(args: list[str]) -> int | None:
         root = find_root(str(opts.get("project") or "."))
     except StewardError:
         return None  # the full path reports it
-    import getpass
+    from steward.core.ids import actor
 
-    actor = os.environ.get("STEWARD_ACTOR") or getpass.getuser()
-    done = noop_run(root, str(opts.get("env") or "") or None, actor)
+    done = noop_run(root, str(opts.get("env") or "") or None, actor())
     if done is None:
         return None
     from steward.cli.console import make_console

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import NotFound, PlanError
+from steward.core.ids import actor
 from steward.core.records import Version
 from steward.run.changes import ChangePlan, plan_changes, upstream_closure
 from steward.run.planner import dag_of, selected
@@ -21,12 +22,6 @@ if TYPE_CHECKING:
     from steward.run.diff import DiffResult
 
 VIEWS_FILE = "envs.duckdb"
-
-
-def _actor() -> str:
-    import getpass
-
-    return os.environ.get("STEWARD_ACTOR") or getpass.getuser()
 
 
 def plan(ctx: Any, env: str | None = None, select: Sequence[str] = (),
@@ -41,7 +36,7 @@ def plan(ctx: Any, env: str | None = None, select: Sequence[str] = (),
 def create_env(ctx: Any, name: str, from_env: str | None, message: str | None = None) -> int:
     from steward.meta import envs as menvs
 
-    n = menvs.create_env(ctx.metastore, name, from_env, _actor(), message)
+    n = menvs.create_env(ctx.metastore, name, from_env, actor(), message)
     ctx.audit("env.create", [name], before=None, after={"from": from_env, "products": n},
               reason=message)
     refresh_views_if_present(ctx)
@@ -57,14 +52,19 @@ def promote(ctx: Any, src: str, dst: str, select: Sequence[str] = (),
     if select:
         chosen = selected(ctx.project, list(select), [])
         products = sorted(upstream_closure(ctx.project, chosen))
-    result = menvs.promote(ctx.metastore, src, dst, products, _actor(), message)
-    if result.moves:
-        ctx.audit("promote", sorted(result.moves),
-                  before={p: a for p, (a, _) in result.moves.items()},
-                  after={p: b for p, (_, b) in result.moves.items()},
-                  reason=message or f"promote {src} -> {dst}")
-        refresh_views_if_present(ctx)
+    result = menvs.promote(ctx.metastore, src, dst, products, actor(), message)
+    _record_moves(ctx, "promote", result, message or f"promote {src} -> {dst}")
     return result
+
+
+def _record_moves(ctx: Any, action: str, result: menvs.MoveResult, reason: str) -> None:
+    """Audit the pointer moves of a promote or rollback and refresh the env views."""
+    if not result.moves:
+        return
+    ctx.audit(action, sorted(result.moves),
+              before={p: a for p, (a, _) in result.moves.items()},
+              after={p: b for p, (_, b) in result.moves.items()}, reason=reason)
+    refresh_views_if_present(ctx)
 
 
 @dataclass
@@ -168,13 +168,8 @@ def rollback(ctx: Any, product: str, to: str | None = None, env: str | None = No
     name = ctx.resolve_product(product).name if hasattr(ctx, "resolve_product") else product
     rp = plan_rollback(ctx, name, to, env, downstream)
     result = menvs.move_pointers(ctx.metastore, rp.env, rp.moves, rp.expected, "rollback",
-                                 _actor(), message)
-    if result.moves:
-        ctx.audit("rollback", sorted(result.moves),
-                  before={p: a for p, (a, _) in result.moves.items()},
-                  after={p: b for p, (_, b) in result.moves.items()},
-                  reason=message or f"rollback {name} in {rp.env}")
-        refresh_views_if_present(ctx)
+                                 actor(), message)
+    _record_moves(ctx, "rollback", result, message or f"rollback {name} in {rp.env}")
     return result, rp.notes
 
 
