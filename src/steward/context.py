@@ -199,7 +199,7 @@ class Context:
     def _remember_noop(self, env: str, order: Sequence[str], warnings: Sequence[str]) -> None:
         """What the next no-op ``steward run`` compares with (see steward.run.noop)."""
         from steward.core.spec import FileSource, PythonSource
-        from steward.project.loader import callable_file
+        from steward.project.files import callable_file
         from steward.run.noop import SourceFacts, remember
 
         sources: dict[str, SourceFacts] = {}

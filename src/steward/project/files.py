@@ -6,9 +6,13 @@ import glob
 import importlib.util
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import xxhash
+
+from steward.project.paths import STATE_DIR
 
 _CHUNK = 1 << 22
 
@@ -77,3 +81,41 @@ class StatCache:
             json.dump(self.entries, f)
         os.replace(tmp, self.path)
         self.dirty = False
+
+
+def callable_file(target: str, root: str) -> str | None:
+    """The file defining ``module:function`` or ``path.py:function``, without importing it."""
+    mod, _, _fn = target.partition(":")
+    if mod.endswith(".py"):
+        path = mod if os.path.isabs(mod) else os.path.join(root, mod)
+        return path if os.path.isfile(path) else None
+    try:
+        spec = importlib.util.find_spec(mod)
+    except (ImportError, ValueError):
+        return None
+    return spec.origin if spec and spec.origin and os.path.isfile(spec.origin) else None
+
+
+def rehash_sources(products: Mapping[str, Any], root: str) -> dict[str, str] | None:
+    """The content hash of every source product, through the stat cache.
+
+    None when a source's files can no longer be found: the full load reports it in place.
+    """
+    stat_cache = StatCache(os.path.join(root, STATE_DIR, "cache", "stat.json"))
+    out: dict[str, str] = {}
+    for name, p in products.items():
+        if p.kind == "file":
+            try:
+                paths = resolve_paths(p.spec.path, root)
+            except (ImportError, ValueError):
+                return None
+            if not paths:
+                return None
+            out[name] = stat_cache.hash_files(paths)
+        elif p.kind == "python_source":
+            file = callable_file(p.spec.callable, root)
+            if file is None:
+                return None
+            out[name] = stat_cache.hash_file(file)
+    stat_cache.save()
+    return out

@@ -7,7 +7,6 @@ as one :class:`ConfigError`.
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -27,13 +26,12 @@ from steward.core.spec import (
     SourcesFile,
     SqlProductSpec,
 )
-from steward.project.files import StatCache, resolve_paths
+from steward.project.files import StatCache, callable_file, rehash_sources, resolve_paths
+from steward.project.parsecache import ParseCache
 from steward.project.paths import PROJECT_FILE, STATE_DIR, find_root, project_folders
 from steward.project.pyproducts import read_python_products
 from steward.project.validate import normalise_checks, validate
 from steward.project.yamlload import Located, load_yaml
-
-_PARSE_CACHE_MAX = 32 << 20  # bytes of parse cache before it is started afresh
 
 # A SQL model as loaded from its files, before references are resolved: (product, refs,
 # spans, sidecar document or None), kept between loads keyed by the files' stat data.
@@ -53,9 +51,7 @@ class _Loader:
         self.source_hashes: dict[str, str] = {}
         cache_dir = os.path.join(root, STATE_DIR, "cache")
         self.stat_cache = StatCache(os.path.join(cache_dir, "stat.json"))
-        self.parse_cache_path = os.path.join(cache_dir, "parse.ndjson")
-        self._parse_cache: dict[str, Any] | None = None  # read on first use
-        self.parse_cache_new: dict[str, Any] = {}
+        self.parse_cache = ParseCache(os.path.join(cache_dir, "parse.ndjson"))
         self._params: dict[str, list[str]] = {}
         # names whose declaration is broken: references to them are not reported again
         self.broken: set[str] = set()
@@ -114,7 +110,7 @@ class _Loader:
 
         glossary, glossary_warnings = load_glossary(self.root, self.products, self.problems)
         self.stat_cache.save()
-        self.save_parse_cache()
+        self.parse_cache.save()
         if self.problems:
             raise ConfigError(self.problems)
         return LoadedProject(self.root, spec, dict(sorted(self.products.items())),
@@ -314,7 +310,7 @@ class _Loader:
         if spec is None:
             self.broken.add(_qualify(Path(path).stem, meta.get("domain") or folder_domain))
             return
-        parsed = self.parse_sql(text)
+        parsed = self.parse_cache.parse(text)
         name = _qualify(Path(path).stem, spec.domain or folder_domain)
         if parsed.error:
             self.problems.append(Problem(rel, parsed.error_line, parsed.error))
@@ -330,55 +326,6 @@ class _Loader:
         self.add(product)
         if product.meta_file:
             self.docs.setdefault(name, (doc, ()))
-
-    def parse_sql(self, text: str) -> Any:
-        from steward.core.fingerprint import digest
-        from steward.sql.parse import ParsedSql, parse_sql
-
-        key = digest("v2", text)
-        hit = self.parse_cache.get(key)
-        if hit is not None:
-            return ParsedSql.from_json(hit)
-        parsed = parse_sql(text)
-        self.parse_cache[key] = self.parse_cache_new[key] = parsed.to_json()
-        return parsed
-
-    @property
-    def parse_cache(self) -> dict[str, Any]:
-        """Parsed SQL by content digest: one ``[key, parsed]`` JSON line per entry, appended
-        as new SQL is met (a whole-file rewrite per edit cost more than the parse)."""
-        if self._parse_cache is None:
-            self._parse_cache = {}
-            try:
-                with open(self.parse_cache_path, encoding="utf-8") as f:
-                    for line in f:
-                        try:
-                            key, value = json.loads(line)
-                        except (ValueError, TypeError):
-                            continue  # a torn line of a crashed writer: parse again
-                        self._parse_cache[key] = value
-            except OSError:
-                pass
-        return self._parse_cache
-
-    def save_parse_cache(self) -> None:
-        if not self.parse_cache_new:
-            return
-        os.makedirs(os.path.dirname(self.parse_cache_path), exist_ok=True)
-        lines = "".join(json.dumps([k, v]) + "\n" for k, v in self.parse_cache_new.items())
-        try:
-            big = os.path.getsize(self.parse_cache_path) > _PARSE_CACHE_MAX
-        except OSError:
-            big = False
-        if big:  # start afresh: entries come back as their SQL is parsed again
-            tmp = f"{self.parse_cache_path}.{os.getpid()}.tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(lines)
-            os.replace(tmp, self.parse_cache_path)
-        else:
-            with open(self.parse_cache_path, "a", encoding="utf-8") as f:
-                f.write(lines)
-        self.parse_cache_new.clear()
 
     def load_python(self, path: str, folder_domain: str | None, meta: dict[str, Any],
                     doc: Located | None) -> None:
@@ -542,10 +489,15 @@ def _replace(p: Product, **changes: Any) -> Product:
     from dataclasses import replace
 
     new = replace(p, **changes)
-    if all(getattr(p, k) == changes[k] for k in _DIGEST_FIELDS & changes.keys()):
-        # (a frozen dataclass: the cached values go into __dict__ directly)
-        new.__dict__.update({k: p.__dict__[k] for k in _CACHED if k in p.__dict__})
+    _carry_digests(p, new)
     return new
+
+
+def _carry_digests(src: Product, dst: Product) -> None:
+    """Give ``dst`` the digests ``src`` computed, when the fields they hash are equal."""
+    if all(getattr(src, k) == getattr(dst, k) for k in _DIGEST_FIELDS):
+        # (a frozen dataclass: the cached values go into __dict__ directly)
+        dst.__dict__.update({k: src.__dict__[k] for k in _CACHED if k in src.__dict__})
 
 
 def _qualify(name: str, domain: str | None) -> str:
@@ -580,18 +532,6 @@ def _files(base: str, exts: tuple[str, ...]) -> list[str]:
     return sorted(out)
 
 
-def callable_file(target: str, root: str) -> str | None:
-    mod, _, _fn = target.partition(":")
-    if mod.endswith(".py"):
-        path = mod if os.path.isabs(mod) else os.path.join(root, mod)
-        return path if os.path.isfile(path) else None
-    try:
-        spec = importlib.util.find_spec(mod)
-    except (ImportError, ValueError):
-        return None
-    return spec.origin if spec and spec.origin and os.path.isfile(spec.origin) else None
-
-
 def load_project(root: str | None = None, *, hash_sources: bool = True) -> LoadedProject:
     """Load and validate the project at ``root`` (or the one around the working folder).
 
@@ -611,7 +551,7 @@ def load_project(root: str | None = None, *, hash_sources: bool = True) -> Loade
     if key is not None and hash_sources:
         hit = cache.read(cache_path, key)
         if hit is not None:
-            hashes = _rehash_sources(hit, root)
+            hashes = rehash_sources(hit.products, root)
             if hashes is not None:  # a vanished source: the full load reports it in place
                 return replace(hit, source_hashes=hashes, load_key=key)
     memo_path = os.path.join(root, STATE_DIR, "cache", "models.pickle")
@@ -624,11 +564,8 @@ def load_project(root: str | None = None, *, hash_sources: bool = True) -> Loade
                                        for p in project.products.values()]
         for entry in loader.memo_out.values():  # memo products keep the digests too
             pre = entry[0] if isinstance(entry, tuple) and entry else None
-            post = project.products.get(pre.name) if isinstance(pre, Product) else None
-            if post is not None and all(getattr(pre, k) == getattr(post, k)
-                                        for k in _DIGEST_FIELDS):
-                pre.__dict__.update({k: post.__dict__[k] for k in _CACHED
-                                     if k in post.__dict__})
+            if isinstance(pre, Product) and pre.name in project.products:
+                _carry_digests(project.products[pre.name], pre)
         with contextlib.suppress(OSError, TypeError, AttributeError, pickle.PicklingError):
             cache.write_memo(memo_path, loader.memo_out)
     if key is not None and hash_sources:
@@ -636,25 +573,3 @@ def load_project(root: str | None = None, *, hash_sources: bool = True) -> Loade
         with contextlib.suppress(OSError, TypeError, AttributeError, pickle.PicklingError):
             cache.write(cache_path, key, project)
     return project
-
-
-def _rehash_sources(project: LoadedProject, root: str) -> dict[str, str] | None:
-    stat_cache = StatCache(os.path.join(root, STATE_DIR, "cache", "stat.json"))
-    out: dict[str, str] = {}
-    for name, p in project.products.items():
-        spec = p.spec
-        if isinstance(spec, FileSource):
-            try:
-                paths = resolve_paths(spec.path, root)
-            except (ImportError, ValueError):
-                return None
-            if not paths:
-                return None
-            out[name] = stat_cache.hash_files(paths)
-        elif isinstance(spec, PythonSource):
-            file = callable_file(spec.callable, root)
-            if file is None:
-                return None
-            out[name] = stat_cache.hash_file(file)
-    stat_cache.save()
-    return out
