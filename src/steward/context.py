@@ -58,7 +58,8 @@ class Context:
 
     @property
     def metastore_url(self) -> str:
-        url = self.project.spec.metastore or f"sqlite:///{os.path.join(self.state_dir, 'meta.db')}"
+        url = (self.project.spec_dump["metastore"]
+               or f"sqlite:///{os.path.join(self.state_dir, 'meta.db')}")
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
             rel = url[len("sqlite:///"):]
             if rel != ":memory:" and not os.path.isabs(rel):
@@ -98,7 +99,7 @@ class Context:
 
     @property
     def default_env(self) -> str:
-        return self.project.spec.environments.default
+        return self.project.spec_dump["environments"]["default"]  # type: ignore[no-any-return]
 
     # -- building --------------------------------------------------------------------
     def sync_products(self) -> int:

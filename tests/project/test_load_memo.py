@@ -67,3 +67,50 @@ def test_a_touch_without_change_keeps_the_project_equal(starter: Path) -> None:
     assert set(p2.products) == set(p1.products) | {"marts.extra"}
     for name, p in p1.products.items():
         assert p2.products[name].local_digest == p.local_digest
+
+
+def test_cached_specs_stay_unread_until_used(starter: Path) -> None:
+    fresh = load_project(str(starter))
+    _bump(starter / "models" / "marts" / "daily_revenue.sql")
+    again = load_project(str(starter))  # the memo's specs: plain facts and pickled models
+    for name, p in again.products.items():
+        assert "spec" not in p.__dict__, name
+        assert (p.owner, p.tags, p.spec_json) == (fresh.products[name].owner,
+                                                  fresh.products[name].tags,
+                                                  fresh.products[name].spec_json)
+    mart = again.products["marts.daily_revenue"]
+    assert mart.check_uses == fresh.products["marts.daily_revenue"].check_uses
+    assert mart.spec == fresh.products["marts.daily_revenue"].spec  # unpickled on first use
+    assert "spec" in mart.__dict__ and mart.spec.primary_key == ("order_date",)
+    assert again.name == "starter" and "spec" not in again.__dict__
+
+    staging = again.products["staging.orders"]
+    moved = staging.evolve(line=7)
+    assert "spec" not in moved.__dict__ and moved.line == 7
+    assert moved.local_digest == staging.local_digest and "local_digest" in moved.__dict__
+    recoded = staging.evolve(normalized_code="select 1")
+    assert "local_digest" not in recoded.__dict__  # its code changed: computed again
+    assert recoded.local_digest != staging.local_digest
+    with pytest.raises(TypeError):
+        staging.evolve(spec=mart.spec)
+
+
+def test_checks_of_memoised_models_are_checked_against_the_project(starter: Path) -> None:
+    write(starter, "models/marts/daily_revenue.yml", """\
+        owner: finance@example.com
+        columns:
+          order_date:
+            checks:
+              - relationships: {to: staging.orders, field: order_date}
+          revenue:
+            checks: [not_null]
+        """)
+    load_project(str(starter))
+    # the mart's files do not change; the product its check refers to goes away
+    (starter / "models" / "staging" / "orders.sql").unlink()
+    (starter / "models" / "staging" / "orders.yml").unlink()
+    write(starter, "models/staging/other.sql", "select 1 as order_id\n")
+    with pytest.raises(ConfigError) as e:
+        load_project(str(starter))
+    assert "refers to unknown product 'staging.orders'" in e.value.render()
+    assert "daily_revenue.yml:5" in e.value.render()  # the line of the check

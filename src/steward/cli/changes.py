@@ -13,7 +13,6 @@ env_app = typer.Typer(help="Environments: list, create (zero-copy), DuckDB views
 app.add_typer(env_app, name="env")
 
 MessageOpt = Annotated[str | None, typer.Option("--message", "-m", help="Why (recorded).")]
-_CAT = {"breaking": "bold red", "non-breaking": "yellow", "metadata-only": "cyan"}
 
 
 @app.command()
@@ -27,37 +26,12 @@ def plan(
     project: ProjectOpt = None,
 ) -> None:
     """What running the code into an environment would change, before anything runs."""
+    from steward.cli.planview import show_plan
     from steward.run.envops import plan as make_plan
 
     ctx = _ctx(project)
     cp = make_plan(ctx, env, select or [], exclude or [], from_env)
-    doc = cp.to_json()
-    if json_out:
-        return _dump(doc)
-    out = _out()
-    s = doc["summary"]
-    where = cp.env + ("" if cp.env_exists else f" (new, from '{cp.compared_with}')")
-    out.print(f"plan for '{where}': {s['build']} to build, {s['reuse']} to reuse, "
-              f"{s['keep']} unchanged, {s['remove']} removed")
-    if not doc["changes"]:
-        out.print("[green]no changes[/]")
-    for c in doc["changes"]:
-        style = _CAT.get(c["category"] or "", "")
-        out.print(f"\n[{style}]{c['category']}[/] {c['product']} ({c['action']})"
-                  + (f"  owner: {c['owner']}" if c["owner"] else ""))
-        for r in c["reasons"]:
-            out.print(f"    - {r}")
-        for d in c["downstream"]:
-            what = "rebuild" if d["action"] == "build" else f"keeps its data ({d['action']})"
-            uses = f" uses {', '.join(d['uses'])}" if d.get("uses") else ""
-            out.print(f"    -> {d['product']}: {what}{uses}"
-                      + (f"  [dim]{d['owner']}[/]" if d["owner"] else ""))
-        if c["affected_owners"]:
-            out.print(f"    owners to notify: {', '.join(c['affected_owners'])}")
-    blocked = [p for p in doc["products"] if p["action"] == "blocked"]
-    for p in blocked:
-        out.print(f"[yellow]blocked[/] {p['product']}: {'; '.join(p['reasons'])}")
-    return None
+    show_plan(cp, json_out)
 
 
 @app.command()

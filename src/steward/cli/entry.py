@@ -1,31 +1,45 @@
-"""The ``steward`` executable: a no-op ``run`` answers here, everything else goes to Typer.
+"""The ``steward`` executable: a no-op ``run`` and a ``plan`` answer here, the rest goes to Typer.
 
 ``steward run`` on an unchanged project is the command typed most often, and importing
 Typer, Rich, SQLAlchemy and pydantic would cost it more than everything else together.
-So a ``run`` whose options this recognises first asks :func:`steward.run.noop.noop_run`;
-anything it does not recognise (a selection, ``--full-refresh``, ``--help``, a typo)
-goes to the full command line, which parses and reports it.
+So a ``run`` whose options this recognises first asks :func:`steward.run.noop.noop_run`.
+``steward plan`` is the command typed after every edit; it runs here without Typer (and,
+with the load memo, without pydantic). Anything these do not recognise (``--help``, a
+typo, an option they do not know) and any error goes to the full command line, which
+parses, runs and reports it.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-# run options the fast path understands: spelling -> (name, parse its value or None)
-_OPTIONS = {"--env": ("env", str), "-e": ("env", str), "--project": ("project", str),
-            "-p": ("project", str), "--wait": ("wait", float), "--workers": ("workers", int),
-            "--json": ("json", None), "--verbose": ("verbose", None), "-v": ("verbose", None)}
+# options the fast paths understand: spelling -> (name, parse its value or None for a flag)
+_COMMON = {"--env": ("env", str), "-e": ("env", str), "--project": ("project", str),
+           "-p": ("project", str), "--json": ("json", None)}
+_RUN = {**_COMMON, "--wait": ("wait", float), "--workers": ("workers", int),
+        "--verbose": ("verbose", None), "-v": ("verbose", None)}
+_PLAN = {**_COMMON, "--from": ("from_env", str), "--exclude": ("exclude", list),
+         "-x": ("exclude", list)}
 
 
-def _run_options(args: list[str]) -> dict[str, object] | None:
-    """The options of ``steward run ARGS``, or None when the full parser must see them."""
-    out: dict[str, object] = {}
+def _options(args: list[str], known: dict[str, Any], positional: bool = False
+             ) -> dict[str, Any] | None:
+    """The options in ``args``, or None when the full parser must see them.
+
+    A ``list`` option may repeat; with ``positional``, other words collect in "args".
+    """
+    out: dict[str, Any] = {"args": [], "exclude": []}
     rest = list(args)
     while rest:
-        spelling, eq, value = rest.pop(0).partition("=")
-        if spelling not in _OPTIONS:
+        word = rest.pop(0)
+        if positional and not word.startswith("-"):
+            out["args"].append(word)
+            continue
+        spelling, eq, value = word.partition("=")
+        if spelling not in known:
             return None
-        name, parse = _OPTIONS[spelling]
+        name, parse = known[spelling]
         if parse is None:
             if eq:
                 return None
@@ -35,6 +49,9 @@ def _run_options(args: list[str]) -> dict[str, object] | None:
             if not rest:
                 return None
             value = rest.pop(0)
+        if parse is list:
+            out[name].append(value)
+            continue
         try:
             out[name] = parse(value)
         except ValueError:
@@ -43,7 +60,7 @@ def _run_options(args: list[str]) -> dict[str, object] | None:
 
 
 def _fast_run(args: list[str]) -> int | None:
-    opts = _run_options(args)
+    opts = _options(args, _RUN)
     if opts is None:
         return None
 
@@ -73,6 +90,33 @@ def _fast_run(args: list[str]) -> int | None:
     return 0
 
 
+def _fast_plan(args: list[str]) -> int | None:
+    """``steward plan`` without Typer; None sends it to the full command line."""
+    import os
+
+    from steward.run.noop import DISABLE
+
+    opts = _options(args, _PLAN, positional=True)
+    if opts is None or os.environ.get(DISABLE):
+        return None
+    from steward.context import Context
+    from steward.core.errors import StewardError
+    from steward.run.envops import plan
+
+    try:
+        cp = plan(Context(opts.get("project")), opts.get("env"), opts["args"], opts["exclude"],
+                  opts.get("from_env"))
+    except StewardError:
+        return None  # the full path runs it again and reports the error its way
+    from steward.cli.planview import show_plan
+
+    show_plan(cp, bool(opts.get("json")))
+    return 0
+
+
+_FAST = {"run": _fast_run, "plan": _fast_plan}
+
+
 def main() -> None:
     import os
 
@@ -81,8 +125,9 @@ def main() -> None:
     # PYDANTIC_DISABLE_PLUGINS to an empty value to keep them for Python products.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     args = sys.argv[1:]
-    if args[:1] == ["run"]:
-        code = _fast_run(args[1:])
+    fast = _FAST.get(args[0]) if args else None
+    if fast is not None:
+        code = fast(args[1:])
         if code is not None:
             sys.stdout.flush()
             sys.exit(code)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from steward.cli.text import dump_json, out_console
 from steward.core.errors import StewardError
 
 app = typer.Typer(
@@ -39,28 +39,8 @@ def _ctx(project: Path | None, console: Any = None) -> Any:
     return Context(project, console=console)
 
 
-def _out() -> Any:
-    import os
-
-    from rich.console import Console
-
-    # in a pipe or a log, tables get room instead of the 80 columns of a dumb terminal
-    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 160)
-    return Console(highlight=False, soft_wrap=True, width=width)
-
-
-def _json_default(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
-def _dump(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, default=_json_default, indent=2) + "\n")
+_out = out_console
+_dump = dump_json
 
 
 @app.command()

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from steward.core.base import Spec, parse_duration
+from steward.core.checkforms import CHECK_TYPES, normalise_check  # noqa: F401  (re-exported)
 
 
 class _Check(Spec):
@@ -199,44 +200,20 @@ Check = Annotated[
     Field(discriminator="type"),
 ]
 
-CHECK_TYPES: frozenset[str] = frozenset(
-    {"not_null", "unique", "accepted_values", "range", "regex", "length", "row_count",
-     "relationships", "freshness", "expression", "sql", "mean", "stddev", "quantile",
-     "distinct_count", "null_fraction", "min", "max", "sum", "row_count_change", "drift",
-     "anomaly"}
-)
 
 
-def normalise_check(raw: Any, column: str | None = None) -> dict[str, Any]:
-    """Turn the short YAML forms into ``{"type": ..., **args}``.
+def check_uses(spec: Any) -> tuple[tuple[str, tuple[str, ...], tuple[Any, ...], str | None], ...]:
+    """Each check of a product spec as (label, columns it names, where, relationship target).
 
-    ``"not_null"`` / ``{"range": {"min": 0}}`` / ``{"type": "range", "min": 0}`` are
-    accepted; under a column, ``column`` is filled in.
+    What the loader verifies against the rest of the project, kept as plain data so a
+    load that reuses a spec need not read the spec (see ``steward.core.model.SpecRef``).
     """
-    if isinstance(raw, str):
-        out: dict[str, Any] = {"type": raw}
-    elif isinstance(raw, dict) and "type" in raw:
-        out = dict(raw)
-    elif isinstance(raw, dict) and len(raw) == 1:
-        (kind, args), = raw.items()
-        if args is None:
-            args = {}
-        elif not isinstance(args, dict):
-            # `accepted_values: [a, b]`, `unique: [a, b]`, `expression: "a > b"`
-            key = {"accepted_values": "values", "unique": "columns", "expression": "expression",
-                   "sql": "query", "regex": "pattern"}.get(kind)
-            if key is None:
-                raise ValueError(f"check '{kind}' takes a mapping of arguments")
-            args = {key: args}
-        out = {"type": kind, **args}
-    else:
-        raise ValueError(
-            "a check is a name ('not_null') or a one-key mapping ('range: {min: 0}')"
-        )
-    if column is not None and out.get("type") not in {"row_count", "expression", "sql",
-                                                      "row_count_change"}:
-        if out.get("type") == "unique" and "columns" in out:
-            pass
-        else:
-            out.setdefault("column", column)
-    return out
+    out = []
+    for i, c in enumerate(spec.checks):
+        out.append((c.label(), tuple(c.columns_used), ("checks", i),
+                    c.to if isinstance(c, Relationships) else None))
+    for name, col in spec.columns.items():
+        for i, c in enumerate(col.checks):
+            out.append((c.label(), tuple(c.columns_used), ("columns", name, "checks", i),
+                        c.to if isinstance(c, Relationships) else None))
+    return tuple(out)

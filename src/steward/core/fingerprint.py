@@ -44,7 +44,8 @@ def data_config(product: Product) -> dict[str, Any]:
     cfg = {k: dumped.get(k) for k in _DATA_FIELDS[product.kind]}
     if product.kind in ("file", "python_source"):
         # declared types are casts for a source: they change the data
-        cfg["types"] = {c: s.type for c, s in product.spec.columns.items() if s.type}
+        cols = dumped.get("columns") or {}
+        cfg["types"] = {c: s["type"] for c, s in cols.items() if s.get("type")}
     return cfg
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
+# a product name: 'name' or 'domain.name'
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
+
 
 def new_id(prefix: str = "") -> str:
     """``20261127T013512.481-a1b2c3``: sortable, unique across processes."""

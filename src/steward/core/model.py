@@ -2,25 +2,125 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from steward.core.spec import (
-    FileSource,
-    ProjectSpec,
-    PythonProductSpec,
-    PythonSource,
-    SqlProductSpec,
-)
+if TYPE_CHECKING:
+    from steward.core.spec import (
+        FileSource,
+        ProjectSpec,
+        PythonProductSpec,
+        PythonSource,
+        SqlProductSpec,
+    )
+
+    AnySpec = FileSource | PythonSource | SqlProductSpec | PythonProductSpec
 
 Kind = Literal["file", "python_source", "sql", "python"]
-AnySpec = FileSource | PythonSource | SqlProductSpec | PythonProductSpec
+# what a check of a product needs from the project: (label, columns it names, where it
+# is declared in the spec, the product a relationships check refers to or None)
+CheckUse = tuple[str, tuple[str, ...], tuple[Any, ...], str | None]
+
+
+def spec_facts(spec: Any) -> dict[str, Any]:
+    """What a loaded object keeps of its pydantic ``spec`` as plain data (see SpecRef)."""
+    facts = {"_spec_blob": pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL),
+             "spec_dump": spec.model_dump(mode="json"),
+             "spec_json": spec.model_dump_json(exclude_defaults=True)}
+    if hasattr(spec, "checks"):
+        from steward.core.checks import check_uses
+
+        facts["check_uses"] = check_uses(spec)
+    return facts
+
+
+class SpecRef:
+    """A validated spec as the loader keeps it between loads.
+
+    Unpickling a pydantic model imports pydantic, about 0.2 s before any work. So the
+    load memo and the project cache hold each spec as plain facts: its dump, its JSON,
+    what its checks name, and the pickled model, which is unpickled on first use of
+    ``.spec`` (see :class:`_DeferredSpec`). ``live`` is the model when this process
+    validated it.
+    """
+
+    __slots__ = ("live", "_facts")
+
+    def __init__(self, live: Any = None, facts: dict[str, Any] | None = None):
+        self.live = live
+        self._facts = facts
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        if self._facts is None:
+            self._facts = spec_facts(self.live)
+        return self._facts
+
+    @property
+    def dump(self) -> dict[str, Any]:
+        return self.facts["spec_dump"]  # type: ignore[no-any-return]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.facts
+
+    def __setstate__(self, facts: dict[str, Any]) -> None:
+        self.live, self._facts = None, facts
+
+
+class _DeferredSpec:
+    """``spec`` pickled as bytes and unpickled on first read; the rest stays plain data."""
+
+    _FACTS: tuple[str, ...] = ("spec_dump", "spec_json")  # kept with the pickled spec
+    _DERIVED: tuple[str, ...] = ()  # cached values computed from fields other than spec
+
+    @classmethod
+    def with_spec(cls, ref: SpecRef, **fields: Any) -> Any:
+        """An instance whose spec comes from ``ref`` (unpickled only when read)."""
+        obj = cls(spec=ref.live, **fields)  # type: ignore[call-arg]
+        if ref.live is None:
+            del obj.__dict__["spec"]
+        obj.__dict__.update(ref.facts)
+        return obj
+
+    def evolve(self, **changes: Any) -> Any:
+        """``dataclasses.replace`` that leaves the spec unread (it cannot change here).
+
+        Values cached from the changed fields are dropped; a subclass may carry them over.
+        """
+        if "spec" in changes:
+            raise TypeError("evolve() keeps the spec; build a new object to change it")
+        new = object.__new__(type(self))
+        new.__dict__.update({k: v for k, v in self.__dict__.items() if k not in self._DERIVED},
+                            **changes)
+        return new
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "spec":
+            blob = self.__dict__.get("_spec_blob")
+            if blob is not None:
+                spec = pickle.loads(blob)
+                self.__dict__["spec"] = spec
+                return spec
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getstate__(self) -> dict[str, Any]:
+        if "_spec_blob" not in self.__dict__:
+            self.__dict__.update(spec_facts(self.__dict__["spec"]))
+        for name in self._FACTS:
+            getattr(self, name)  # computed while the model is at hand
+        state = dict(self.__dict__)
+        state.pop("spec", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
 
 @dataclass(frozen=True)
-class Product:
+class Product(_DeferredSpec):
     """One node of the DAG: a source or a transform, with everything it declares."""
 
     name: str
@@ -38,6 +138,14 @@ class Product:
     # sql: where each input is named in ``code``: (start, end, product, has_alias)
     ref_spans: tuple[tuple[int, int, str, bool], ...] = ()
 
+    _FACTS = ("spec_dump", "spec_json", "check_uses")
+    _DERIVED = ("local_digest", "metadata_fp")
+
+    def evolve(self, **changes: Any) -> Product:
+        new: Product = super().evolve(**changes)
+        carry_digests(self, new)
+        return new
+
     @cached_property
     def local_digest(self) -> str:
         """Hash of this product's own code and data-relevant config (not its inputs)."""
@@ -50,6 +158,13 @@ class Product:
         from steward.core.fingerprint import metadata_fingerprint
 
         return metadata_fingerprint(self)
+
+    @cached_property
+    def check_uses(self) -> tuple[CheckUse, ...]:
+        """What each declared check names (see :func:`steward.core.checks.check_uses`)."""
+        from steward.core.checks import check_uses
+
+        return check_uses(self.spec)
 
     @cached_property
     def spec_dump(self) -> dict[str, Any]:
@@ -75,15 +190,26 @@ class Product:
 
     @property
     def owner(self) -> str | None:
-        return self.spec.owner
+        return self.spec_dump.get("owner")  # type: ignore[no-any-return]
 
     @property
     def tags(self) -> tuple[str, ...]:
-        return self.spec.tags
+        return tuple(self.spec_dump.get("tags") or ())
+
+
+# the fields (besides the spec) Product's derived digests hash
+_DIGEST_FIELDS = ("kind", "normalized_code", "params")
+
+
+def carry_digests(src: Product, dst: Product) -> None:
+    """Give ``dst`` the digests ``src`` computed, when what they hash is equal."""
+    if src.spec_json == dst.spec_json and all(getattr(src, k) == getattr(dst, k)
+                                              for k in _DIGEST_FIELDS):
+        dst.__dict__.update({k: src.__dict__[k] for k in Product._DERIVED if k in src.__dict__})
 
 
 @dataclass(frozen=True)
-class Project:
+class Project(_DeferredSpec):
     """A loaded, validated project."""
 
     root: str
@@ -95,9 +221,16 @@ class Project:
     # steward.project.cache): what the no-op fast path compares with
     load_key: str | None = None
 
+    _FACTS = ("spec_dump",)
+
+    @cached_property
+    def spec_dump(self) -> dict[str, Any]:
+        """``steward.yaml`` as JSON-ready data (with defaults); read only."""
+        return self.spec.model_dump(mode="json")
+
     @property
     def name(self) -> str:
-        return self.spec.name
+        return self.spec_dump["name"]  # type: ignore[no-any-return]
 
     def __getitem__(self, name: str) -> Product:
         return self.products[name]

@@ -13,8 +13,6 @@ from pydantic import Field, field_validator
 from steward.core.base import Spec, parse_duration
 from steward.core.checks import Check
 
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
-
 
 class ColumnSpec(Spec):
     """A declared column: its contract (type, nullability) and its documentation."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from steward.core.model import Project
 
-_FORMAT = 2  # 2: the key pickled ahead of the value
+_FORMAT = 3  # 2: the key pickled ahead of the value; 3: specs kept as plain facts
 
 
 def _version() -> str:

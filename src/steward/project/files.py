@@ -106,14 +106,14 @@ def rehash_sources(products: Mapping[str, Any], root: str) -> dict[str, str] | N
     for name, p in products.items():
         if p.kind == "file":
             try:
-                paths = resolve_paths(p.spec.path, root)
+                paths = resolve_paths(p.spec_dump["path"], root)
             except (ImportError, ValueError):
                 return None
             if not paths:
                 return None
             out[name] = stat_cache.hash_files(paths)
         elif p.kind == "python_source":
-            file = callable_file(p.spec.callable, root)
+            file = callable_file(p.spec_dump["callable"], root)
             if file is None:
                 return None
             out[name] = stat_cache.hash_file(file)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import Problem
-from steward.core.glossary import Glossary, related_cycles
 from steward.core.model import Product
 from steward.project.validate import validate
 from steward.project.yamlload import Located, load_yaml
+
+if TYPE_CHECKING:
+    from steward.core.glossary import Glossary
 
 GLOSSARY_FILE = "glossary.yaml"
 
 
 def load_glossary(root: str, products: Mapping[str, Product],
-                  problems: list[Problem]) -> tuple[Glossary, list[str]]:
-    """The project's glossary (empty without a file) and its warnings.
+                  problems: list[Problem]) -> tuple[Glossary | None, list[str]]:
+    """The project's glossary (None without a file) and its warnings.
 
     Records as problems: a malformed file, a related term that is not defined, and a
     column linking a term that is not defined (with the sidecar's file and line). A
@@ -25,51 +27,62 @@ def load_glossary(root: str, products: Mapping[str, Product],
     transitively without a visited set, so a loop breaks nothing.
     """
     path = os.path.join(root, GLOSSARY_FILE)
+    if not os.path.exists(path):
+        _check_links(root, products, None, set(), problems)
+        return None, []
+    from steward.core.glossary import Glossary, related_cycles
+
     glossary = Glossary()
     broken: set[str] = set()  # terms defined with mistakes: not reported again as undefined
-    doc: Located | None = None
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            doc = load_yaml(f.read(), GLOSSARY_FILE)
-        if doc.problems:
-            problems.extend(doc.problems)
-        elif doc.data:
-            if not isinstance(doc.data, dict):
-                problems.append(Problem(GLOSSARY_FILE, 1, "glossary.yaml is a mapping with "
-                                        "'terms:'"))
-            else:
-                glossary, broken = _validate(doc, problems)
-    if doc is not None:
-        for name, term in glossary.terms.items():
-            for r in term.related:
-                if r in broken:
-                    continue
-                if r == name or r not in glossary.terms:
-                    why = "relates to itself" if r == name else f"relates to unknown term {r!r}"
-                    problems.append(Problem(
-                        GLOSSARY_FILE, doc.line(("terms", name, "related")),
-                        f"glossary term {name!r} {why}", _hint(r, glossary)))
-    docs: dict[str, Located | None] = {}
-    for p in products.values():
-        for col, spec in p.spec.columns.items():
-            if spec.glossary is None or spec.glossary in glossary.terms or spec.glossary in broken:
+    with open(path, encoding="utf-8") as f:
+        doc = load_yaml(f.read(), GLOSSARY_FILE)
+    if doc.problems:
+        problems.extend(doc.problems)
+    elif doc.data:
+        if not isinstance(doc.data, dict):
+            problems.append(Problem(GLOSSARY_FILE, 1, "glossary.yaml is a mapping with "
+                                    "'terms:'"))
+        else:
+            glossary, broken = _validate(doc, problems)
+    for name, term in glossary.terms.items():
+        for r in term.related:
+            if r in broken:
                 continue
-            file = p.meta_file or p.file
-            line = _line_of(root, file, col, docs) or p.line
-            problems.append(Problem(
-                file, line,
-                f"column {col!r} of {p.name} links glossary term {spec.glossary!r}, "
-                f"which {GLOSSARY_FILE} does not define",
-                _hint(spec.glossary, glossary) or f"define it under 'terms:' in {GLOSSARY_FILE}",
-            ))
+            if r == name or r not in glossary.terms:
+                why = "relates to itself" if r == name else f"relates to unknown term {r!r}"
+                problems.append(Problem(
+                    GLOSSARY_FILE, doc.line(("terms", name, "related")),
+                    f"glossary term {name!r} {why}", _hint(r, glossary)))
+    _check_links(root, products, glossary, broken, problems)
     warnings = [f"{GLOSSARY_FILE}: related terms form a cycle: " + " -> ".join(c)
                 for c in related_cycles(glossary)]
     return glossary, warnings
 
 
+def _check_links(root: str, products: Mapping[str, Product], glossary: Glossary | None,
+                 broken: set[str], problems: list[Problem]) -> None:
+    """A problem for each column linking a term the glossary does not define."""
+    terms = glossary.terms if glossary is not None else {}
+    docs: dict[str, Located | None] = {}
+    for p in products.values():
+        for col, spec in (p.spec_dump.get("columns") or {}).items():
+            term = spec.get("glossary")
+            if term is None or term in terms or term in broken:
+                continue
+            file = p.meta_file or p.file
+            line = _line_of(root, file, col, docs) or p.line
+            problems.append(Problem(
+                file, line,
+                f"column {col!r} of {p.name} links glossary term {term!r}, "
+                f"which {GLOSSARY_FILE} does not define",
+                (_hint(term, glossary) if glossary is not None else None)
+                or f"define it under 'terms:' in {GLOSSARY_FILE}",
+            ))
+
+
 def _validate(doc: Located, problems: list[Problem]) -> tuple[Glossary, set[str]]:
     """Validate term by term, so one bad term does not make every column link fail."""
-    from steward.core.glossary import Term
+    from steward.core.glossary import Glossary, Term
 
     data = dict(doc.data)
     terms = data.pop("terms", None) or {}

@@ -10,22 +10,15 @@ import difflib
 import json
 import os
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from steward.core.errors import ConfigError, Problem
 from steward.core.graph import Dag
-from steward.core.model import Product
+from steward.core.ids import NAME_PATTERN
+from steward.core.model import Product, SpecRef, carry_digests
 from steward.core.model import Project as LoadedProject
-from steward.core.spec import (
-    NAME_PATTERN,
-    FileSource,
-    ProjectSpec,
-    PythonProductSpec,
-    PythonSource,
-    SourcesFile,
-    SqlProductSpec,
-)
 from steward.project.files import StatCache, callable_file, rehash_sources, resolve_paths
 from steward.project.parsecache import ParseCache
 from steward.project.paths import PROJECT_FILE, STATE_DIR, find_root, project_folders
@@ -33,9 +26,11 @@ from steward.project.pyproducts import read_python_products
 from steward.project.validate import normalise_checks, validate
 from steward.project.yamlload import Located, load_yaml
 
-# A SQL model as loaded from its files, before references are resolved: (product, refs,
-# spans, sidecar document or None), kept between loads keyed by the files' stat data.
-Memo = dict[tuple[Any, ...], tuple[Product, list[Any], list[Any], Any]]
+# What the last load made, reused by the next: a SQL model as loaded from its files,
+# before references are resolved, keyed by the files' stat data -> (product, refs, spans,
+# sidecar document or None); and each spec keyed by the data it was validated from ->
+# SpecRef. Neither holds a pydantic model in its pickle (see steward.core.model.SpecRef).
+Memo = dict[tuple[Any, ...], Any]
 
 
 class _Loader:
@@ -100,10 +95,9 @@ class _Loader:
         spec = self.load_project_file()
         if spec is None:
             raise ConfigError(self.problems)
-        self.load_sources(spec)
-        self.load_models(spec)
+        self.load_sources(spec.dump["paths"]["sources"])
+        self.load_models(spec.dump["paths"]["models"])
         self.resolve_references()
-        self.prefill()
         self.check_graph()
         self.check_columns()
         from steward.project.glossary import load_glossary
@@ -113,11 +107,14 @@ class _Loader:
         self.parse_cache.save()
         if self.problems:
             raise ConfigError(self.problems)
-        return LoadedProject(self.root, spec, dict(sorted(self.products.items())),
-                             self.source_hashes,
-                             extra={"glossary": glossary, "warnings": glossary_warnings})
+        extra: dict[str, Any] = {"warnings": glossary_warnings}
+        if glossary is not None:
+            extra["glossary"] = glossary
+        return LoadedProject.with_spec(spec, root=self.root,  # type: ignore[no-any-return]
+                                       products=dict(sorted(self.products.items())),
+                                       source_hashes=self.source_hashes, extra=extra)
 
-    def load_project_file(self) -> ProjectSpec | None:
+    def load_project_file(self) -> SpecRef | None:
         path = os.path.join(self.root, PROJECT_FILE)
         doc = self.read_yaml(path)
         if doc.problems:
@@ -127,14 +124,19 @@ class _Loader:
             return None
         data = dict(doc.data)
         sources = data.pop("sources", None) or {}
-        spec = self.memo_spec("project", data, lambda: validate(ProjectSpec, data, doc,
-                                                                 self.problems))
+
+        def build() -> Any:
+            from steward.core.spec import ProjectSpec
+
+            return validate(ProjectSpec, data, doc, self.problems)
+
+        spec = self.memo_spec("project", data, build)
         if isinstance(sources, dict):
             self.add_sources(sources, doc, ("sources",))
         return spec
 
-    def load_sources(self, spec: ProjectSpec) -> None:
-        for path in _files(os.path.join(self.root, spec.paths.sources), (".yml", ".yaml")):
+    def load_sources(self, folder: str) -> None:
+        for path in _files(os.path.join(self.root, folder), (".yml", ".yaml")):
             doc = self.read_yaml(path)
             if doc.problems:
                 continue
@@ -149,14 +151,22 @@ class _Loader:
             if isinstance(doc.data["sources"], dict):
                 self.add_sources(doc.data["sources"], doc, ("sources",))
             else:
+                from steward.core.spec import SourcesFile
+
                 validate(SourcesFile, doc.data, doc, self.problems)
 
     def add_sources(self, sources: dict[str, Any], doc: Located, prefix: tuple[str, ...]) -> None:
-        from pydantic import TypeAdapter
+        adapter: list[Any] = []  # built on the first source the memo does not have
 
-        from steward.core.spec import SourceSpec
+        def validate_source(raw: dict[str, Any]) -> Any:
+            if not adapter:
+                from pydantic import TypeAdapter
 
-        adapter: Any = None
+                from steward.core.spec import SourceSpec
+
+                adapter.append(TypeAdapter(SourceSpec))
+            return adapter[0].validate_python(raw)
+
         for name, raw in sources.items():
             loc = (*prefix, name)
             line = doc.line(loc)
@@ -166,10 +176,7 @@ class _Loader:
             raw = normalise_checks(raw, doc, loc, self.problems)
             raw.setdefault("kind", "file")
             try:
-                if adapter is None and self.memo_key("source", raw) not in self.memo_in:
-                    adapter = TypeAdapter(SourceSpec)
-                src = self.memo_spec("source", raw,
-                                     lambda a=adapter, r=raw: a.validate_python(r))
+                src = self.memo_spec("source", raw, partial(validate_source, raw))
             except Exception as e:  # pydantic.ValidationError
                 from pydantic import ValidationError
 
@@ -181,22 +188,23 @@ class _Loader:
 
                     self.problems.append(_problem(doc, (*loc, *err["loc"][1:]), err))
                 continue
-            full = _qualify(str(name), src.domain)
-            kind = "file" if isinstance(src, FileSource) else "python_source"
-            product = Product(name=full, kind=kind, spec=src, file=doc.file, line=line,
-                              meta_file=doc.file)
+            assert src is not None  # (validation raised on every mistake)
+            full = _qualify(str(name), src.dump.get("domain"))
+            kind = "file" if src.dump["kind"] == "file" else "python_source"
+            product = Product.with_spec(src, name=full, kind=kind, file=doc.file, line=line,
+                                        meta_file=doc.file)
             self.add(product)
             self.docs.setdefault(full, (doc, loc))
             if full in self.products and self.products[full] is product:
                 self.hash_source(product, doc, loc)
 
     def hash_source(self, product: Product, doc: Located, loc: tuple[Any, ...]) -> None:
-        spec = product.spec
-        if isinstance(spec, FileSource):
+        spec = product.spec_dump
+        if product.kind == "file":
             if not self.hash_sources:
                 return
             try:
-                paths = resolve_paths(spec.path, self.root)
+                paths = resolve_paths(spec["path"], self.root)
             except (ImportError, ValueError) as e:
                 paths, reason = [], str(e)
             else:
@@ -204,25 +212,25 @@ class _Loader:
             if not paths:
                 self.problems.append(Problem(
                     doc.file, doc.line((*loc, "path")),
-                    f"source {product.name!r}: no file matches {spec.path!r}" +
+                    f"source {product.name!r}: no file matches {spec['path']!r}" +
                     (f" ({reason})" if reason else ""),
                     "check the path; relative paths start at the project folder",
                 ))
                 return
             self.source_hashes[product.name] = self.stat_cache.hash_files(paths)
-        elif isinstance(spec, PythonSource):
-            file = callable_file(spec.callable, self.root)
+        else:
+            file = callable_file(spec["callable"], self.root)
             if file is None:
                 self.problems.append(Problem(
                     doc.file, doc.line((*loc, "callable")),
-                    f"source {product.name!r}: cannot find {spec.callable!r}",
+                    f"source {product.name!r}: cannot find {spec['callable']!r}",
                     "write 'package.module:function' or 'path/to/file.py:function'",
                 ))
                 return
             self.source_hashes[product.name] = self.stat_cache.hash_file(file)
 
-    def load_models(self, spec: ProjectSpec) -> None:
-        base = os.path.normpath(os.path.join(self.root, spec.paths.models))
+    def load_models(self, folder: str) -> None:
+        base = os.path.normpath(os.path.join(self.root, folder))
         for path in _files(base, (".sql", ".py")):
             d = os.path.dirname(path)
             rel_dir = d[len(base) + 1:] if d.startswith(base + os.sep) else "."
@@ -264,31 +272,25 @@ class _Loader:
         except (TypeError, ValueError):
             return None
 
-    def memo_spec(self, kind: str, data: Any, build: Callable[[], Any]) -> Any:
-        """A spec validated from ``data``: the one of the last load if ``data`` is equal.
+    def memo_spec(self, kind: str, data: Any, build: Callable[[], Any]) -> SpecRef | None:
+        """The spec validated from ``data``: the last load's if ``data`` is equal.
 
-        A spec is a pure function of its data; reusing it spares the validation and,
-        through the digests kept with it (:meth:`prefill`), pydantic's schema building.
+        A spec is a pure function of its data. Reusing it spares the validation and,
+        since the memo keeps it as plain facts, importing pydantic at all.
         """
         key = self.memo_key(kind, data)
         hit = self.memo_in.get(key) if key else None
-        if hit is not None:
+        if isinstance(hit, SpecRef):
             self.memo_out[key] = hit  # type: ignore[index]
             return hit
         problems = len(self.problems)
         spec = build()
-        if key and spec is not None and len(self.problems) == problems:
-            self.memo_out[key] = spec
-        return spec
-
-    def prefill(self) -> None:
-        """Give products whose spec came from the memo that spec's dumps (no serialiser)."""
-        dumps = {id(spec): (d, j) for spec, d, j in self.memo_in.get(("dumps",), ())}
-        for p in self.products.values():
-            got = dumps.get(id(p.spec))
-            if got is not None:
-                p.__dict__.setdefault("spec_dump", got[0])
-                p.__dict__.setdefault("spec_json", got[1])
+        if spec is None:
+            return None
+        ref = SpecRef(spec)
+        if key and len(self.problems) == problems:
+            self.memo_out[key] = ref
+        return ref
 
     def restore(self, hit: tuple[Product, list[Any], list[Any], Any]) -> None:
         product, refs, spans, doc = hit
@@ -305,19 +307,24 @@ class _Loader:
             text = f.read()
         doc = doc or Located(rel, meta)
         meta = normalise_checks(meta, doc, (), self.problems)
-        spec = self.memo_spec("sql", meta, lambda: validate(SqlProductSpec, meta, doc,
-                                                             self.problems))
+
+        def build() -> Any:
+            from steward.core.spec import SqlProductSpec
+
+            return validate(SqlProductSpec, meta, doc, self.problems)
+
+        spec = self.memo_spec("sql", meta, build)
         if spec is None:
             self.broken.add(_qualify(Path(path).stem, meta.get("domain") or folder_domain))
             return
         parsed = self.parse_cache.parse(text)
-        name = _qualify(Path(path).stem, spec.domain or folder_domain)
+        name = _qualify(Path(path).stem, spec.dump.get("domain") or folder_domain)
         if parsed.error:
             self.problems.append(Problem(rel, parsed.error_line, parsed.error))
             self.broken.add(name)
             return
-        product = Product(
-            name=name, kind="sql", spec=spec, file=rel, code=text,
+        product = Product.with_spec(
+            spec, name=name, kind="sql", file=rel, code=text,
             normalized_code=parsed.normalized, outputs=parsed.outputs,
             meta_file=doc.file if doc.file != rel else None,
         )
@@ -344,23 +351,30 @@ class _Loader:
             merged = {**meta, **{k: v for k, v in py.metadata.items() if k != "name"}}
             located = doc or Located(rel, merged, {(): py.line})
             merged = normalise_checks(merged, located, (), self.problems)
-            spec = self.memo_spec("python", merged, lambda m=merged, d=located: validate(
-                PythonProductSpec, m, d, self.problems))
+
+            def build(m: dict[str, Any] = merged, d: Located = located) -> Any:
+                from steward.core.spec import PythonProductSpec
+
+                return validate(PythonProductSpec, m, d, self.problems)
+
+            spec = self.memo_spec("python", merged, build)
             if spec is None:
                 self.broken.add(py.metadata.get("name")
                                 or _qualify(py.function, merged.get("domain") or folder_domain))
                 continue
-            name = py.metadata.get("name") or _qualify(py.function, spec.domain or folder_domain)
-            product = Product(
-                name=name, kind="python", spec=spec, file=rel, line=py.line, code=text,
+            name = py.metadata.get("name") or _qualify(py.function, spec.dump.get("domain")
+                                                       or folder_domain)
+            inputs: dict[str, str] = spec.dump.get("inputs") or {}
+            product = Product.with_spec(
+                spec, name=name, kind="python", file=rel, line=py.line, code=text,
                 normalized_code=py.normalized, meta_file=doc.file if doc else None,
                 function=py.function,
             )
             refs = []
             for param in py.params:
-                target = spec.inputs.get(param) or param.replace("__", ".")
+                target = inputs.get(param) or param.replace("__", ".")
                 refs.append((target, rel, py.line))
-            unknown = set(spec.inputs) - set(py.params)
+            unknown = set(inputs) - set(py.params)
             for u in sorted(unknown):
                 self.problems.append(Problem(rel, py.line,
                                              f"inputs names {u!r}, which is not a parameter of "
@@ -391,8 +405,8 @@ class _Loader:
                 params = dict(zip(self._params.get(name, []), resolved, strict=False))
             spans = tuple((a, b, targets[r], c) for a, b, r, c in self.spans.get(name, ())
                           if r in targets)
-            self.products[name] = _replace(product, inputs=tuple(sorted(set(resolved))),
-                                           params=params, ref_spans=spans)
+            self.products[name] = product.evolve(inputs=tuple(sorted(set(resolved))),
+                                                 params=params, ref_spans=spans)
 
     def resolve(self, ref: str, short: dict[str, list[str]], file: str, line: int,
                 owner: str) -> str | None:
@@ -426,26 +440,25 @@ class _Loader:
             ))
 
     def check_columns(self) -> None:
-        from steward.core.checks import Relationships
-
         for p in self.products.values():
-            declared = set(p.spec.columns)
+            dump = p.spec_dump
+            declared = set(dump.get("columns") or ())
             known = declared | set(p.outputs or ())
             if not known or (p.outputs is None and not declared):
                 continue
             if p.outputs is None and p.kind == "sql":
                 continue  # a star hides the real columns; the contract check runs at build
             file = p.meta_file or p.file
-            for check, where in _all_checks(p):
-                for col in check.columns_used:
+            for label, columns, where, _ in p.check_uses:
+                for col in columns:
                     if col not in known:
                         self.problems.append(Problem(
                             file, self.line_of(p.name, *where) or self.where[p.name][1],
-                            f"check '{check.label()}' of {p.name} names column {col!r}, "
+                            f"check '{label}' of {p.name} names column {col!r}, "
                             "which the product does not have",
                             _close_hint(col, known),
                         ))
-            for col in p.spec.primary_key:
+            for col in dump.get("primary_key") or ():
                 if col not in known:
                     self.problems.append(Problem(file, self.line_of(p.name, "primary_key"),
                                                  f"primary_key of {p.name} names unknown column "
@@ -458,46 +471,18 @@ class _Loader:
                         _close_hint(col, set(p.outputs)),
                     ))
         for p in self.products.values():
-            for check, where in _all_checks(p):
-                if isinstance(check, Relationships) and check.to not in self.products:
+            for label, _, where, to in p.check_uses:
+                if to is not None and to not in self.products:
                     self.problems.append(Problem(
                         p.meta_file or p.file, self.line_of(p.name, *where),
-                        f"check '{check.label()}' of {p.name} refers to unknown product "
-                        f"{check.to!r}", _close_hint(check.to, set(self.products)),
+                        f"check '{label}' of {p.name} refers to unknown product "
+                        f"{to!r}", _close_hint(to, set(self.products)),
                     ))
-
-
-def _all_checks(p: Product) -> Iterable[tuple[Any, tuple[Any, ...]]]:
-    for i, c in enumerate(p.spec.checks):
-        yield c, ("checks", i)
-    for name, col in p.spec.columns.items():
-        for i, c in enumerate(col.checks):
-            yield c, ("columns", name, "checks", i)
 
 
 def _close_hint(word: str, options: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(word, sorted(options), n=1)
     return f"did you mean '{close[0]}'?" if close else None
-
-
-# what the cached digests of a Product depend on: a change elsewhere keeps them
-_DIGEST_FIELDS = {"kind", "spec", "normalized_code", "params"}
-_CACHED = ("local_digest", "metadata_fp", "spec_json", "spec_dump")
-
-
-def _replace(p: Product, **changes: Any) -> Product:
-    from dataclasses import replace
-
-    new = replace(p, **changes)
-    _carry_digests(p, new)
-    return new
-
-
-def _carry_digests(src: Product, dst: Product) -> None:
-    """Give ``dst`` the digests ``src`` computed, when the fields they hash are equal."""
-    if all(getattr(src, k) == getattr(dst, k) for k in _DIGEST_FIELDS):
-        # (a frozen dataclass: the cached values go into __dict__ directly)
-        dst.__dict__.update({k: src.__dict__[k] for k in _CACHED if k in src.__dict__})
 
 
 def _qualify(name: str, domain: str | None) -> str:
@@ -525,7 +510,7 @@ def _memo_key(path: str, sidecar: str | None, domain: str | None) -> tuple[Any, 
 def _files(base: str, exts: tuple[str, ...]) -> list[str]:
     if not os.path.isdir(base):
         return []
-    out = []
+    out: list[str] = []
     for d, dirs, files in os.walk(base):
         dirs[:] = sorted(x for x in dirs if not x.startswith((".", "_")))
         out.extend(os.path.join(d, f) for f in files if f.endswith(exts))
@@ -538,9 +523,22 @@ def load_project(root: str | None = None, *, hash_sources: bool = True) -> Loade
     An unchanged project comes from ``.steward/cache/project.pickle``; its source files
     are re-hashed (through the stat cache) every time.
     """
+    import gc
+
+    # A load allocates tens of thousands of objects and frees few cycles; the collector's
+    # passes over everything already loaded cost a third of the load of 1,000 products.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_project(root, hash_sources)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_project(root: str | None, hash_sources: bool) -> LoadedProject:
     import contextlib
     import pickle
-    from dataclasses import replace
 
     from steward.project import cache
 
@@ -553,19 +551,17 @@ def load_project(root: str | None = None, *, hash_sources: bool = True) -> Loade
         if hit is not None:
             hashes = rehash_sources(hit.products, root)
             if hashes is not None:  # a vanished source: the full load reports it in place
-                return replace(hit, source_hashes=hashes, load_key=key)
+                return hit.evolve(source_hashes=hashes, load_key=key)  # type: ignore[no-any-return]
     memo_path = os.path.join(root, STATE_DIR, "cache", "models.pickle")
     loader = _Loader(root, hash_sources, cache.read_memo(memo_path) if hash_sources else None)
-    project = replace(loader.load(), load_key=key)
+    project = loader.load().evolve(load_key=key)
     for p in project.products.values():  # computed once, then kept in the cache
         _ = p.local_digest, p.metadata_fp, p.spec_json
     if hash_sources:
-        loader.memo_out[("dumps",)] = [(p.spec, p.spec_dump, p.spec_json)
-                                       for p in project.products.values()]
         for entry in loader.memo_out.values():  # memo products keep the digests too
             pre = entry[0] if isinstance(entry, tuple) and entry else None
             if isinstance(pre, Product) and pre.name in project.products:
-                _carry_digests(project.products[pre.name], pre)
+                carry_digests(project.products[pre.name], pre)
         with contextlib.suppress(OSError, TypeError, AttributeError, pickle.PicklingError):
             cache.write_memo(memo_path, loader.memo_out)
     if key is not None and hash_sources:

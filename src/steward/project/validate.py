@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
-
-from steward.core.checks import CHECK_TYPES, normalise_check
+from steward.core.checkforms import CHECK_TYPES, normalise_check
 from steward.core.errors import Problem
 from steward.project.yamlload import Located
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:  # pydantic loads only when something is validated
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 _KNOWN_KEYS: set[str] = set()
 
 
 def _known_keys() -> set[str]:
     if not _KNOWN_KEYS:
+        from pydantic import BaseModel
+
         from steward.core import checks, spec
 
         for mod in (spec, checks):
@@ -31,6 +34,8 @@ def validate(
     model: type[M], data: Any, doc: Located, problems: list[Problem], prefix: tuple[Any, ...] = ()
 ) -> M | None:
     """Validate ``data`` (found at ``prefix`` in ``doc``); record problems, return None on error."""
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(data)
     except ValidationError as e:

@@ -1,0 +1,100 @@
+"""``steward plan`` in the executable: the same answers as the full command line, lighter.
+
+After an edit, the plan runs without Typer, and the load memo gives it every spec as plain
+facts, so pydantic, Rich and SQLAlchemy are never imported either. Anything it does not
+handle (an unknown option, an error) goes to the full command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from chelpers import edit, staging_sql
+
+# Runs `steward ARGS` in a new process the way the executable does, and lists which of
+# the heavy libraries it imported.
+PROBE = """
+import json, sys
+sys.argv = ["steward", *json.loads(sys.argv[1])]
+from steward.cli.entry import main
+try:
+    main()
+except SystemExit as e:
+    code = e.code
+else:
+    code = 0
+sys.stdout.flush()
+heavy = sorted(m for m in ("typer", "click", "pydantic", "rich", "sqlalchemy")
+               if m in sys.modules)
+sys.stderr.write("\\nIMPORTED=%s CODE=%s\\n" % (",".join(heavy) or "-", code))
+"""
+
+
+def steward(root: Path, *args: str, full: bool = False) -> tuple[list[str], int, str, str]:
+    """(heavy modules imported, exit code, stdout, stderr) of ``steward ARGS`` in ``root``."""
+    env = {k: v for k, v in os.environ.items() if k != "STEWARD_NO_FASTPATH"}
+    if full:
+        env["STEWARD_NO_FASTPATH"] = "1"
+    p = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(args))], cwd=root,
+                       capture_output=True, text=True, env=env, timeout=120)
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("IMPORTED="), p.stderr
+    imported = [m for m in last.split()[0].removeprefix("IMPORTED=").split(",") if m != "-"]
+    code = last.split("CODE=")[1]
+    return imported, 0 if code == "None" else int(code), p.stdout, p.stderr[:-len(last) - 2]
+
+
+def test_plan_after_an_edit_needs_none_of_the_heavy_libraries(built: Path) -> None:
+    # a load in a new process first: it leaves the load memo, as any command does
+    steward(built, "plan", "--json")
+    staging_sql(built, extra=", amount * 2 as doubled")
+    imported, code, fast, _ = steward(built, "plan", "--json")
+    assert (imported, code) == ([], 0)
+    doc = json.loads(fast)
+    change = doc["changes"][0]
+    assert (change["product"], change["category"]) == ("staging.orders", "non-breaking")
+    assert change["columns"]["added"] == ["doubled"]
+    assert change["owner"] == "data-team@example.com"  # read from the spec's plain facts
+
+    imported, code, full, _ = steward(built, "plan", "--json", full=True)
+    assert code == 0 and "typer" in imported
+    assert json.loads(full) == doc
+
+
+def test_plan_text_selection_and_options_match_the_full_command_line(built: Path) -> None:
+    staging_sql(built, where="amount > 10")
+    outputs = {}
+    for args in (["plan"], ["plan", "marts.daily_revenue", "--json"],
+                 ["plan", "--env", "dev", "--json"], ["plan", "--env=dev", "--from", "prod"],
+                 ["plan", "--exclude", "marts.daily_revenue", "-x", "raw.orders", "--json"]):
+        imported, code, fast, _ = steward(built, *args)
+        assert code == 0 and "typer" not in imported, args
+        _, code, full, _ = steward(built, *args, full=True)
+        assert code == 0 and fast == full, args
+        outputs[" ".join(args)] = fast
+    assert "breaking staging.orders (build)" in outputs["plan"]
+    assert "changed filter (WHERE)" in outputs["plan"]
+    assert "(new, from 'prod')" in outputs["plan --env=dev --from prod"]
+    selected = json.loads(outputs["plan marts.daily_revenue --json"])["products"]
+    assert [p["product"] for p in selected] == ["marts.daily_revenue"]
+    excluded = json.loads(outputs["plan --exclude marts.daily_revenue -x raw.orders --json"])
+    assert [p["product"] for p in excluded["products"]] == ["staging.orders"]
+
+
+def test_errors_and_unknown_options_go_to_the_full_command_line(built: Path) -> None:
+    edit(built, "models/staging/orders.sql", "select order_id, from raw.orders\nwhere (\n")
+    imported, code, out, err = steward(built, "plan", "--json")
+    _, full_code, _, full_err = steward(built, "plan", "--json", full=True)
+    assert code == full_code != 0 and "typer" in imported  # reported by the full path
+    assert err == full_err and "models/staging/orders.sql" in err
+    assert out == ""
+
+    staging_sql(built)
+    imported, code, _, err = steward(built, "plan", "--no-such-option")
+    assert code == 2 and "typer" in imported and "No such option" in err
+    imported, code, out, _ = steward(built, "plan", "--help")
+    assert code == 0 and "--from" in out
