@@ -41,3 +41,18 @@ def test_quarantine_policy_is_data_relevant():
     a = sql_product("select a from raw.a")
     b = replace(a, spec=SqlProductSpec(on_fail="quarantine_rows"))
     assert data_fingerprint(a, {"raw.a": "f"}) != data_fingerprint(b, {"raw.a": "f"})
+
+
+def test_inputs_are_hashed_as_their_json_whatever_the_names() -> None:
+    import json
+
+    from steward.core.fingerprint import digest, pairs_json
+
+    for pairs in ([], [("raw.a", "0f3c")], [("m.p1", "ab"), ("m.p2", "cd-1")],
+                  [("odd\"name", "x")], [("naïve", "f")], [("a\\b", "\n")]):
+        assert pairs_json(pairs) == json.dumps(pairs)
+    a = replace(sql_product("select * from raw.a join m.b using (k)"), inputs=("raw.a", "m.b"))
+    inputs = {"raw.a": "f1", "m.b": "f2", "m.c": "f3"}
+    # the fingerprint every stored version was made with: the inputs as a JSON list
+    assert data_fingerprint(a, inputs) == digest(a.local_digest,
+                                                 [["m.b", "f2"], ["raw.a", "f1"]], "")

@@ -20,14 +20,14 @@ def _bump(path: Path) -> None:
 def test_an_edit_reloads_that_file_only(starter: Path) -> None:
     first = _Loader(str(starter), True)
     p1 = first.load()
-    files = [k for k in first.memo_out if k[0] not in ("spec", "dumps")]
+    files = [k for k in first.memo_out if k[0] not in ("spec", "yaml")]
     assert len(files) == 2  # the two SQL models
     sql = starter / "models" / "marts" / "daily_revenue.sql"
     sql.write_text(sql.read_text().replace("select", "select 1 AS one,", 1))
     second = _Loader(str(starter), True, first.memo_out)
     p2 = second.load()
     reused = [k for k, v in second.memo_out.items()
-              if k[0] not in ("spec", "dumps") and first.memo_out.get(k) is v]
+              if k[0] not in ("spec", "yaml") and first.memo_out.get(k) is v]
     assert len(reused) == 1  # staging.orders came from the memo
     assert "1 AS one" in p2.products["marts.daily_revenue"].code
     assert "one" in p2.products["marts.daily_revenue"].outputs

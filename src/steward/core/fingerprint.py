@@ -9,6 +9,7 @@ and contract. Only a data change rebuilds.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,6 +50,16 @@ def data_config(product: Product) -> dict[str, Any]:
     return cfg
 
 
+def code_fingerprint(product: Product, source_hash: str = "") -> str:
+    """A product's data fingerprint without its inputs: changes only when its code does.
+
+    What code records keep (``local_fp``) to tell a product's own change from a change
+    upstream; ``source_hash`` is a source's content hash.
+    """
+    return digest(FINGERPRINT_VERSION, product.kind, product.normalized_code,
+                  data_config(product), dict(product.params), source_hash)
+
+
 def local_digest(product: Product) -> str:
     """The part of the data fingerprint that depends on the product alone."""
     return digest(FINGERPRINT_VERSION, product.kind, product.normalized_code,
@@ -60,7 +71,20 @@ def data_fingerprint(
 ) -> str:
     """The identity of the data a build of ``product`` would produce."""
     inputs = sorted((name, input_fingerprints[name]) for name in product.inputs)
-    return digest(product.local_digest, inputs, content_hash or "")
+    return digest(product.local_digest, pairs_json(inputs), content_hash or "")
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-]*")
+
+
+def pairs_json(pairs: list[tuple[str, str]]) -> str:
+    """``json.dumps(pairs)``, written directly when every string needs no escaping.
+
+    Product names and fingerprints always qualify; this is the hot loop of a plan.
+    """
+    if all(_PLAIN.fullmatch(a) and _PLAIN.fullmatch(b) for a, b in pairs):
+        return "[" + ", ".join(f'["{a}", "{b}"]' for a, b in pairs) + "]"
+    return json.dumps(pairs)
 
 
 def metadata_fingerprint(product: Product) -> str:

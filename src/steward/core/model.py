@@ -139,7 +139,7 @@ class Product(_DeferredSpec):
     ref_spans: tuple[tuple[int, int, str, bool], ...] = ()
 
     _FACTS = ("spec_dump", "spec_json", "check_uses")
-    _DERIVED = ("local_digest", "metadata_fp")
+    _DERIVED = ("local_digest", "metadata_fp", "code_fp")
 
     def evolve(self, **changes: Any) -> Product:
         new: Product = super().evolve(**changes)
@@ -152,6 +152,13 @@ class Product(_DeferredSpec):
         from steward.core.fingerprint import local_digest
 
         return local_digest(self)
+
+    @cached_property
+    def code_fp(self) -> str:
+        """:func:`steward.core.fingerprint.code_fingerprint` with no source content."""
+        from steward.core.fingerprint import code_fingerprint
+
+        return code_fingerprint(self)
 
     @cached_property
     def metadata_fp(self) -> str:

@@ -10,6 +10,7 @@ through this module, so there is one implementation of each.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -79,11 +80,17 @@ def when(value: Any) -> datetime | None:
     return d.replace(tzinfo=UTC) if d.tzinfo is None else d
 
 
+@functools.lru_cache(maxsize=1024)
+def _schema(schema_json: str) -> tuple[Column, ...]:
+    """A stored schema (most versions share a few: decoded once each)."""
+    return tuple(Column(*c) for c in json.loads(schema_json))
+
+
 def version_of(r: Sequence[Any]) -> Version:
     """A Version from a row in :data:`VERSION_COLUMNS` order."""
     (vid, product, fp, mfp, status, path, schema_json, rows, size, data_hash, inputs_json,
      created, run_id, check_status, error) = r
-    schema = tuple(Column(*c) for c in json.loads(schema_json)) if schema_json else ()
+    schema = _schema(schema_json) if schema_json else ()
     return Version(id=vid, product=product, fingerprint=fp, metadata_fp=mfp, status=status,
                    path=path, schema=schema, row_count=rows, bytes=size, data_hash=data_hash,
                    created_at=when(created), run_id=run_id, check_status=check_status,

@@ -25,31 +25,47 @@ def _version() -> str:
     return f"{_FORMAT}:{__version__}:{sys.version_info[:2]}"
 
 
-def digest(root: str, folders: list[str]) -> str:
+class Listing:
+    """What :func:`digest` saw: each file's (size, mtime_ns), and the folders it walked.
+
+    The loader reads those folders from it instead of walking and stating them again,
+    which also makes what it reads exactly what the key describes.
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[int, int]] = {}
+        self.bases: set[str] = set()
+
+
+def digest(root: str, folders: list[str], listing: Listing | None = None) -> str:
     """The key: stat data of steward.yaml, glossary.yaml and every file in ``folders``."""
     import xxhash
 
     h = xxhash.xxh3_128()
     h.update(_version().encode())
     for name in ("steward.yaml", "glossary.yaml"):
-        _add(h, os.path.join(root, name), name)
+        _add(h, os.path.join(root, name), name, listing)
     for folder in folders:
         base = os.path.join(root, folder)
+        if listing is not None:
+            listing.bases.add(base)
         for d, dirs, files in os.walk(base):
             dirs.sort()
             for f in sorted(files):
                 path = os.path.join(d, f)
-                _add(h, path, path[len(root) + 1:])  # (os.walk joins onto root)
+                _add(h, path, path[len(root) + 1:], listing)  # (os.walk joins onto root)
     return h.hexdigest()
 
 
-def _add(h: Any, path: str, rel: str) -> None:
+def _add(h: Any, path: str, rel: str, listing: Listing | None) -> None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
         h.update(f"{rel}:-\n".encode())
         return
     h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    if listing is not None:
+        listing.files[path] = (st.st_size, st.st_mtime_ns)
 
 
 def _load(path: str, key: str) -> Any:

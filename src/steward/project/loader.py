@@ -19,6 +19,7 @@ from steward.core.graph import Dag
 from steward.core.ids import NAME_PATTERN
 from steward.core.model import Product, SpecRef, carry_digests
 from steward.core.model import Project as LoadedProject
+from steward.project.cache import Listing
 from steward.project.files import StatCache, callable_file, rehash_sources, resolve_paths
 from steward.project.parsecache import ParseCache
 from steward.project.paths import PROJECT_FILE, STATE_DIR, find_root, project_folders
@@ -34,8 +35,10 @@ Memo = dict[tuple[Any, ...], Any]
 
 
 class _Loader:
-    def __init__(self, root: str, hash_sources: bool, memo: Memo | None = None):
+    def __init__(self, root: str, hash_sources: bool, memo: Memo | None = None,
+                 listing: Listing | None = None):
         self.root = root
+        self.listing = listing
         self.hash_sources = hash_sources
         self.memo_in: Memo = memo or {}
         self.memo_out: Memo = {}
@@ -54,14 +57,50 @@ class _Loader:
         self.spans: dict[str, list[tuple[int, int, str, bool]]] = {}
 
     # -- helpers ---------------------------------------------------------------------
+    def files(self, base: str, exts: tuple[str, ...]) -> list[str]:
+        """The files under ``base`` ending with ``exts``, sorted (from the listing if it can)."""
+        if self.listing is None or base not in self.listing.bases \
+                or os.path.normpath(base) != base:
+            return _files(base, exts)
+        prefix = base + os.sep
+        return sorted(p for p in self.listing.files
+                      if p.endswith(exts) and p.startswith(prefix)
+                      and not any(d.startswith((".", "_"))
+                                  for d in p[len(prefix):].split(os.sep)[:-1]))
+
+    def sidecar_of(self, path: str) -> str | None:
+        """The model's ``.yml`` (or ``.yaml``) beside it, if there is one."""
+        stem = os.path.splitext(path)[0]
+        listed = self.listing.files if self.listing is not None else {}
+        if path in listed:  # its folder was listed whole
+            return next((stem + e for e in (".yml", ".yaml") if stem + e in listed), None)
+        return next((stem + e for e in (".yml", ".yaml") if os.path.exists(stem + e)), None)
+
+    def memo_key_of(self, path: str, sidecar: str | None, domain: str | None
+                    ) -> tuple[Any, ...] | None:
+        """The memo key of a model: its files' stat data (from the listing when it has it)."""
+        files = self.listing.files if self.listing is not None else {}
+        st, side = files.get(path), files.get(sidecar) if sidecar else None
+        if st is None or (sidecar and side is None):
+            return _memo_key(path, sidecar, domain)
+        return (path, *st, sidecar, side and side[0], side and side[1], domain)
+
     def rel(self, path: str) -> str:
         if path.startswith(self.root + os.sep):  # the usual case, without relpath's cost
             return path[len(self.root) + 1:]
         return os.path.relpath(path, self.root)
 
     def read_yaml(self, path: str) -> Located:
+        """The YAML file at ``path``; parsed again only when its text changed."""
         with open(path, encoding="utf-8") as f:
-            doc = load_yaml(f.read(), self.rel(path))
+            text = f.read()
+        rel = self.rel(path)
+        key = ("yaml", rel, text)
+        doc = self.memo_in.get(key)
+        if not isinstance(doc, Located):
+            doc = load_yaml(text, rel)
+        if not doc.problems:
+            self.memo_out[key] = doc
         self.problems.extend(doc.problems)
         return doc
 
@@ -136,7 +175,7 @@ class _Loader:
         return spec
 
     def load_sources(self, folder: str) -> None:
-        for path in _files(os.path.join(self.root, folder), (".yml", ".yaml")):
+        for path in self.files(os.path.join(self.root, folder), (".yml", ".yaml")):
             doc = self.read_yaml(path)
             if doc.problems:
                 continue
@@ -231,13 +270,12 @@ class _Loader:
 
     def load_models(self, folder: str) -> None:
         base = os.path.normpath(os.path.join(self.root, folder))
-        for path in _files(base, (".sql", ".py")):
+        for path in self.files(base, (".sql", ".py")):
             d = os.path.dirname(path)
             rel_dir = d[len(base) + 1:] if d.startswith(base + os.sep) else "."
             folder_domain = None if rel_dir == "." else rel_dir.split(os.sep)[0]
-            stem = os.path.splitext(path)[0]
-            sidecar = next((stem + e for e in (".yml", ".yaml") if os.path.exists(stem + e)), None)
-            key = _memo_key(path, sidecar, folder_domain) if path.endswith(".sql") else None
+            sidecar = self.sidecar_of(path)
+            key = self.memo_key_of(path, sidecar, folder_domain) if path.endswith(".sql") else None
             hit = self.memo_in.get(key) if key else None
             if hit is not None:  # the same files as at the last load: no read, parse, check
                 self.restore(hit)
@@ -545,7 +583,8 @@ def _load_project(root: str | None, hash_sources: bool) -> LoadedProject:
     root = find_root(root or ".")
     cache_path = os.path.join(root, STATE_DIR, "cache", "project.pickle")
     folders = project_folders(root)
-    key = cache.digest(root, folders) if folders is not None else None
+    listing = cache.Listing()
+    key = cache.digest(root, folders, listing) if folders is not None else None
     if key is not None and hash_sources:
         hit = cache.read(cache_path, key)
         if hit is not None:
@@ -553,10 +592,11 @@ def _load_project(root: str | None, hash_sources: bool) -> LoadedProject:
             if hashes is not None:  # a vanished source: the full load reports it in place
                 return hit.evolve(source_hashes=hashes, load_key=key)  # type: ignore[no-any-return]
     memo_path = os.path.join(root, STATE_DIR, "cache", "models.pickle")
-    loader = _Loader(root, hash_sources, cache.read_memo(memo_path) if hash_sources else None)
+    loader = _Loader(root, hash_sources, cache.read_memo(memo_path) if hash_sources else None,
+                     listing if key is not None else None)
     project = loader.load().evolve(load_key=key)
     for p in project.products.values():  # computed once, then kept in the cache
-        _ = p.local_digest, p.metadata_fp, p.spec_json
+        _ = p.local_digest, p.metadata_fp, p.spec_json, p.code_fp
     if hash_sources:
         for entry in loader.memo_out.values():  # memo products keep the digests too
             pre = entry[0] if isinstance(entry, tuple) and entry else None

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import Problem
 
-try:
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
+if TYPE_CHECKING:  # yaml loads with the first document parsed (the load memo keeps many)
+    import yaml
 
 Path_ = tuple[Any, ...]
 
@@ -36,9 +32,12 @@ class Located:
 
 
 def load_yaml(text: str, file: str) -> Located:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # (without libyaml: pure Python)
     out = Located(file, None)
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -55,6 +54,8 @@ def load_yaml(text: str, file: str) -> Located:
 
 
 def _build(node: yaml.Node, path: Path_, out: Located, c: yaml.SafeLoader) -> Any:
+    import yaml
+
     out.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}

@@ -22,11 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from steward.core.fingerprint import (
-    FINGERPRINT_VERSION,
-    data_config,
-    digest,
-)
+from steward.core.fingerprint import code_fingerprint
 from steward.core.ids import new_id
 from steward.core.model import Product, Project
 from steward.core.records import Version
@@ -49,9 +45,8 @@ _COLUMN_CONTRACT_KEYS = ("type", "nullable")
 # -- fingerprints of a product's own code ---------------------------------------------------
 def local_fingerprint(product: Product, project: Project) -> str:
     """A product's data fingerprint without its inputs: changes only when its code does."""
-    return digest(FINGERPRINT_VERSION, product.kind, product.normalized_code,
-                  data_config(product), dict(product.params),
-                  project.source_hashes.get(product.name) or "")
+    content = project.source_hashes.get(product.name)
+    return code_fingerprint(product, content) if content else product.code_fp
 
 
 def code_row(product: Product, project: Project, fingerprint: str) -> dict[str, Any]:
