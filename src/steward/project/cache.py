@@ -19,10 +19,22 @@ if TYPE_CHECKING:
 _FORMAT = 3  # 2: the key pickled ahead of the value; 3: specs kept as plain facts
 
 
+# the modules whose classes the caches pickle: an edit to one makes every cache stale
+_PICKLED = ("spec.py", "checks.py", "base.py", "model.py", "glossary.py")
+
+
 def _version() -> str:
     from steward import __version__
 
-    return f"{_FORMAT}:{__version__}:{sys.version_info[:2]}"
+    core = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "core")
+    stats = []
+    for name in _PICKLED:
+        try:
+            st = os.stat(os.path.join(core, name))
+            stats.append(f"{st.st_size}.{st.st_mtime_ns}")
+        except OSError:
+            stats.append("-")
+    return f"{_FORMAT}:{__version__}:{sys.version_info[:2]}:{','.join(stats)}"
 
 
 class Listing:
