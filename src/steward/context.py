@@ -89,7 +89,7 @@ class Context:
     def store(self) -> Store:
         from steward.store import open_store
 
-        return open_store(self.project.spec.store, self.root)
+        return open_store(self.project.spec_dump["store"], self.root)
 
     @cached_property
     def engine(self) -> Engine:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from steward.core.base import parse_duration
+from steward.core.durations import parse_duration
 from steward.core.errors import StewardError
 from steward.meta import audit as q
 from steward.meta.store import Metastore

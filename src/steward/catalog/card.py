@@ -8,7 +8,7 @@ from typing import Any
 
 from steward.catalog.lineage import Classified, LineageGraph
 from steward.catalog.owners import owner_of
-from steward.core.base import parse_duration
+from steward.core.durations import parse_duration
 from steward.core.glossary import Glossary
 from steward.core.model import Product, Project
 

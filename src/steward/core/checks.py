@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from steward.core.base import Spec, parse_duration
+from steward.core.base import Spec
 from steward.core.checkforms import CHECK_TYPES, normalise_check  # noqa: F401  (re-exported)
+from steward.core.durations import parse_duration
 
 
 class _Check(Spec):

@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from steward.core.base import Spec, parse_duration
+from steward.core.base import Spec
 from steward.core.checks import Check
+from steward.core.durations import parse_duration
 
 
 class ColumnSpec(Spec):

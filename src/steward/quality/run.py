@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlglot import exp
 
-from steward.core.base import parse_duration
 from steward.core.check_results import CheckResult
+from steward.core.durations import parse_duration
 from steward.core.records import Column
 from steward.quality.compile import (
     NOT_COMPILED,
