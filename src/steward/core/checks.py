@@ -209,7 +209,7 @@ def check_uses(spec: Any) -> tuple[tuple[str, tuple[str, ...], tuple[Any, ...], 
     What the loader verifies against the rest of the project, kept as plain data so a
     load that reuses a spec need not read the spec (see ``steward.core.model.SpecRef``).
     """
-    out = []
+    out: list[tuple[str, tuple[str, ...], tuple[Any, ...], str | None]] = []
     for i, c in enumerate(spec.checks):
         out.append((c.label(), tuple(c.columns_used), ("checks", i),
                     c.to if isinstance(c, Relationships) else None))
