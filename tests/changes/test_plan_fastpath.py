@@ -98,3 +98,33 @@ def test_errors_and_unknown_options_go_to_the_full_command_line(built: Path) -> 
     assert code == 2 and "typer" in imported and "No such option" in err
     imported, code, out, _ = steward(built, "plan", "--help")
     assert code == 0 and "--from" in out
+
+
+def test_a_glossary_is_checked_from_the_memo_without_pydantic(built: Path) -> None:
+    from tests.conftest import write
+
+    write(built, "glossary.yaml", """\
+        terms:
+          revenue:
+            definition: Sum of order totals in EUR.
+            synonyms: [turnover]
+            related: [orders]
+          orders:
+            definition: Orders placed.
+            related: [revenue]
+        """)
+    sidecar = built / "models" / "marts" / "daily_revenue.yml"
+    sidecar.write_text(sidecar.read_text().replace(
+        "revenue: {description: Sum of order totals in EUR}",
+        "revenue: {description: Sum of order totals in EUR, glossary: revenue}"))
+    first = steward(built, "plan", "--json")  # validates the glossary once, into the memo
+    assert first[1] == 0, first[3]
+    staging_sql(built, extra=", amount * 2 as doubled")
+    imported, code, out, _ = steward(built, "plan", "--json")
+    assert (imported, code) == ([], 0) and json.loads(out)["changes"]
+
+    # a link to a term the glossary lacks is still found, with the glossary from the memo
+    sidecar.write_text(sidecar.read_text().replace("glossary: revenue", "glossary: turnover"))
+    imported, code, _, err = steward(built, "plan", "--json")
+    assert code != 0 and "daily_revenue.yml" in err
+    assert "'turnover' is a synonym of 'revenue'; link the term itself" in err

@@ -114,3 +114,19 @@ def test_checks_of_memoised_models_are_checked_against_the_project(starter: Path
         load_project(str(starter))
     assert "refers to unknown product 'staging.orders'" in e.value.render()
     assert "daily_revenue.yml:5" in e.value.render()  # the line of the check
+
+
+def test_a_spec_stays_in_the_memo_while_its_files_do_not_change(starter: Path) -> None:
+    load_project(str(starter))
+    # the mart's sidecar changes: staging.orders comes from the memo by its files' stat
+    yml = starter / "models" / "marts" / "daily_revenue.yml"
+    yml.write_text(yml.read_text().replace("tags: [finance]", "tags: [finance, daily]"))
+    load_project(str(starter))
+    # now staging.orders' SQL alone changes: its spec, validated two loads ago, is reused
+    sql = starter / "models" / "staging" / "orders.sql"
+    sql.write_text(sql.read_text().replace("select", "select 1 as one,", 1))
+    third = load_project(str(starter))
+    staging = third.products["staging.orders"]
+    assert "one" in staging.outputs
+    assert "spec" not in staging.__dict__  # from the memo's facts, not validated again
+    assert staging.owner == "data-team@example.com"

@@ -63,7 +63,7 @@ def build_card(project: Project, product: Product, graph: LineageGraph, classes:
                metastore: Any | None = None, env: str | None = None,
                now: datetime | None = None) -> Card:
     """Assemble the card from the declaration, the lineage and (if given) the metastore."""
-    glossary: Glossary = project.extra.get("glossary") or Glossary()
+    glossary: Glossary = project.glossary
     name = product.name
     pl = graph.products.get(name)
     owner, is_default = owner_of(project, product)

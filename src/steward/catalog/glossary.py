@@ -10,7 +10,7 @@ from steward.core.model import Project
 
 def glossary_listing(project: Project, term: str | None = None) -> list[dict[str, Any]]:
     """Each term (or the one named; a synonym finds it) with the columns linking it."""
-    glossary: Glossary = project.extra.get("glossary") or Glossary()
+    glossary: Glossary = project.glossary
     used: dict[str, list[str]] = {}
     for name, p in project.products.items():
         for col, spec in p.spec.columns.items():
@@ -29,5 +29,5 @@ def glossary_listing(project: Project, term: str | None = None) -> list[dict[str
 
 def glossary_warnings(project: Project) -> list[str]:
     """Cycles among related terms (warnings, see ``related_cycles``)."""
-    glossary: Glossary = project.extra.get("glossary") or Glossary()
+    glossary: Glossary = project.glossary
     return [" -> ".join(c) for c in related_cycles(glossary)]

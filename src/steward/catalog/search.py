@@ -79,7 +79,7 @@ def project_entries(project: Project, columns: Mapping[str, Sequence[str] | None
         columns: product -> known columns (from lineage); declared columns otherwise.
         classes: propagated classifications, ``(product, column) -> (classes, via)``.
     """
-    glossary: Glossary = project.extra.get("glossary") or Glossary()
+    glossary: Glossary = project.glossary
     default_owner = project.spec.defaults.owner or ""
     out: dict[str, list[Entry]] = {}
     for name, p in project.products.items():

@@ -63,6 +63,12 @@ class SpecRef:
     def dump(self) -> dict[str, Any]:
         return self.facts["spec_dump"]  # type: ignore[no-any-return]
 
+    def value(self) -> Any:
+        """The model itself (unpickled on first use)."""
+        if self.live is None:
+            self.live = pickle.loads(self.facts["_spec_blob"])
+        return self.live
+
     def __getstate__(self) -> dict[str, Any]:
         return self.facts
 
@@ -238,6 +244,16 @@ class Project(_DeferredSpec):
     @property
     def name(self) -> str:
         return self.spec_dump["name"]  # type: ignore[no-any-return]
+
+    @property
+    def glossary(self) -> Any:
+        """The project's :class:`steward.core.glossary.Glossary` (empty without a file)."""
+        ref = self.extra.get("glossary")
+        if ref is None:
+            from steward.core.glossary import Glossary
+
+            return Glossary()
+        return ref.value()
 
     def __getitem__(self, name: str) -> Product:
         return self.products[name]

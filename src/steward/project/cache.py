@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from steward.core.model import Project
 
-_FORMAT = 3  # 2: the key pickled ahead of the value; 3: specs kept as plain facts
+_FORMAT = 4  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
+# entries of models name their spec's key
 
 
 # the modules whose classes the caches pickle: an edit to one makes every cache stale

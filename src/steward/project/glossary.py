@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import Problem
-from steward.core.model import Product
+from steward.core.model import Product, SpecRef
 from steward.project.validate import validate
 from steward.project.yamlload import Located, load_yaml
 
@@ -17,25 +17,37 @@ if TYPE_CHECKING:
 GLOSSARY_FILE = "glossary.yaml"
 
 
-def load_glossary(root: str, products: Mapping[str, Product],
-                  problems: list[Problem]) -> tuple[Glossary | None, list[str]]:
+def load_glossary(root: str, products: Mapping[str, Product], problems: list[Problem],
+                  memo: tuple[dict[Any, Any], dict[Any, Any]] | None = None
+                  ) -> tuple[SpecRef | None, list[str]]:
     """The project's glossary (None without a file) and its warnings.
 
     Records as problems: a malformed file, a related term that is not defined, and a
     column linking a term that is not defined (with the sidecar's file and line). A
     cycle of related terms is only a warning: nothing follows ``related`` links
     transitively without a visited set, so a loop breaks nothing.
+
+    ``memo`` is the loader's (last load, this load): a file with the same text as at the
+    last load is neither parsed nor validated again (and pydantic is not imported).
     """
     path = os.path.join(root, GLOSSARY_FILE)
     if not os.path.exists(path):
         _check_links(root, products, None, set(), problems)
         return None, []
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    key = ("glossary", text)
+    hit = memo[0].get(key) if memo else None
+    if isinstance(hit, SpecRef):
+        memo[1][key] = hit  # type: ignore[index]
+        _check_links(root, products, hit, set(), problems)
+        return hit, list(hit.facts["warnings"])
     from steward.core.glossary import Glossary, related_cycles
 
+    before = len(problems)
     glossary = Glossary()
     broken: set[str] = set()  # terms defined with mistakes: not reported again as undefined
-    with open(path, encoding="utf-8") as f:
-        doc = load_yaml(f.read(), GLOSSARY_FILE)
+    doc = load_yaml(text, GLOSSARY_FILE)
     if doc.problems:
         problems.extend(doc.problems)
     elif doc.data:
@@ -53,16 +65,20 @@ def load_glossary(root: str, products: Mapping[str, Product],
                 problems.append(Problem(
                     GLOSSARY_FILE, doc.line(("terms", name, "related")),
                     f"glossary term {name!r} {why}", _hint(r, glossary)))
-    _check_links(root, products, glossary, broken, problems)
     warnings = [f"{GLOSSARY_FILE}: related terms form a cycle: " + " -> ".join(c)
                 for c in related_cycles(glossary)]
-    return glossary, warnings
+    ref = SpecRef(glossary)
+    ref.facts.update(terms=sorted(glossary.terms), warnings=warnings)
+    if memo and len(problems) == before:
+        memo[1][key] = ref
+    _check_links(root, products, ref, broken, problems)
+    return ref, warnings
 
 
-def _check_links(root: str, products: Mapping[str, Product], glossary: Glossary | None,
+def _check_links(root: str, products: Mapping[str, Product], glossary: SpecRef | None,
                  broken: set[str], problems: list[Problem]) -> None:
     """A problem for each column linking a term the glossary does not define."""
-    terms = glossary.terms if glossary is not None else {}
+    terms = set(glossary.facts["terms"]) if glossary is not None else set()
     docs: dict[str, Located | None] = {}
     for p in products.values():
         for col, spec in (p.spec_dump.get("columns") or {}).items():
@@ -75,7 +91,7 @@ def _check_links(root: str, products: Mapping[str, Product], glossary: Glossary 
                 file, line,
                 f"column {col!r} of {p.name} links glossary term {term!r}, "
                 f"which {GLOSSARY_FILE} does not define",
-                (_hint(term, glossary) if glossary is not None else None)
+                (_hint(term, glossary.value()) if glossary is not None else None)
                 or f"define it under 'terms:' in {GLOSSARY_FILE}",
             ))
 

@@ -27,10 +27,12 @@ from steward.project.pyproducts import read_python_products
 from steward.project.validate import normalise_checks, validate
 from steward.project.yamlload import Located, load_yaml
 
-# What the last load made, reused by the next: a SQL model as loaded from its files,
-# before references are resolved, keyed by the files' stat data -> (product, refs, spans,
-# sidecar document or None); and each spec keyed by the data it was validated from ->
-# SpecRef. Neither holds a pydantic model in its pickle (see steward.core.model.SpecRef).
+# What the last load made, reused by the next:
+# - a SQL model as loaded from its files, before references are resolved, keyed by the
+#   files' stat data -> (product, refs, spans, sidecar document or None, its spec's key);
+# - each spec keyed by the data it was validated from -> SpecRef;
+# - each YAML document keyed by its text, and the glossary by its text.
+# None of it holds a pydantic model in its pickle (see steward.core.model.SpecRef).
 Memo = dict[tuple[Any, ...], Any]
 
 
@@ -141,7 +143,8 @@ class _Loader:
         self.check_columns()
         from steward.project.glossary import load_glossary
 
-        glossary, glossary_warnings = load_glossary(self.root, self.products, self.problems)
+        glossary, glossary_warnings = load_glossary(self.root, self.products, self.problems,
+                                                    (self.memo_in, self.memo_out))
         self.stat_cache.save()
         self.parse_cache.save()
         if self.problems:
@@ -294,12 +297,13 @@ class _Loader:
                     continue
                 meta = dict(doc.data or {})
             if path.endswith(".sql"):
-                self.load_sql(path, folder_domain, meta, doc)
+                spec_key = self.load_sql(path, folder_domain, meta, doc)
                 added = set(self.products) - known
                 if key and len(added) == 1 and len(self.problems) == problems:
                     name = added.pop()
                     self.memo_out[key] = (self.products[name], self.refs[name],
-                                          self.spans[name], self.docs.get(name, (None,))[0])
+                                          self.spans[name], self.docs.get(name, (None,))[0],
+                                          spec_key)
             else:
                 self.load_python(path, folder_domain, meta, doc)
 
@@ -330,8 +334,10 @@ class _Loader:
             self.memo_out[key] = ref
         return ref
 
-    def restore(self, hit: tuple[Product, list[Any], list[Any], Any]) -> None:
-        product, refs, spans, doc = hit
+    def restore(self, hit: tuple[Product, list[Any], list[Any], Any, Any]) -> None:
+        product, refs, spans, doc, spec_key = hit
+        if spec_key in self.memo_in:  # kept for the day this model's SQL alone changes
+            self.memo_out[spec_key] = self.memo_in[spec_key]
         self.refs[product.name] = refs
         self.spans[product.name] = spans
         self.add(product)
@@ -339,7 +345,8 @@ class _Loader:
             self.docs.setdefault(product.name, (doc, ()))
 
     def load_sql(self, path: str, folder_domain: str | None, meta: dict[str, Any],
-                 doc: Located | None) -> None:
+                 doc: Located | None) -> tuple[Any, ...] | None:
+        """Load one SQL model; returns the memo key of its spec."""
         rel = self.rel(path)
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -354,13 +361,13 @@ class _Loader:
         spec = self.memo_spec("sql", meta, build)
         if spec is None:
             self.broken.add(_qualify(Path(path).stem, meta.get("domain") or folder_domain))
-            return
+            return None
         parsed = self.parse_cache.parse(text)
         name = _qualify(Path(path).stem, spec.dump.get("domain") or folder_domain)
         if parsed.error:
             self.problems.append(Problem(rel, parsed.error_line, parsed.error))
             self.broken.add(name)
-            return
+            return None
         product = Product.with_spec(
             spec, name=name, kind="sql", file=rel, code=text,
             normalized_code=parsed.normalized, outputs=parsed.outputs,
@@ -371,6 +378,7 @@ class _Loader:
         self.add(product)
         if product.meta_file:
             self.docs.setdefault(name, (doc, ()))
+        return self.memo_key("sql", meta)
 
     def load_python(self, path: str, folder_domain: str | None, meta: dict[str, Any],
                     doc: Located | None) -> None:
