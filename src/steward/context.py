@@ -105,7 +105,7 @@ class Context:
     def sync_products(self) -> int:
         """Record each product's current declaration; only changed ones are written."""
         known = self.metastore.product_metadata_fps()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for p in self.project.products.values():
             mfp = p.metadata_fp
             if known.get(p.name) == mfp:

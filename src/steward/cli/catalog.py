@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -190,7 +190,8 @@ def lineage_cmd(
 
             raise NotFound(f"{product} has no column {column!r}; it has: {', '.join(known)}")
         column = real or column
-    direction = ("upstream" if upstream and not downstream else
+    direction: Literal["upstream", "downstream", "both"] = (
+        "upstream" if upstream and not downstream else
                  "downstream" if downstream and not upstream else "both")
     view = walk(ctx.project, graph, product, column, direction, depth, classes)
     text = render(view, fmt)

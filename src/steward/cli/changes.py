@@ -60,15 +60,15 @@ def diff(
         out.print(f"  [red]- column[/] {c['name']} {c['type']}")
     for c in sd["retyped"]:
         out.print(f"  [yellow]~ column[/] {c['name']} {c['from']} -> {c['to']}")
-    for n in r.notes:
-        out.print(f"[yellow]note:[/] {n}")
+    for note in r.notes:
+        out.print(f"[yellow]note:[/] {note}")
     key = f"key ({', '.join(r.key)})" if r.key else "whole rows"
     out.print(f"by {key}: {r.added:,} added, {r.removed:,} removed"
               + (f", {r.changed:,} changed, {r.unchanged:,} unchanged" if r.mode == "keyed"
                  else ""))
-    for c, n in r.column_changes.items():
+    for col, n in r.column_changes.items():
         if n:
-            out.print(f"  {c}: {n:,} changed")
+            out.print(f"  {col}: {n:,} changed")
     for row in r.sample.get("changed", []):
         ch = ", ".join(f"{c}: {o} -> {nw}" for c, (o, nw) in row["changes"].items())
         out.print(f"  [dim]{row['key']}[/] {ch}")

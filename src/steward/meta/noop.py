@@ -68,7 +68,7 @@ def _stamp(d: datetime) -> str:
 
 
 def record_run(path: str, run_id: str, env: str, actor: str | None, started: datetime,
-               finished: datetime, steps: Sequence[tuple[str, str, str, int | None]],
+               finished: datetime, steps: Sequence[tuple[str, str, str | None, int | None]],
                summary: dict[str, Any]) -> None:
     """Insert one finished run and its steps (product, status, version, rows) at once."""
     con = connect(path)

@@ -149,42 +149,53 @@ class NoopRun:
 def noop_run(root: str, env: str | None, actor: str | None) -> NoopRun | None:
     """Record and return a run that keeps every product, if nothing changed; else None."""
     if os.environ.get(DISABLE):
-        return _decline(f"{DISABLE} is set")
+        _decline(f"{DISABLE} is set")
+        return None
     t0 = time.perf_counter()
     started = datetime.now(UTC)
     data = _read(root)
     if not data or data.get("format") != FORMAT:
-        return _decline("no successful full run on record")
-    env = env or data.get("default_env")
+        _decline("no successful full run on record")
+        return None
+    env = env or str(data.get("default_env"))
     entry = (data.get("envs") or {}).get(env)
     if not entry:
-        return _decline(f"no successful full run into {env!r} on record")
+        _decline(f"no successful full run into {env!r} on record")
+        return None
     from steward.project import cache
 
     folders = project_folders(root)
     if folders is None or cache.digest(root, folders) != entry.get("load_key"):
-        return _decline("a project file changed")
+        _decline("a project file changed")
+        return None
     if entry.get("code") != code_digest():
-        return _decline("Steward's code changed")
+        _decline("Steward's code changed")
+        return None
     stats = StatCache(os.path.join(root, STATE_DIR, "cache", "stat.json"))
     for facts in entry["sources"].values():
         src = SourceFacts(tuple(facts["patterns"]), facts["file"], facts["content"])
         if _hash_source(src, root, stats) != src.content:
-            return _decline("a source's data changed")
+            _decline("a source's data changed")
+            return None
     stats.save()
     with _try_lock(os.path.join(root, STATE_DIR)) as locked:
         if not locked:
-            return _decline("another process holds the project lock")
+            _decline("another process holds the project lock")
+            return None
         if _scratch_left(entry["scratch"]):
-            return _decline("a killed run left a partial build")
+            _decline("a killed run left a partial build")
+            return None
         state = mnoop.env_state(entry["metastore"], env)
         if state is None:
-            return _decline("the metastore needs the full path (migration or killed run)")
+            _decline("the metastore needs the full path (migration or killed run)")
+            return None
         if state.digest() != entry["pointers"]:
-            return _decline(f"pointers of {env!r} moved")
+            _decline(f"pointers of {env!r} moved")
+            return None
         order = [n for n in entry["order"] if n in state.pointers]
         if len(order) != len(entry["order"]):
-            return _decline("a product has no version")
+            _decline("a product has no version")
+            return None
         run_id = new_id("r")
         steps = [Step(run_id, n, "kept", state.pointers[n][0], started, 0.0,
                       state.pointers[n][1]) for n in order]
