@@ -8,10 +8,13 @@ files are not in the key: they are re-hashed through the stat cache on every loa
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import sys
 from typing import TYPE_CHECKING, Any
+
+from steward.project.files import Listing
 
 if TYPE_CHECKING:
     from steward.core.model import Project
@@ -24,7 +27,10 @@ _FORMAT = 4  # 2: the key pickled ahead of the value; 3: specs kept as plain fac
 _PICKLED = ("spec.py", "checks.py", "base.py", "model.py", "glossary.py")
 
 
+@functools.cache
 def _version() -> str:
+    """Cache format, Steward and Python versions, and the pickled modules' stat data
+    (taken once per process)."""
     from steward import __version__
 
     core = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "core")
@@ -36,18 +42,6 @@ def _version() -> str:
         except OSError:
             stats.append("-")
     return f"{_FORMAT}:{__version__}:{sys.version_info[:2]}:{','.join(stats)}"
-
-
-class Listing:
-    """What :func:`digest` saw: each file's (size, mtime_ns), and the folders it walked.
-
-    The loader reads those folders from it instead of walking and stating them again,
-    which also makes what it reads exactly what the key describes.
-    """
-
-    def __init__(self) -> None:
-        self.files: dict[str, tuple[int, int]] = {}
-        self.bases: set[str] = set()
 
 
 def digest(root: str, folders: list[str], listing: Listing | None = None) -> str:

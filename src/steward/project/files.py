@@ -1,4 +1,5 @@
-"""Source files: resolving paths (globs, ``pkg://``) and hashing them with a stat cache."""
+"""The project's files: listing models and sidecars; resolving source paths (globs,
+``pkg://``) and hashing them with a stat cache."""
 
 from __future__ import annotations
 
@@ -15,6 +16,66 @@ import xxhash
 from steward.project.paths import STATE_DIR
 
 _CHUNK = 1 << 22
+_SIDECARS = (".yml", ".yaml")
+
+
+class Listing:
+    """The files of the folders the project cache key walked: path -> (size, mtime_ns).
+
+    ``steward.project.cache.digest`` fills it while it computes the key; the loader then
+    finds models and sidecars and keys its memo from it instead of walking and stating
+    them again, so what it reads is what the key describes. A question about a folder
+    it did not walk (or an empty listing) goes to the disk.
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[int, int]] = {}
+        self.bases: set[str] = set()
+
+    def files_under(self, base: str, exts: tuple[str, ...]) -> list[str]:
+        """The files under ``base`` ending with ``exts``, sorted, skipping folders that
+        start with ``.`` or ``_``."""
+        if base not in self.bases or os.path.normpath(base) != base:
+            return _walk(base, exts)
+        prefix = base + os.sep
+        return sorted(p for p in self.files
+                      if p.endswith(exts) and p.startswith(prefix)
+                      and not any(d.startswith((".", "_"))
+                                  for d in p[len(prefix):].split(os.sep)[:-1]))
+
+    def sidecar_of(self, path: str) -> str | None:
+        """The model's ``.yml`` (or ``.yaml``) beside it, if there is one."""
+        stem = os.path.splitext(path)[0]
+        if path in self.files:  # its folder was listed whole
+            return next((stem + e for e in _SIDECARS if stem + e in self.files), None)
+        return next((stem + e for e in _SIDECARS if os.path.exists(stem + e)), None)
+
+    def model_key(self, path: str, sidecar: str | None, domain: str | None
+                  ) -> tuple[Any, ...] | None:
+        """A model's memo key: the stat data of its file and sidecar, and its domain."""
+        st = self.files.get(path) or _stat(path)
+        side = (self.files.get(sidecar) or _stat(sidecar)) if sidecar else None
+        if st is None or (sidecar and side is None):
+            return None
+        return (path, *st, sidecar, side and side[0], side and side[1], domain)
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _walk(base: str, exts: tuple[str, ...]) -> list[str]:
+    if not os.path.isdir(base):
+        return []
+    out: list[str] = []
+    for d, dirs, files in os.walk(base):
+        dirs[:] = sorted(x for x in dirs if not x.startswith((".", "_")))
+        out.extend(os.path.join(d, f) for f in files if f.endswith(exts))
+    return sorted(out)
 
 
 def resolve_paths(pattern: str, root: str) -> list[str]:

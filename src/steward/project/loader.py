@@ -9,18 +9,23 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from steward.core.errors import ConfigError, Problem
-from steward.core.graph import Dag
 from steward.core.ids import NAME_PATTERN
 from steward.core.model import Product, SpecRef, carry_digests
 from steward.core.model import Project as LoadedProject
-from steward.project.cache import Listing
-from steward.project.files import StatCache, callable_file, rehash_sources, resolve_paths
+from steward.project.crosscheck import check_columns, check_graph
+from steward.project.files import (
+    Listing,
+    StatCache,
+    callable_file,
+    rehash_sources,
+    resolve_paths,
+)
 from steward.project.parsecache import ParseCache
 from steward.project.paths import PROJECT_FILE, STATE_DIR, find_root, project_folders
 from steward.project.pyproducts import read_python_products
@@ -40,7 +45,7 @@ class _Loader:
     def __init__(self, root: str, hash_sources: bool, memo: Memo | None = None,
                  listing: Listing | None = None):
         self.root = root
-        self.listing = listing
+        self.listing = listing or Listing()  # (empty: every question goes to the disk)
         self.hash_sources = hash_sources
         self.memo_in: Memo = memo or {}
         self.memo_out: Memo = {}
@@ -59,34 +64,6 @@ class _Loader:
         self.spans: dict[str, list[tuple[int, int, str, bool]]] = {}
 
     # -- helpers ---------------------------------------------------------------------
-    def files(self, base: str, exts: tuple[str, ...]) -> list[str]:
-        """The files under ``base`` ending with ``exts``, sorted (from the listing if it can)."""
-        if self.listing is None or base not in self.listing.bases \
-                or os.path.normpath(base) != base:
-            return _files(base, exts)
-        prefix = base + os.sep
-        return sorted(p for p in self.listing.files
-                      if p.endswith(exts) and p.startswith(prefix)
-                      and not any(d.startswith((".", "_"))
-                                  for d in p[len(prefix):].split(os.sep)[:-1]))
-
-    def sidecar_of(self, path: str) -> str | None:
-        """The model's ``.yml`` (or ``.yaml``) beside it, if there is one."""
-        stem = os.path.splitext(path)[0]
-        listed = self.listing.files if self.listing is not None else {}
-        if path in listed:  # its folder was listed whole
-            return next((stem + e for e in (".yml", ".yaml") if stem + e in listed), None)
-        return next((stem + e for e in (".yml", ".yaml") if os.path.exists(stem + e)), None)
-
-    def memo_key_of(self, path: str, sidecar: str | None, domain: str | None
-                    ) -> tuple[Any, ...] | None:
-        """The memo key of a model: its files' stat data (from the listing when it has it)."""
-        files = self.listing.files if self.listing is not None else {}
-        st, side = files.get(path), files.get(sidecar) if sidecar else None
-        if st is None or (sidecar and side is None):
-            return _memo_key(path, sidecar, domain)
-        return (path, *st, sidecar, side and side[0], side and side[1], domain)
-
     def rel(self, path: str) -> str:
         if path.startswith(self.root + os.sep):  # the usual case, without relpath's cost
             return path[len(self.root) + 1:]
@@ -139,8 +116,8 @@ class _Loader:
         self.load_sources(spec.dump["paths"]["sources"])
         self.load_models(spec.dump["paths"]["models"])
         self.resolve_references()
-        self.check_graph()
-        self.check_columns()
+        check_graph(self.products, self.problems)
+        check_columns(self.products, self.problems, self.where, self.line_of)
         from steward.project.glossary import load_glossary
 
         glossary, glossary_warnings = load_glossary(self.root, self.products, self.problems,
@@ -172,13 +149,13 @@ class _Loader:
 
             return validate(ProjectSpec, data, doc, self.problems)
 
-        spec = self.memo_spec("project", data, build)
+        spec = self.memo_spec(self.memo_key("project", data), build)
         if isinstance(sources, dict):
             self.add_sources(sources, doc, ("sources",))
         return spec
 
     def load_sources(self, folder: str) -> None:
-        for path in self.files(os.path.join(self.root, folder), (".yml", ".yaml")):
+        for path in self.listing.files_under(os.path.join(self.root, folder), (".yml", ".yaml")):
             doc = self.read_yaml(path)
             if doc.problems:
                 continue
@@ -218,7 +195,7 @@ class _Loader:
             raw = normalise_checks(raw, doc, loc, self.problems)
             raw.setdefault("kind", "file")
             try:
-                src = self.memo_spec("source", raw, partial(validate_source, raw))
+                src = self.memo_spec(self.memo_key("source", raw), partial(validate_source, raw))
             except Exception as e:  # pydantic.ValidationError
                 from pydantic import ValidationError
 
@@ -273,12 +250,13 @@ class _Loader:
 
     def load_models(self, folder: str) -> None:
         base = os.path.normpath(os.path.join(self.root, folder))
-        for path in self.files(base, (".sql", ".py")):
+        for path in self.listing.files_under(base, (".sql", ".py")):
             d = os.path.dirname(path)
             rel_dir = d[len(base) + 1:] if d.startswith(base + os.sep) else "."
             folder_domain = None if rel_dir == "." else rel_dir.split(os.sep)[0]
-            sidecar = self.sidecar_of(path)
-            key = self.memo_key_of(path, sidecar, folder_domain) if path.endswith(".sql") else None
+            sidecar = self.listing.sidecar_of(path)
+            key = (self.listing.model_key(path, sidecar, folder_domain)
+                   if path.endswith(".sql") else None)
             hit = self.memo_in.get(key) if key else None
             if hit is not None:  # the same files as at the last load: no read, parse, check
                 self.restore(hit)
@@ -314,13 +292,14 @@ class _Loader:
         except (TypeError, ValueError):
             return None
 
-    def memo_spec(self, kind: str, data: Any, build: Callable[[], Any]) -> SpecRef | None:
-        """The spec validated from ``data``: the last load's if ``data`` is equal.
+    def memo_spec(self, key: tuple[str, ...] | None, build: Callable[[], Any]
+                  ) -> SpecRef | None:
+        """The spec ``build`` validates, or the last load's under the same ``key``
+        (:meth:`memo_key` of the data it is validated from).
 
         A spec is a pure function of its data. Reusing it spares the validation and,
         since the memo keeps it as plain facts, importing pydantic at all.
         """
-        key = self.memo_key(kind, data)
         hit = self.memo_in.get(key) if key else None
         if isinstance(hit, SpecRef):
             self.memo_out[key] = hit  # type: ignore[index]
@@ -358,7 +337,8 @@ class _Loader:
 
             return validate(SqlProductSpec, meta, doc, self.problems)
 
-        spec = self.memo_spec("sql", meta, build)
+        spec_key = self.memo_key("sql", meta)
+        spec = self.memo_spec(spec_key, build)
         if spec is None:
             self.broken.add(_qualify(Path(path).stem, meta.get("domain") or folder_domain))
             return None
@@ -378,7 +358,7 @@ class _Loader:
         self.add(product)
         if product.meta_file:
             self.docs.setdefault(name, (doc, ()))
-        return self.memo_key("sql", meta)
+        return spec_key
 
     def load_python(self, path: str, folder_domain: str | None, meta: dict[str, Any],
                     doc: Located | None) -> None:
@@ -403,7 +383,7 @@ class _Loader:
 
                 return validate(PythonProductSpec, m, d, self.problems)
 
-            spec = self.memo_spec("python", merged, build)
+            spec = self.memo_spec(self.memo_key("python", merged), build)
             if spec is None:
                 self.broken.add(py.metadata.get("name")
                                 or _qualify(py.function, merged.get("domain") or folder_domain))
@@ -475,62 +455,6 @@ class _Loader:
         ))
         return None
 
-    def check_graph(self) -> None:
-        dag = Dag.build({n: p.inputs for n, p in self.products.items()})
-        cycle = dag.find_cycle()
-        if cycle:
-            first = self.products[cycle[0]]
-            self.problems.append(Problem(
-                first.file, first.line, "dependency cycle: " + " -> ".join(cycle),
-                "a product cannot depend on itself, directly or through others",
-            ))
-
-    def check_columns(self) -> None:
-        for p in self.products.values():
-            dump = p.spec_dump
-            declared = set(dump.get("columns") or ())
-            known = declared | set(p.outputs or ())
-            if not known or (p.outputs is None and not declared):
-                continue
-            if p.outputs is None and p.kind == "sql":
-                continue  # a star hides the real columns; the contract check runs at build
-            file = p.meta_file or p.file
-            for label, columns, where, _ in p.check_uses:
-                for col in columns:
-                    if col not in known:
-                        self.problems.append(Problem(
-                            file, self.line_of(p.name, *where) or self.where[p.name][1],
-                            f"check '{label}' of {p.name} names column {col!r}, "
-                            "which the product does not have",
-                            _close_hint(col, known),
-                        ))
-            for col in dump.get("primary_key") or ():
-                if col not in known:
-                    self.problems.append(Problem(file, self.line_of(p.name, "primary_key"),
-                                                 f"primary_key of {p.name} names unknown column "
-                                                 f"{col!r}", _close_hint(col, known)))
-            if p.outputs is not None and p.kind == "sql":
-                for col in sorted(declared - set(p.outputs)):
-                    self.problems.append(Problem(
-                        file, self.line_of(p.name, "columns", col),
-                        f"{p.name} declares column {col!r} but its SQL does not produce it",
-                        _close_hint(col, set(p.outputs)),
-                    ))
-        for p in self.products.values():
-            for label, _, where, to in p.check_uses:
-                if to is not None and to not in self.products:
-                    self.problems.append(Problem(
-                        p.meta_file or p.file, self.line_of(p.name, *where),
-                        f"check '{label}' of {p.name} refers to unknown product "
-                        f"{to!r}", _close_hint(to, set(self.products)),
-                    ))
-
-
-def _close_hint(word: str, options: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(word, sorted(options), n=1)
-    return f"did you mean '{close[0]}'?" if close else None
-
-
 def _qualify(name: str, domain: str | None) -> str:
     if "." in name or not domain:
         return name
@@ -541,26 +465,6 @@ def _valid_name(name: str) -> bool:
     import re
 
     return re.match(NAME_PATTERN, name) is not None
-
-
-def _memo_key(path: str, sidecar: str | None, domain: str | None) -> tuple[Any, ...] | None:
-    try:
-        st = os.stat(path)
-        side = os.stat(sidecar) if sidecar else None
-    except OSError:
-        return None
-    return (path, st.st_size, st.st_mtime_ns, sidecar, side and side.st_size,
-            side and side.st_mtime_ns, domain)
-
-
-def _files(base: str, exts: tuple[str, ...]) -> list[str]:
-    if not os.path.isdir(base):
-        return []
-    out: list[str] = []
-    for d, dirs, files in os.walk(base):
-        dirs[:] = sorted(x for x in dirs if not x.startswith((".", "_")))
-        out.extend(os.path.join(d, f) for f in files if f.endswith(exts))
-    return sorted(out)
 
 
 def load_project(root: str | None = None, *, hash_sources: bool = True) -> LoadedProject:
@@ -591,7 +495,7 @@ def _load_project(root: str | None, hash_sources: bool) -> LoadedProject:
     root = find_root(root or ".")
     cache_path = os.path.join(root, STATE_DIR, "cache", "project.pickle")
     folders = project_folders(root)
-    listing = cache.Listing()
+    listing = Listing()
     key = cache.digest(root, folders, listing) if folders is not None else None
     if key is not None and hash_sources:
         hit = cache.read(cache_path, key)
