@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -12,6 +14,42 @@ import pytest
 from steward.cli.scaffold import scaffold
 
 BIN = Path(sys.executable).parent
+
+
+# Runs `steward ARGS` in a new process the way the executable does, then reports on stderr
+# which heavy libraries the command imported and its exit code.
+PROBE = """
+import json, sys
+sys.argv = ["steward", *json.loads(sys.argv[1])]
+from steward.cli.entry import main
+try:
+    main()
+except SystemExit as e:
+    code = e.code
+else:
+    code = 0
+sys.stdout.flush()
+heavy = sorted(m for m in ("typer", "click", "pydantic", "rich", "sqlalchemy")
+               if m in sys.modules)
+sys.stderr.write("\\nIMPORTED=%s CODE=%s\\n" % (",".join(heavy) or "-", code))
+"""
+
+
+def steward_process(root: Path, *args: str, env: dict[str, str] | None = None
+                    ) -> tuple[list[str], int, str, str]:
+    """(heavy modules imported, exit code, stdout, stderr) of ``steward ARGS`` in ``root``.
+
+    ``env`` adds to the environment; a value of None removes that variable.
+    """
+    full = {**os.environ, **(env or {})}
+    p = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(args))], cwd=root,
+                       capture_output=True, text=True, timeout=120,
+                       env={k: v for k, v in full.items() if v is not None})
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("IMPORTED="), p.stderr
+    imported = [m for m in last.split()[0].removeprefix("IMPORTED=").split(",") if m != "-"]
+    code = last.split("CODE=")[1]
+    return imported, 0 if code == "None" else int(code), p.stdout, p.stderr[:-len(last) - 2]
 
 
 def write(root: Path, rel: str, text: str) -> Path:

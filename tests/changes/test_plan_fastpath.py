@@ -8,44 +8,16 @@ handle (an unknown option, an error) goes to the full command line.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from chelpers import edit, staging_sql
 
-# Runs `steward ARGS` in a new process the way the executable does, and lists which of
-# the heavy libraries it imported.
-PROBE = """
-import json, sys
-sys.argv = ["steward", *json.loads(sys.argv[1])]
-from steward.cli.entry import main
-try:
-    main()
-except SystemExit as e:
-    code = e.code
-else:
-    code = 0
-sys.stdout.flush()
-heavy = sorted(m for m in ("typer", "click", "pydantic", "rich", "sqlalchemy")
-               if m in sys.modules)
-sys.stderr.write("\\nIMPORTED=%s CODE=%s\\n" % (",".join(heavy) or "-", code))
-"""
+from tests.conftest import steward_process
 
 
 def steward(root: Path, *args: str, full: bool = False) -> tuple[list[str], int, str, str]:
-    """(heavy modules imported, exit code, stdout, stderr) of ``steward ARGS`` in ``root``."""
-    env = {k: v for k, v in os.environ.items() if k != "STEWARD_NO_FASTPATH"}
-    if full:
-        env["STEWARD_NO_FASTPATH"] = "1"
-    p = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(args))], cwd=root,
-                       capture_output=True, text=True, env=env, timeout=120)
-    last = p.stderr.strip().splitlines()[-1]
-    assert last.startswith("IMPORTED="), p.stderr
-    imported = [m for m in last.split()[0].removeprefix("IMPORTED=").split(",") if m != "-"]
-    code = last.split("CODE=")[1]
-    return imported, 0 if code == "None" else int(code), p.stdout, p.stderr[:-len(last) - 2]
+    """(heavy modules imported, exit code, stdout, stderr); ``full``: no fast path."""
+    return steward_process(root, *args, env={"STEWARD_NO_FASTPATH": "1" if full else None})
 
 
 def test_plan_after_an_edit_needs_none_of_the_heavy_libraries(built: Path) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,36 +13,19 @@ from steward.meta.store import Metastore
 from steward.run.envops import rollback
 from steward.run.lock import ProjectLock
 from steward.run.noop import marker_path
-from tests.conftest import write
-
-# Runs `steward run ARGS` in a new process the way the executable does, and says whether
-# it answered without importing SQLAlchemy (only the fast path can).
-PROBE = """
-import json, sys
-sys.argv = ["steward", "run", *json.loads(sys.argv[1])]
-from steward.cli.entry import main
-try:
-    main()
-except SystemExit as e:
-    code = e.code
-sys.stdout.flush()
-sys.stderr.write("FAST=%s CODE=%s\\n" % ("sqlalchemy" not in sys.modules, code))
-"""
+from tests.conftest import steward_process, write
 
 
 def steward_run(root: Path, *args: str, env: dict[str, str] | None = None
                 ) -> tuple[bool, int, str, str]:
-    """(took the fast path, exit code, stdout, stderr) of ``steward run ARGS`` in ``root``."""
-    p = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(args))], cwd=root,
-                       capture_output=True, text=True,
-                       env={**os.environ, "STEWARD_EXPLAIN_NOOP": "1", **(env or {})},
-                       timeout=120)
-    last = p.stderr.strip().splitlines()[-1]
-    assert last.startswith("FAST="), p.stderr
-    fast = last.split()[0] == "FAST=True"
-    print(p.stderr)  # shown when a test fails: why the fast path was not taken
-    code = int(last.split("CODE=")[1]) if last.split("CODE=")[1] != "None" else 0
-    return fast, code, p.stdout, p.stderr
+    """(took the fast path, exit code, stdout, stderr) of ``steward run ARGS`` in ``root``.
+
+    Only the fast path answers without importing SQLAlchemy.
+    """
+    imported, code, out, err = steward_process(root, "run", *args,
+                                               env={"STEWARD_EXPLAIN_NOOP": "1", **(env or {})})
+    print(err)  # shown when a test fails: why the fast path was not taken
+    return "sqlalchemy" not in imported, code, out, err
 
 
 def events(stdout: str) -> list[dict]:
