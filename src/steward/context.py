@@ -68,9 +68,40 @@ class Context:
 
     @cached_property
     def metastore(self) -> Metastore:
+        from steward.meta.reads import sqlite_file
         from steward.meta.store import Metastore
 
-        return Metastore(self.metastore_url)
+        url = self.metastore_url
+        path = sqlite_file(url)
+        if path is not None:
+            self._refuse_lost_metastore(path)
+        return Metastore(url)
+
+    def _refuse_lost_metastore(self, path: str) -> None:
+        """Never start an empty metastore over a store that holds versions, nor over a
+        truncated file: every version would be orphaned without a word."""
+        from steward.core.errors import IntegrityError
+
+        rel = os.path.relpath(path, self.root) if path.startswith(self.root) else path
+        if os.path.exists(path) and os.path.getsize(path) == 0:
+            raise IntegrityError(
+                f"the metastore {rel} is empty (0 bytes): it was truncated or replaced, and "
+                "Steward will not start a new one over it; nothing was changed. Restore it "
+                "from a backup")
+        if os.path.exists(path):
+            return
+        folders = self.store.version_folders()
+        head = self.store.read_meta("audit-head.json")
+        if folders or head:
+            where = os.path.relpath(self.store.root, self.root) \
+                if self.store.root.startswith(self.root) else self.store.root
+            raise IntegrityError(
+                f"the metastore {rel} does not exist, but the store {where} holds "
+                f"{len(folders)} version folder(s)"
+                + (" and the head of an audit trail" if head else "")
+                + ": a new, empty metastore would orphan them; nothing was changed. "
+                "Restore the metastore from a backup, or, to start afresh, remove the "
+                "store folder as well")
 
     @cached_property
     def reads(self) -> Reads:
@@ -124,39 +155,42 @@ class Context:
         return len(rows)
 
     def plan_build(self, select: Sequence[str] = (), exclude: Sequence[str] = (),
-                   env: str | None = None, full_refresh: bool = False) -> BuildPlan:
+                   env: str | None = None, full_refresh: bool = False,
+                   outputs: Any = None, damaged: Any = None, usable: Any = None) -> BuildPlan:
         from steward.run.planner import plan_build, selected
 
         env = env or self.default_env
         chosen = selected(self.project, list(select), list(exclude))
         current = self.metastore.pointers(env)
-        from steward.run.changes import changed_lookup
-
+        reads = self.metastore.reads
         plan = plan_build(self.project, env, current, None, chosen, full_refresh,
-                          lookup=changed_lookup(self.metastore.reads, current))
+                          lookup=reads.published_by_fingerprint, hashes=reads.data_hashes,
+                          outputs=outputs, damaged=damaged, usable=usable)
         if full_refresh:
             return plan
         from steward.run.changes import compatible_plan
 
         # products untouched by a non-breaking upstream change keep their data
-        return compatible_plan(self.project, self.metastore.reads, plan)
+        return compatible_plan(self.project, reads, plan)
 
     def run(self, select: Sequence[str] = (), exclude: Sequence[str] = (),
             env: str | None = None, full_refresh: bool = False, wait: float = 0.0,
-            from_env: str | None = None, workers: int | None = None) -> RunResult:
-        """Build the selected products into ``env`` (created from ``from_env`` if new)."""
-        from steward.run.executor import Executor
+            from_env: str | None = None, workers: int | None = None,
+            rehash: bool = False) -> RunResult:
+        """Build the selected products into ``env`` (created from ``from_env`` if new).
+
+        ``rehash``: read every source file again instead of trusting the stat cache.
+        """
         from steward.run.lock import ProjectLock
+        from steward.run.planner import selected
 
-        env = env or self.default_env
-        if env in self.project.spec.environments.protected:
-            from steward.core.errors import PlanError
+        env = self.env_name(env)
+        self.refuse_protected(env, "steward run")
+        if rehash:
+            self.__dict__.pop("project", None)
+            from steward.project.loader import load_project
 
-            raise PlanError(
-                f"environment '{env}' is protected (environments.protected in steward.yaml): "
-                f"only 'steward promote' changes it. Build into another environment "
-                f"(steward run --env dev) and promote it"
-            )
+            self.__dict__["project"] = load_project(self.root, rehash=True)
         from steward.catalog.owners import check_owners
 
         # a missing owner warns; under 'compliance: strict' it stops the run here
@@ -164,55 +198,69 @@ class Context:
         for warning in warnings:
             self.console.message(warning, "warn")
         with ProjectLock(self.state_dir, f"run --env {env}", wait):
-            self.recover()
+            runner = self.runner()
+            runner.recover()
             source = from_env or (self.default_env if env != self.default_env else None)
-            if source and not self.metastore.env_exists(source):
-                source = None
-            self.metastore.ensure_env(env, source)
+            runner.prepare_env(env, source)
             self.sync_products()
-            plan = self.plan_build(select, exclude, env, full_refresh)
+            chosen = selected(self.project, list(select), list(exclude))
             from steward.run.changes import prepare_run
 
-            prepare_run(self.metastore, self.project, plan)
-            building = bool(plan.of("build"))  # hooks (and the engine) only when building
-            executor = Executor(
-                self.project, self.metastore, self.store, lambda: self.engine, self.console,
-                workers=workers, post_build=self.post_build_hooks() if building else (),
-                on_published=self.published_hooks() if building else (), actor=actor(),
-            )
             selection = " ".join(select) + (f" --exclude {' '.join(exclude)}" if exclude else "")
-            result = executor.execute(plan, selection.strip() or None)
-            from steward.run.changes import finish_run
-
-            finish_run(self.metastore, plan)
-            built = {s.product: s.version_id for s in result.steps if s.status in ("built",
-                                                                                   "reused")}
-            if any(st.status != "kept" for st in result.steps):  # a no-op changes nothing
-                self.audit("run", sorted(built), before={n: v.id for n, v in plan.current.items()
-                                                         if n in built},
-                           after=built, reason=f"run {result.run_id}: {result.status}")
+            result = runner.run(
+                lambda **kw: self.plan_build(select, exclude, env, full_refresh, **kw),
+                env, chosen, selection.strip() or None, workers,
+                lambda plan: prepare_run(self.metastore, self.project, plan))
             if any(st.status in ("built", "failed") for st in result.steps):
                 self.emit_openlineage(result.run_id, keep=False)
-            if result.ok and not select and not exclude and not full_refresh:
-                self._remember_noop(env, plan.order, warnings)
+            if any(st.status in ("built", "reused") for st in result.steps):
+                from steward.run.envops import refresh_views_if_present
+
+                refresh_views_if_present(self)
+            if result.ok and not select and not exclude and not full_refresh \
+                    and not result.held_back:
+                self._remember_noop(env, [s.product for s in result.steps], warnings)
             return result
+
+    def runner(self) -> Any:
+        from steward.run.runner import Runner
+
+        return Runner(self.project, self.metastore, self.store, lambda: self.engine,
+                      self.console, self.audit_trail(), actor(), self.post_build_hooks,
+                      self.published_hooks)
+
+    def env_name(self, env: str | None) -> str:
+        """``env`` (default: the project's default environment), validated."""
+        from steward.core.ids import check_env_name
+
+        return check_env_name(env or self.default_env)
+
+    def refuse_protected(self, env: str, what: str) -> None:
+        if env in self.project.spec.environments.protected:
+            from steward.core.errors import PlanError
+
+            raise PlanError(
+                f"environment '{env}' is protected (environments.protected in steward.yaml): "
+                f"only 'steward promote' changes it, not '{what}'. Work in another "
+                f"environment (steward run --env dev) and promote it"
+            )
 
     def _remember_noop(self, env: str, order: Sequence[str], warnings: Sequence[str]) -> None:
         """What the next no-op ``steward run`` compares with (see steward.run.noop)."""
-        from steward.core.spec import FileSource, PythonSource
         from steward.project.files import callable_file
         from steward.run.noop import SourceFacts, remember
 
         sources: dict[str, SourceFacts] = {}
         for name, p in self.project.products.items():
             content = self.project.source_hashes.get(name)
-            if isinstance(p.spec, FileSource) and content:
-                sources[name] = SourceFacts((p.spec.path,), None, content)
-            elif isinstance(p.spec, PythonSource) and content:
-                sources[name] = SourceFacts((), callable_file(p.spec.callable, self.root),
+            spec = p.spec_dump
+            if p.kind == "file" and content:
+                sources[name] = SourceFacts((spec["path"],), None, content)
+            elif p.kind == "python_source" and spec.get("refresh") == "on_change" and content:
+                sources[name] = SourceFacts((), callable_file(spec["callable"], self.root),
                                             content)
             elif p.is_source:
-                return  # a source this cannot hash again: no fast path
+                return  # a source called on every run, or one this cannot hash: no fast path
         remember(self.root, env, self.default_env, self.project.load_key, sources, order,
                  warnings, self.metastore.url, getattr(self.store, "scratch_root", None))
 
@@ -245,16 +293,14 @@ class Context:
     def audit(self, action: str, targets: Sequence[str] = (), before: Any = None,
               after: Any = None, reason: str | None = None) -> Any:
         """Append one event (actor, time, targets, before/after, reason) to the audit trail."""
-        from steward.audit.trail import AuditTrail
-
-        return AuditTrail(self.metastore).append(actor(), action, targets, before, after,
-                                                 reason)
+        return self.audit_trail().append(actor(), action, targets, before, after, reason)
 
     # -- compliance: audit trail, PII, OpenLineage (steward.audit) -------------------
     def audit_trail(self) -> Any:
+        """The audit trail; its head is also kept in the store (see AuditTrail)."""
         from steward.audit.trail import AuditTrail
 
-        return AuditTrail(self.metastore)
+        return AuditTrail(self.metastore, store=self.store, actor=actor())
 
     def propagated_classifications(self) -> Any:
         """(product, column) -> (classes, via) through column lineage, if the catalog has it."""
@@ -312,14 +358,7 @@ class Context:
 
     def recover(self) -> None:
         """Clean up after a killed run. Call only while holding the project lock."""
-        stale = self.metastore.abandon_stale_runs(alive=False)
-        cleaned = self.store.clean_scratch()
-        if stale or cleaned:
-            self.console.message(
-                f"recovered from an interrupted run ({len(stale)} run(s) marked aborted, "
-                f"{cleaned} partial build(s) removed); published versions are intact",
-                "warn",
-            )
+        self.runner().recover()
 
     # -- reading ---------------------------------------------------------------------
     def resolve_product(self, name: str) -> Product:
@@ -363,11 +402,37 @@ class Context:
         return {n: self.store.data_files(v.path) for n, v in self.current(env).items()}
 
     def sql(self, query: str, env: str | None = None) -> Any:
-        """Run a query over an environment's current versions; returns an Arrow table."""
-        env = env or self.default_env
+        """Run one read-only query over an environment's current versions; returns an
+        Arrow table (see :meth:`steward.engine.duckdb.DuckDBEngine.read_only_query`)."""
+        env = self.env_name(env)
         if not self.metastore.env_exists(env):
             raise NotFound(f"no environment {env!r}; run 'steward run --env {env}' first")
-        return self.engine.query(query, self.tables(env))
+        from steward.run.verify import Verifier
+
+        current = self.current(env)
+        verifier = Verifier(self.store)
+        bad = {n: p for n, v in current.items() if (p := verifier.shallow(v)) is not None}
+        if bad:
+            from steward.core.errors import IntegrityError
+
+            n, p = sorted(bad.items())[0]
+            raise IntegrityError(
+                f"{n}: its version in '{env}' cannot be read ({p}); run 'steward verify', "
+                f"then 'steward run {n}' rebuilds it")
+        return self.engine.read_only_query(
+            query, {n: self.store.data_files(v.path) for n, v in current.items()},
+            self.store.root)
+
+    def sql_export(self, query: str, output: str, env: str | None = None) -> int:
+        """Write a read-only query's result to a file (Parquet, CSV or JSON lines, by its
+        extension): the one documented write of ``steward sql``, recorded in the audit
+        trail. Returns the number of rows."""
+        table = self.sql(query, env)
+        rows = self.engine.export(table, output)
+        self.audit("sql.export", [], before=None,
+                   after={"file": os.path.abspath(output), "rows": rows},
+                   reason=query[:2000])
+        return rows
 
     # -- quality (steward.quality) ----------------------------------------------------
     def check(self, select: Sequence[str] = (), exclude: Sequence[str] = (),

@@ -62,12 +62,17 @@ def test_audit_events_of_runs_and_config_changes(starter: Path) -> None:
     events = sorted(trail.log(limit=None), key=lambda e: e.seq)
     # a description edit is a config event; the run after it rebuilds nothing, and a run
     # that changes nothing appends no run event
+    # (the environment's creation is an event too: it moved pointers, from nothing)
     assert [(e.action, e.actor) for e in events] == [
-        ("config", "tester"), ("run", "tester"), ("config", "tester")]
-    assert events[0].targets == ["marts.daily_revenue", "raw.orders", "staging.orders"]
-    assert events[2].targets == ["marts.daily_revenue"]  # only the edited product
-    assert events[2].before["marts.daily_revenue"] == events[0].after["marts.daily_revenue"]
-    assert set(events[1].after) == {"raw.orders", "staging.orders", "marts.daily_revenue"}
+        ("env.create", "tester"), ("config", "tester"), ("run", "tester"),
+        ("config", "tester")]
+    assert events[1].targets == ["marts.daily_revenue", "raw.orders", "staging.orders"]
+    assert events[3].targets == ["marts.daily_revenue"]  # only the edited product
+    assert events[3].before["marts.daily_revenue"] == events[1].after["marts.daily_revenue"]
+    # a run's event records its pointer moves and the environment's digest after them
+    assert events[2].after["env"] == "prod"
+    assert set(events[2].after["pointers"]) == {"raw.orders", "staging.orders",
+                                                "marts.daily_revenue"}
     assert trail.verify().ok
 
 

@@ -61,10 +61,11 @@ def test_gc_never_deletes_pointed_versions(built: Path) -> None:
     dry = gc(ctx, dry_run=True, keep_last=0, keep_days=0)
     assert dry.versions and dry.bytes > 0
     assert not pointed & {v.id for v in dry.versions}
-    assert all(os.path.exists(p) for p in dry.paths)  # dry run deletes nothing
+    # dry run deletes nothing (paths are store keys)
+    assert all(os.path.exists(ctx.store.path(p)) for p in dry.paths)
     real = gc(ctx, keep_last=0, keep_days=0)
     assert {v.id for v in real.versions} == {v.id for v in dry.versions}
-    assert not any(os.path.exists(p) for p in real.paths)
+    assert real.paths and not any(os.path.exists(ctx.store.path(p)) for p in real.paths)
     for e in ("prod", "old"):  # every environment still reads
         assert ctx.sql("select count(*) as n from staging.orders", env=e).to_pylist()[0]["n"]
 
@@ -82,10 +83,12 @@ def test_gc_respects_retention_defaults(built: Path) -> None:
 
 def test_gc_during_a_run_deletes_nothing(built: Path) -> None:
     gate = built / "go.flag"
+    started = built / "started.flag"
     edit(built, "gen.py", f"""
 import time, os
 import pyarrow as pa
 def make():
+    open({str(started)!r}, "w").write("started")
     while not os.path.exists({str(gate)!r}):
         time.sleep(0.02)
     return pa.table({{"x": [1, 2, 3]}})
@@ -99,7 +102,7 @@ def make():
     t.start()
     try:
         deadline = time.monotonic() + 30
-        while not any(v.status == "building" for v in ctx.metastore.versions()):
+        while not started.exists():  # the run holds the lock and calls the source
             assert time.monotonic() < deadline
             time.sleep(0.02)
         with pytest.raises(LockError):

@@ -10,7 +10,7 @@ import pytest
 from chelpers import fresh, staging_sql
 
 from steward.context import Context
-from steward.core.errors import NotFound, PlanError
+from steward.core.errors import LockError, NotFound, PlanError
 from steward.meta.envs import moves_log
 from steward.run.envops import create_env, promote, rollback, write_views
 
@@ -42,7 +42,7 @@ def test_promote_moves_changed_products_with_history(built: Path) -> None:
     assert set(r.moves) == {"staging.orders", "marts.daily_revenue"}
     prod = fresh(built).current("prod")
     assert prod["staging.orders"].id == dev["staging.orders"].id
-    log = moves_log(ctx.metastore, "prod")
+    log = [m for m in moves_log(ctx.metastore, "prod") if m["action"] == "promote"]
     assert {m["message"] for m in log} == {"ship it"} and log[0]["actor"] == "tester"
     assert len({m["batch"] for m in log}) == 1
 
@@ -95,7 +95,7 @@ def test_two_promotions_racing(built: Path) -> None:
         barrier.wait()
         try:
             outcome[env] = promote(c, env, "prod")
-        except PlanError as e:
+        except (PlanError, LockError) as e:  # it found prod changed, or locked
             outcome[env] = e
 
     threads = [threading.Thread(target=go, args=(e,)) for e in ("a", "b")]
@@ -103,7 +103,7 @@ def test_two_promotions_racing(built: Path) -> None:
         t.start()
     for t in threads:
         t.join()
-    failed = [e for e, r in outcome.items() if isinstance(r, PlanError)]
+    failed = [e for e, r in outcome.items() if isinstance(r, PlanError | LockError)]
     assert len(failed) == 1, outcome
     winner = "a" if failed == ["b"] else "b"
     prod = {n: v.id for n, v in fresh(built).current("prod").items()}

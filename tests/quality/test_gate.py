@@ -43,7 +43,7 @@ def test_error_check_blocks_publication_and_skips_downstream(project):
     assert results["accepted_values_status"].status == "fail"
     assert results["accepted_values_status"].severity == "warn"
     # the failing-row sample survives with the refused candidate
-    sample = pq.read_table(f"{failed.path}/{results['range_amount'].sample_path}")
+    sample = pq.read_table(f"{ctx.store.path(failed.path)}/{results['range_amount'].sample_path}")
     assert sample.column("amount").to_pylist() == [-3.0]
 
 

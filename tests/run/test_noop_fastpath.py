@@ -139,8 +139,9 @@ def test_selection_options_and_other_envs(starter: Path) -> None:
 def test_a_held_lock_or_a_killed_run_takes_the_full_path(starter: Path) -> None:
     steward_run(starter)
     with ProjectLock(str(starter / ".steward"), "test holds it"):
-        fast, code, _, err = steward_run(starter)
-    assert not fast and code != 0 and "another Steward process" in err
+        _, code, _, err = steward_run(starter)
+    assert code != 0 and "another Steward process" in err
+    assert "not taken: another process holds the project lock" in err
 
     # a run left 'running' by a killed process: the full path recovers and says so
     ms = Metastore("sqlite:///" + str(starter / ".steward" / "meta.db"))

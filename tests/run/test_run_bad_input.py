@@ -51,7 +51,8 @@ def test_bad_rows_can_be_quarantined(starter: Path):
     assert any("1 malformed row(s) quarantined" in n for n in result.notes["raw.orders"])
     import duckdb
 
-    qfile = Path(ctx.current()["raw.orders"].path) / "quarantine" / "rejected_rows.parquet"
+    qfile = Path(ctx.store.path(ctx.current()["raw.orders"].path)) / "quarantine" / \
+        "rejected_rows.parquet"
     [(line, col)] = duckdb.sql(f"select line, column_name from '{qfile}'").fetchall()
     assert (line, col) == (6, "order_id")
 

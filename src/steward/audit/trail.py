@@ -137,12 +137,24 @@ def parse_since(text: str) -> str:
         timespec="microseconds")
 
 
-class AuditTrail:
-    """Append to, query and verify the audit trail kept in a metastore."""
+HEAD_FILE = "audit-head.json"
 
-    def __init__(self, metastore: Metastore, checkpoint_every: int = CHECKPOINT_EVERY):
+
+class AuditTrail:
+    """Append to, query and verify the audit trail kept in a metastore.
+
+    With a ``store``, the chain's head (seq and hash of the last event) is also kept as a
+    small file at the store's root, outside the metastore: a trail whose last events were
+    deleted, or a metastore replaced by an empty one, no longer reaches that head, and
+    both appending and ``verify`` say so.
+    """
+
+    def __init__(self, metastore: Metastore, checkpoint_every: int = CHECKPOINT_EVERY,
+                 store: Any = None, actor: str | None = None):
         self.ms = metastore
         self.checkpoint_every = checkpoint_every
+        self.store = store
+        self.actor = actor
 
     def append(self, actor: str, action: str, targets: Sequence[str] = (), before: Any = None,
                after: Any = None, reason: str | None = None) -> AuditEvent:
@@ -150,9 +162,88 @@ class AuditTrail:
         ts = now_iso()
 
         def make(seq: int, prev: str) -> dict[str, Any]:
+            self._check_head(seq - 1, prev)
             return _row(seq, prev, ts, actor, action, targets, before, after, reason)
 
         row = q.append(self.ms, make, self.checkpoint_every, ts)
+        self.committed()
+        return AuditEvent.from_row(row)
+
+    def append_in(self, conn: Any, action: str, targets: Sequence[str], before: Any,
+                  after: Any, reason: str | None) -> int:
+        """Append one event inside the caller's transaction (see meta.audit.AuditSink)."""
+        ts = now_iso()
+        actor = self.actor or "unknown"
+
+        def make(seq: int, prev: str) -> dict[str, Any]:
+            self._check_head(seq - 1, prev)
+            return _row(seq, prev, ts, actor, action, targets, before, after, reason)
+
+        row = q.append_in(conn, make, self.checkpoint_every, ts)
+        return int(row["seq"])
+
+    # -- the head kept in the store ---------------------------------------------------
+    def stored_head(self) -> tuple[int, str] | None:
+        """(seq, hash) of the head recorded in the store, if any."""
+        if self.store is None:
+            return None
+        raw = self.store.read_meta(HEAD_FILE)
+        if not raw:
+            return None
+        try:
+            doc = json.loads(raw)
+            return int(doc["seq"]), str(doc["hash"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _check_head(self, seq: int, prev: str | None) -> None:
+        """Refuse to extend a chain that no longer reaches the head the store recorded."""
+        head = self.stored_head()
+        if head is None or head[0] == 0:
+            return
+        hseq, hhash = head
+        if seq == hseq and (prev or GENESIS) == hhash:
+            return
+        if seq > hseq:
+            with self.ms.engine.connect() as conn:
+                if q.hash_at(conn, hseq) == hhash:
+                    return
+        raise AuditTampered(
+            f"the audit trail no longer reaches event #{hseq}, which the store recorded as "
+            f"its head (the metastore's trail ends at #{seq}): events were removed or the "
+            "metastore was replaced; nothing was changed. Restore the metastore from a "
+            "backup, or run 'steward audit verify' and, once understood, "
+            "'steward audit reseal --reason \"...\"'")
+
+    def committed(self) -> None:
+        """Record the chain's current head in the store (after a transaction committed)."""
+        if self.store is None:
+            return
+        with self.ms.engine.connect() as conn:
+            seq, h = q.head(conn)
+        old = self.stored_head()
+        if old is not None and old[0] > seq:
+            return  # never move the recorded head back: verify reports the gap
+        self.store.write_meta(HEAD_FILE, json.dumps(
+            {"seq": seq, "hash": h, "at": now_iso()}).encode())
+
+    def reseal(self, actor: str, reason: str) -> AuditEvent:
+        """Accept the trail as it is now (after an investigation): one event records the
+        head the store had and the head the trail has, and the store's head is reset."""
+        old = self.stored_head()
+        with self.ms.engine.connect() as conn:
+            seq, h = q.head(conn)
+        ts = now_iso()
+
+        def make(s: int, prev: str) -> dict[str, Any]:
+            return _row(s, prev, ts, actor, "audit.reseal", (),
+                        {"recorded_head": list(old) if old else None},
+                        {"trail_head": [seq, h]}, reason)
+
+        row = q.append(self.ms, make, self.checkpoint_every, ts)
+        if self.store is not None:
+            self.store.write_meta(HEAD_FILE, json.dumps(
+                {"seq": row["seq"], "hash": row["hash"], "at": ts}).encode())
         return AuditEvent.from_row(row)
 
     def append_many(self, events: Iterable[dict[str, Any]], batch: int = 50_000) -> int:
@@ -246,6 +337,20 @@ class AuditTrail:
                 _bad(report, hi + 1, "removed",
                      f"events from #{hi + 1} on are missing: checkpoint #{min(beyond)} exists "
                      f"but the trail ends at #{hi}")
+        head = self.stored_head()
+        if report.ok and head is not None and head[0] > 0:
+            hseq, hhash = head
+            if hseq > hi:
+                _bad(report, hi + 1, "removed",
+                     f"events #{hi + 1}..#{hseq} are missing: the store recorded event #{hseq}"
+                     f" as the trail's head, but the trail ends at #{hi}")
+            else:
+                with self.ms.engine.connect() as conn:
+                    stored = q.hash_at(conn, hseq)
+                if stored != hhash:
+                    _bad(report, hseq, "altered",
+                         f"event #{hseq} is not the one the store recorded as the head then "
+                         "(the trail was cut and written again)")
         report.seconds = time.perf_counter() - t0
         return report
 

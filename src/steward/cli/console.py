@@ -11,7 +11,7 @@ from typing import Any
 # fast path that uses it) starts without it
 
 STYLE = {"built": "green", "reused": "cyan", "kept": "dim", "failed": "bold red",
-         "skipped": "yellow", "blocked": "yellow"}
+         "skipped": "yellow", "blocked": "yellow", "cancelled": "yellow"}
 
 
 def _fmt_rows(n: Any) -> str:
@@ -36,7 +36,7 @@ class PlainConsole:
         pass
 
     def step_finished(self, product: str, status: str, info: dict[str, Any]) -> None:
-        if status == "kept" and not self.verbose:
+        if status == "kept" and not self.verbose and not info.get("notes"):
             return
         with self.lock:
             line = f"[{STYLE.get(status, '')}]{status:>8}[/] {product}"
@@ -52,6 +52,15 @@ class PlainConsole:
             self.out.print(line)
 
     def run_finished(self, result: Any) -> None:
+        from rich.markup import escape
+
+        for name, why in sorted(result.held_back.items()):
+            self.out.print(f"[yellow]held back[/] {name}: its new version is published, but "
+                           f"'{result.env}' keeps the previous one ({escape(why)})")
+        for name, behind in sorted(result.stale.items()):
+            self.out.print(f"[yellow]   stale[/] {name} (not selected) was built from an "
+                           f"older version of {', '.join(behind)}; "
+                           f"'steward run {name}' rebuilds it")
         c = result.summary()["counts"]
         color = "green" if result.ok else "red"
         parts = [f"{v} {k}" for k, v in c.items() if v]

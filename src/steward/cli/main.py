@@ -135,20 +135,39 @@ def show(
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="A SELECT over product names.")],
+    query: Annotated[str, typer.Argument(help="One SELECT over product names (read only).")],
     env: EnvOpt = None,
-    limit: Annotated[int, typer.Option(help="Rows to print (0: all).")] = 50,
+    limit: Annotated[int | None, typer.Option(
+        help="Rows to show: the table shows 50 unless told, --json all unless told "
+             "(0: all).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the whole result to a .parquet, .csv or .jsonl file "
+                               "(recorded in the audit trail).")] = None,
     json_out: JsonOpt = False,
     project: ProjectOpt = None,
 ) -> None:
-    """Query products by name through DuckDB over an environment's current versions."""
+    """Query products by name over an environment's current versions, read only.
+
+    One statement (SELECT, DESCRIBE, SUMMARIZE, SHOW or EXPLAIN) runs in a sandbox: products
+    are views, nothing can be written, and no file outside the store can be read.
+    """
     ctx = _ctx(project)
+    if output is not None:
+        n = ctx.sql_export(query, str(output), env)
+        _out().print(f"wrote {n:,} row{'' if n == 1 else 's'} to {output}")
+        return None
     table = ctx.sql(query, env)
     if json_out:
-        return _dump(table.to_pylist() if not limit else table.slice(0, limit).to_pylist())
+        if limit and table.num_rows > limit:
+            import sys
+
+            sys.stderr.write(f"{limit} of {table.num_rows} rows (--limit {limit})\n")
+            table = table.slice(0, limit)
+        return _dump(table.to_pylist())
     from steward.cli.render import render_arrow
 
-    render_arrow(_out(), table, limit)
+    render_arrow(_out(), table, 50 if limit is None else limit)
+    return None
 
 
 @app.command()

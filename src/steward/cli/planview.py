@@ -20,7 +20,7 @@ def show_plan(cp: Any, json_out: bool) -> None:
     where = cp.env + ("" if cp.env_exists else f" (new, from '{cp.compared_with}')")
     out.print(f"plan for '{where}': {s['build']} to build, {s['reuse']} to reuse, "
               f"{s['keep']} unchanged, {s['remove']} removed")
-    if not doc["changes"]:
+    if not doc["changes"] and not s["build"] and not s["reuse"] and not s.get("recheck"):
         out.print("[green]no changes[/]")
     for c in doc["changes"]:
         style = _CAT.get(c["category"] or "", "")
@@ -35,6 +35,18 @@ def show_plan(cp: Any, json_out: bool) -> None:
                       + (f"  [dim]{d['owner']}[/]" if d["owner"] else ""))
         if c["affected_owners"]:
             out.print(f"    owners to notify: {', '.join(c['affected_owners'])}")
+    behind = [p for p in doc["products"] if p.get("behind") and not p["direct"]]
+    for p in behind:
+        out.print(f"[yellow]behind[/] {p['product']}: built from an older version of "
+                  f"{', '.join(p['behind'])} ({p['action']})")
+    for p in doc["products"]:
+        if p.get("recheck") is not False and p["action"] in ("keep", "reuse"):
+            out.print(f"[cyan]re-check[/] {p['product']}: "
+                      + ("its checks are evaluated again on its current version"
+                         if p["recheck"] else "checked again if what its checks read changes"))
+    for p in doc.get("stale") or ():
+        out.print(f"[yellow]stale[/] {p['product']} (not selected): built from an older "
+                  f"version of {', '.join(p['behind'])}; select it to rebuild")
     blocked = [p for p in doc["products"] if p["action"] == "blocked"]
     for p in blocked:
         out.print(f"[yellow]blocked[/] {p['product']}: {'; '.join(p['reasons'])}")

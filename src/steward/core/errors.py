@@ -78,3 +78,16 @@ class LockError(StewardError):
 
 class NotFound(StewardError):
     """A product, version, environment or run that does not exist."""
+
+
+class RunCancelled(StewardError):
+    """The run was interrupted (Ctrl-C): recorded as cancelled, nothing moved."""
+
+    exit_code = 130
+
+
+class IntegrityError(StewardError):
+    """Steward's state no longer matches what was recorded (damaged versions, pointers
+    changed outside Steward, an emptied metastore): refused, with what to do."""
+
+    exit_code = 4

@@ -17,12 +17,14 @@ import xxhash
 
 from steward.core.model import Product
 
-FINGERPRINT_VERSION = 1
+# 2: the product's name is part of its identity (two products with the same code and
+# inputs are two products, never one version shared between them)
+FINGERPRINT_VERSION = 2
 
 # Fields of a spec that shape the data a build produces. Everything else is metadata.
 _DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "file": ("format", "options", "on_error"),
-    "python_source": ("callable", "params"),
+    "python_source": ("callable", "params", "refresh"),
     "sql": ("on_fail",),
     "python": ("inputs", "inputs_as", "on_fail"),
 }
@@ -56,14 +58,49 @@ def code_fingerprint(product: Product, source_hash: str = "") -> str:
     What code records keep (``local_fp``) to tell a product's own change from a change
     upstream; ``source_hash`` is a source's content hash.
     """
-    return digest(FINGERPRINT_VERSION, product.kind, product.normalized_code,
+    return digest(FINGERPRINT_VERSION, product.name, product.kind, product.normalized_code,
                   data_config(product), dict(product.params), source_hash)
 
 
 def local_digest(product: Product) -> str:
     """The part of the data fingerprint that depends on the product alone."""
-    return digest(FINGERPRINT_VERSION, product.kind, product.normalized_code,
+    return digest(FINGERPRINT_VERSION, product.name, product.kind, product.normalized_code,
                   data_config(product), dict(product.params))
+
+
+def source_content(product: Product, file_hash: str | None, output_hash: str | None) -> str:
+    """What a source's fingerprint hashes besides its declaration.
+
+    A file source: its files' content hash. A Python source whose ``refresh`` is
+    ``always`` (the default): its callable's file and the content hash of what the
+    callable returned when it last ran (a run calls it again first; a plan assumes
+    the current version's output). With ``refresh: on_change``: its callable's file only.
+    """
+    if product.kind != "python_source" or product.spec_dump.get("refresh") == "on_change":
+        return file_hash or ""
+    return digest("output", file_hash or "", output_hash or "")
+
+
+# Fields of a spec that say how its versions are checked (besides the checks' targets).
+def check_config(product: Product, default_contract: str, default_on_fail: str) -> Any:
+    dumped = product.spec_dump
+    cols = {c: {k: s.get(k) for k in ("type", "nullable", "checks")}
+            for c, s in (dumped.get("columns") or {}).items()}
+    return {"checks": dumped.get("checks") or [], "columns": cols,
+            "contract": dumped.get("contract") or default_contract,
+            "on_fail": dumped.get("on_fail") or default_on_fail}
+
+
+def check_fingerprint(product: Product, default_contract: str, default_on_fail: str,
+                      targets: Mapping[str, str | None]) -> str:
+    """What a version's checks are evaluated with: their declaration (checks, contract)
+    and the data of each product a check reads (``targets``: product -> data hash).
+
+    A version whose recorded check fingerprint differs is checked again before a run
+    keeps or reuses it.
+    """
+    return digest(FINGERPRINT_VERSION, check_config(product, default_contract, default_on_fail),
+                  sorted((k, v or "") for k, v in targets.items()))
 
 
 def data_fingerprint(

@@ -20,3 +20,24 @@ def actor() -> str:
     import getpass
 
     return os.environ.get("STEWARD_ACTOR") or getpass.getuser()
+
+
+# an environment name: lower case letters, digits, '-' and '_' ('prod', 'dev', 'pr-42')
+ENV_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+def check_env_name(name: str) -> str:
+    """``name`` if it is a valid environment name; else a clear error (exit code 2)."""
+    import re
+
+    from steward.core.errors import SelectionError
+
+    if not isinstance(name, str) or re.match(ENV_PATTERN, name) is None \
+            or name.endswith("\n"):
+        hint = ""
+        if isinstance(name, str) and re.match(ENV_PATTERN, name.strip().lower() or "-"):
+            hint = f"; did you mean '{name.strip().lower()}'?"
+        raise SelectionError(
+            f"invalid environment name {name!r}: use lower case letters, digits, '-' and "
+            f"'_' (up to 63, starting with a letter or digit), like prod, dev or pr-42{hint}")
+    return name

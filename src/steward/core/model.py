@@ -143,6 +143,9 @@ class Product(_DeferredSpec):
     function: str | None = None  # python: function name
     # sql: where each input is named in ``code``: (start, end, product, has_alias)
     ref_spans: tuple[tuple[int, int, str, bool], ...] = ()
+    # products its checks read (relationships targets, custom SQL): built before it, and
+    # part of its check fingerprint, never of its data fingerprint
+    check_inputs: tuple[str, ...] = ()
 
     _FACTS = ("spec_dump", "spec_json", "check_uses")
     _DERIVED = ("local_digest", "metadata_fp", "code_fp")

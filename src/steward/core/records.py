@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-VersionStatus = Literal["building", "published", "failed"]
-StepStatus = Literal["built", "reused", "kept", "failed", "skipped", "blocked"]
+# damaged: published once, but its files no longer match what was recorded (never reused)
+VersionStatus = Literal["building", "published", "failed", "damaged"]
+StepStatus = Literal["built", "reused", "kept", "failed", "skipped", "blocked", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,22 @@ class Version:
     check_status: str | None = None
     error: str | None = None
     inputs: dict[str, str] = field(default_factory=dict)  # input product -> version id
+    # the data files as published: (name inside data/, size in bytes); () when not recorded
+    files: tuple[tuple[str, int], ...] = ()
+    # what the version's checks were last evaluated with (see core.fingerprint.check_fingerprint)
+    check_fp: str | None = None
 
     @property
     def short(self) -> str:
         return self.id[:12]
+
+    def same_data(self, other: Version | None) -> bool:
+        """True when ``other`` holds the same data: the same version, or an alias of it."""
+        if other is None:
+            return False
+        if other.id == self.id:
+            return True
+        return self.data_hash is not None and self.data_hash == other.data_hash
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,11 @@ class RunResult:
     started_at: datetime
     duration_s: float
     notes: dict[str, list[str]] = field(default_factory=dict)
+    # products whose new version was published but not pointed at, and why (a failure
+    # downstream would have left the environment inconsistent: see docs/architecture.md)
+    held_back: dict[str, str] = field(default_factory=dict)
+    # products outside the selection now behind an input this run moved
+    stale: dict[str, list[str]] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(1 for s in self.steps if s.status == status)
@@ -84,9 +102,16 @@ class RunResult:
         return self.status == "success"
 
     def summary(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "run_id": self.run_id, "env": self.env, "status": self.status,
             "duration_s": round(self.duration_s, 3),
             "counts": {k: self.count(k) for k in
                        ("built", "reused", "kept", "failed", "blocked", "skipped")},
         }
+        if self.count("cancelled"):
+            out["counts"]["cancelled"] = self.count("cancelled")
+        if self.held_back:
+            out["held_back"] = dict(self.held_back)
+        if self.stale:
+            out["stale"] = {k: list(v) for k, v in self.stale.items()}
+        return out

@@ -85,6 +85,9 @@ class PythonSource(_Common):
     kind: Literal["python"]
     callable: str
     params: dict[str, Any] = Field(default_factory=dict)
+    # always: every run calls it and fingerprints what it returned (a changed output
+    # rebuilds what depends on it); on_change: only a change of its file or params does
+    refresh: Literal["always", "on_change"] = "always"
 
 
 SourceSpec = Annotated[FileSource | PythonSource, Field(discriminator="kind")]

@@ -247,6 +247,81 @@ class DuckDBEngine:
                 raise BuildError(f"query: SQL syntax error: {str(e).splitlines()[0]}") from None
             raise
 
+    def read_only_query(self, sql: str, tables: Mapping[str, list[str]], store_root: str
+                        ) -> Any:
+        """One query over products exposed as views, in a sandboxed connection.
+
+        ``steward sql`` must never write: only one statement, of type SELECT (``DESCRIBE``,
+        ``SUMMARIZE`` and ``SHOW`` are SELECTs) or EXPLAIN, runs on a separate in-memory
+        database whose products are views over their versions' files; external access is
+        off except for reading the store's folder, and the configuration is locked, so
+        COPY, ATTACH, INSTALL, SET and reading other local files are refused.
+        """
+        statements = _statements(sql)
+        if len(statements) != 1:
+            raise BuildError(f"query: steward sql runs one statement; found {len(statements)}"
+                             " (split them, or join them with a CTE)")
+        kind = str(statements[0].type).rsplit(".", 1)[-1]
+        if kind not in ("SELECT", "EXPLAIN"):
+            raise BuildError(
+                f"query: steward sql only reads; {kind} statements are refused. To keep a "
+                "result, use 'steward sql --output FILE' (recorded in the audit trail)")
+        config: dict[str, Any] = {}
+        if self.spec.threads:
+            config["threads"] = self.spec.threads
+        if self.spec.memory_limit:
+            config["memory_limit"] = self.spec.memory_limit
+        con = duckdb.connect(":memory:", config=config)
+        try:
+            shorts: dict[str, list[str]] = {}
+            schemas: set[str] = set()
+            for name, files in sorted(tables.items()):
+                if not files:
+                    continue
+                domain, _, short = name.rpartition(".")
+                schema = domain or "main"
+                if schema not in schemas and schema != "main":
+                    con.execute(f"CREATE SCHEMA {_ident(schema)}")
+                    schemas.add(schema)
+                con.execute(f"CREATE VIEW {_ident(schema)}.{_ident(short)} AS "
+                            f"SELECT * FROM read_parquet({_list(files)})")
+                shorts.setdefault(short, []).append(name)
+            for short, names in shorts.items():
+                if len(names) == 1 and "." in names[0]:
+                    con.execute(f"CREATE VIEW main.{_ident(short)} AS SELECT * FROM "
+                                f"{_ident(names[0].rpartition('.')[0])}.{_ident(short)}")
+            root = os.path.abspath(store_root).rstrip(os.sep) + os.sep
+            con.execute(f"SET allowed_directories = [{_lit(root)}]")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            try:
+                return arrow_table(con.sql(sql))
+            except duckdb.Error as e:
+                raise BuildError(_query_error(e, shorts)) from None
+        finally:
+            con.close()
+
+    def export(self, table: Any, path: str) -> int:
+        """Write an Arrow table to ``path``: Parquet, CSV or JSON lines by its extension."""
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        low = path.lower()
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        if low.endswith((".parquet", ".pq")):
+            pq.write_table(table, path, compression="zstd")
+        elif low.endswith(".csv"):
+            pcsv.write_csv(table, path)
+        elif low.endswith((".json", ".jsonl", ".ndjson")):
+            import json
+
+            with open(path, "w", encoding="utf-8") as f:
+                for row in table.to_pylist():
+                    f.write(json.dumps(row, default=str) + "\n")
+        else:
+            raise BuildError(f"{path}: write .parquet, .csv or .jsonl")
+        return int(table.num_rows)
+
     def data_hash(self, files: list[str]) -> str:
         h = xxhash.xxh3_128()
         for f in files:
@@ -254,6 +329,26 @@ class DuckDBEngine:
                 while chunk := fh.read(1 << 22):
                     h.update(chunk)
         return h.hexdigest()
+
+
+def _statements(sql: str) -> list[Any]:
+    try:
+        return list(duckdb.extract_statements(sql))
+    except duckdb.Error as e:
+        raise BuildError(_clean(e, None, where="query")) from None
+
+
+def _query_error(e: Exception, shorts: Mapping[str, list[str]]) -> str:
+    text = str(e)
+    m = re.search(r"Table with name (\w+) does not exist", text)
+    if m and len(shorts.get(m.group(1), [])) > 1:
+        names = sorted(shorts[m.group(1)])
+        return (f"query: {m.group(1)!r} is ambiguous: write one of {', '.join(names)}")
+    if "Permission Error" in text or "disabled by configuration" in text:
+        first = text.splitlines()[0]
+        return (f"query: refused: {first.split(': ', 1)[-1]} (steward sql reads products "
+                "and the store only)")
+    return _clean(e, None, where="query")
 
 
 def arrow_table(result: Any) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -59,6 +59,39 @@ def head(conn: Any) -> tuple[int, str | None]:
     return (int(row[0]), row[1]) if row else (0, None)
 
 
+class AuditSink(Protocol):
+    """Appends audit events inside a caller's transaction (the audit layer implements it).
+
+    Every pointer move is written through one, in the transaction that moves the pointer,
+    so no move ever exists without its event.
+    """
+
+    def append_in(self, conn: Any, action: str, targets: Sequence[str], before: Any,
+                  after: Any, reason: str | None) -> int:
+        """Append one event at the head of the chain on ``conn``; returns its seq."""
+        ...
+
+    def committed(self) -> None:
+        """Called once the caller's transaction has committed."""
+        ...
+
+
+def append_in(conn: Any, make_row: RowFactory, checkpoint_every: int,
+              checkpoint_ts: str) -> dict[str, Any]:
+    """Append one event on ``conn`` (whose transaction holds the write lock)."""
+    seq, prev = head(conn)
+    row = make_row(seq + 1, prev or "")
+    conn.execute(events.insert(), row)
+    if checkpoint_every and row["seq"] % checkpoint_every == 0:
+        conn.execute(checkpoints.insert(), {"seq": row["seq"], "hash": row["hash"],
+                                            "created_at": checkpoint_ts})
+    return row
+
+
+def hash_at(conn: Any, seq: int) -> str | None:
+    return conn.execute(sa.select(events.c.hash).where(events.c.seq == seq)).scalar()
+
+
 def append(ms: Metastore, make_row: RowFactory, checkpoint_every: int,
            checkpoint_ts: str, attempts: int = 50) -> dict[str, Any]:
     """Append one event built by ``make_row(seq, prev_hash)`` at the head of the chain.
@@ -70,12 +103,7 @@ def append(ms: Metastore, make_row: RowFactory, checkpoint_every: int,
     for _ in range(attempts):
         try:
             with ms.begin() as conn:
-                seq, prev = head(conn)
-                row = make_row(seq + 1, prev or "")
-                conn.execute(events.insert(), row)
-                if checkpoint_every and row["seq"] % checkpoint_every == 0:
-                    conn.execute(checkpoints.insert(), {"seq": row["seq"], "hash": row["hash"],
-                                                        "created_at": checkpoint_ts})
+                row = append_in(conn, make_row, checkpoint_every, checkpoint_ts)
             return row
         except sa.exc.IntegrityError as e:
             last_error = e
@@ -325,3 +353,21 @@ def profile_docs(ms: Metastore, version_ids: Sequence[str]) -> dict[str, dict[st
                 if doc:
                     out[vid] = json.loads(doc)
     return out
+
+
+def event_after(ms: Metastore, seq: int) -> str | None:
+    """The ``after_json`` of event ``seq`` (None when there is no such event)."""
+    with ms.engine.connect() as conn:
+        return conn.execute(sa.select(events.c.after_json)  # type: ignore[no-any-return]
+                            .where(events.c.seq == seq)).scalar()
+
+
+def pointer_events(ms: Metastore, batch: int = 5_000) -> Iterator[tuple[int, str, str]]:
+    """(seq, action, after_json) of every event whose ``after`` records pointers, in order."""
+    with ms.engine.connect() as conn:
+        result = conn.execution_options(yield_per=batch).execute(
+            sa.select(events.c.seq, events.c.action, events.c.after_json)
+            .where(events.c.after_json.like('%"digest":%'))
+            .order_by(events.c.seq))
+        for part in result.partitions():
+            yield from part

@@ -21,6 +21,8 @@ from steward.core.errors import NotFound, PlanError
 from steward.core.ids import new_id
 from steward.core.records import Version
 from steward.meta import tables as t
+from steward.meta.audit import AuditSink
+from steward.meta.reads import pointers_digest
 from steward.meta.store import Metastore, _aware, _version, _version_row, chunks, now
 
 md = sa.MetaData()
@@ -141,17 +143,14 @@ def failed_attempts(conn: sa.Connection, env: str, since: Mapping[str, datetime 
 
 
 def history(ms: Metastore, env: str, product: str) -> list[tuple[datetime, str]]:
-    """The versions ``env`` pointed ``product`` at, oldest first (runs and pointer moves)."""
+    """The versions ``env`` pointed ``product`` at, oldest first (every move is a
+    ``pointer_moves`` row: runs, promotions, rollbacks, repairs)."""
     with ms.engine.connect() as conn:
-        steps = conn.execute(
-            sa.select(t.run_steps.c.started_at, t.run_steps.c.version_id)
-            .join(t.runs, t.runs.c.id == t.run_steps.c.run_id)
-            .where(t.runs.c.env == env, t.run_steps.c.product == product,
-                   t.run_steps.c.status.in_(("built", "reused")))).all()
         moves = conn.execute(
             sa.select(pointer_moves.c.at, pointer_moves.c.to_version)
-            .where(pointer_moves.c.env == env, pointer_moves.c.product == product)).all()
-    rows = [(_aware(a), v) for a, v in [*steps, *moves] if a is not None and v]
+            .where(pointer_moves.c.env == env, pointer_moves.c.product == product)
+            .order_by(pointer_moves.c.id)).all()
+    rows = [(_aware(a), v) for a, v in moves if a is not None and v]
     return sorted(rows, key=lambda r: r[0])  # type: ignore[arg-type, return-value]
 
 
@@ -217,46 +216,142 @@ def insert_versions(ms: Metastore, versions: Sequence[Version]) -> None:
 
 
 # -- environments -----------------------------------------------------------------------
+def pointer_ids(conn: sa.Connection, env: str) -> dict[str, str]:
+    q = sa.select(t.env_pointers.c.product, t.env_pointers.c.version_id)
+    return dict(conn.execute(q.where(t.env_pointers.c.env == env)).all())  # type: ignore[arg-type]
+
+
 def create_env(ms: Metastore, env: str, from_env: str | None, actor: str | None,
-               message: str | None = None) -> int:
-    """Create ``env`` as a copy of ``from_env``'s pointers; returns how many it points at."""
+               message: str | None = None, audit: AuditSink | None = None,
+               exists_ok: bool = False) -> int | None:
+    """Create ``env`` as a copy of ``from_env``'s pointers; returns how many it points at
+    (None when it existed and ``exists_ok``). The copy, its history row and its audit
+    event commit in one transaction."""
     if from_env and not ms.env_exists(from_env):
         raise NotFound(f"no environment {from_env!r} to create {env!r} from")
-    if ms.env_exists(env):
-        raise PlanError(f"environment {env!r} exists already; nothing was changed")
-    ms.ensure_env(env, from_env)
-    with ms.begin() as conn:
-        n = conn.execute(sa.select(sa.func.count()).select_from(t.env_pointers)
-                         .where(t.env_pointers.c.env == env)).scalar() or 0
-        conn.execute(pointer_moves.insert(), {
-            "batch": new_id("b"), "at": now(), "env": env, "product": "*",
-            "from_version": None, "to_version": None, "action": "create",
-            "source_env": from_env, "actor": actor, "message": message})
+    with write_txn(ms, lock_env=from_env) as conn:
+        exists = conn.execute(sa.select(t.environments.c.name)
+                              .where(t.environments.c.name == env)).first()
+        if exists:
+            if exists_ok:
+                return None
+            raise PlanError(f"environment {env!r} exists already; nothing was changed")
+        conn.execute(t.environments.insert(),
+                     {"name": env, "created_at": now(), "created_from": from_env})
+        copied: dict[str, str | None] = dict(pointer_ids(conn, from_env)) if from_env else {}
+        record_moves(conn, ms, env, copied, {}, "env.create", actor, message,
+                     source_env=from_env, audit=audit, extra={"from": from_env, "full": True},
+                     reason=message or (f"created from {from_env}" if from_env
+                                        else "created empty"), star=True)
         if from_env:
             conn.execute(env_specs.insert().from_select(
                 ["env", "product", "metadata_fp", "spec_json", "updated_at"],
                 sa.select(sa.literal(env), env_specs.c.product, env_specs.c.metadata_fp,
                           env_specs.c.spec_json, env_specs.c.updated_at)
                 .where(env_specs.c.env == from_env)))
-    return int(n)
+    if audit is not None:
+        audit.committed()
+    return len(copied)
+
+
+def record_moves(conn: sa.Connection, ms: Metastore, env: str,
+                 moves: Mapping[str, str | None], before: Mapping[str, str | None],
+                 action: str, actor: str | None, message: str | None,
+                 source_env: str | None = None, audit: AuditSink | None = None,
+                 batch: str | None = None, extra: Mapping[str, Any] | None = None,
+                 reason: str | None = None, star: bool = False) -> str:
+    """Move pointers (a None version removes one), append their history rows and, with
+    ``audit``, the audit event recording the moves and a digest of the environment's
+    pointers afterwards: all inside the caller's transaction."""
+    batch = batch or new_id("b")
+    sets = {p: v for p, v in moves.items() if v is not None}
+    gone = [p for p, v in moves.items() if v is None]
+    ms.set_pointers(env, sets, conn)
+    for chunk in chunks(gone):
+        conn.execute(t.env_pointers.delete().where(t.env_pointers.c.env == env,
+                                                   t.env_pointers.c.product.in_(chunk)))
+    ts = now()
+    rows = [{"batch": batch, "at": ts, "env": env, "product": p, "from_version": before.get(p),
+             "to_version": v, "action": action, "source_env": source_env, "actor": actor,
+             "message": message} for p, v in moves.items()]
+    if star:  # one row for the whole operation (an environment's creation)
+        rows = [{"batch": batch, "at": ts, "env": env, "product": "*", "from_version": None,
+                 "to_version": None, "action": action, "source_env": source_env,
+                 "actor": actor, "message": message}]
+    if rows:
+        conn.execute(pointer_moves.insert(), rows)
+    if audit is not None:
+        after_map = pointer_ids(conn, env)
+        seq = audit.append_in(
+            conn, action, sorted(moves),
+            before={"env": env, "pointers": {p: before.get(p) for p in moves}},
+            after={"env": env, "pointers": dict(moves), "digest": pointers_digest(after_map),
+                   **(extra or {})},
+            reason=reason or message)
+        conn.execute(t.environments.update().where(t.environments.c.name == env)
+                     .values(audit_seq=seq))
+    return batch
+
+
+def seal_env(ms: Metastore, env: str, audit: AuditSink, action: str, reason: str,
+             pointers: Mapping[str, str] | None = None, actor: str | None = None) -> int:
+    """Record an environment's whole pointer map in one audit event (a baseline for an
+    environment created before pointer moves were audited, or a repair that sets the
+    pointers to ``pointers``); returns the event's seq."""
+    with write_txn(ms, lock_env=env) as conn:
+        if pointers is not None:
+            now_at = pointer_ids(conn, env)
+            moves: dict[str, str | None] = {p: v for p, v in pointers.items()
+                                            if now_at.get(p) != v}
+            moves.update({p: None for p in now_at if p not in pointers})
+            if moves:
+                record_moves(conn, ms, env, moves, dict(now_at), action, actor, reason)
+        ids = pointer_ids(conn, env)
+        seq = audit.append_in(conn, action, sorted(ids), before=None,
+                              after={"env": env, "pointers": ids, "full": True,
+                                     "digest": pointers_digest(ids)}, reason=reason)
+        conn.execute(t.environments.update().where(t.environments.c.name == env)
+                     .values(audit_seq=seq))
+    audit.committed()
+    return seq
 
 
 def apply_moves(conn: sa.Connection, ms: Metastore, env: str, moves: Mapping[str, str],
                 before: Mapping[str, str | None], action: str, actor: str | None,
-                message: str | None, source_env: str | None = None) -> str:
+                message: str | None, source_env: str | None = None,
+                audit: AuditSink | None = None) -> str:
     """Move pointers and append their history inside the caller's transaction."""
-    batch = new_id("b")
-    ms.set_pointers(env, dict(moves), conn)
-    ts = now()
-    conn.execute(pointer_moves.insert(), [
-        {"batch": batch, "at": ts, "env": env, "product": p, "from_version": before.get(p),
-         "to_version": v, "action": action, "source_env": source_env, "actor": actor,
-         "message": message} for p, v in moves.items()])
-    return batch
+    return record_moves(conn, ms, env, dict(moves), before, action, actor, message,
+                        source_env=source_env, audit=audit)
+
+
+def commit_run(ms: Metastore, env: str, run_id: str, moves: Mapping[str, str],
+               expected: Mapping[str, str | None], aliases: Sequence[Version],
+               actor: str | None, audit: AuditSink | None) -> list[str]:
+    """The end of a run: insert its alias versions and move its pointers, with their
+    history rows and audit event, in one transaction.
+
+    ``expected`` is what the run planned against; a pointer another writer moved since
+    is left alone and returned, never overwritten.
+    """
+    real: dict[str, str | None] = {}
+    with write_txn(ms, lock_env=env) as conn:
+        if aliases:
+            conn.execute(t.versions.insert(), [_version_row(v) for v in aliases])
+        now_at = pointer_ids(conn, env)
+        raced = sorted(p for p in moves if now_at.get(p) != expected.get(p))
+        real = {p: v for p, v in moves.items() if p not in raced and now_at.get(p) != v}
+        if real:
+            record_moves(conn, ms, env, real, dict(now_at), "run", actor, f"run {run_id}",
+                         audit=audit, batch=run_id, extra={"run": run_id})
+    if audit is not None and real:
+        audit.committed()
+    return raced
 
 
 def promote(ms: Metastore, src: str, dst: str, products: Iterable[str] | None,
-            actor: str | None, message: str | None) -> MoveResult:
+            actor: str | None, message: str | None, audit: AuditSink | None = None
+            ) -> MoveResult:
     """Point ``dst`` at ``src``'s versions of ``products`` (all of ``src``'s when None).
 
     Refuses (and changes nothing) when ``src`` has a failed build or gate on a selected
@@ -268,7 +363,7 @@ def promote(ms: Metastore, src: str, dst: str, products: Iterable[str] | None,
         raise PlanError(f"cannot promote {src!r} onto itself")
     if not ms.env_exists(src):
         raise NotFound(f"no environment {src!r} to promote from; 'steward env ls' lists them")
-    ms.ensure_env(dst, None)
+    create_env(ms, dst, None, actor, f"created by promote from {src}", audit, exists_ok=True)
     with write_txn(ms, lock_env=dst) as conn:
         created = env_created_at(conn, src)
         sp = light_pointers(conn, src)
@@ -322,17 +417,20 @@ def promote(ms: Metastore, src: str, dst: str, products: Iterable[str] | None,
         result = MoveResult("", dst, {p: (before[p], v) for p, v in moves.items()}, unchanged)
         if moves:
             result.batch = apply_moves(conn, ms, dst, moves, before, "promote", actor,
-                                       message, source_env=src)
+                                       message or f"promote {src} -> {dst}", source_env=src,
+                                       audit=audit)
             specs = conn.execute(sa.select(env_specs.c.product, env_specs.c.metadata_fp,
                                            env_specs.c.spec_json)
                                  .where(env_specs.c.env == src)).all()
             save_env_specs(ms, dst, {p: (m, s) for p, m, s in specs if p in moves}, conn)
+    if audit is not None and moves:
+        audit.committed()
     return result
 
 
 def move_pointers(ms: Metastore, env: str, moves: Mapping[str, str],
                   expected: Mapping[str, str | None], action: str, actor: str | None,
-                  message: str | None) -> MoveResult:
+                  message: str | None, audit: AuditSink | None = None) -> MoveResult:
     """Move ``env``'s pointers if they still are what the caller saw (else refuse)."""
     if not ms.env_exists(env):
         raise NotFound(f"no environment {env!r}")
@@ -347,7 +445,10 @@ def move_pointers(ms: Metastore, env: str, moves: Mapping[str, str],
         result = MoveResult("", env, {p: (now_at.get(p), v) for p, v in real.items()},
                             [p for p in moves if p not in real])
         if real:
-            result.batch = apply_moves(conn, ms, env, real, now_at, action, actor, message)
+            result.batch = apply_moves(conn, ms, env, real, now_at, action, actor, message,
+                                       audit=audit)
+    if audit is not None and result.batch:
+        audit.committed()
     return result
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from steward.meta.reads import connect, latest_migration, sqlite_file
+from steward.meta.reads import connect, latest_migration, pointers_digest, sqlite_file
 
 __all__ = ["EnvState", "env_state", "record_run", "sqlite_file"]
 
@@ -28,12 +28,7 @@ class EnvState:
     pointers: dict[str, tuple[str, int | None]]
 
     def digest(self) -> str:
-        import xxhash
-
-        h = xxhash.xxh3_128()
-        for product in sorted(self.pointers):
-            h.update(f"{product}\t{self.pointers[product][0]}\n".encode())
-        return h.hexdigest()
+        return pointers_digest({p: v for p, (v, _) in self.pointers.items()})
 
 
 def env_state(path: str, env: str) -> EnvState | None:
@@ -92,3 +87,44 @@ def record_run(path: str, run_id: str, env: str, actor: str | None, started: dat
         raise
     finally:
         con.close()
+
+
+def files_intact(path: str, store_root: str, env: str) -> bool:
+    """Every data file of every version ``env`` points at is there with its recorded size.
+
+    (What the full path checks before it keeps a version; a version recorded without a
+    manifest needs its folder and at least one data file.)
+    """
+    try:
+        con = connect(path)
+    except sqlite3.Error:
+        return False
+    try:
+        rows = con.execute(
+            "SELECT v.path, v.files_json, v.status FROM env_pointers p "
+            "JOIN versions v ON v.id = p.version_id WHERE p.env = ?", (env,)).fetchall()
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
+    for key, files_json, status in rows:
+        if status != "published":
+            return False
+        folder = key if os.path.isabs(key) else os.path.join(store_root, *key.split("/"))
+        data = os.path.join(folder, "data")
+        if not files_json:
+            try:
+                if not any(f.endswith(".parquet") for f in os.listdir(data)):
+                    return False
+            except OSError:
+                return False
+            continue
+        try:
+            want = json.loads(files_json)
+            have = {e.name: e.stat().st_size for e in os.scandir(data) if e.is_file()
+                    and e.name.endswith(".parquet")}
+        except (OSError, ValueError):
+            return False
+        if have != {str(n): int(s) for n, s in want}:
+            return False
+    return True

@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ CHUNK = 900  # below SQLite's default limit of 999 bound parameters per statemen
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 VERSION_COLUMNS = ("id, product, fingerprint, metadata_fp, status, path, schema_json, "
                    "row_count, bytes, data_hash, inputs_json, created_at, run_id, "
-                   "check_status, error")
+                   "check_status, error, files_json, check_fp")
 
 
 def sqlite_file(url: str) -> str | None:
@@ -66,6 +66,20 @@ def schema_current(path: str) -> bool:
     return bool(got == latest_migration())
 
 
+def pointers_digest(pointers: Mapping[str, str]) -> str:
+    """A digest of an environment's pointers (product -> version id).
+
+    The audit event of every pointer move records it; a run compares it with the table
+    first, so a pointer changed outside Steward is caught.
+    """
+    import xxhash
+
+    h = xxhash.xxh3_128()
+    for product in sorted(pointers):
+        h.update(f"{product}\t{pointers[product]}\n".encode())
+    return h.hexdigest()
+
+
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     """``items`` in slices small enough for one ``IN (...)`` each."""
     for i in range(0, len(items), size):
@@ -89,12 +103,20 @@ def _schema(schema_json: str) -> tuple[Column, ...]:
 def version_of(r: Sequence[Any]) -> Version:
     """A Version from a row in :data:`VERSION_COLUMNS` order."""
     (vid, product, fp, mfp, status, path, schema_json, rows, size, data_hash, inputs_json,
-     created, run_id, check_status, error) = r
+     created, run_id, check_status, error, files_json, check_fp) = r
     schema = _schema(schema_json) if schema_json else ()
     return Version(id=vid, product=product, fingerprint=fp, metadata_fp=mfp, status=status,
                    path=path, schema=schema, row_count=rows, bytes=size, data_hash=data_hash,
                    created_at=when(created), run_id=run_id, check_status=check_status,
-                   error=error, inputs=json.loads(inputs_json) if inputs_json else {})
+                   error=error, inputs=json.loads(inputs_json) if inputs_json else {},
+                   files=files_of(files_json), check_fp=check_fp)
+
+
+def files_of(files_json: str | None) -> tuple[tuple[str, int], ...]:
+    """A stored file manifest (``[[name, size], ...]``) as a tuple of pairs."""
+    if not files_json:
+        return ()
+    return tuple((str(n), int(s)) for n, s in json.loads(files_json))
 
 
 class Reads:
@@ -151,15 +173,24 @@ class Reads:
                          "ON p.version_id = v.id WHERE p.env = :env", {"env": env})
         return {r[1]: version_of(r) for r in rows}
 
-    def published_by_fingerprint(self, fps: Iterable[str]) -> dict[str, Version]:
-        """The newest published version of each fingerprint."""
+    def published_by_fingerprint(self, fps: Iterable[str]) -> dict[str, list[Version]]:
+        """The published versions of each fingerprint, newest first."""
         rows = self.rows_in(f"SELECT {VERSION_COLUMNS} FROM versions WHERE fingerprint IN "
                             "({in}) AND status = 'published'", fps)
-        out: dict[str, Version] = {}
-        for v in sorted((version_of(r) for r in rows),
-                        key=lambda v: (v.created_at or datetime.min.replace(tzinfo=UTC))):
-            out[v.fingerprint] = v
+        out: dict[str, list[Version]] = {}
+        for v in sorted((version_of(r) for r in rows), reverse=True,
+                        key=lambda v: (v.created_at or datetime.min.replace(tzinfo=UTC), v.id)):
+            out.setdefault(v.fingerprint, []).append(v)
         return out
+
+    def data_hashes(self, ids: Iterable[str]) -> dict[str, str | None]:
+        """Version id -> its data hash (what "the same data" is decided on)."""
+        return {i: h for i, h in self.rows_in(
+            "SELECT id, data_hash FROM versions WHERE id IN ({in})", ids)}
+
+    def versions_by_id(self, ids: Iterable[str]) -> dict[str, Version]:
+        return {r[0]: version_of(r) for r in self.rows_in(
+            f"SELECT {VERSION_COLUMNS} FROM versions WHERE id IN ({{in}})", ids)}
 
     def code_records(self, fps: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The code recorded for each fingerprint (fingerprint_code rows as dicts)."""
@@ -173,6 +204,14 @@ class Reads:
             rec["created_at"] = when(rec["created_at"])
             out[rec["fingerprint"]] = rec
         return out
+
+    def pointer_ids(self, env: str) -> dict[str, str]:
+        return dict(self.rows("SELECT product, version_id FROM env_pointers WHERE env = :env",
+                              {"env": env}))
+
+    def env_audit_seq(self, env: str) -> int | None:
+        rows = self.rows("SELECT audit_seq FROM environments WHERE name = :env", {"env": env})
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def env_spec_map(self, env: str) -> dict[str, tuple[str, str]]:
         """Product -> (metadata fingerprint, spec JSON) the environment last ran with."""

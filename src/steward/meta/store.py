@@ -14,7 +14,7 @@ from steward.core.errors import NotFound
 from steward.core.records import Column, Run, Step, Version
 from steward.meta import tables as t
 from steward.meta.migrations import all_migrations
-from steward.meta.reads import CHUNK, Reads, chunks
+from steward.meta.reads import CHUNK, Reads, chunks, files_of
 
 __all__ = ["CHUNK", "Metastore", "chunks", "default_url", "now", "present"]
 
@@ -149,8 +149,8 @@ class Metastore:
         with self.engine.connect() as conn:
             return [_version(r) for r in conn.execute(q)]
 
-    def published_by_fingerprint(self, fps: Iterable[str]) -> dict[str, Version]:
-        """The newest published version of each fingerprint."""
+    def published_by_fingerprint(self, fps: Iterable[str]) -> dict[str, list[Version]]:
+        """The published versions of each fingerprint, newest first."""
         return self.reads.published_by_fingerprint(fps)
 
     # -- environments ----------------------------------------------------------------
@@ -226,11 +226,39 @@ class Metastore:
             for p, v in moves.items()
         ])
 
-    def publish(self, version_id: str, env: str, product: str, **fields: Any) -> None:
-        """Mark a version published and point ``env`` at it, in one transaction."""
+    def publish(self, version_id: str, **fields: Any) -> None:
+        """Mark a built version published (no environment points at it yet: a run moves
+        its pointers together when it ends)."""
+        if "files" in fields:
+            fields["files_json"] = files_json(fields.pop("files"))
         with self.engine.begin() as conn:
             self.update_version(version_id, conn, status="published", **fields)
-            self.set_pointers(env, {product: version_id}, conn)
+
+    def mark_damaged(self, version_id: str, problem: str) -> bool:
+        """Mark a published version damaged (never kept, reused or read again)."""
+        with self.engine.begin() as conn:
+            n = conn.execute(t.versions.update().where(
+                t.versions.c.id == version_id, t.versions.c.status == "published"
+            ).values(status="damaged", error=problem)).rowcount
+        return bool(n)
+
+    def recorded_checks(self, version_id: str, check_status: str | None,
+                        check_fp: str | None) -> None:
+        """What a re-evaluation of a version's checks found (its files never change)."""
+        with self.engine.begin() as conn:
+            conn.execute(t.versions.update().where(t.versions.c.id == version_id)
+                         .values(check_status=check_status, check_fp=check_fp))
+
+    def previous_published(self, v: Version) -> Version | None:
+        """The published version of the same product created just before ``v``."""
+        q = (sa.select(t.versions).where(t.versions.c.product == v.product,
+                                         t.versions.c.status == "published",
+                                         t.versions.c.id != v.id,
+                                         t.versions.c.created_at < v.created_at)
+             .order_by(t.versions.c.created_at.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return _version(row) if row is not None else None
 
     # -- runs ------------------------------------------------------------------------
     def start_run(self, run_id: str, env: str, selection: str | None, actor: str | None) -> None:
@@ -315,8 +343,13 @@ def _version_row(v: Version) -> dict[str, Any]:
         "schema_json": _schema_json(v.schema), "row_count": v.row_count, "bytes": v.bytes,
         "data_hash": v.data_hash, "inputs_json": json.dumps(v.inputs),
         "created_at": v.created_at or now(), "run_id": v.run_id, "check_status": v.check_status,
-        "error": v.error,
+        "error": v.error, "files_json": files_json(v.files) if v.files else None,
+        "check_fp": v.check_fp,
     }
+
+
+def files_json(files: Sequence[tuple[str, int]]) -> str:
+    return json.dumps([[n, s] for n, s in files])
 
 
 def _version(r: Any) -> Version:
@@ -327,6 +360,7 @@ def _version(r: Any) -> Version:
         data_hash=r.data_hash, created_at=_aware(r.created_at), run_id=r.run_id,
         check_status=r.check_status, error=r.error,
         inputs=json.loads(r.inputs_json) if r.inputs_json else {},
+        files=files_of(r.files_json), check_fp=r.check_fp,
     )
 
 

@@ -22,12 +22,14 @@ versions = sa.Table(
     sa.Column("bytes", sa.BigInteger), sa.Column("data_hash", sa.String),
     sa.Column("inputs_json", sa.Text), sa.Column("created_at", sa.DateTime(timezone=True)),
     sa.Column("run_id", sa.String), sa.Column("check_status", sa.String),
-    sa.Column("error", sa.Text),
+    sa.Column("error", sa.Text), sa.Column("files_json", sa.Text),
+    sa.Column("check_fp", sa.String),
 )
 environments = sa.Table(
     "environments", md,
     sa.Column("name", sa.String, primary_key=True),
     sa.Column("created_at", sa.DateTime(timezone=True)), sa.Column("created_from", sa.String),
+    sa.Column("audit_seq", sa.BigInteger),
 )
 env_pointers = sa.Table(
     "env_pointers", md,

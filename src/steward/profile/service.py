@@ -216,6 +216,8 @@ class ProfileOnPublish:
 class ProfileGate:
     """Post-build hook: evaluate drift and anomaly checks on the candidate."""
 
+    on_recheck = True  # also evaluates a kept version's new or changed checks
+
     def __init__(self, profiles: Profiles):
         self.profiles = profiles
 
@@ -224,10 +226,13 @@ class ProfileGate:
         if not checks:
             return
         result = getattr(candidate, "result", None)
-        prof = self.profiles.compute(list(candidate.files),
-                                     schema=getattr(result, "schema", None),
-                                     rows=getattr(result, "rows", None))
-        candidate.extra["profile"] = prof
+        if getattr(candidate, "recheck", None) is not None:
+            prof = self.profiles.of_version(candidate.recheck) or {}
+        else:
+            prof = self.profiles.compute(list(candidate.files),
+                                         schema=getattr(result, "schema", None),
+                                         rows=getattr(result, "rows", None))
+            candidate.extra["profile"] = prof
         prev_prof = None
         if candidate.previous is not None and any(isinstance(c, Drift) for c in checks):
             prev_prof = self.profiles.of_version(candidate.previous)

@@ -14,13 +14,13 @@ import pickle
 import sys
 from typing import TYPE_CHECKING, Any
 
-from steward.project.files import Listing
+from steward.project.files import Listing, stat_key
 
 if TYPE_CHECKING:
     from steward.core.model import Project
 
-_FORMAT = 4  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
-# entries of models name their spec's key
+_FORMAT = 5  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
+# entries of models name their spec's key; 5: signed, stat keys with ctime and inode
 
 
 # the modules whose classes the caches pickle: an edit to one makes every cache stale
@@ -70,32 +70,99 @@ def _add(h: Any, path: str, rel: str, listing: Listing | None) -> None:
     except FileNotFoundError:
         h.update(f"{rel}:-\n".encode())
         return
-    h.update(f"{rel}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    key = stat_key(st)
+    h.update(f"{rel}:{key[0]}:{key[1]}:{key[2]}:{key[3]}\n".encode())
     if listing is not None:
-        listing.files[path] = (st.st_size, st.st_mtime_ns)
+        listing.files[path] = key
+
+
+# Unpickling runs code, so a cache file is signed with a key kept outside the project
+# (a cache restored from an untrusted CI cache, or copied from another machine, is
+# ignored, never unpickled): blake2b keyed with $STEWARD_CACHE_KEY, or with a random key
+# created once in the user's config folder (mode 0600).
+_MAGIC = b"STWDC1"
+_MAC = 32
+
+
+@functools.cache
+def _secret() -> bytes | None:
+    env = os.environ.get("STEWARD_CACHE_KEY")
+    if env:
+        return env.encode()
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"),
+                                                               ".config")
+    path = os.path.join(base, "steward", "cache.key")
+    try:
+        with open(path, "rb") as f:
+            key = f.read()
+        if len(key) >= 32:
+            return key
+    except OSError:
+        pass
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path + f".{os.getpid()}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32))
+        os.replace(path + f".{os.getpid()}", path)
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None  # nowhere to keep a key: no cache, only slower loads
+
+
+def _mac(data: bytes) -> bytes | None:
+    import hashlib
+
+    secret = _secret()
+    if secret is None:
+        return None
+    return hashlib.blake2b(data, key=secret[:64], digest_size=_MAC).digest()
 
 
 def _load(path: str, key: str) -> Any:
-    """The value pickled at ``path`` under ``key``; None when absent, stale or unreadable.
+    """The value pickled at ``path`` under ``key``; None when absent, stale, unsigned or
+    signed with another key.
 
-    The key is its own pickle ahead of the value: a stale file is never unpickled whole.
+    Layout: magic, the key's MAC, its length and pickle, then the value's MAC and
+    pickle. A stale file is never unpickled whole; nothing is unpickled unsigned.
     """
+    import hmac
+
     try:
         with open(path, "rb") as f:
-            if pickle.load(f) != key:
+            if f.read(len(_MAGIC)) != _MAGIC:
                 return None
-            return pickle.load(f)
+            kmac = f.read(_MAC)
+            klen = int.from_bytes(f.read(4), "big")
+            kraw = f.read(klen)
+            want = _mac(kraw)
+            if want is None or not hmac.compare_digest(kmac, want):
+                return None
+            if pickle.loads(kraw) != key:
+                return None
+            vmac = f.read(_MAC)
+            vraw = f.read()
+        want = _mac(vraw)
+        if want is None or not hmac.compare_digest(vmac, want):
+            return None
+        return pickle.loads(vraw)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
             TypeError, ValueError):
         return None
 
 
 def _dump(path: str, key: str, value: Any) -> None:
+    kraw = pickle.dumps(key, protocol=pickle.HIGHEST_PROTOCOL)
+    vraw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    kmac, vmac = _mac(kraw), _mac(vraw)
+    if kmac is None or vmac is None:
+        return
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "wb") as f:
-        pickle.dump(key, f, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.write(_MAGIC + kmac + len(kraw).to_bytes(4, "big") + kraw + vmac)
+        f.write(vraw)
     os.replace(tmp, path)
 
 

@@ -16,13 +16,30 @@ from steward.core.model import Product
 
 
 def check_graph(products: Mapping[str, Product], problems: list[Problem]) -> None:
-    """A dependency cycle, reported at its first product."""
+    """A dependency cycle, reported at its first product; then a cycle through checks."""
     cycle = Dag.build({n: p.inputs for n, p in products.items()}).find_cycle()
     if cycle:
         first = products[cycle[0]]
         problems.append(Problem(
             first.file, first.line, "dependency cycle: " + " -> ".join(cycle),
             "a product cannot depend on itself, directly or through others",
+        ))
+        return
+    if not any(p.check_inputs for p in products.values()):
+        return
+    cycle = Dag.build({n: (*p.inputs, *p.check_inputs)
+                       for n, p in products.items()}).find_cycle()
+    if cycle:
+        # the product whose check reads a product built from it
+        # (each product of the path is read by the next one)
+        at = next((b for a, b in zip(cycle, cycle[1:], strict=False)
+                   if a in products[b].check_inputs and a not in products[b].inputs), cycle[0])
+        first = products[at]
+        problems.append(Problem(
+            first.meta_file or first.file, first.line,
+            "a check of " + at + " reads a product built from it: " + " -> ".join(cycle),
+            "a check can only read products built before the product it checks; "
+            "move the check to the downstream product",
         ))
 
 

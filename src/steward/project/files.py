@@ -20,7 +20,9 @@ _SIDECARS = (".yml", ".yaml")
 
 
 class Listing:
-    """The files of the folders the project cache key walked: path -> (size, mtime_ns).
+    """The files of the folders the project cache key walked: path -> stat key
+    (size, mtime_ns, ctime_ns, inode: an edit that keeps the size and restores the
+    modification time still changes the ctime).
 
     ``steward.project.cache.digest`` fills it while it computes the key; the loader then
     finds models and sidecars and keys its memo from it instead of walking and stating
@@ -29,7 +31,7 @@ class Listing:
     """
 
     def __init__(self) -> None:
-        self.files: dict[str, tuple[int, int]] = {}
+        self.files: dict[str, tuple[int, int, int, int]] = {}
         self.bases: set[str] = set()
 
     def files_under(self, base: str, exts: tuple[str, ...]) -> list[str]:
@@ -50,22 +52,34 @@ class Listing:
             return next((stem + e for e in _SIDECARS if stem + e in self.files), None)
         return next((stem + e for e in _SIDECARS if os.path.exists(stem + e)), None)
 
-    def model_key(self, path: str, sidecar: str | None, domain: str | None
-                  ) -> tuple[Any, ...] | None:
-        """A model's memo key: the stat data of its file and sidecar, and its domain."""
+    def model_key(self, path: str, sidecar: str | None, domain: str | None,
+                  root: str = "") -> tuple[Any, ...] | None:
+        """A model's memo key: the stat data of its file and sidecar, and its domain
+        (paths relative to ``root``: a cache holds no absolute path)."""
         st = self.files.get(path) or _stat(path)
         side = (self.files.get(sidecar) or _stat(sidecar)) if sidecar else None
         if st is None or (sidecar and side is None):
             return None
-        return (path, *st, sidecar, side and side[0], side and side[1], domain)
+        return (_relative(path, root), *st, sidecar and _relative(sidecar, root),
+                *(side or ()), domain)
 
 
-def _stat(path: str) -> tuple[int, int] | None:
+def _relative(path: str, root: str) -> str:
+    return path[len(root) + 1:] if root and path.startswith(root + os.sep) else path
+
+
+def stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What says a file is unchanged: size, mtime, ctime and inode (``touch -r`` after a
+    same-size edit restores the mtime, never the ctime)."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def _stat(path: str) -> tuple[int, int, int, int] | None:
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns
+    return stat_key(st)
 
 
 def _walk(base: str, exts: tuple[str, ...]) -> list[str]:
@@ -99,30 +113,47 @@ def resolve_paths(pattern: str, root: str) -> list[str]:
 
 
 class StatCache:
-    """Content hashes of files, keyed by (size, mtime): an unchanged file is never re-read."""
+    """Content hashes of files, keyed by their stat key (size, mtime, ctime, inode): an
+    unchanged file is never re-read. Paths inside the project are kept relative to it,
+    so a moved or copied project never trusts the original's entries. With ``rehash``
+    every file is read again (``steward run --rehash``)."""
 
-    def __init__(self, path: str | None):
+    FORMAT = 2
+
+    def __init__(self, path: str | None, root: str | None = None, rehash: bool = False):
         self.path = path
+        self.root = os.path.abspath(root) if root else (
+            os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(path))))
+            if path else "")
+        self.rehash = rehash
         self.entries: dict[str, list[object]] = {}
         self.dirty = False
         if path and os.path.exists(path):
             try:
                 with open(path) as f:
-                    self.entries = json.load(f)
+                    data = json.load(f)
+                if isinstance(data, dict) and data.get("format") == self.FORMAT:
+                    self.entries = data.get("entries") or {}
             except (OSError, ValueError):
                 self.entries = {}
 
+    def _key(self, path: str) -> str:
+        path = os.path.abspath(path)
+        return _relative(path, self.root)
+
     def hash_file(self, path: str) -> str:
         st = os.stat(path)
-        hit = self.entries.get(path)
-        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
-            return str(hit[2])
+        key = self._key(path)
+        hit = self.entries.get(key)
+        sk = list(stat_key(st))
+        if hit and not self.rehash and hit[:4] == sk:
+            return str(hit[4])
         h = xxhash.xxh3_128()
         with open(path, "rb") as f:
             while chunk := f.read(_CHUNK):
                 h.update(chunk)
         digest = h.hexdigest()
-        self.entries[path] = [st.st_size, st.st_mtime_ns, digest]
+        self.entries[key] = [*sk, digest]
         self.dirty = True
         return digest
 
@@ -139,7 +170,7 @@ class StatCache:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         tmp = f"{self.path}.{os.getpid()}.tmp"
         with open(tmp, "w") as f:
-            json.dump(self.entries, f)
+            json.dump({"format": self.FORMAT, "entries": self.entries}, f)
         os.replace(tmp, self.path)
         self.dirty = False
 
@@ -157,12 +188,13 @@ def callable_file(target: str, root: str) -> str | None:
     return spec.origin if spec and spec.origin and os.path.isfile(spec.origin) else None
 
 
-def rehash_sources(products: Mapping[str, Any], root: str) -> dict[str, str] | None:
+def rehash_sources(products: Mapping[str, Any], root: str, rehash: bool = False
+                   ) -> dict[str, str] | None:
     """The content hash of every source product, through the stat cache.
 
     None when a source's files can no longer be found: the full load reports it in place.
     """
-    stat_cache = StatCache(os.path.join(root, STATE_DIR, "cache", "stat.json"))
+    stat_cache = StatCache(os.path.join(root, STATE_DIR, "cache", "stat.json"), root, rehash)
     out: dict[str, str] = {}
     for name, p in products.items():
         if p.kind == "file":

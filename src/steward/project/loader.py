@@ -43,7 +43,7 @@ Memo = dict[tuple[Any, ...], Any]
 
 class _Loader:
     def __init__(self, root: str, hash_sources: bool, memo: Memo | None = None,
-                 listing: Listing | None = None):
+                 listing: Listing | None = None, rehash: bool = False):
         self.root = root
         self.listing = listing or Listing()  # (empty: every question goes to the disk)
         self.hash_sources = hash_sources
@@ -55,7 +55,7 @@ class _Loader:
         self.refs: dict[str, list[tuple[str, str, int]]] = {}  # product -> (ref, file, line)
         self.source_hashes: dict[str, str] = {}
         cache_dir = os.path.join(root, STATE_DIR, "cache")
-        self.stat_cache = StatCache(os.path.join(cache_dir, "stat.json"))
+        self.stat_cache = StatCache(os.path.join(cache_dir, "stat.json"), root, rehash)
         self.parse_cache = ParseCache(os.path.join(cache_dir, "parse.ndjson"))
         self._params: dict[str, list[str]] = {}
         # names whose declaration is broken: references to them are not reported again
@@ -255,7 +255,7 @@ class _Loader:
             rel_dir = d[len(base) + 1:] if d.startswith(base + os.sep) else "."
             folder_domain = None if rel_dir == "." else rel_dir.split(os.sep)[0]
             sidecar = self.listing.sidecar_of(path)
-            key = (self.listing.model_key(path, sidecar, folder_domain)
+            key = (self.listing.model_key(path, sidecar, folder_domain, self.root)
                    if path.endswith(".sql") else None)
             hit = self.memo_in.get(key) if key else None
             if hit is not None:  # the same files as at the last load: no read, parse, check
@@ -433,6 +433,44 @@ class _Loader:
                           if r in targets)
             self.products[name] = product.evolve(inputs=tuple(sorted(set(resolved))),
                                                  params=params, ref_spans=spans)
+        for name, product in list(self.products.items()):
+            reads = self.check_reads(product, short)
+            if reads:
+                self.products[name] = product.evolve(check_inputs=reads)
+
+    def check_reads(self, product: Product, short: dict[str, list[str]]) -> tuple[str, ...]:
+        """The products ``product``'s checks read: relationships targets and the tables of
+        custom SQL checks, resolved like references in SQL (unknown ones are reported by
+        the project checks, or here for SQL checks)."""
+        out: set[str] = set()
+        file = product.meta_file or product.file
+        for label, _, where, to in product.check_uses:
+            if to is not None:
+                if to in self.products:
+                    out.add(to)
+                continue
+            check = _at(product.spec_dump, where)
+            if not isinstance(check, dict) or check.get("type") != "sql":
+                continue
+            text = _THIS.sub(THIS_TABLE, str(check.get("query") or ""))
+            parsed = self.parse_cache.parse(text)
+            if parsed.error:
+                self.problems.append(Problem(
+                    file, self.line_of(product.name, *where) or product.line,
+                    f"check '{label}' of {product.name}: {parsed.error}",
+                    "a 'sql' check is one SELECT returning the failing rows; "
+                    "{{ this }} is the version being checked"))
+                continue
+            for ref in parsed.references:
+                if ref.name == THIS_TABLE:
+                    continue
+                target = self.resolve(ref.name, short, file,
+                                      self.line_of(product.name, *where) or product.line,
+                                      f"{product.name} (check '{label}')")
+                if target:
+                    out.add(target)
+        out.discard(product.name)
+        return tuple(sorted(out))
 
     def resolve(self, ref: str, short: dict[str, list[str]], file: str, line: int,
                 owner: str) -> str | None:
@@ -455,6 +493,19 @@ class _Loader:
         ))
         return None
 
+THIS_TABLE = "__steward_this__"  # what ``{{ this }}`` becomes in a custom check's query
+_THIS = __import__("re").compile(r"\{\{\s*this\s*\}\}")
+
+
+def _at(data: Any, where: tuple[Any, ...]) -> Any:
+    for k in where:
+        try:
+            data = data[k]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
 def _qualify(name: str, domain: str | None) -> str:
     if "." in name or not domain:
         return name
@@ -467,7 +518,8 @@ def _valid_name(name: str) -> bool:
     return re.match(NAME_PATTERN, name) is not None
 
 
-def load_project(root: str | None = None, *, hash_sources: bool = True) -> LoadedProject:
+def load_project(root: str | None = None, *, hash_sources: bool = True,
+                 rehash: bool = False) -> LoadedProject:
     """Load and validate the project at ``root`` (or the one around the working folder).
 
     An unchanged project comes from ``.steward/cache/project.pickle``; its source files
@@ -480,13 +532,13 @@ def load_project(root: str | None = None, *, hash_sources: bool = True) -> Loade
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_project(root, hash_sources)
+        return _load_project(root, hash_sources, rehash)
     finally:
         if enabled:
             gc.enable()
 
 
-def _load_project(root: str | None, hash_sources: bool) -> LoadedProject:
+def _load_project(root: str | None, hash_sources: bool, rehash: bool = False) -> LoadedProject:
     import contextlib
     import pickle
 
@@ -500,12 +552,14 @@ def _load_project(root: str | None, hash_sources: bool) -> LoadedProject:
     if key is not None and hash_sources:
         hit = cache.read(cache_path, key)
         if hit is not None:
-            hashes = rehash_sources(hit.products, root)
+            hashes = rehash_sources(hit.products, root, rehash)
             if hashes is not None:  # a vanished source: the full load reports it in place
-                return hit.evolve(source_hashes=hashes, load_key=key)  # type: ignore[no-any-return]
+                # (the cache holds no absolute path: the root is this folder's)
+                return hit.evolve(source_hashes=hashes, load_key=key,  # type: ignore[no-any-return]
+                                  root=root)
     memo_path = os.path.join(root, STATE_DIR, "cache", "models.pickle")
     loader = _Loader(root, hash_sources, cache.read_memo(memo_path) if hash_sources else None,
-                     listing if key is not None else None)
+                     listing if key is not None else None, rehash)
     project = loader.load().evolve(load_key=key)
     for p in project.products.values():  # computed once, then kept in the cache
         _ = p.local_digest, p.metadata_fp, p.spec_json, p.code_fp

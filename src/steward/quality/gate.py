@@ -53,6 +53,7 @@ class QualityGate:
     engine: Any
     default_contract: str = "lenient"
     default_on_fail: str = "block"
+    on_recheck = True  # also evaluates a kept version's new or changed checks
 
     def __call__(self, candidate: Any) -> None:
         product = candidate.product
@@ -60,25 +61,24 @@ class QualityGate:
         contract = contract_of(product.spec, self.default_contract)
         if not checks and not contract.enforced:
             return
-        pointers: dict[str, Any] | None = None
 
         def resolve(name: str) -> list[str] | None:
-            nonlocal pointers
-            if pointers is None:
-                pointers = self.metastore.pointers(candidate.env)
-            v = pointers.get(name)
+            # the version the product has in this run (built before this one)
+            v = candidate.resolve(name)
             return None if v is None else self.store.data_files(v.path)
 
         run = CheckRun(
             conn=self.engine.connection(), files=list(candidate.files),
             schema=candidate.result.schema,
             previous_rows=candidate.previous.row_count if candidate.previous else None,
-            resolve=resolve, sample_dir=os.path.join(candidate.scratch, SAMPLES_DIR),
+            resolve=resolve, sample_dir=candidate.sample_dir,
+            sample_prefix=candidate.sample_prefix,
         )
         ev = evaluate(checks, run, contract)
         results = ev.results
         on_fail = product.spec.on_fail or self.default_on_fail
-        if on_fail == "quarantine_rows" and _quarantinable(results, ev):
+        if on_fail == "quarantine_rows" and candidate.recheck is None \
+                and _quarantinable(results, ev):
             results = self._quarantine(candidate, checks, contract, run, ev)
         status = overall_status(results)
         record_results(self.metastore, candidate.version_id, results, product.name,

@@ -23,11 +23,15 @@ class CheckReport:
     current: bool
     results: list[CheckResult] = field(default_factory=list)
     quarantine_path: str | None = None
+    store: Any = None
 
     def sample_file(self, r: CheckResult) -> str | None:
         if not r.sample_path:
             return None
-        path = os.path.join(self.version.path, r.sample_path)
+        if r.sample_path.startswith(".checks/"):  # a later check run's (a store key)
+            path = self.store.path(r.sample_path)
+        else:
+            path = os.path.join(self.store.path(self.version.path), r.sample_path)
         return path if os.path.exists(path) else None
 
     def to_json(self) -> dict[str, Any]:
@@ -58,9 +62,9 @@ def check_report(ctx: Any, product: str, version: str | None, env: str) -> Check
     """Stored results of one version of ``product`` (``ctx`` is a Context)."""
     v = pick_version(ctx, product, version, env)
     current = ctx.metastore.pointer_map(env).get(product) == v.id
-    q = os.path.join(v.path, QUARANTINE_FILE)
+    q = os.path.join(ctx.store.path(v.path), QUARANTINE_FILE)
     return CheckReport(product, v, env, current, results_for(ctx.metastore, v.id),
-                       q if os.path.exists(q) else None)
+                       q if os.path.exists(q) else None, ctx.store)
 
 
 def current_results(metastore: Any, version_id: str) -> list[CheckResult]:
@@ -77,5 +81,5 @@ def quarantine_file(ctx: Any, product: str, env: str | None = None) -> str | Non
     v = ctx.current(env).get(product)
     if v is None:
         return None
-    path = os.path.join(v.path, QUARANTINE_FILE)
+    path = os.path.join(ctx.store.path(v.path), QUARANTINE_FILE)
     return path if os.path.exists(path) else None

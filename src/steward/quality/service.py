@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from steward.core.check_results import CheckResult, overall_status
+from steward.core.errors import StewardError
+from steward.core.fingerprint import check_fingerprint
+from steward.core.ids import new_id
 from steward.core.records import Version
 from steward.meta.checks import record_results, results_for
 from steward.meta.store import Metastore
 from steward.quality.contract import contract_of
-from steward.quality.gate import SAMPLES_DIR, own_types, product_checks
+from steward.quality.gate import own_types, product_checks
 from steward.quality.run import CheckRun, evaluate
 
 
@@ -53,6 +56,8 @@ def check_versions(products: Mapping[str, Any], versions: Mapping[str, Version],
         record: store results and update each version's ``check_status``.
     """
     pointers = metastore.pointers(env)
+    check_run = new_id("c")
+    on_fail = "block"
 
     def resolve(name: str) -> list[str] | None:
         v = pointers.get(name)
@@ -64,14 +69,27 @@ def check_versions(products: Mapping[str, Any], versions: Mapping[str, Version],
         checks = product_checks(product)
         contract = contract_of(product.spec, default_contract)
         prev = _previous(metastore, version)
-        run = CheckRun(conn=engine.connection(), files=store.data_files(version.path),
+        files = store.data_files(version.path)
+        if not files or (version.files and len(files) != len(version.files)):
+            raise CheckError(
+                f"{name}: the data files of version {version.id} are missing from the store "
+                f"({version.path}); run 'steward verify', then 'steward run {name}' rebuilds "
+                "it")
+        # samples of a later check live beside the version, keyed by this check run:
+        # nothing ever writes into a published version
+        side = samples_key(version.path, check_run)
+        run = CheckRun(conn=engine.connection(), files=files,
                        schema=version.schema, previous_rows=prev.row_count if prev else None,
-                       resolve=resolve, sample_dir=os.path.join(version.path, SAMPLES_DIR))
+                       resolve=resolve, sample_dir=store.path(side), sample_prefix=side)
         results = evaluate(checks, run, contract).results
         status = overall_status(results)
         if record:
             status = record_results(metastore, version.id, results, name,
                                     replace_types=own_types(checks), update_status=True)
+            if all(t in pointers for t in product.check_inputs):
+                fp = check_fingerprint(product, default_contract, on_fail, {
+                    t: pointers[t].data_hash for t in product.check_inputs})
+                metastore.recorded_checks(version.id, status, fp)
         return ProductCheck(name, version.id, status, results, time.perf_counter() - t0)
 
     names = [n for n in versions if n in products]
@@ -80,6 +98,17 @@ def check_versions(products: Mapping[str, Any], versions: Mapping[str, Version],
     n_workers = max(1, min(workers or os.cpu_count() or 2, len(names)))
     with ThreadPoolExecutor(n_workers, thread_name_prefix="steward-check") as pool:
         return list(pool.map(one, names))
+
+
+class CheckError(StewardError):
+    """A version ``steward check`` cannot read."""
+
+    exit_code = 4
+
+
+def samples_key(version_key: str, check_run: str) -> str:
+    """Where a later check run keeps a version's failing-row samples (a store key)."""
+    return f".checks/{version_key}/{check_run}"
 
 
 def _previous(metastore: Metastore, version: Version) -> Version | None:

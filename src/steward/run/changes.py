@@ -213,11 +213,15 @@ class ProductChange:
     fingerprint: str | None = None
     downstream: list[str] = field(default_factory=list)
     uses: dict[str, list[str] | None] = field(default_factory=dict)  # changed input -> cols
+    recheck: bool | None = False  # its kept version's checks are evaluated again
+    behind: list[str] = field(default_factory=list)  # inputs it was not built from
 
 
 @dataclass(frozen=True)
 class ChangeBuildPlan(BuildPlan):
-    """A build plan that also carries alias versions to insert before it runs."""
+    """A build plan that also carries alias versions (new fingerprints, same files):
+    the executor inserts each, with the input versions it stands for, when those are
+    settled."""
 
     aliases: tuple[Version, ...] = ()
 
@@ -230,6 +234,7 @@ class ChangePlan:
     build: ChangeBuildPlan
     products: dict[str, ProductChange]
     removed: list[ProductChange]
+    stale: dict[str, list[str]] = field(default_factory=dict)  # unselected, behind inputs
 
     def direct_changes(self) -> list[ProductChange]:
         return [c for c in self.products.values() if c.direct] + self.removed
@@ -240,6 +245,7 @@ class ChangePlan:
         for c in self.products.values():
             counts[c.action] = counts.get(c.action, 0) + 1
         counts["remove"] = len(self.removed)
+        counts["recheck"] = sum(1 for c in self.products.values() if c.recheck is not False)
         cats = {"breaking": 0, "non-breaking": 0, "metadata-only": 0}
         for c in self.direct_changes():
             if c.category:
@@ -264,13 +270,17 @@ class ChangePlan:
             "products": [{"product": c.product, "action": c.action, "direct": c.direct,
                           "category": c.category, "reasons": c.reasons, "owner": c.owner,
                           "current_version": c.current_version,
-                          "fingerprint": c.fingerprint}
+                          "fingerprint": c.fingerprint, "recheck": c.recheck,
+                          "behind": c.behind}
                          for c in self.products.values()],
+            # unselected products whose version was built from older input versions
+            "stale": [{"product": n, "behind": b} for n, b in sorted(self.stale.items())],
         }
 
 
 def plan_changes(project: Project, reads: Reads, env: str, chosen: set[str],
-                 base_env: str | None = None, full_refresh: bool = False) -> ChangePlan:
+                 base_env: str | None = None, full_refresh: bool = False,
+                 damaged: Mapping[str, str] | None = None) -> ChangePlan:
     """Compare the project's code with ``env`` (or ``base_env`` while ``env`` is new).
 
     Reads only (``reads``: :class:`steward.meta.reads.Reads`), so a plan never writes.
@@ -279,20 +289,11 @@ def plan_changes(project: Project, reads: Reads, env: str, chosen: set[str],
     compared = env if exists or not base_env or not reads.env_exists(base_env) else base_env
     current = reads.pointers(compared) if reads.env_exists(compared) else {}
     base = plan_build(project, env, current, None, chosen, full_refresh,
-                      lookup=changed_lookup(reads, current))
+                      lookup=reads.published_by_fingerprint, hashes=reads.data_hashes,
+                      damaged=damaged)
     specs = reads.env_spec_map(compared) or reads.global_spec_map()
     return _categorise(project, reads, base, current, specs, env, compared, exists,
                        full_refresh)
-
-
-def changed_lookup(reads: Reads, current: Mapping[str, Version]) -> Any:
-    """A fingerprint lookup that skips fingerprints the environment already points at."""
-    have = {v.fingerprint for v in current.values()}
-
-    def lookup(fps: Iterable[str]) -> dict[str, Version]:
-        return reads.published_by_fingerprint([f for f in fps if f not in have])
-
-    return lookup
 
 
 def compatible_plan(project: Project, reads: Reads, base: BuildPlan) -> ChangeBuildPlan:
@@ -313,16 +314,19 @@ def _categorise(project: Project, reads: Reads, base: BuildPlan,
     effects: dict[str, tuple[str, set[str]]] = {}  # product -> (same|added|breaking, cols)
     out: dict[str, ProductChange] = {}
     aliases: list[Version] = []
+    same = _same_data(reads, current.values())
     for name in base.order:
         p = project.products[name]
         st = steps[name]
         cur = current.get(name)
         pc = ProductChange(name, st.action, None, False, owner=p.owner,
                            current_version=cur.id if cur else None,
-                           fingerprint=st.fingerprint)
+                           fingerprint=st.fingerprint, recheck=st.recheck)
         out[name] = pc
         if st.action == "keep":
             effects[name] = ("same", set())
+            if st.recheck is not False:
+                pc.reasons.append(st.reason)
         elif st.action == "blocked":
             effects[name] = ("breaking", set())
             pc.reasons.append(st.reason)
@@ -342,14 +346,18 @@ def _categorise(project: Project, reads: Reads, base: BuildPlan,
                 effects[name] = (("added", set(pc.added)) if pc.category == "non-breaking"
                                  else ("breaking", set()))
             else:
-                effect = _indirect(pc, p, project, effects)
+                effect = _indirect(pc, p, project, effects, cur, steps, current, same)
                 effects[name] = effect
                 if effect[0] == "same" and st.action == "build":
                     alias = _alias(cur, p, st.fingerprint)
                     aliases.append(alias)
-                    steps[name] = PlannedStep(name, "reuse", st.fingerprint, alias,
-                                              "keeps its data: " + "; ".join(pc.reasons))
-                    pc.action = "reuse"
+                    step = PlannedStep(name, "reuse", st.fingerprint, alias,
+                                       "keeps its data: " + "; ".join(pc.reasons))
+                    steps[name] = _alias_recheck(step, p, project, steps, current)
+                    pc.action = steps[name].action
+                    pc.recheck = steps[name].recheck
+                elif effect[0] == "same" and st.action == "reuse":
+                    pc.reasons.append(st.reason)
         # metadata, compared with the declaration the environment last ran with
         old = specs.get(name)
         if old is not None and old[1] != p.spec_json \
@@ -368,8 +376,27 @@ def _categorise(project: Project, reads: Reads, base: BuildPlan,
                              current_version=v.id)
                for n, v in sorted(current.items()) if n not in project.products]
     build = ChangeBuildPlan(base.env, base.order, steps, base.fingerprints, base.current,
-                            tuple(aliases))
-    return ChangePlan(env, compared, exists, build, out, removed)
+                            base.stale, tuple(aliases))
+    return ChangePlan(env, compared, exists, build, out, removed, dict(base.stale))
+
+
+def _same_data(reads: Reads, known: Iterable[Version]) -> Any:
+    from steward.run.planner import _SameData
+
+    return _SameData(reads.data_hashes, known)
+
+
+def _alias_recheck(step: PlannedStep, p: Product, project: Project,
+                   steps: Mapping[str, PlannedStep], current: Mapping[str, Version]
+                   ) -> PlannedStep:
+    from steward.run.planner import _with_recheck
+
+    planned: dict[str, Version | None] = dict(current)
+    for n, s in steps.items():
+        planned[n] = s.version if s.action in ("keep", "reuse") else None
+    d = project.spec_dump.get("defaults") or {}
+    return _with_recheck(step, p, planned, d.get("contract") or "lenient",
+                         d.get("on_fail") or "block")
 
 
 def _direct(pc: ProductChange, p: Product, project: Project, rec: dict[str, Any] | None) -> None:
@@ -393,9 +420,33 @@ def _direct(pc: ProductChange, p: Product, project: Project, rec: dict[str, Any]
 
 
 def _indirect(pc: ProductChange, p: Product, project: Project,
-              effects: Mapping[str, tuple[str, set[str]]]) -> tuple[str, set[str]]:
-    """The effect on ``p`` of its inputs' changes; fills ``pc.uses`` and reasons."""
-    changed = {i: effects[i] for i in p.inputs if i in effects and effects[i][0] != "same"}
+              effects: Mapping[str, tuple[str, set[str]]], cur: Version,
+              steps: Mapping[str, PlannedStep], current: Mapping[str, Version],
+              same: Any) -> tuple[str, set[str]]:
+    """The effect on ``p`` of its inputs' changes; fills ``pc.uses`` and reasons.
+
+    Decided edge by edge from the input version ``cur`` (p's version now) was **built
+    from**, never from what the environment records: an input whose version after this
+    run holds the same data changes nothing; an input whose change this plan
+    categorised counts only if ``cur`` was built from the input's current version;
+    anything else (``cur`` is behind its input) is a rebuild.
+    """
+    changed: dict[str, tuple[str, set[str]]] = {}
+    for i in p.inputs:
+        built_from = cur.inputs.get(i)
+        st = steps.get(i)
+        after = (st.version if st is not None and st.action in ("keep", "reuse")
+                 else None if st is not None else current.get(i))
+        if after is not None and same(built_from, after):
+            continue
+        now = current.get(i)
+        if st is not None and now is not None and same(built_from, now) and i in effects:
+            if effects[i][0] != "same":
+                changed[i] = effects[i]
+            continue
+        pc.reasons.append(f"built from an older version of {i}")
+        pc.behind.append(i)
+        return ("breaking", set())
     if not changed:
         pc.reasons.append("inputs changed without changing the data it reads")
         return ("same", set())
@@ -421,26 +472,29 @@ def _indirect(pc: ProductChange, p: Product, project: Project,
 
 
 def _alias(cur: Version, p: Product, fingerprint: str) -> Version:
+    """A new version of ``p`` with ``cur``'s files: its inputs are set when the run has
+    built them (see :class:`steward.run.executor.Executor`)."""
     return Version(
         id=new_id("v"), product=p.name, fingerprint=fingerprint,
         metadata_fp=p.metadata_fp, status="published", path=cur.path,
         schema=cur.schema, row_count=cur.row_count, bytes=cur.bytes, data_hash=cur.data_hash,
         created_at=datetime.now(UTC), run_id=None, check_status=cur.check_status,
-        inputs=dict(cur.inputs),
+        inputs=dict(cur.inputs), files=cur.files, check_fp=cur.check_fp,
     )
 
 
 def prepare_run(ms: Metastore, project: Project, plan: BuildPlan) -> None:
-    """Before executing ``plan``: record its code, insert its alias versions, note its specs."""
+    """Before executing ``plan``: record its code and note its specs.
+
+    (Alias versions are inserted by the executor, with the inputs they stand for, in the
+    transaction that moves the run's pointers.)
+    """
     from steward.meta import envs as menvs
 
     rows = [code_row(project.products[n], project, plan.steps[n].fingerprint)
             for n in plan.order if plan.steps[n].action in ("build", "reuse")]
     if rows:
         menvs.record_code(ms, rows)
-    aliases = getattr(plan, "aliases", ())
-    if aliases:
-        menvs.insert_versions(ms, list(aliases))
     known = menvs.env_spec_map(ms, plan.env)
     specs: dict[str, tuple[str, str]] = {}
     for n in plan.order:
@@ -460,15 +514,3 @@ def upstream_closure(project: Project, names: Iterable[str]) -> set[str]:
         if n in project.products:
             out |= dag.upstream(n)
     return out
-
-
-def finish_run(ms: Metastore, plan: BuildPlan) -> None:
-    """After a run: an alias version's inputs become the versions its env now points at."""
-    aliases = getattr(plan, "aliases", ())
-    if not aliases:
-        return
-    now_at = ms.pointer_map(plan.env)
-    for a in aliases:
-        inputs = {i: now_at.get(i, v) for i, v in a.inputs.items()}
-        if inputs != a.inputs:
-            ms.update_version(a.id, inputs_json=json.dumps(inputs))

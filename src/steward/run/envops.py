@@ -27,44 +27,60 @@ VIEWS_FILE = "envs.duckdb"
 def plan(ctx: Any, env: str | None = None, select: Sequence[str] = (),
          exclude: Sequence[str] = (), from_env: str | None = None) -> ChangePlan:
     """What ``steward run --env env`` would do, categorised; writes nothing."""
-    env = env or ctx.default_env
+    from steward.run.verify import Verifier
+
+    env = ctx.env_name(env)
     chosen = selected(ctx.project, list(select), list(exclude))
     base = from_env or (ctx.default_env if env != ctx.default_env else None)
-    return plan_changes(ctx.project, ctx.reads, env, chosen, base_env=base)
+    compared = env if ctx.reads.env_exists(env) or not base else base
+    verifier = Verifier(ctx.store)
+    damaged = {n: p for n, v in ctx.reads.pointers(compared).items()
+               if (p := verifier.shallow(v)) is not None} \
+        if ctx.reads.env_exists(compared) else {}
+    return plan_changes(ctx.project, ctx.reads, env, chosen, base_env=base, damaged=damaged)
 
 
-def create_env(ctx: Any, name: str, from_env: str | None, message: str | None = None) -> int:
+def create_env(ctx: Any, name: str, from_env: str | None, message: str | None = None,
+               wait: float = 0.0) -> int:
     from steward.meta import envs as menvs
+    from steward.run.lock import ProjectLock
 
-    n = menvs.create_env(ctx.metastore, name, from_env, actor(), message)
-    ctx.audit("env.create", [name], before=None, after={"from": from_env, "products": n},
-              reason=message)
+    name = ctx.env_name(name)
+    if from_env:
+        from_env = ctx.env_name(from_env)
+    with ProjectLock(ctx.state_dir, f"env create {name}", wait):
+        n = menvs.create_env(ctx.metastore, name, from_env, actor(), message,
+                             ctx.audit_trail())
     refresh_views_if_present(ctx)
-    return n
+    return n or 0
 
 
 def promote(ctx: Any, src: str, dst: str, select: Sequence[str] = (),
-            message: str | None = None) -> menvs.MoveResult:
-    """Point ``dst`` at ``src``'s versions of the selection and everything it depends on."""
-    from steward.meta import envs as menvs
+            message: str | None = None, wait: float = 0.0) -> menvs.MoveResult:
+    """Point ``dst`` at ``src``'s versions of the selection and everything it depends on.
 
+    The one command that may change a protected environment. It holds the project lock,
+    so it never interleaves with a run, a rollback or gc.
+    """
+    from steward.meta import envs as menvs
+    from steward.run.lock import ProjectLock
+
+    src, dst = ctx.env_name(src), ctx.env_name(dst)
     products = None
     if select:
         chosen = selected(ctx.project, list(select), [])
         products = sorted(upstream_closure(ctx.project, chosen))
-    result = menvs.promote(ctx.metastore, src, dst, products, actor(), message)
-    _record_moves(ctx, "promote", result, message or f"promote {src} -> {dst}")
+    with ProjectLock(ctx.state_dir, f"promote {src} -> {dst}", wait):
+        from steward.run.integrity import check_pointers
+
+        check_pointers(ctx.metastore, src, ctx.audit_trail())
+        if ctx.metastore.env_exists(dst):
+            check_pointers(ctx.metastore, dst, ctx.audit_trail())
+        result = menvs.promote(ctx.metastore, src, dst, products, actor(), message,
+                               ctx.audit_trail())
+    if result.moves:
+        refresh_views_if_present(ctx)
     return result
-
-
-def _record_moves(ctx: Any, action: str, result: menvs.MoveResult, reason: str) -> None:
-    """Audit the pointer moves of a promote or rollback and refresh the env views."""
-    if not result.moves:
-        return
-    ctx.audit(action, sorted(result.moves),
-              before={p: a for p, (a, _) in result.moves.items()},
-              after={p: b for p, (_, b) in result.moves.items()}, reason=reason)
-    refresh_views_if_present(ctx)
 
 
 @dataclass
@@ -100,8 +116,11 @@ def plan_rollback(ctx: Any, product: str, to: str | None = None, env: str | None
                         "published version can be pointed at")
     if target.id == cur.id:
         raise PlanError(f"{env!r} already points {product} at {target.id}")
-    if not ctx.store.data_files(target.path):
-        raise PlanError(f"the files of {target.id} are gone (garbage-collected?)")
+    from steward.run.verify import Verifier
+
+    problem = Verifier(ctx.store).deep(target)
+    if problem is not None:
+        raise PlanError(f"version {target.id} of {product} cannot be pointed at: {problem}")
     moves = {product: target.id}
     notes: list[str] = []
     dag = dag_of(ctx.project) if product in ctx.project.products else None
@@ -161,15 +180,25 @@ def _previous(ctx: Any, env: str, product: str, cur: Version) -> Version:
 
 
 def rollback(ctx: Any, product: str, to: str | None = None, env: str | None = None,
-             downstream: bool = False, message: str | None = None
+             downstream: bool = False, message: str | None = None, wait: float = 0.0
              ) -> tuple[menvs.MoveResult, list[str]]:
     from steward.meta import envs as menvs
+    from steward.run.lock import ProjectLock
 
     name = ctx.resolve_product(product).name if hasattr(ctx, "resolve_product") else product
-    rp = plan_rollback(ctx, name, to, env, downstream)
-    result = menvs.move_pointers(ctx.metastore, rp.env, rp.moves, rp.expected, "rollback",
-                                 actor(), message)
-    _record_moves(ctx, "rollback", result, message or f"rollback {name} in {rp.env}")
+    env = ctx.env_name(env)
+    ctx.refuse_protected(env, "steward rollback")
+    with ProjectLock(ctx.state_dir, f"rollback {name} in {env}", wait):
+        from steward.run.integrity import check_pointers
+
+        check_pointers(ctx.metastore, env, ctx.audit_trail())
+        rp = plan_rollback(ctx, name, to, env, downstream)
+        result = menvs.move_pointers(ctx.metastore, rp.env, rp.moves, rp.expected,
+                                     "rollback", actor(),
+                                     message or f"rollback {name} in {rp.env}",
+                                     ctx.audit_trail())
+    if result.moves:
+        refresh_views_if_present(ctx)
     return result, rp.notes
 
 

@@ -1,7 +1,13 @@
-"""Carry out a build plan: parallel, in dependency order, publishing each version atomically.
+"""Carry out a build plan: parallel, in dependency order, then one consistent pointer move.
 
-A failure stops its branch (everything downstream is skipped); independent branches go
-on. A product's environment pointer moves only when its new version is published.
+Each product builds into a scratch folder, passes its gates and is published (its folder
+renamed into place, its row marked published), but no environment points at it yet. When
+the run's selection is done, the environment's pointers move **together**, in one
+metastore transaction that also writes their history and their audit event. A product
+moves only if the result is consistent: its inputs end up at the versions it was built
+from, and no selected product that reads it failed (a failure downstream *holds back*
+the new upstream versions, which stay published and are reused by the next run). A run
+killed at any point moves nothing.
 """
 
 from __future__ import annotations
@@ -12,30 +18,37 @@ import shutil
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from steward.core.errors import BuildError, CheckFailed, StewardError
+from steward.core.errors import BuildError, CheckFailed, RunCancelled, StewardError
+from steward.core.fingerprint import check_fingerprint
 from steward.core.ids import new_id
 from steward.core.model import Product, Project
 from steward.core.records import RunResult, Step, Version
 from steward.engine.base import BuildResult, Engine
+from steward.meta import envs as menvs
+from steward.meta.audit import AuditSink
 from steward.meta.store import Metastore
 from steward.run.console import Console, NullConsole
-from steward.run.planner import BuildPlan
+from steward.run.planner import BuildPlan, _SameData
+from steward.run.verify import Verifier
 from steward.store.base import Store
+
+SAMPLES_DIR = "checks"
 
 
 @dataclass
 class Candidate:
-    """A version built into scratch, not yet published: what post-build hooks inspect."""
+    """A version to gate: built into scratch and not yet published, or (``recheck``) a
+    published version whose checks are evaluated again (read only: never rewritten)."""
 
     product: Product
     version_id: str
-    scratch: str
+    scratch: str | None
     result: BuildResult
     files: list[str]
     env: str
@@ -44,6 +57,13 @@ class Candidate:
     notes: list[str] = field(default_factory=list)
     check_status: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # the version each product a check reads has in this run (None: none)
+    resolve: Callable[[str], Version | None] = lambda _n: None  # noqa: E731
+    recheck: Version | None = None
+    # where failing-row samples go: inside the scratch folder for a new version; beside
+    # the version (keyed by the run) for a re-check, never inside a published version
+    sample_dir: str | None = None
+    sample_prefix: str = SAMPLES_DIR
 
 
 # A hook sees a candidate before publication. It may add notes, set ``check_status``,
@@ -53,13 +73,33 @@ PostBuildHook = Callable[[Candidate], None]
 PublishedHook = Callable[[Candidate, Version], None]
 
 
+@dataclass(frozen=True)
+class Prebuilt:
+    """A Python source called before planning (its output decides its fingerprint)."""
+
+    scratch: str | None
+    result: BuildResult | None
+    output_hash: str | None
+    error: str | None = None
+
+
+@dataclass
+class _Outcome:
+    step: Step
+    version: Version | None
+    notes: list[str]
+    candidate: Candidate | None = None
+
+
 class Executor:
     def __init__(self, project: Project, metastore: Metastore, store: Store,
                  engine: Engine | Callable[[], Engine],
                  console: Console | None = None, workers: int | None = None,
                  post_build: Sequence[PostBuildHook] = (),
                  on_published: Sequence[PublishedHook] = (),
-                 actor: str | None = None):
+                 actor: str | None = None, audit: AuditSink | None = None,
+                 prebuilt: Mapping[str, Prebuilt] | None = None,
+                 verifier: Verifier | None = None):
         self.project = project
         self.ms = metastore
         self.store = store
@@ -70,8 +110,14 @@ class Executor:
         self.post_build = list(post_build)
         self.on_published = list(on_published)
         self.actor = actor
+        self.audit = audit
+        self.prebuilt = dict(prebuilt or {})
+        self.verifier = verifier or Verifier(store)
         self.late_notes: dict[str, list[str]] = {}
         self._notes_lock = threading.Lock()
+        d = project.spec_dump.get("defaults") or {}
+        self.default_contract = d.get("contract") or "lenient"
+        self.default_on_fail = d.get("on_fail") or "block"
 
     @property
     def engine(self) -> Engine:
@@ -79,24 +125,37 @@ class Executor:
             self._engine = self._engine()
         return self._engine  # type: ignore[return-value]
 
+    # -- the run -------------------------------------------------------------------
     def execute(self, plan: BuildPlan, selection: str | None = None) -> RunResult:
         run_id = new_id("r")
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         env = plan.env
         self.ms.start_run(run_id, env, selection, self.actor)
-        to_build = plan.of("build")
-        if to_build:
-            _ = self.engine  # start it here, once, not racing in the worker threads
-        self.console.run_started(run_id, env, len(plan.order), len(to_build))
-        steps: dict[str, Step] = {}
-        notes: dict[str, list[str]] = {}
-
-        # Reused and kept versions are already complete: point at them in one transaction.
-        moves = {n: plan.steps[n].version.id for n in plan.of("reuse")}  # type: ignore[union-attr]
-        self.ms.set_pointers(env, moves)
+        aliases = {v.product: v for v in getattr(plan, "aliases", ())}
+        tasks: dict[str, str] = {}  # product -> build | settle
         for n in plan.order:
             st = plan.steps[n]
+            if st.action == "build":
+                tasks[n] = "build"
+            elif st.action in ("keep", "reuse") and (n in aliases or st.recheck is not False):
+                tasks[n] = "settle"
+        if any(k == "build" for k in tasks.values()) or any(
+                plan.steps[n].recheck is not False for n in tasks):
+            _ = self.engine  # start it here, once, not racing in the worker threads
+        self.console.run_started(run_id, env, len(plan.order),
+                                 sum(1 for k in tasks.values() if k == "build"))
+        steps: dict[str, Step] = {}
+        notes: dict[str, list[str]] = {}
+        # the version each product has in this run: unselected ones as the env has them
+        resolved: dict[str, Version] = {n: v for n, v in plan.current.items()
+                                        if n not in plan.steps}
+        for n in plan.order:
+            st = plan.steps[n]
+            if st.action in ("keep", "reuse") and st.version is not None and n not in aliases:
+                resolved[n] = st.version
+            if n in tasks:
+                continue
             if st.action in ("reuse", "keep"):
                 status = "reused" if st.action == "reuse" else "kept"
                 v = st.version
@@ -107,53 +166,63 @@ class Executor:
                 steps[n] = Step(run_id, n, "blocked", error=st.reason)
                 self.console.step_finished(n, "blocked", {"error": st.reason})
 
-        current = {n: v.id for n, v in plan.current.items()}
-        current.update(moves)
-        waiting = {n: {i for i in self.project[n].inputs if i in to_build} for n in to_build}
-        children: dict[str, list[str]] = {n: [] for n in to_build}
+        waiting = {n: {d for d in (*self.project[n].inputs, *self.project[n].check_inputs)
+                       if d in tasks} for n in tasks}
+        children: dict[str, list[str]] = {n: [] for n in tasks}
         for n, deps in waiting.items():
             for d in deps:
                 children[d].append(n)
-        done_versions: dict[str, Version] = {}
-        running: dict[Future[tuple[Step, Version | None, list[str], Candidate | None]], str] = {}
+        running: dict[Future[_Outcome], str] = {}
+        made_aliases: list[Version] = []
+        cancelled = False
 
         # Published hooks (profiles, metrics) run beside the builds on their own thread:
         # they are off the critical path, so no downstream build waits for a profile.
         side_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="steward-side")
         side: list[Future[list[str]]] = []
-        with side_pool, ThreadPoolExecutor(max_workers=self.workers,
-                                           thread_name_prefix="steward") as pool:
-            ready = [n for n in to_build if not waiting[n]]
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="steward")
+        resolved_lock = threading.Lock()
 
-            def submit(name: str) -> None:
-                inputs_v = {}
-                for i in self.project[name].inputs:
-                    if i in done_versions:
-                        inputs_v[i] = done_versions[i]
-                    else:
-                        inputs_v[i] = self._version_for(i, plan, moves)
+        def view(name: str) -> Version | None:
+            with resolved_lock:
+                return resolved.get(name)
+
+        def submit(name: str) -> None:
+            if tasks[name] == "build":
                 self.console.step_started(name)
-                fut = pool.submit(self._build_one, name, plan, inputs_v, run_id)
-                running[fut] = name
+                inputs = {i: resolved[i] for i in self.project[name].inputs}
+                fut = pool.submit(self._build_one, name, plan, inputs, run_id, view)
+            else:
+                fut = pool.submit(self._settle, name, plan, aliases.get(name), run_id, view,
+                                  started)
+            running[fut] = name
 
-            for n in ready:
-                submit(n)
+        try:
+            for n in tasks:
+                if not waiting[n]:
+                    submit(n)
             while running:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for fut in finished:
                     name = running.pop(fut)
-                    step, version, step_notes, candidate = fut.result()
+                    out = fut.result()
+                    step = out.step
                     steps[name] = step
-                    if version is not None and candidate is not None and self.on_published:
-                        side.append(side_pool.submit(self._after_publish, candidate, version))
-                    if step_notes:
-                        notes[name] = step_notes
+                    if out.version is not None and out.candidate is not None \
+                            and self.on_published and tasks[name] == "build":
+                        side.append(side_pool.submit(self._after_publish, out.candidate,
+                                                     out.version))
+                    if out.notes:
+                        notes[name] = out.notes
                     info = {"rows": step.rows, "seconds": step.duration_s,
                             "version": step.version_id, "error": step.error,
-                            "notes": step_notes}
+                            "notes": out.notes}
                     self.console.step_finished(name, step.status, info)
-                    if version is not None:
-                        done_versions[name] = version
+                    if out.version is not None:
+                        with resolved_lock:
+                            resolved[name] = out.version
+                        if name in aliases:
+                            made_aliases.append(out.version)
                         for c in children[name]:
                             waiting[c].discard(name)
                             if not waiting[c] and c not in steps:
@@ -163,29 +232,136 @@ class Executor:
                             if d not in steps:
                                 steps[d] = Step(run_id, d, "skipped",
                                                 error=f"upstream {name} {step.status}")
-                                self.console.step_finished(d, "skipped",
-                                                           {"error": f"upstream {name} failed"})
-
+                                self.console.step_finished(
+                                    d, "skipped", {"error": f"upstream {name} {step.status}"})
             for f in side:
                 f.result()  # hooks never raise: their failures are notes
+        except KeyboardInterrupt:
+            cancelled = True
+            pool.shutdown(wait=False, cancel_futures=True)
+            for n in plan.order:
+                if n not in steps:
+                    steps[n] = Step(run_id, n, "cancelled", error="the run was interrupted")
+        finally:
+            pool.shutdown(wait=not cancelled, cancel_futures=cancelled)
+            side_pool.shutdown(wait=not cancelled, cancel_futures=cancelled)
+
         for n, extra in self.late_notes.items():
             if extra:
                 notes.setdefault(n, []).extend(extra)
         ordered = [steps[n] for n in plan.order if n in steps]
+        result = RunResult(run_id, env, "running", ordered, started, 0.0, notes)
+        if cancelled:
+            result.status = "cancelled"
+            self.ms.record_steps(ordered)
+            result.duration_s = time.perf_counter() - t0
+            self.ms.finish_run(run_id, "cancelled", result.summary())
+            self.console.run_finished(result)
+            raise RunCancelled(
+                f"run {run_id} was interrupted: nothing in '{env}' moved; versions "
+                "finished before the interrupt stay published and the next run reuses them")
+
+        moves, held = self._consistent_moves(plan, steps, resolved)
+        result.held_back = held
+        raced = menvs.commit_run(self.ms, env, run_id, moves,
+                                 {n: plan.current[n].id if n in plan.current else None
+                                  for n in moves},
+                                 made_aliases, self.actor, self.audit)
+        for n in raced:
+            held[n] = "another writer moved its pointer during the run; nothing was overwritten"
+        final = {**{n: v.id for n, v in plan.current.items()},
+                 **{n: v for n, v in moves.items() if n not in raced}}
+        result.stale = self._stale(plan, final)
         bad = any(s.status in ("failed", "blocked", "skipped") for s in ordered)
-        status = "failed" if bad else "success"
+        result.status = "failed" if bad else "success"
         self.ms.record_steps(ordered)
-        result = RunResult(run_id, env, status, ordered, started, time.perf_counter() - t0, notes)
-        self.ms.finish_run(run_id, status, result.summary())
+        result.duration_s = time.perf_counter() - t0
+        self.ms.finish_run(run_id, result.status, result.summary())
         self.console.run_finished(result)
         return result
 
-    def _version_for(self, name: str, plan: BuildPlan, moves: dict[str, str]) -> Version:
-        st = plan.steps.get(name)
-        if st is not None and st.version is not None:
-            return st.version
-        return plan.current[name]
+    # -- which pointers move -----------------------------------------------------------
+    def _consistent_moves(self, plan: BuildPlan, steps: Mapping[str, Step],
+                          resolved: Mapping[str, Version]
+                          ) -> tuple[dict[str, str], dict[str, str]]:
+        """The new versions of the selection that can move together, and why the others
+        are held back (see the module docstring)."""
+        same = _SameData(self.ms.reads.data_hashes, [*plan.current.values(),
+                                                     *resolved.values()])
+        new: dict[str, Version] = {}
+        for n in plan.order:
+            s = steps.get(n)
+            v = resolved.get(n)
+            if s is None or s.status not in ("built", "reused") or v is None:
+                continue
+            cur = plan.current.get(n)
+            if cur is None or cur.id != v.id:
+                new[n] = v
+        readers: dict[str, list[tuple[str, bool]]] = {}  # product -> (reader, by a check)
+        for n, p in self.project.products.items():
+            for i in p.inputs:
+                readers.setdefault(i, []).append((n, False))
+            for i in p.check_inputs:
+                readers.setdefault(i, []).append((n, True))
+        bad = {n for n, s in steps.items() if s.status in ("failed", "skipped", "blocked")}
+        held: dict[str, str] = {}
+        moving = set(new)
+        changed = True
+        while changed:
+            changed = False
+            for n in sorted(moving):
+                v = new[n]
+                why = None
+                for i in self.project[n].inputs:
+                    after = new[i] if i in moving else plan.current.get(i)
+                    if after is None or not same(v.inputs.get(i), after):
+                        why = f"its input {i} does not move with it"
+                        break
+                if why is None:
+                    for d, by_check in readers.get(n, ()):
+                        if d not in plan.steps or d in moving:
+                            continue
+                        if d in bad and plan.current.get(d) is not None:
+                            why = f"{d}, which reads it, {steps[d].status}"
+                            break
+                        if by_check:
+                            continue
+                        dv = plan.current.get(d)
+                        if dv is not None and not same(dv.inputs.get(n), v):
+                            why = f"{d}, which reads it, stays at a version built from " \
+                                  "its previous version"
+                            break
+                if why is not None:
+                    moving.discard(n)
+                    held[n] = why
+                    changed = True
+        return {n: new[n].id for n in moving}, held
 
+    def _stale(self, plan: BuildPlan, final: Mapping[str, str]) -> dict[str, list[str]]:
+        """Products outside the selection now behind an input this run moved."""
+        moved = {n for n, vid in final.items()
+                 if n in plan.current and plan.current[n].id != vid}
+        if not moved:
+            return {}
+        out: dict[str, list[str]] = {}
+        hashes: dict[str, str | None] = {}
+        for n, v in plan.current.items():
+            if n in plan.steps or n not in self.project.products:
+                continue
+            for i in self.project[n].inputs:
+                if i not in moved:
+                    continue
+                a, b = v.inputs.get(i), final[i]
+                if a == b:
+                    continue
+                need = [x for x in (a, b) if x and x not in hashes]
+                if need:
+                    hashes.update(self.ms.reads.data_hashes(need))
+                if a is None or hashes.get(a) is None or hashes.get(a) != hashes.get(b):
+                    out.setdefault(n, []).append(i)
+        return out
+
+    # -- one product ----------------------------------------------------------------------
     def _after_publish(self, candidate: Candidate, version: Version) -> list[str]:
         notes: list[str] = []
         for ph in self.on_published:
@@ -197,64 +373,154 @@ class Executor:
             self.late_notes.setdefault(version.product, []).extend(notes)
         return notes
 
-    def _build_one(self, name: str, plan: BuildPlan, inputs: dict[str, Version], run_id: str
-                   ) -> tuple[Step, Version | None, list[str], Candidate | None]:
+    def _check_fp(self, product: Product, view: Callable[[str], Version | None]
+                  ) -> str | None:
+        targets = {t: view(t) for t in product.check_inputs}
+        if any(v is None for v in targets.values()):
+            return None
+        return check_fingerprint(product, self.default_contract, self.default_on_fail,
+                                 {t: v.data_hash for t, v in targets.items() if v})
+
+    def _inputs_intact(self, inputs: Mapping[str, Version]) -> None:
+        for i, v in inputs.items():
+            problem = self.verifier.deep(v)
+            if problem is not None:
+                self.ms.mark_damaged(v.id, problem)
+                raise BuildError(
+                    f"input {i} cannot be read: version {v.id} is damaged ({problem}); "
+                    "nothing was built from it. Run 'steward verify' to see every damaged "
+                    f"version, then 'steward run +{i}' rebuilds it")
+
+    def _build_one(self, name: str, plan: BuildPlan, inputs: dict[str, Version], run_id: str,
+                   view: Callable[[str], Version | None]) -> _Outcome:
         product = self.project[name]
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         vid = new_id("v")
-        final_path = self.store.version_path(name, vid)
+        key = self.store.version_key(name, vid)
         base = Version(
             id=vid, product=name, fingerprint=plan.steps[name].fingerprint,
-            metadata_fp=product.metadata_fp, status="building", path=final_path,
+            metadata_fp=product.metadata_fp, status="building", path=key,
             created_at=started, run_id=run_id, inputs={k: v.id for k, v in inputs.items()},
         )
         self.ms.insert_version(base)
-        scratch = self.store.new_scratch()
+        pre = self.prebuilt.pop(name, None)
+        scratch: str | None = None
         candidate: Candidate | None = None
         try:
-            files = {i: self.store.data_files(v.path) for i, v in inputs.items()}
-            result = self.engine.build(product, files, scratch)
+            if pre is not None and pre.error:
+                raise BuildError(pre.error)
+            self._inputs_intact(inputs)
+            if pre is not None and pre.scratch and pre.result is not None:
+                scratch, result = pre.scratch, pre.result
+            else:
+                scratch = self.store.new_scratch()
+                files = {i: self.store.data_files(v.path) for i, v in inputs.items()}
+                result = self.engine.build(product, files, scratch)
             candidate = Candidate(product, vid, scratch, result, self.store.data_files(scratch),
                                   plan.env, run_id, plan.current.get(name),
-                                  notes=list(result.notes))
+                                  notes=list(result.notes), resolve=view,
+                                  sample_dir=os.path.join(scratch, SAMPLES_DIR))
             for hook in self.post_build:
                 hook(candidate)
-            data_hash = self.engine.data_hash(candidate.files)
-            path = self.store.publish(scratch, name, vid)
-            size = self.store.size(path)
+            files_now = self.store.data_files(scratch)
+            data_hash = self.verifier.content_hash(files_now)
+            manifest = tuple((os.path.basename(f), os.path.getsize(f)) for f in files_now)
+            check_fp = self._check_fp(product, view)
+            key = self.store.publish(scratch, name, vid)
+            size = self.store.size(key)
             result = candidate.result  # a hook may have rewritten the data (quarantine)
-            self.ms.publish(vid, plan.env, name, schema=result.schema, row_count=result.rows,
-                            bytes=size, data_hash=data_hash, check_status=candidate.check_status)
+            self.ms.publish(vid, schema=result.schema, row_count=result.rows, bytes=size,
+                            data_hash=data_hash, check_status=candidate.check_status,
+                            files=manifest, check_fp=check_fp, path=key)
             # what ms.version(vid) would read back, without the round trip
             version = dataclasses.replace(
-                base, status="published", path=path, schema=tuple(result.schema),
+                base, status="published", path=key, schema=tuple(result.schema),
                 row_count=result.rows, bytes=size, data_hash=data_hash,
-                check_status=candidate.check_status)
+                check_status=candidate.check_status, files=manifest, check_fp=check_fp)
             candidate.extra["build_seconds"] = time.perf_counter() - t0
-            return (Step(run_id, name, "built", vid, started, time.perf_counter() - t0,
-                         result.rows), version, candidate.notes, candidate)
+            return _Outcome(Step(run_id, name, "built", vid, started, time.perf_counter() - t0,
+                                 result.rows), version, candidate.notes, candidate)
         except CheckFailed as e:
             # keep the refused candidate where it can be inspected, never pointed at
-            path = self.store.publish(scratch, name, vid)
+            assert scratch is not None
+            key = self.store.publish(scratch, name, vid)
             self.ms.update_version(vid, status="failed", error=str(e), check_status="failed",
                                    row_count=candidate.result.rows if candidate else None,
                                    schema=candidate.result.schema if candidate else (),
-                                   bytes=self.store.size(path))
-            return (Step(run_id, name, "failed", vid, started, time.perf_counter() - t0,
-                         candidate.result.rows if candidate else None, str(e)), None,
-                    candidate.notes if candidate else [], None)
-        except StewardError as e:
-            shutil.rmtree(scratch, ignore_errors=True)
-            self.ms.update_version(vid, status="failed", error=str(e))
-            return (Step(run_id, name, "failed", vid, started, time.perf_counter() - t0, None,
-                         str(e)), None, [], None)
-        except Exception as e:  # an unexpected error is still this product's failure
-            shutil.rmtree(scratch, ignore_errors=True)
-            msg = f"{name}: internal error {type(e).__name__}: {e}"
-            self.ms.update_version(vid, status="failed", error=msg + "\n" + traceback.format_exc())
-            return (Step(run_id, name, "failed", vid, started, time.perf_counter() - t0, None,
-                         msg), None, [], None)
+                                   bytes=self.store.size(key), path=key)
+            return _Outcome(Step(run_id, name, "failed", vid, started, time.perf_counter() - t0,
+                                 candidate.result.rows if candidate else None, str(e)), None,
+                            candidate.notes if candidate else [])
+        except (StewardError, SystemExit, Exception) as e:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+            if isinstance(e, StewardError):
+                msg = str(e)
+                detail = msg
+            elif isinstance(e, SystemExit):
+                msg = (f"{product.file}: {name} called sys.exit({e.code!r}); a product "
+                       "returns its data or raises an exception")
+                detail = msg
+            else:  # an unexpected error is still this product's failure
+                msg = f"{name}: internal error {type(e).__name__}: {e}"
+                detail = msg + "\n" + traceback.format_exc()
+            self.ms.update_version(vid, status="failed", error=detail)
+            return _Outcome(Step(run_id, name, "failed", vid, started, time.perf_counter() - t0,
+                                 None, msg), None, [])
+
+    def _settle(self, name: str, plan: BuildPlan, alias: Version | None, run_id: str,
+                view: Callable[[str], Version | None], started: datetime) -> _Outcome:
+        """A kept or reused version whose inputs (alias) or checks are settled in the run."""
+        product = self.project[name]
+        st = plan.steps[name]
+        t0 = time.perf_counter()
+        v = st.version
+        assert v is not None
+        status = "reused" if st.action == "reuse" else "kept"
+        if alias is not None:
+            v = dataclasses.replace(alias, run_id=run_id, inputs={
+                i: (view(i).id if view(i) is not None else alias.inputs.get(i))  # type: ignore[union-attr]
+                for i in product.inputs})
+        want = st.check_fp if st.recheck is not None else None
+        if want is None:
+            want = self._check_fp(product, view)
+        if st.recheck is False or (want is not None and want == v.check_fp):
+            return _Outcome(Step(run_id, name, status, v.id, started, 0.0, v.row_count), v, [])
+        try:
+            problem = self.verifier.shallow(v)
+            if problem is not None:
+                raise BuildError(f"{name}: version {v.id} cannot be checked: {problem}")
+            side = self.store.path(f".checks/{v.path}/{run_id}") if not os.path.isabs(v.path) \
+                else os.path.join(v.path + ".checks", run_id)
+            candidate = Candidate(
+                product, v.id, None,
+                BuildResult(v.row_count or 0, v.schema, tuple(self.store.data_files(v.path))),
+                self.store.data_files(v.path), plan.env, run_id,
+                plan.current.get(name) if plan.current.get(name) is not v else None,
+                resolve=view, recheck=v, sample_dir=side,
+                sample_prefix=f".checks/{v.path}/{run_id}")
+            for hook in self.post_build:
+                if getattr(hook, "on_recheck", False):
+                    hook(candidate)
+        except CheckFailed as e:
+            self.ms.recorded_checks(v.id, "failed", None)
+            return _Outcome(Step(run_id, name, "failed", v.id, started, time.perf_counter() - t0,
+                                 v.row_count, "checks evaluated again on the version in use: "
+                                 + str(e)), None, [])
+        except (StewardError, Exception) as e:
+            msg = str(e) if isinstance(e, StewardError) else \
+                f"{name}: internal error {type(e).__name__}: {e}"
+            return _Outcome(Step(run_id, name, "failed", v.id, started, time.perf_counter() - t0,
+                                 v.row_count, msg), None, [])
+        if alias is None:
+            self.ms.recorded_checks(v.id, candidate.check_status, want)
+        else:
+            v = dataclasses.replace(v, check_fp=want, check_status=candidate.check_status)
+        return _Outcome(Step(run_id, name, status, v.id, started, time.perf_counter() - t0,
+                             v.row_count), dataclasses.replace(
+                                 v, check_fp=want, check_status=candidate.check_status),
+                        ["checks evaluated again: passed", *candidate.notes])
 
 
 def _descendants(name: str, children: dict[str, list[str]]) -> list[str]:
@@ -271,4 +537,4 @@ def _descendants(name: str, children: dict[str, list[str]]) -> list[str]:
     return out
 
 
-__all__ = ["BuildError", "Candidate", "Executor", "RunResult"]
+__all__ = ["BuildError", "Candidate", "Executor", "Prebuilt", "RunResult"]

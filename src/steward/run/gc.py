@@ -6,18 +6,32 @@ among its product's last ``keep_last`` published versions, or when it is younger
 ``defaults.retention``; command-line values override both. Files shared by an alias
 version that survives are kept. A real collection holds the project lock, so it never
 runs while a build is reading or writing versions.
+
+Order, so a collection killed at any point leaves nothing wrong: an audit event names
+what is about to go; the version rows are deleted (one transaction); then their
+folders. A folder whose row is gone (a collection killed before it deleted the folder,
+or a version folder no row ever named) is an *orphan*: the next collection deletes it
+too. A folder that cannot be deleted (a read-only store) is reported, and the result
+counts only what was really deleted.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from steward.core.errors import StewardError
 from steward.core.records import Version
 from steward.meta import envs as menvs
+from steward.meta.migrations.m0007_integrity import store_key
 from steward.run.lock import ProjectLock
+
+
+class GcError(StewardError):
+    """Garbage collection could not delete everything it meant to."""
+
+    exit_code = 1
 
 
 @dataclass
@@ -27,10 +41,13 @@ class GcResult:
     bytes: int = 0
     paths: list[str] = field(default_factory=list)
     kept_pointed: int = 0
+    orphans: list[str] = field(default_factory=list)  # folders no version row names
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (folder, why)
 
     def to_json(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "bytes": self.bytes,
-                "kept_pointed": self.kept_pointed,
+                "kept_pointed": self.kept_pointed, "orphans": self.orphans,
+                "failed": [{"folder": f, "error": e} for f, e in self.failed],
                 "versions": [{"product": v.product, "version": v.id, "status": v.status,
                               "created_at": v.created_at, "bytes": v.bytes}
                              for v in self.versions]}
@@ -84,29 +101,65 @@ def gc(ctx: Any, dry_run: bool = False, keep_last: int | None = None,
         return _collect(ctx, False, keep_last, keep_days)
 
 
+def _key(path: str) -> str:
+    return store_key(path) or path
+
+
 def _collect(ctx: Any, dry_run: bool, keep_last: int | None, keep_days: float | None
              ) -> GcResult:
     doomed, kept_pointed = candidates(ctx, keep_last, keep_days)
     result = GcResult(dry_run, kept_pointed=kept_pointed)
-    if not doomed:
+    store = ctx.store
+    named = {_key(v.path) for v in menvs.all_versions(ctx.metastore)}
+    result.orphans = [f for f in store.version_folders() if f not in named]
+    if not doomed and not result.orphans:
         return result
-    if not dry_run:
-        deleted = set(menvs.delete_versions(ctx.metastore, [v.id for v in doomed]))
-        doomed = [v for v in doomed if v.id in deleted]
-    result.versions = doomed
     # an alias version shares its files with the version it aliases: keep shared files
     gone = {d.id for d in doomed}
-    live_paths = {os.path.abspath(v.path) for v in menvs.all_versions(ctx.metastore)
-                  if v.id not in gone}
-    paths = sorted({os.path.abspath(v.path) for v in doomed} - live_paths)
-    result.paths = paths
-    for p in paths:
-        if os.path.exists(p):
-            result.bytes += ctx.store.size(p)
-            if not dry_run:
-                ctx.store.delete(p)
-    if not dry_run:
-        ctx.audit("gc", sorted({v.product for v in doomed}),
-                  before={v.id: v.product for v in doomed}, after=None,
-                  reason=f"deleted {len(doomed)} version(s), {result.bytes} bytes")
+    live = {_key(v.path) for v in menvs.all_versions(ctx.metastore) if v.id not in gone}
+    folders = sorted(({_key(v.path) for v in doomed} - live) | set(result.orphans))
+    if dry_run:
+        result.versions = doomed
+        result.paths = folders
+        result.bytes = sum(store.size(f) for f in folders if store.exists(f))
+        return result
+    if not _writable(store):
+        raise GcError(f"the store {store.root} is read-only: nothing was deleted; make it "
+                      "writable and run 'steward gc' again")
+    audit = ctx.audit_trail()
+    actor = getattr(audit, "actor", None) or "unknown"
+    audit.append(actor, "gc.start", sorted({v.product for v in doomed}),
+                 before={"versions": {v.id: v.product for v in doomed},
+                         "orphans": result.orphans}, after=None,
+                 reason=f"deleting {len(doomed)} version(s) and {len(folders)} folder(s)")
+    deleted = set(menvs.delete_versions(ctx.metastore, [v.id for v in doomed]))
+    result.versions = [v for v in doomed if v.id in deleted]
+    live = {_key(v.path) for v in menvs.all_versions(ctx.metastore)}
+    for f in folders:
+        if f in live:
+            continue
+        try:
+            size = store.size(f) if store.exists(f) else 0
+            store.delete(f)
+            store.delete_side(f)
+        except (OSError, ValueError) as e:
+            result.failed.append((f, str(e)))
+            continue
+        result.paths.append(f)
+        result.bytes += size
+    audit.append(actor, "gc", sorted({v.product for v in result.versions}),
+                 before={v.id: v.product for v in result.versions},
+                 after={"folders_deleted": result.paths,
+                        "failed": [f for f, _ in result.failed]},
+                 reason=f"deleted {len(result.versions)} version(s), "
+                        f"{len(result.paths)} folder(s), {result.bytes} bytes")
     return result
+
+
+def _writable(store: Any) -> bool:
+    import os
+
+    root = getattr(store, "root", None)
+    if root is None or not os.path.isdir(root):
+        return True
+    return os.access(root, os.W_OK | os.X_OK)

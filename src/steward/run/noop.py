@@ -109,8 +109,10 @@ def remember(root: str, env: str, default_env: str, load_key: str | None,
     data["envs"][env] = {
         "load_key": load_key,
         "code": code_digest(),
-        "metastore": db,
-        "scratch": scratch,
+        # relative to the project folder when inside it: a moved or copied project never
+        # records into, or reads, the original's state
+        "metastore": _rel(db, root),
+        "scratch": _rel(scratch, root),
         "pointers": state.digest(),
         "sources": {n: {"patterns": list(s.patterns), "file": s.file, "content": s.content}
                     for n, s in sources.items()},
@@ -124,6 +126,16 @@ def remember(root: str, env: str, default_env: str, load_key: str | None,
         json.dump(data, f)
     os.replace(tmp, path)
     return True
+
+
+def _rel(path: str, root: str) -> str:
+    root = os.path.abspath(root)
+    path = os.path.abspath(path)
+    return os.path.relpath(path, root) if path.startswith(root + os.sep) else path
+
+
+def _abs(path: str, root: str) -> str:
+    return path if os.path.isabs(path) else os.path.join(root, path)
 
 
 def forget(root: str) -> None:
@@ -171,7 +183,7 @@ def noop_run(root: str, env: str | None, actor: str | None) -> NoopRun | None:
     if entry.get("code") != code_digest():
         _decline("Steward's code changed")
         return None
-    stats = StatCache(os.path.join(root, STATE_DIR, "cache", "stat.json"))
+    stats = StatCache(os.path.join(root, STATE_DIR, "cache", "stat.json"), root)
     for facts in entry["sources"].values():
         src = SourceFacts(tuple(facts["patterns"]), facts["file"], facts["content"])
         if _hash_source(src, root, stats) != src.content:
@@ -182,10 +194,11 @@ def noop_run(root: str, env: str | None, actor: str | None) -> NoopRun | None:
         if not locked:
             _decline("another process holds the project lock")
             return None
-        if _scratch_left(entry["scratch"]):
+        if _scratch_left(_abs(entry["scratch"], root)):
             _decline("a killed run left a partial build")
             return None
-        state = mnoop.env_state(entry["metastore"], env)
+        db = _abs(entry["metastore"], root)
+        state = mnoop.env_state(db, env)
         if state is None:
             _decline("the metastore needs the full path (migration or killed run)")
             return None
@@ -201,7 +214,10 @@ def noop_run(root: str, env: str | None, actor: str | None) -> NoopRun | None:
                       state.pointers[n][1]) for n in order]
         result = RunResult(run_id, env, "success", steps, started, 0.0)
         result.duration_s = time.perf_counter() - t0
-        mnoop.record_run(entry["metastore"], run_id, env, actor, started, datetime.now(UTC),
+        if not mnoop.files_intact(db, os.path.dirname(_abs(entry["scratch"], root)), env):
+            _decline("a version's files changed or are missing")
+            return None
+        mnoop.record_run(db, run_id, env, actor, started, datetime.now(UTC),
                          [(s.product, s.status, s.version_id, s.rows) for s in steps],
                          result.summary())
     return NoopRun(result, list(entry["warnings"]))

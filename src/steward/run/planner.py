@@ -1,17 +1,33 @@
-"""Which products a run builds, reuses or keeps: decided from fingerprints alone."""
+"""Which products a run builds, reuses or keeps.
+
+A product's data fingerprint (its code, its data-relevant config, its inputs'
+fingerprints) names the data a build would produce. That alone is not enough to keep
+or reuse a version: the version must also have been **built from** the versions its
+inputs will have after this run (the same versions, or versions with the same data).
+An environment can hold a version built from an older input (a run that selected only
+the input; a product that failed its gate while its input was published), and such a
+version is rebuilt, never kept. A version whose checks were last evaluated with another
+declaration, or against other data of a product its checks read, is checked again
+before it is kept or reused.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from steward.core.fingerprint import data_fingerprint
+from steward.core.fingerprint import check_fingerprint, data_fingerprint, source_content
 from steward.core.graph import Dag, select
-from steward.core.model import Project
+from steward.core.model import Product, Project
 from steward.core.records import Version
 
 Action = Literal["build", "reuse", "keep", "blocked"]
+
+# fingerprints -> their published versions, newest first
+Lookup = Callable[[Iterable[str]], Mapping[str, list[Version]]]
+# version ids -> their data hashes (what "the same data" is decided on)
+Hashes = Callable[[Iterable[str]], Mapping[str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -21,6 +37,11 @@ class PlannedStep:
     fingerprint: str
     version: Version | None = None  # the version kept or reused
     reason: str = ""
+    # keep / reuse: the version's checks are evaluated again before it is kept (new or
+    # changed checks, or a product they read changed); None: decided when the products
+    # its checks read are built in this run
+    recheck: bool | None = False
+    check_fp: str | None = None  # the check fingerprint expected, when known
 
 
 @dataclass(frozen=True)
@@ -30,12 +51,19 @@ class BuildPlan:
     steps: Mapping[str, PlannedStep]
     fingerprints: Mapping[str, str]
     current: Mapping[str, Version] = field(default_factory=dict)
+    # products outside the selection whose version was built from an input version the
+    # environment no longer points at (product -> inputs behind)
+    stale: Mapping[str, list[str]] = field(default_factory=dict)
 
     def of(self, action: Action) -> list[str]:
         return [n for n in self.order if self.steps[n].action == action]
 
 
-def dag_of(project: Project) -> Dag:
+def dag_of(project: Project, checks: bool = False) -> Dag:
+    """The product graph; with ``checks``, also the edges from what checks read (the
+    build order)."""
+    if checks:
+        return Dag.build({n: (*p.inputs, *p.check_inputs) for n, p in project.products.items()})
     return Dag.build({n: p.inputs for n, p in project.products.items()})
 
 
@@ -50,50 +78,187 @@ def selected(project: Project, selectors: list[str], exclude: list[str]) -> set[
     return select(dag_of(project), attributes(project), selectors, exclude)
 
 
+class _SameData:
+    """Is version ``a`` of an input the same data as version ``b``? Ids first; the data
+    hashes of versions not at hand are looked up (once each)."""
+
+    def __init__(self, hashes: Hashes | None, known: Iterable[Version]):
+        self.hashes = hashes
+        self.memo: dict[str, str | None] = {v.id: v.data_hash for v in known}
+
+    def __call__(self, built_from: str | None, planned: Version) -> bool:
+        if built_from is None:
+            return False
+        if built_from == planned.id:
+            return True
+        if built_from not in self.memo:
+            got = self.hashes([built_from]) if self.hashes else {}
+            self.memo[built_from] = got.get(built_from)
+        h = self.memo[built_from]
+        return h is not None and h == planned.data_hash
+
+
 def plan_build(
     project: Project,
     env: str,
     current: Mapping[str, Version],
-    published: Mapping[str, Version] | None,
+    published: Mapping[str, list[Version]] | None,
     chosen: set[str],
     full_refresh: bool = False,
-    lookup: object = None,
+    lookup: Lookup | None = None,
+    hashes: Hashes | None = None,
+    outputs: Mapping[str, str] | None = None,
+    damaged: Mapping[str, str] | None = None,
+    usable: Callable[[Version], bool] | None = None,
 ) -> BuildPlan:
     """Decide each selected product's action.
 
-    ``current`` is the environment's pointers; ``published`` maps fingerprints to existing
-    published versions (or is fetched through ``lookup(fps)`` once fingerprints are known).
+    Args:
+        current: the environment's pointers.
+        published: fingerprint -> published versions, newest first (or fetched through
+            ``lookup(fps)`` once fingerprints are known).
+        hashes: version id -> data hash, for versions an input was built from that are
+            not at hand.
+        outputs: a Python source's freshly computed output hash (a run calls the
+            callable before planning; a plan assumes its current output).
+        damaged: product -> why its current version cannot be used (files missing or
+            altered); such a product is rebuilt, and blocks what needs it unselected.
+        usable: whether an existing version's files are intact (a reuse candidate that
+            is not is passed over).
     """
-    dag = dag_of(project)
-    order = dag.topological()
+    damaged = damaged or {}
+    outputs = outputs or {}
+    order = dag_of(project, checks=True).topological()
+    defaults = project.spec_dump.get("defaults") or {}
+    contract = defaults.get("contract") or "lenient"
+    on_fail = defaults.get("on_fail") or "block"
     fps: dict[str, str] = {}
     for name in order:
         p = project.products[name]
-        if name not in chosen and name in current:
-            fps[name] = current[name].fingerprint  # an unselected input stays as it is
-        else:
-            fps[name] = data_fingerprint(p, fps, project.source_hashes.get(name))
+        cur = current.get(name)
+        if name not in chosen and cur is not None:
+            fps[name] = cur.fingerprint  # an unselected input stays as it is
+            continue
+        output = outputs.get(name)
+        if output is None and cur is not None:
+            output = cur.data_hash
+        content = source_content(p, project.source_hashes.get(name), output) \
+            if p.is_source else None
+        fps[name] = data_fingerprint(p, fps, content)
     todo = [n for n in order if n in chosen]
+    have = {v.fingerprint for v in current.values()}
     if published is None:
-        published = lookup([fps[n] for n in todo]) if callable(lookup) else {}
+        published = dict(lookup([fps[n] for n in todo if fps[n] not in have])) \
+            if lookup else {}
+    else:
+        published = dict(published)
+    same = _SameData(hashes, current.values())
+    # the version each product has after this run; None while it is being built
+    planned: dict[str, Version | None] = {n: v for n, v in current.items()
+                                          if n not in damaged}
     steps: dict[str, PlannedStep] = {}
+
+    def candidates(fp: str) -> list[Version]:
+        if fp not in published:
+            published[fp] = list(lookup([fp]).get(fp, [])) if lookup else []
+        return published[fp]
+
     for name in todo:
+        p = project.products[name]
         fp = fps[name]
-        missing = [i for i in project.products[name].inputs if i not in chosen and i not in current]
-        blocked_by = [i for i in project.products[name].inputs
+        missing = [i for i in p.inputs if i not in chosen and planned.get(i) is None]
+        blocked_by = [i for i in (*p.inputs, *p.check_inputs)
                       if i in steps and steps[i].action == "blocked"]
         if missing or blocked_by:
-            why = (f"input {missing[0]} has no version in '{env}'; select it too (+{name})"
-                   if missing else f"input {blocked_by[0]} is blocked")
+            if missing:
+                i = missing[0]
+                why = (f"input {i}'s version in '{env}' cannot be used ({damaged[i]}); "
+                       f"select it too (+{name})" if i in damaged else
+                       f"input {i} has no version in '{env}'; select it too (+{name})")
+            else:
+                why = f"input {blocked_by[0]} is blocked"
             steps[name] = PlannedStep(name, "blocked", fp, reason=why)
-        elif full_refresh:
-            steps[name] = PlannedStep(name, "build", fp, reason="full refresh")
-        elif name in current and current[name].fingerprint == fp:
-            steps[name] = PlannedStep(name, "keep", fp, current[name], "unchanged")
-        elif fp in published:
-            steps[name] = PlannedStep(name, "reuse", fp, published[fp],
-                                      "same code and inputs as an existing version")
+            planned.pop(name, None)
+            continue
+        ins = {i: planned.get(i) for i in p.inputs}
+        known = all(v is not None for v in ins.values())
+
+        def consistent(v: Version, ins: dict[str, Version | None] = ins) -> bool:
+            return all(same(v.inputs.get(i), iv) for i, iv in ins.items() if iv is not None)
+
+        cur = current.get(name) if name not in damaged else None
+        step: PlannedStep
+        if full_refresh:
+            step = PlannedStep(name, "build", fp, reason="full refresh")
+        elif name in damaged:
+            step = PlannedStep(name, "build", fp,
+                               reason=f"its version cannot be used ({damaged[name]})")
+        elif cur is not None and cur.fingerprint == fp and known and consistent(cur):
+            step = PlannedStep(name, "keep", fp, cur, "unchanged")
         else:
-            reason = "new product" if name not in current else "code or inputs changed"
-            steps[name] = PlannedStep(name, "build", fp, reason=reason)
-    return BuildPlan(env, tuple(todo), steps, fps, dict(current))
+            found = next((v for v in candidates(fp) if v.status == "published"
+                          and consistent(v) and (usable is None or usable(v))),
+                         None) if known else None
+            if found is not None:
+                step = PlannedStep(name, "reuse", found.fingerprint, found,
+                                   "same code and inputs as an existing version")
+            elif cur is None:
+                step = PlannedStep(name, "build", fp, reason="new product")
+            elif cur.fingerprint == fp and known:
+                behind = [i for i, iv in ins.items()
+                          if iv is not None and not same(cur.inputs.get(i), iv)]
+                step = PlannedStep(name, "build", fp,
+                                   reason="built from an older version of "
+                                          + ", ".join(behind))
+            else:
+                step = PlannedStep(name, "build", fp, reason="code or inputs changed")
+        if step.action in ("keep", "reuse"):
+            step = _with_recheck(step, p, planned, contract, on_fail)
+        steps[name] = step
+        planned[name] = step.version if step.action in ("keep", "reuse") else None
+    stale = stale_products(project, {n: v for n, v in current.items() if n not in chosen},
+                           planned, same)
+    return BuildPlan(env, tuple(todo), steps, fps, dict(current), stale)
+
+
+def _with_recheck(step: PlannedStep, p: Product, planned: Mapping[str, Version | None],
+                  contract: str, on_fail: str) -> PlannedStep:
+    """``step`` marked for a re-check when its version's checks are out of date."""
+    import dataclasses
+
+    v = step.version
+    assert v is not None
+    targets = {t: planned.get(t) for t in p.check_inputs}
+    if any(t is None for t in targets.values()):
+        # a product its checks read is built in this run (or has no version): decided then
+        return dataclasses.replace(step, recheck=None)
+    expected = check_fingerprint(p, contract, on_fail,
+                                 {t: tv.data_hash for t, tv in targets.items() if tv})
+    if v.check_fp == expected:
+        return dataclasses.replace(step, check_fp=expected)
+    why = ("checks not evaluated with this declaration" if v.check_fp is None
+           else "checks or what they read changed")
+    if (p.spec_dump.get("on_fail") or on_fail) == "quarantine_rows":
+        # setting failing rows aside rewrites data: a published version never changes
+        return PlannedStep(step.product, "build", step.fingerprint,
+                           reason=f"{why}; on_fail: quarantine_rows rebuilds it")
+    return dataclasses.replace(step, recheck=True, check_fp=expected,
+                               reason=f"{step.reason}; {why}: checked again")
+
+
+def stale_products(project: Project, unselected: Mapping[str, Version],
+                   planned: Mapping[str, Version | None], same: Callable[..., bool]
+                   ) -> dict[str, list[str]]:
+    """Unselected products whose version was not built from their inputs' versions after
+    the run (``planned``): they are behind, and the next run that selects them rebuilds
+    them. An input being rebuilt (None) makes its unselected readers behind too."""
+    out: dict[str, list[str]] = {}
+    for name, v in unselected.items():
+        p = project.products.get(name)
+        if p is None:
+            continue
+        behind = [i for i in p.inputs if i in planned and (
+            planned[i] is None or not same(v.inputs.get(i), planned[i]))]
+        if behind:
+            out[name] = behind
+    return out

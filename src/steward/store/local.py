@@ -2,53 +2,104 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import uuid
 
-DATA_DIR = "data"
+from steward.store.base import DATA_DIR, FileEntry
+
+SCRATCH = ".scratch"
+META = ".steward-store"  # small files Steward keeps at the store's root
 
 
 class LocalStore:
     def __init__(self, location: str, project_root: str):
         path = location.removeprefix("file://")
-        self.root = path if os.path.isabs(path) else os.path.join(project_root, path)
-        self.scratch_root = os.path.join(self.root, ".scratch")
+        self.root = os.path.normpath(path if os.path.isabs(path)
+                                     else os.path.join(project_root, path))
+        self.scratch_root = os.path.join(self.root, SCRATCH)
         # A killed process cannot lose written pages (the OS holds them); fsync guards
         # only against power loss and costs milliseconds per file, so it is opt-in.
         self.fsync = os.environ.get("STEWARD_FSYNC", "") not in ("", "0")
 
+    # -- keys ---------------------------------------------------------------------
+    def version_key(self, product: str, version_id: str) -> str:
+        return f"{product}/{version_id}"
+
+    def path(self, key: str) -> str:
+        if os.path.isabs(key):  # a key written before keys were relative
+            return key
+        if key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"invalid store key {key!r}")
+        return os.path.join(self.root, *key.split("/"))
+
+    # -- writing ------------------------------------------------------------------
     def new_scratch(self) -> str:
         path = os.path.join(self.scratch_root, uuid.uuid4().hex)
         os.makedirs(os.path.join(path, DATA_DIR))
         return path
 
-    def version_path(self, product: str, version_id: str) -> str:
-        return os.path.join(self.root, product, version_id)
-
     def publish(self, scratch: str, product: str, version_id: str) -> str:
-        final = self.version_path(product, version_id)
+        key = self.version_key(product, version_id)
+        final = self.path(key)
         os.makedirs(os.path.dirname(final), exist_ok=True)
         if self.fsync:
             _fsync_tree(scratch)
         os.rename(scratch, final)  # atomic on one filesystem
-        return final
+        return key
 
-    def data_files(self, path: str) -> list[str]:
-        return sorted(glob.glob(os.path.join(path, DATA_DIR, "*.parquet")))
+    # -- reading ------------------------------------------------------------------
+    def data_files(self, key: str) -> list[str]:
+        return sorted(glob.glob(os.path.join(glob.escape(self.path(key)), DATA_DIR,
+                                             "*.parquet")))
 
-    def size(self, path: str) -> int:
+    def manifest(self, key: str) -> list[FileEntry]:
+        return [FileEntry(os.path.basename(f), os.path.getsize(f)) for f in self.data_files(key)]
+
+    def exists(self, key: str) -> bool:
+        return os.path.isdir(self.path(key))
+
+    def size(self, key: str) -> int:
         total = 0
-        for d, _, files in os.walk(path):
+        for d, _, files in os.walk(self.path(key)):
             for f in files:
-                total += os.path.getsize(os.path.join(d, f))
+                with contextlib.suppress(OSError):
+                    total += os.path.getsize(os.path.join(d, f))
         return total
 
-    def delete(self, path: str) -> None:
-        if not os.path.abspath(path).startswith(os.path.abspath(self.root)):
-            raise ValueError(f"refusing to delete {path}: outside the store")
-        shutil.rmtree(path, ignore_errors=True)
+    def version_folders(self) -> list[str]:
+        out: list[str] = []
+        if not os.path.isdir(self.root):
+            return out
+        for product in sorted(os.listdir(self.root)):
+            pdir = os.path.join(self.root, product)
+            if product.startswith(".") or not os.path.isdir(pdir):
+                continue
+            for vid in sorted(os.listdir(pdir)):
+                if os.path.isdir(os.path.join(pdir, vid)):
+                    out.append(f"{product}/{vid}")
+        return out
+
+    # -- deleting -----------------------------------------------------------------
+    def delete(self, key: str) -> None:
+        path = os.path.realpath(self.path(key))
+        root = os.path.realpath(self.root)
+        if not path.startswith(root + os.sep):
+            raise ValueError(f"refusing to delete {path}: outside the store {root}")
+        if not os.path.exists(path):
+            return
+        shutil.rmtree(path)  # raises on a read-only store: the caller counts what went
+        parent = os.path.dirname(path)
+        with contextlib.suppress(OSError):
+            os.rmdir(parent)  # the product's folder, once empty
+
+    def delete_side(self, key: str) -> None:
+        """Delete what later check runs kept beside a version (``.checks/<key>``)."""
+        path = os.path.join(self.root, ".checks", *key.split("/"))
+        if os.path.isdir(path):
+            shutil.rmtree(path)
 
     def clean_scratch(self) -> int:
         if not os.path.isdir(self.scratch_root):
@@ -58,6 +109,25 @@ class LocalStore:
             shutil.rmtree(os.path.join(self.scratch_root, name), ignore_errors=True)
             n += 1
         return n
+
+    # -- small files at the root ----------------------------------------------------
+    def read_meta(self, name: str) -> bytes | None:
+        try:
+            with open(os.path.join(self.root, META, name), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def write_meta(self, name: str, data: bytes) -> None:
+        folder = os.path.join(self.root, META)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{uuid.uuid4().hex[:6]}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+            if self.fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, os.path.join(folder, name))
 
 
 def _fsync_tree(path: str) -> None:
