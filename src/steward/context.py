@@ -233,7 +233,7 @@ class Context:
         """``env`` (default: the project's default environment), validated."""
         from steward.core.ids import check_env_name
 
-        return check_env_name(env or self.default_env)
+        return check_env_name(self.default_env if env is None else env)
 
     def refuse_protected(self, env: str, what: str) -> None:
         if env in self.project.spec.environments.protected:
@@ -360,6 +360,19 @@ class Context:
         """Clean up after a killed run. Call only while holding the project lock."""
         self.runner().recover()
 
+    def verify(self, deep: bool = True, repair: bool = False) -> Any:
+        """Check versions against their files, pointers against the audit trail, and
+        environments against what their versions were built from (``steward verify``)."""
+        from steward.run.integrity import verify_state
+        from steward.run.lock import ProjectLock
+
+        inputs = {n: p.inputs for n, p in self.project.products.items()}
+        if not repair:
+            return verify_state(self.metastore, self.store, self.audit_trail(), inputs, deep)
+        with ProjectLock(self.state_dir, "verify --repair"):
+            return verify_state(self.metastore, self.store, self.audit_trail(), inputs, deep,
+                                repair=True, actor=actor())
+
     # -- reading ---------------------------------------------------------------------
     def resolve_product(self, name: str) -> Product:
         if name in self.project.products:
@@ -373,6 +386,20 @@ class Context:
 
         close = difflib.get_close_matches(name, list(self.project.products), n=1)
         raise NotFound(f"no product {name!r}" + (f"; did you mean '{close[0]}'?" if close else ""))
+
+    def version_states(self, current: dict[str, Version]) -> dict[str, str]:
+        """What is wrong with an environment's versions, by product: ``damaged: why``
+        (files missing or changed) or ``behind: inputs`` (built from older inputs)."""
+        from steward.run.integrity import behind
+        from steward.run.verify import Verifier
+
+        verifier = Verifier(self.store)
+        out = {n: f"damaged: {p}" for n, v in current.items()
+               if (p := verifier.shallow(v)) is not None}
+        inputs = {n: p.inputs for n, p in self.project.products.items()}
+        for n, ins in behind(inputs, current, self.metastore.reads.data_hashes).items():
+            out.setdefault(n, "behind: " + ", ".join(ins))
+        return out
 
     def current(self, env: str | None = None) -> dict[str, Version]:
         return self.metastore.pointers(env or self.default_env)

@@ -71,6 +71,20 @@ def audit_verify(
     """Replay the hash chain; report the first altered, removed or reordered event."""
     ctx = _ctx(project)
     report = ctx.audit_trail().verify(workers=workers)
+    if report.ok:
+        # every pointer move is an event: replaying them must give the pointers as stored
+        from steward.run.integrity import compare_pointers, replay_pointers
+
+        envs = [e["name"] for e in ctx.metastore.environments()]
+        wrong = [f for f in compare_pointers(ctx.metastore, replay_pointers(ctx.metastore),
+                                             envs) if f.severe]
+        if wrong:
+            report.first_bad, report.problem = None, "altered"
+            report.message = (f"{len(wrong)} pointer(s) differ from what the audit trail "
+                              f"records, e.g. {wrong[0].subject} {wrong[0].problem}; "
+                              "'steward verify --repair' restores them")
+            report.details["pointers"] = [f.to_json() for f in wrong]
+            report.first_bad = -1
     if json_out:
         _dump(report.to_dict())
     elif report.ok:
@@ -82,6 +96,53 @@ def audit_verify(
                      f"(first bad event #{report.first_bad}, {report.problem}; "
                      f"{report.events:,} events verified before it)")
     if not report.ok:
+        raise typer.Exit(4)
+
+
+@audit_app.command("reseal")
+def audit_reseal(
+    reason: Annotated[str, typer.Option(help="Why the trail is accepted as it is now.")],
+    project: ProjectOpt = None,
+) -> None:
+    """Accept the trail as it is now, after an investigation (recorded as an event)."""
+    ctx = _ctx(project)
+    from steward.core.ids import actor
+
+    ev = ctx.audit_trail().reseal(actor(), reason)
+    _out().print(f"resealed: event #{ev.seq} records the change; the store's head is now "
+                 f"#{ev.seq}")
+
+
+@app.command("verify")
+def verify(
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="Presence and size of files only (no content hashes).")] = False,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Mark damaged versions (never reused again) and set pointers "
+                         "changed outside Steward back to what the audit trail records.")
+                      ] = False,
+    json_out: JsonOpt = False, project: ProjectOpt = None,
+) -> None:
+    """Check every version against its files and hash, every pointer against the audit
+    trail, and every environment against what its versions were built from."""
+    ctx = _ctx(project)
+    result = ctx.verify(deep=not quick, repair=repair)
+    if json_out:
+        _dump(result.to_json())
+    else:
+        out = _out()
+        for f in result.findings:
+            color = "bold red" if f.severe else "yellow"
+            out.print(f"[{color}]{f.kind:>12}[/] {escape(f.subject)}: {escape(f.problem)}"
+                      f"\n{'':>13} fix: {escape(f.fix)}")
+        for r in result.repaired:
+            out.print(f"[cyan]    repaired[/] {escape(r)}")
+        what = "hashed" if result.deep else "checked (presence and size)"
+        status = "[green]ok[/]" if result.ok else "[bold red]problems found[/]"
+        out.print(f"{status}: {result.versions_checked:,} version(s) {what}, "
+                  f"{result.audit_events:,} audit event(s) replayed, "
+                  f"{len(result.findings)} finding(s)")
+    if not result.ok and not (repair and result.repaired):
         raise typer.Exit(4)
 
 

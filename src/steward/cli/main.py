@@ -87,7 +87,8 @@ def run(
 def ls(env: EnvOpt = None, json_out: JsonOpt = False, project: ProjectOpt = None) -> None:
     """List products with their current version in an environment."""
     ctx = _ctx(project)
-    current = ctx.current(env)
+    current = ctx.current(ctx.env_name(env))
+    states = ctx.version_states(current)
     rows = []
     for p in ctx.project.products.values():
         v = current.get(p.name)
@@ -95,19 +96,26 @@ def ls(env: EnvOpt = None, json_out: JsonOpt = False, project: ProjectOpt = None
             "name": p.name, "kind": p.kind, "owner": p.owner, "tags": list(p.tags),
             "version": v.id if v else None, "rows": v.row_count if v else None,
             "built_at": v.created_at if v else None, "checks": v.check_status if v else None,
+            "state": states.get(p.name, "ok") if v else None,
         })
     if json_out:
         return _dump(rows)
+    from rich.markup import escape
     from rich.table import Table
 
     t = Table(title=f"{ctx.project.name} — env '{env or ctx.default_env}'", title_justify="left")
-    for col in ("product", "kind", "owner", "version", "rows", "built"):
+    for col in ("product", "kind", "owner", "version", "rows", "built", "state"):
         t.add_column(col, justify="right" if col == "rows" else "left")
     for r in rows:
+        state = r["state"] or ""
+        if state.startswith("damaged"):
+            state = f"[bold red]{escape(state)}[/]"
+        elif state.startswith("behind"):
+            state = f"[yellow]{escape(state)}[/]"
         t.add_row(r["name"], r["kind"], r["owner"] or "[yellow]—[/]",
                   r["version"][:22] if r["version"] else "[dim]not built[/]",
                   f"{r['rows']:,}" if r["rows"] is not None else "",
-                  f"{r['built_at']:%Y-%m-%d %H:%M}" if r["built_at"] else "")
+                  f"{r['built_at']:%Y-%m-%d %H:%M}" if r["built_at"] else "", state)
     _out().print(t)
 
 

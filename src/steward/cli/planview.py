@@ -44,6 +44,9 @@ def show_plan(cp: Any, json_out: bool) -> None:
             out.print(f"[cyan]re-check[/] {p['product']}: "
                       + ("its checks are evaluated again on its current version"
                          if p["recheck"] else "checked again if what its checks read changes"))
+    for p in doc.get("damaged") or ():
+        out.print(f"[bold red]damaged[/] {p['product']}: its version cannot be used "
+                  f"({p['problem']}); it is rebuilt")
     for p in doc.get("stale") or ():
         out.print(f"[yellow]stale[/] {p['product']} (not selected): built from an older "
                   f"version of {', '.join(p['behind'])}; select it to rebuild")

@@ -14,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import uuid
 import zipfile
 from collections.abc import Mapping
 from typing import Any
@@ -124,10 +125,17 @@ class DuckDBEngine:
 
     def _read_files(self, product: Product, spec: FileSource, fmt: str, real: list[str],
                     shown: list[str], out_dir: str, out: str) -> BuildResult:
+        from steward.engine import ingest
+
         cur = self.connection()
         types = {c: s.type for c, s in spec.columns.items() if s.type}
         opts = dict(spec.options)
         quarantine = spec.on_error == "quarantine"
+        names = dict(zip(real, shown, strict=False))
+        set_aside: list[ingest.Rejected] = []
+        records: int | None = None  # rows read, when counted apart from DuckDB
+        rejects = ""
+        scan_files = list(real)
         if fmt == "csv":
             header = _csv_header(real[0], opts)
             if header and types and set(header) <= set(types) and "columns" not in opts:
@@ -138,38 +146,124 @@ class DuckDBEngine:
             elif types:
                 opts.setdefault("types", types)
             if quarantine:
-                opts["store_rejects"] = True
-            scan = f"read_csv({_list(real)}{_opts(opts)})"
+                rejects = f"steward_rejects_{uuid.uuid4().hex[:12]}"
+                opts.update(store_rejects=True, rejects_table=rejects,
+                            rejects_scan=f"{rejects}_scans")
+            scan = f"read_csv({_list(scan_files)}{_opts(opts)})"
         elif fmt == "parquet":
-            scan = f"read_parquet({_list(real)}{_opts(opts)})"
+            scan = f"read_parquet({_list(scan_files)}{_opts(opts)})"
         else:
             if fmt == "ndjson":
                 opts.setdefault("format", "newline_delimited")
-            scan = f"read_json({_list(real)}{_opts(opts)})"
+                if quarantine:
+                    folder = tempfile.mkdtemp(dir=out_dir, prefix="json-")
+                    scan_files, set_aside, records = ingest.split_ndjson(real, folder, names)
+            scan = f"read_json({_list(scan_files)}{_opts(opts)})"
         select = f"SELECT * FROM {scan}"
+        cast_bad = ""
         if types and fmt != "csv":
-            casts = ", ".join(f"CAST({_ident(c)} AS {t}) AS {_ident(c)}" for c, t in types.items())
-            select = f"SELECT * REPLACE ({casts}) FROM {scan}"
+            if quarantine:
+                # a value that does not cast sets its row aside instead of failing the build
+                tries = ", ".join(f"TRY_CAST({_ident(c)} AS {t}) AS {_ident(c)}"
+                                  for c, t in types.items())
+                cast_bad = " OR ".join(
+                    f"(TRY_CAST({_ident(c)} AS {t}) IS NULL AND {_ident(c)} IS NOT NULL)"
+                    for c, t in types.items())
+                select = f"SELECT * REPLACE ({tries}) FROM {scan} WHERE NOT ({cast_bad})"
+            else:
+                casts = ", ".join(f"CAST({_ident(c)} AS {t}) AS {_ident(c)}"
+                                  for c, t in types.items())
+                select = f"SELECT * REPLACE ({casts}) FROM {scan}"
         try:
             rows = self._copy(select, out)
+            if not quarantine:
+                return self._result(out, rows, 0, self._read_notes(fmt, real, names, out, opts,
+                                                                   types))
+            tables = []
+            if rejects:
+                tables.append(arrow_table(cur.sql(
+                    f"SELECT s.file_path AS file, CAST(e.line AS BIGINT) AS line, "
+                    f"e.column_name, CAST(e.error_type AS VARCHAR) AS error_type, "
+                    f"e.csv_line AS raw_line, e.error_message FROM {rejects} e "
+                    f"JOIN {rejects}_scans s USING (scan_id)")))
+                dropped = int(cur.execute(
+                    f"SELECT count(DISTINCT (scan_id, file_id, line)) FROM {rejects}"
+                ).fetchone()[0])
+            if cast_bad:
+                first = " ".join(
+                    f"WHEN TRY_CAST({_ident(c)} AS {t}) IS NULL AND {_ident(c)} IS NOT NULL "
+                    f"THEN {_lit(c)}" for c, t in types.items())
+                tables.append(arrow_table(cur.sql(
+                    f"SELECT NULL::VARCHAR AS file, NULL::BIGINT AS line, "
+                    f"CASE {first} END AS column_name, 'CAST' AS error_type, "
+                    f"CAST(to_json(t) AS VARCHAR) AS raw_line, "
+                    f"'a value does not cast to its declared type' AS error_message "
+                    f"FROM {scan} t WHERE {cast_bad}")))
+            if fmt == "csv":
+                delim = opts.get("delim") or opts.get("sep") or opts.get("delimiter")
+                has_header = opts.get("header")
+                if delim is None or has_header is None:
+                    sniffed = cur.execute(f"SELECT Delimiter, HasHeader FROM "
+                                          f"sniff_csv({_lit(real[0])})").fetchone()
+                    delim = delim or sniffed[0]
+                    has_header = sniffed[1] if has_header is None else has_header
+                counted = ingest.count_csv(real, str(delim), bool(has_header),
+                                           int(opts.get("max_line_size") or
+                                               ingest.MAX_LINE_SIZE),
+                                           str(opts.get("quote") or '"'), names)
+                lost = counted.records - rows - dropped
+                if lost > 0 and len(counted.too_long) == lost:
+                    set_aside.extend(counted.too_long)
+                elif lost > 0:
+                    raise BuildError(
+                        f"source {product.name}: {lost:,} of {counted.records:,} row(s) read "
+                        f"from {', '.join(shown)} were neither published ({rows:,}) nor "
+                        f"quarantined ({dropped:,}); nothing was published. Check the file's "
+                        "quoting and delimiter, or read it with on_error: fail to see the "
+                        "first problem")
+            elif records is not None or cast_bad:
+                total = records if records is not None else int(
+                    cur.execute(f"SELECT count(*) FROM {scan}").fetchone()[0]) + len(set_aside)
+                aside = sum(t.num_rows for t in tables) + len(set_aside)
+                if rows + aside != total:
+                    raise BuildError(
+                        f"source {product.name}: {total:,} row(s) read, {rows:,} published and "
+                        f"{aside:,} quarantined do not add up; nothing was published")
         except duckdb.Error as e:
             raise BuildError(_clean(e, shown[0] if len(shown) == 1 else None,
                                     where=f"source {product.name}")) from None
-        rejected = 0
-        if quarantine and fmt == "csv":
+        finally:
+            if rejects:
+                cur.execute(f"DROP TABLE IF EXISTS {rejects}; "
+                            f"DROP TABLE IF EXISTS {rejects}_scans")
+        if set_aside:
+            tables.append(ingest.rejected_table(set_aside))
+        rejected = sum(t.num_rows for t in tables)
+        if rejected:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
             qdir = os.path.join(out_dir, "quarantine")
             os.makedirs(qdir, exist_ok=True)
-            rejected = int(cur.execute("SELECT count(*) FROM reject_errors").fetchone()[0])
-            if rejected:
-                cur.execute(
-                    f"COPY (SELECT s.file_path AS file, e.line, e.column_name, e.error_type, "
-                    f"e.csv_line AS raw_line, e.error_message FROM reject_errors e "
-                    f"JOIN reject_scans s USING (scan_id)) TO "
-                    f"{_lit(os.path.join(qdir, 'rejected_rows.parquet'))} {_PARQUET}"
-                )
-            cur.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+            schema = ingest.rejected_table([]).schema
+            whole = pa.concat_tables([t.select(schema.names).cast(schema) for t in tables])
+            pq.write_table(whole, os.path.join(qdir, "rejected_rows.parquet"),
+                           compression="zstd")
+        for f in os.listdir(out_dir):
+            if f.startswith("json-"):
+                shutil.rmtree(os.path.join(out_dir, f), ignore_errors=True)
         notes = (f"{rejected} malformed row(s) quarantined",) if rejected else ()
         return self._result(out, rows, rejected, notes)
+
+    def _read_notes(self, fmt: str, real: list[str], names: Mapping[str, str], out: str,
+                    opts: Mapping[str, Any], types: Mapping[str, str]) -> tuple[str, ...]:
+        """Warnings about a CSV read that succeeded but probably not as meant."""
+        if fmt != "csv":
+            return ()
+        from steward.engine import ingest
+
+        return ingest.csv_warnings(self.connection(), real[0], names.get(real[0], real[0]),
+                                   out, opts, types)
 
     def _build_python(self, product: Product, inputs: Mapping[str, list[str]], out: str
                       ) -> BuildResult:

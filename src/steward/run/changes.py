@@ -275,6 +275,9 @@ class ChangePlan:
                          for c in self.products.values()],
             # unselected products whose version was built from older input versions
             "stale": [{"product": n, "behind": b} for n, b in sorted(self.stale.items())],
+            # products whose current version's files are missing or altered
+            "damaged": [{"product": n, "problem": p}
+                        for n, p in sorted(self.build.damaged.items())],
         }
 
 
@@ -327,7 +330,8 @@ def _categorise(project: Project, reads: Reads, base: BuildPlan,
             effects[name] = ("same", set())
             if st.recheck is not False:
                 pc.reasons.append(st.reason)
-        elif st.action == "blocked":
+        elif st.action == "blocked" or name in base.damaged:
+            # (a damaged version is never aliased: its files are what is wrong)
             effects[name] = ("breaking", set())
             pc.reasons.append(st.reason)
         elif cur is None:
@@ -336,7 +340,9 @@ def _categorise(project: Project, reads: Reads, base: BuildPlan,
             effects[name] = ("breaking", set())
         else:
             rec = records.get(cur.fingerprint)
-            own = rec is None or rec["local_fp"] != local_fingerprint(p, project)
+            # a source that builds changed by itself (its data): it is never an alias
+            own = (rec is None or p.is_source
+                   or rec["local_fp"] != local_fingerprint(p, project))
             if full_refresh and not own:
                 pc.reasons.append("full refresh")
                 effects[name] = ("breaking", set())
@@ -376,7 +382,7 @@ def _categorise(project: Project, reads: Reads, base: BuildPlan,
                              current_version=v.id)
                for n, v in sorted(current.items()) if n not in project.products]
     build = ChangeBuildPlan(base.env, base.order, steps, base.fingerprints, base.current,
-                            base.stale, tuple(aliases))
+                            base.stale, base.damaged, tuple(aliases))
     return ChangePlan(env, compared, exists, build, out, removed, dict(base.stale))
 
 

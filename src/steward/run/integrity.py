@@ -162,3 +162,84 @@ def behind(project_inputs: Mapping[str, tuple[str, ...]], pointers: Mapping[str,
             if iv is not None and not same(v.inputs.get(i), iv):
                 out.setdefault(name, []).append(i)
     return out
+
+
+@dataclass
+class VerifyResult:
+    findings: list[Finding] = field(default_factory=list)
+    versions_checked: int = 0
+    deep: bool = True
+    audit_events: int = 0
+    repaired: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severe for f in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "deep": self.deep, "versions_checked": self.versions_checked,
+                "audit_events": self.audit_events, "repaired": self.repaired,
+                "findings": [f.to_json() for f in self.findings]}
+
+
+def verify_state(ms: Metastore, store: Any, audit: Any, inputs: Mapping[str, tuple[str, ...]],
+                 deep: bool = True, repair: bool = False, actor: str = "unknown"
+                 ) -> VerifyResult:
+    """Everything ``steward verify`` checks (see the module docstring)."""
+    from steward.meta import envs as menvs
+
+    out = VerifyResult(deep=deep)
+    trail = audit.verify()
+    out.audit_events = trail.events
+    if not trail.ok:
+        out.findings.append(Finding("audit", f"event #{trail.first_bad}", trail.message,
+                                    "restore the metastore from a backup; 'steward audit "
+                                    "reseal' accepts the trail as it is once understood"))
+    envs = [e["name"] for e in ms.environments()]
+    replay = replay_pointers(ms)
+    for p in replay.problems:
+        out.findings.append(Finding("audit", "pointer events", p,
+                                    "restore the metastore from a backup"))
+    wrong = compare_pointers(ms, replay, envs)
+    out.findings.extend(wrong)
+    if repair:
+        for env in sorted({f.subject.split("/", 1)[0] for f in wrong if f.kind == "pointer"}):
+            menvs.seal_env(ms, env, audit, "repair",
+                           "pointers set back to what the audit trail records",
+                           pointers=replay.expected[env], actor=actor)
+            out.repaired.append(f"env {env}: pointers restored from the audit trail")
+    pointed = menvs.pointed_ids(ms)
+    verifier = Verifier(store)
+    versions = [v for v in menvs.all_versions(ms) if v.status in ("published", "damaged")]
+    out.versions_checked = len(versions)
+    for v, problem in damaged_versions(verifier, versions, deep):
+        severe = v.id in pointed
+        out.findings.append(Finding(
+            "damaged", f"{v.product}@{v.id}", problem,
+            (f"'steward verify --repair' marks it damaged, then 'steward run' rebuilds "
+             f"{v.product} in every environment that points at it" if severe
+             else "no environment points at it; 'steward gc' can delete it"),
+            severe=severe))
+        if repair and v.status == "published" and ms.mark_damaged(v.id, problem):
+            audit.append(actor, "version.damaged", [v.product],
+                         before={"version": v.id, "status": "published"},
+                         after={"version": v.id, "status": "damaged"}, reason=problem)
+            out.repaired.append(f"{v.product}@{v.id}: marked damaged (never reused)")
+    for env in envs:
+        pointers = ms.pointers(env)
+        for name, ins in sorted(behind(inputs, pointers, ms.reads.data_hashes).items()):
+            out.findings.append(Finding(
+                "behind", f"{env}/{name}",
+                f"built from an older version of {', '.join(ins)} than '{env}' points at",
+                f"'steward run --env {env} {name}' rebuilds it", severe=False))
+    named = set()
+    from steward.meta.migrations.m0007_integrity import store_key
+
+    for v in menvs.all_versions(ms):
+        named.add(store_key(v.path) or v.path)
+    for f in store.version_folders():
+        if f not in named:
+            out.findings.append(Finding("orphan", f, "a version folder no version row names "
+                                        "(left by an interrupted gc or copied in)",
+                                        "'steward gc' deletes it", severe=False))
+    return out

@@ -54,6 +54,8 @@ class BuildPlan:
     # products outside the selection whose version was built from an input version the
     # environment no longer points at (product -> inputs behind)
     stale: Mapping[str, list[str]] = field(default_factory=dict)
+    # products whose current version cannot be used (files missing or altered) -> why
+    damaged: Mapping[str, str] = field(default_factory=dict)
 
     def of(self, action: Action) -> list[str]:
         return [n for n in self.order if self.steps[n].action == action]
@@ -218,7 +220,7 @@ def plan_build(
         planned[name] = step.version if step.action in ("keep", "reuse") else None
     stale = stale_products(project, {n: v for n, v in current.items() if n not in chosen},
                            planned, same)
-    return BuildPlan(env, tuple(todo), steps, fps, dict(current), stale)
+    return BuildPlan(env, tuple(todo), steps, fps, dict(current), stale, dict(damaged))
 
 
 def _with_recheck(step: PlannedStep, p: Product, planned: Mapping[str, Version | None],
