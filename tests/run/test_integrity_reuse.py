@@ -170,7 +170,10 @@ def test_relationships_target_is_built_before_the_check_reads_it(tmp_path: Path)
           customer_id:
             checks: [{relationships: {to: s.z_customers, field: id}}]
         checks:
-          - sql: {query: "select * from {{ this }} where customer_id not in (select id from s.z_customers)"}
+          - sql:
+              query: >-
+                select * from {{ this }}
+                where customer_id not in (select id from s.z_customers)
         """)
     write(root, "models/s/z_customers.sql",
           "select *, (select count(*) from range(200000)) as pad from raw.customers")

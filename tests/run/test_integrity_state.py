@@ -47,10 +47,10 @@ def test_sql_refuses_writes_and_reads_outside_the_store(starter: Path, query: st
     assert ctx.run().ok
     v = ctx.current()["staging.orders"]
     victim = ctx.store.data_files(v.path)[0]
-    before = open(victim, "rb").read()
+    before = Path(victim).read_bytes()
     with pytest.raises(BuildError):
         Context(starter).sql(query.format(victim=victim, root=starter))
-    assert open(victim, "rb").read() == before
+    assert Path(victim).read_bytes() == before
     assert Context(starter).verify().ok
 
 
