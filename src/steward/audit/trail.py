@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from steward.core import faults
 from steward.core.durations import parse_duration
 from steward.core.errors import StewardError
 from steward.meta import audit as q
@@ -217,6 +218,7 @@ class AuditTrail:
 
     def committed(self) -> None:
         """Record the chain's current head in the store (after a transaction committed)."""
+        faults.point("audit.before_head")
         if self.store is None:
             return
         with self.ms.engine.connect() as conn:

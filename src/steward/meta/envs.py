@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from steward.core import faults
 from steward.core.errors import NotFound, PlanError
 from steward.core.ids import new_id
 from steward.core.records import Version
@@ -290,6 +291,7 @@ def record_moves(conn: sa.Connection, ms: Metastore, env: str,
             reason=reason or message)
         conn.execute(t.environments.update().where(t.environments.c.name == env)
                      .values(audit_seq=seq))
+    faults.point("moves.in_txn")
     return batch
 
 

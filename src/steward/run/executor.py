@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from steward.core import faults
 from steward.core.errors import BuildError, CheckFailed, RunCancelled, StewardError
 from steward.core.fingerprint import check_fingerprint
 from steward.core.ids import new_id
@@ -263,10 +264,12 @@ class Executor:
 
         moves, held = self._consistent_moves(plan, steps, resolved)
         result.held_back = held
+        faults.point("run.before_commit")
         raced = menvs.commit_run(self.ms, env, run_id, moves,
                                  {n: plan.current[n].id if n in plan.current else None
                                   for n in moves},
                                  made_aliases, self.actor, self.audit)
+        faults.point("run.after_commit")
         for n in raced:
             held[n] = "another writer moved its pointer during the run; nothing was overwritten"
         final = {**{n: v.id for n, v in plan.current.items()},
@@ -428,11 +431,13 @@ class Executor:
             manifest = tuple((os.path.basename(f), os.path.getsize(f)) for f in files_now)
             check_fp = self._check_fp(product, view)
             key = self.store.publish(scratch, name, vid)
+            faults.point("store.after_rename")
             size = self.store.size(key)
             result = candidate.result  # a hook may have rewritten the data (quarantine)
             self.ms.publish(vid, schema=result.schema, row_count=result.rows, bytes=size,
                             data_hash=data_hash, check_status=candidate.check_status,
                             files=manifest, check_fp=check_fp, path=key)
+            faults.point("run.after_publish")
             # what ms.version(vid) would read back, without the round trip
             version = dataclasses.replace(
                 base, status="published", path=key, schema=tuple(result.schema),

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from steward.core import faults
 from steward.core.errors import StewardError
 from steward.core.records import Version
 from steward.meta import envs as menvs
@@ -133,6 +134,7 @@ def _collect(ctx: Any, dry_run: bool, keep_last: int | None, keep_days: float | 
                          "orphans": result.orphans}, after=None,
                  reason=f"deleting {len(doomed)} version(s) and {len(folders)} folder(s)")
     deleted = set(menvs.delete_versions(ctx.metastore, [v.id for v in doomed]))
+    faults.point("gc.after_rows")
     result.versions = [v for v in doomed if v.id in deleted]
     live = {_key(v.path) for v in menvs.all_versions(ctx.metastore)}
     for f in folders:
@@ -147,6 +149,7 @@ def _collect(ctx: Any, dry_run: bool, keep_last: int | None, keep_days: float | 
             continue
         result.paths.append(f)
         result.bytes += size
+        faults.point("gc.after_folder")
     audit.append(actor, "gc", sorted({v.product for v in result.versions}),
                  before={v.id: v.product for v in result.versions},
                  after={"folders_deleted": result.paths,
