@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from steward.profile import cdf as knots
 from steward.profile.compute import (
     _INT,
     PREFIX,
@@ -263,6 +264,7 @@ def _exact_counts(p: dict[str, Any], ints: Any, scale: float, bins: int) -> None
     p.update(min=float(lo), max=float(hi), mean=float(lo_i) * scale + mean * scale,
              std=None if std is None else std * scale)
     p["quantiles"] = _quantiles(vals)
+    p["cdf"] = knots.from_sorted(ints, scale)
     nb = bins if hi > lo else 1
     step = (hi - lo) / nb
     bounds = np.array([lo + step * (i + 1) for i in range(nb - 1)] + [hi])
@@ -274,10 +276,11 @@ def _exact_counts(p: dict[str, Any], ints: Any, scale: float, bins: int) -> None
 def _sketched(p: dict[str, Any], s: Any) -> None:
     """The fields the DuckDB path sketches, exact, from the sorted finite floats ``s``."""
     if not len(s):
-        p.update(quantiles=None, min=None, max=None, mean=None, std=None)
+        p.update(quantiles=None, min=None, max=None, mean=None, std=None, cdf=None)
         return
     mean, std = _moments(s)
-    p.update(quantiles=_quantiles(s), min=float(s[0]), max=float(s[-1]), mean=mean, std=std)
+    p.update(quantiles=_quantiles(s), min=float(s[0]), max=float(s[-1]), mean=mean, std=std,
+             cdf=knots.from_sorted(s))
 
 
 def _integer(p: dict[str, Any], arr: Any, bins: int) -> None:
@@ -353,12 +356,14 @@ def _epoch_us(p: dict[str, Any], us: Any, bins: int) -> None:
 
     p["distinct"] = int(np.count_nonzero(us[1:] != us[:-1])) + 1 if len(us) else 0
     if not len(us):
-        p.update(quantiles=None, min=None, max=None, mean=None, std=None, unit="epoch_s")
+        p.update(quantiles=None, min=None, max=None, mean=None, std=None, unit="epoch_s",
+                 cdf=None)
         return
     lo_us = int(us[0])
     off = (us - lo_us).astype(np.float64)
     mean, std = _moments(off)
     p["quantiles"] = [x / 1e6 for x in _quantiles(us.astype(np.float64))]
+    p["cdf"] = knots.from_sorted(us, div=1e6)  # seconds as DuckDB's epoch(): us / 1e6
     lo, hi = float(lo_us) / 1e6, float(us[-1]) / 1e6  # DuckDB's epoch(): us / 1e6
     p.update(min=lo, max=hi, mean=(lo_us + mean) / 1e6,
              std=None if std is None else std / 1e6, unit="epoch_s")
