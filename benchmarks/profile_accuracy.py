@@ -12,12 +12,15 @@ before), delivers the ``late-2014`` scenario so ``staging.flights`` has two vers
 - timings, each the median of several runs in this process (warm): the DuckDB path on
   ``staging.flights``, the in-process path on a 1,000-row slice of it (20 columns) and on
   a 1,000-row, 12-column table of ``benchmarks/data.py`` (its decimal as a double, so the
-  in-process path takes it), and drift between the two stored profiles.
+  in-process path takes it), and drift between the two stored profiles;
+- with ``--sketch-trials N``: the error of the distinct-count sketch of large versions
+  (``steward.profile.distinct``) over N synthetic columns of 300 to 3,000,000 distinct
+  values (DuckDB's ``hash`` of ``range``, shifted by a random offset).
 
 Nothing here is asserted in a test; ``tests/profile/test_profile_exact.py`` asserts the
 accuracy with the tolerances of the docs.
 
-    python benchmarks/profile_accuracy.py [--project DIR] [--repeat 5]
+    python benchmarks/profile_accuracy.py [--project DIR] [--repeat 5] [--sketch-trials 400]
 """
 
 from __future__ import annotations
@@ -77,10 +80,31 @@ def raw_buckets(ref, cur):  # the binning of docs/profiles.md, on raw values
     return out
 
 
+def sketch_trials(con, trials: int) -> None:
+    import numpy as np
+
+    from steward.profile.distinct import estimate, sketch_sql
+
+    rng = np.random.default_rng(1)
+    errors = []
+    for _ in range(trials):
+        n = int(10 ** rng.uniform(2.5, 6.5))
+        off = int(rng.integers(0, 1 << 40))
+        scan = f"(SELECT range + {off} AS v FROM range({n}))"
+        _, d, s = con.execute(sketch_sql(scan, ["v"])).fetchone()
+        errors.append((estimate(int(d), float(s), 10**12) - n) / n)  # no clamp to n
+    e = np.abs(errors)
+    rse = np.sqrt(np.mean(np.square(errors))) * 100
+    print(f"\ndistinct sketch over {trials} columns: standard error {rse:.2f} %, "
+          f"mean {np.mean(errors) * 100:+.3f} %, 99th percentile "
+          f"{np.quantile(e, 0.99) * 100:.2f} %, largest {e.max() * 100:.2f} %")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--project", help="a flights copy already built with late-2014")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--sketch-trials", type=int, default=0)
     a = ap.parse_args()
     sys.path.insert(0, HERE)
     import duckdb
@@ -174,6 +198,8 @@ def main() -> None:
           f"({compute_profile(con, [twelve])['engine']})")
     t = timed(lambda: compare(p_old, p_new), 50)
     print(f"  drift between the two stored profiles (compare only): {t * 1000:.2f} ms")
+    if a.sketch_trials:
+        sketch_trials(con, a.sketch_trials)
     if tmp:
         shutil.rmtree(tmp, ignore_errors=True)
 

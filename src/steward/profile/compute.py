@@ -187,10 +187,10 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
     if method != "duckdb":
         from steward.profile.small import SMALL_ROWS, small_profile
 
-        got = small_profile(files, schema, bins=bins, top_k=top_k, rows=rows,
-                            max_rows=SMALL_ROWS if method == "auto" else None)
-        if got is not None:
-            n, used, small_cols = got
+        in_process = small_profile(files, schema, bins=bins, top_k=top_k, rows=rows,
+                                  max_rows=SMALL_ROWS if method == "auto" else None)
+        if in_process is not None:
+            n, used, small_cols = in_process
             return {"format": PROFILE_FORMAT, "rows": n, "bytes": byte_size,
                     "column_count": len(used), "columns": small_cols, "engine": "arrow",
                     "seconds": round(time.perf_counter() - t0, 4)}
@@ -311,9 +311,12 @@ def _footer_stats(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
     out = set()
     for i, (name, _) in enumerate(cands):
         lo, hi = row[1 + 2 * i], row[2 + 2 * i]
-        if not isinstance(lo, int | date) or not isinstance(hi, int | date):
+        if isinstance(lo, date) and isinstance(hi, date):
+            span = (hi - lo).days
+        elif isinstance(lo, int) and isinstance(hi, int):
+            span = hi - lo
+        else:
             continue  # NULL, or a date past year 9999 (DuckDB returns it as a string)
-        span = (hi - lo).days if isinstance(lo, date) else hi - lo
         if span <= SMALL_RANGE:
             out.add(name)
     return int(row[0] or 0), out

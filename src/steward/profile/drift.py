@@ -99,8 +99,13 @@ def cdf_of(col: dict[str, Any]) -> Cdf | None:
     quantiles (format 1).
     """
     if has_knots(col):
-        pts = points(col["cdf"])
-        return Cdf(pts) if pts else None
+        corners = points(col["cdf"])
+        return Cdf(corners) if corners else None
+    return _histogram_cdf(col)
+
+
+def _histogram_cdf(col: dict[str, Any]) -> Cdf | None:
+    """A format 1 profile's CDF: through its histogram edges and seven quantiles."""
     lo, hi = col.get("min"), col.get("max")
     if lo is None or hi is None:
         return None
