@@ -89,11 +89,13 @@ def from_quantiles(qs: Sequence[float | None], lo: float, hi: float, n: int
     A value returned at one rank ``g`` gets ``F(x) = g`` and no weight of its own. A value
     returned at several ranks is a tie: ``F`` jumps at it from halfway below the first of
     them to halfway above the last. The min and the max are exact (from the same scan)
-    and carry at least one value each. Counts are estimates: ranks, not counted.
+    and carry at least one value each. Counts are estimates: ranks, not counted; values
+    other than the min and max are rounded to ten significant digits.
     """
     if not n or lo is None or hi is None:
         return None
-    vals = [lo if q is None else min(max(float(q), lo), hi) for q in qs]
+    # (positions are estimates too: ten significant digits keep the profile small)
+    vals = [lo if q is None else min(max(float(f"{float(q):.10g}"), lo), hi) for q in qs]
     vals[0], vals[-1] = lo, hi
     for i in range(1, len(vals)):  # a sketch's answers, forced non-decreasing
         vals[i] = max(vals[i], vals[i - 1])

@@ -2,13 +2,14 @@
 
 For a version of at most :data:`SMALL_ROWS` rows, reading its Parquet files into Arrow
 and measuring each column with ``pyarrow.compute`` and numpy costs about a millisecond,
-where the two DuckDB scans of :mod:`steward.profile.compute` cost tens (they are many
+where the DuckDB scans of :mod:`steward.profile.compute` cost tens (they are many
 small queries, each with its own planning). The result has the same keys, units and
 conventions as the DuckDB profile, and every statistic is exact:
 
-- distinct counts are exact (DuckDB: HyperLogLog), quantiles are exact with the linear
-  interpolation of DuckDB's ``quantile_cont`` (DuckDB: T-Digest), top-k holds the true
-  ``top_k`` most frequent values (DuckDB: candidates from ``approx_top_k``, then counted);
+- distinct counts and top-k are exact (as DuckDB's up to a million rows), quantiles are
+  exact with the linear interpolation of DuckDB's ``quantile_cont`` (DuckDB: T-Digest),
+  and the CDF knots are exact order statistics with exact counts (DuckDB: T-Digest
+  ranks, except for small-range columns);
 - histogram bins are computed with the same floating-point formulas as the SQL ones, so
   the counts match bin for bin;
 - the ``exact`` flag is set where the DuckDB path sets it (small-range integers and
