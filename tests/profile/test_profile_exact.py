@@ -322,10 +322,18 @@ def test_sketched_distinct_counts_of_large_versions(con, table, monkeypatch):
         "SELECT range AS id, (random() * 50000)::BIGINT * 1000 AS wide, random() AS f, "
         "md5((range % 70000)::VARCHAR) AS s, repeat('y', 130) || (range % 900) AS long_s, "
         "TIMESTAMP '2024-01-01' + to_seconds((random() * 1e6)::BIGINT) AS ts, "
-        "(range % 5 = 0) AS b, (range % 300)::INTEGER AS small FROM range(200000)")
+        "(range % 5 = 0) AS b, (range % 300)::INTEGER AS small, [range % 3] AS l "
+        "FROM range(200000)")
     p = compute_profile(con, files, method="duckdb")
+    monkeypatch.undo()
+    exact = compute_profile(con, files, method="duckdb")
+    for name, col in p["columns"].items():  # the same statistics as below the threshold
+        assert set(col) - {"distinct_approx"} == set(exact["columns"][name]), name
+    assert "distinct" not in p["columns"]["l"]  # lists: no distinct count, as before
     approx = set()
     for name, col in p["columns"].items():
+        if name == "l":
+            continue
         want = con.execute(f'SELECT count(DISTINCT "{name}") FROM read_parquet({files!r})'
                            ).fetchone()[0]
         if col.get("distinct_approx"):

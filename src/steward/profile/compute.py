@@ -284,6 +284,7 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
     _fix_non_finite(con, files, schema, kinds, cols)
     if not exact_distinct:
         sketched = [n for n, _ in schema if "distinct" not in cols[n]
+                    and kinds[n] in ("numeric", "float", "temporal", "string")
                     and not cols[n].get("exact")]
         found = sketch_distinct(con, _scan(files), [_ident(n) for n in sketched],
                                 [cols[n]["count"] for n in sketched])
