@@ -156,8 +156,10 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
     A version of at most ``steward.profile.small.SMALL_ROWS`` rows is profiled in
     process from Arrow (:mod:`steward.profile.small`: every statistic exact, about a
     millisecond); a larger one, or one with a type only DuckDB renders, on ``con`` in
-    two scans. Both give the same keys, units and conventions; ``engine`` says which
-    path ran (``arrow`` or ``duckdb``).
+    two scans (plus a look at the Parquet footers, and above
+    :data:`~steward.profile.distinct.EXACT_ROWS` rows one query for distinct counts). Both
+    give the same keys, units and conventions; ``engine`` says which path ran (``arrow``
+    or ``duckdb``).
 
     Args:
         con: a DuckDB connection or cursor (``engine.connection()``).
