@@ -17,8 +17,9 @@ the values strictly between them (at most 1 % of the values, 0.01 % in the tails
 Ties are kept: a value that holds more than one percent of the rows is a knot, with its
 exact weight. Both profile paths compute exact knots for the columns they count exactly
 (every column in process; small-range integers and dates in DuckDB). For the other
-columns of large versions, DuckDB's ``approx_quantile`` (a T-Digest) places the knots
-and their counts are the grid's ranks (``exact`` false).
+columns of large versions, DuckDB's ``approx_quantile`` (a T-Digest) places the knots,
+and their counts are the grid's ranks fitted to the exact histogram (``exact`` false:
+:func:`from_quantiles`, :func:`fit_to_histogram`).
 """
 
 from __future__ import annotations
