@@ -2,7 +2,7 @@
 
 On the shared 2,000,000-row x 12-column table (``benchmarks/data.py``):
 
-- a full Steward profile (two scans: statistics, quantiles, histograms, top-k) against
+- a full Steward profile (statistics, CDF knots, histograms, top-k, distinct counts) against
   ``SUMMARIZE`` — each in a fresh subprocess, alternated, median of ``--repeat`` runs;
   peak RSS is the subprocess's own ``ru_maxrss`` (interpreter and imports included);
 - drift between two stored versions: loading both profiles from a SQLite metastore and

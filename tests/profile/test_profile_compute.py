@@ -40,11 +40,15 @@ def test_top_k_frequencies_are_exact(profile_of):
 
 
 def test_profile_is_compact(profile_of):
+    # full-precision random doubles: the longest CDF knots there are
     cols = ", ".join(f"range * {i} + random() AS n{i}" for i in range(8))
     p = profile_of(f"SELECT {cols}, md5(range::VARCHAR) AS s1, md5((range % 50)::VARCHAR) AS s2, "
                    "now() - to_seconds(range) AS ts, range % 2 = 0 AS b FROM range(50000)")
     assert p["column_count"] == 12
-    assert len(_strict_json(p)) < 12_000
+    sizes = {name: len(_strict_json(col)) for name, col in p["columns"].items()}
+    assert max(sizes.values()) < 4608, sizes  # docs/profiles.md: at most 4.5 KB a column
+    assert sizes["b"] < 300 and sizes["s1"] < 1000 and sizes["s2"] < 1500
+    assert len(_strict_json(p)) < 12 * 4608
 
 
 def test_all_null_column(profile_of):

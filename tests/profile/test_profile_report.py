@@ -59,3 +59,13 @@ def test_report_renders_in_headless_chromium(starter: Path, tmp_path: Path):
                     f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120,
                    check=True)
     assert shot.exists() and shot.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+def test_distinct_counts_are_labelled_approximate_only_when_sketched():
+    from steward.profile.report import _column_card
+
+    col = {"type": "BIGINT", "kind": "numeric", "count": 10, "nulls": 0, "null_fraction": 0.0,
+           "distinct": 10, "min": 1.0, "max": 10.0}
+    assert "distinct (approx.)" not in _column_card("x", col, None, None)
+    assert "distinct (approx.)" in _column_card("x", {**col, "distinct_approx": True}, None,
+                                                None)

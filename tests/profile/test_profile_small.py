@@ -1,9 +1,10 @@
 """The in-process profile of small versions agrees with the DuckDB profile.
 
-Fields both paths compute exactly (counts, min/max, histograms, top-k, string lengths...)
-must be equal; the sketches of the DuckDB path (HyperLogLog distinct counts, T-Digest
-quantiles) must be close to the small path's exact values, which must equal DuckDB's own
-exact ``count(DISTINCT)`` and ``quantile_cont``.
+Fields both paths compute exactly (counts, distinct counts below a million rows, min/max,
+histograms, top-k, string lengths, the CDF knots of small-range columns...) must be
+equal; the sketches of the DuckDB path (T-Digest quantiles and knots) must be close to
+the small path's exact values, which must equal DuckDB's own exact ``count(DISTINCT)``,
+``quantile_cont`` and counts at each knot.
 """
 
 from __future__ import annotations
@@ -66,6 +67,22 @@ def _exact_stats(con: Any, files: list[str], name: str, col: dict[str, Any]
     return distinct, None if qs is None else [x / scale for x in qs]
 
 
+def _check_knots(con: Any, files: list[str], name: str, col: dict[str, Any]) -> None:
+    """The CDF knots' counts are DuckDB's exact counts of values <= and == each knot."""
+    cdf = col["cdf"]
+    q = f'"{name}"'
+    if col["kind"] == "temporal":
+        v = f"epoch_us({q}::TIMESTAMP)" if col["type"] == "DATE" else f"epoch_us({q})"
+        xs = [round(x * 1e6) for x in cdf["x"]]
+    else:
+        v, xs = f"CASE WHEN isfinite({q}::DOUBLE) THEN {q}::DOUBLE END", cdf["x"]
+    aggs = ", ".join(f"count_if({v} <= {x!r}), count_if({v} = {x!r})" for x in xs)
+    got = con.execute(f"SELECT {aggs} FROM read_parquet({files!r})").fetchone()
+    assert list(got[0::2]) == cdf["le"] and list(got[1::2]) == cdf["eq"], name
+    assert cdf["x"][0] == col["min"] and cdf["x"][-1] == col["max"], name
+    assert cdf["le"][-1] == sum(col["histogram"]["counts"]), name
+
+
 def _agree(con: Any, files: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     small = compute_profile(con, files, method="arrow")
     duck = compute_profile(con, files, method="duckdb")
@@ -92,11 +109,22 @@ def _agree(con: Any, files: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
             else:
                 assert s["length"]["mean"] == pytest.approx(d["length"]["mean"], rel=1e-12)
         distinct, quantiles = _exact_stats(con, files, name, d)
-        assert s["distinct"] == distinct, name
-        # HyperLogLog: within a few percent
-        assert abs(d["distinct"] - distinct) <= max(2, 0.06 * distinct), name
+        assert s["distinct"] == distinct and d["distinct"] == distinct, name  # both exact
+        if "cdf" in d:  # numeric and temporal columns: exact knots in process
+            if s["cdf"] is None:
+                assert d["cdf"] is None and s["min"] is None, name
+            else:
+                assert s["cdf"]["exact"] is True, name
+                _check_knots(con, files, name, s)
+                # DuckDB: exact knots for small-range columns, else T-Digest ranks
+                assert d["cdf"]["exact"] is bool(d.get("exact")), name
+                if d.get("exact"):
+                    assert d["cdf"] == s["cdf"], name
+                assert d["cdf"]["x"][0] == s["cdf"]["x"][0], name
+                assert d["cdf"]["x"][-1] == s["cdf"]["x"][-1], name
+                assert d["cdf"]["le"][-1] == s["cdf"]["le"][-1], name
         if d.get("exact"):
-            assert d["distinct"] == distinct and d["quantiles"] == s["quantiles"]
+            assert d["quantiles"] == s["quantiles"]
         if quantiles is None:
             assert s.get("quantiles") is None and d.get("quantiles") is None
             continue

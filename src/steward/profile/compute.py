@@ -1,20 +1,25 @@
-"""Statistical profile of one version, computed inside the engine in two scans.
+"""Statistical profile of one version, computed inside the engine in a few scans.
 
 (Small versions are profiled in process instead, with the same keys and conventions and
 exact statistics: :mod:`steward.profile.small`. What follows is the DuckDB path.)
 
-Scan 1 is one aggregate query over every column: counts, nulls, approximate distinct
-(``approx_count_distinct``, HyperLogLog), min, max, mean, sample stddev, quantiles
-1/5/25/50/75/95/99 % (``approx_quantile``, a T-Digest: approximate), zeros, negatives,
-NaN and infinity counts, string lengths and top-k candidates (``approx_top_k``).
-Scan 2 reads only the columns that need it and counts, in SQL, a fixed-bin histogram
-between each numeric or temporal column's min and max, and the exact frequency of
-each top-k candidate. The data never enters Python; the result is a compact dict
-(a few kilobytes) that :mod:`steward.profile.drift` compares without rescanning.
+Scan 1 is one aggregate query over every column: counts, nulls, distinct counts (exact
+``count(DISTINCT)`` up to :data:`steward.profile.distinct.EXACT_ROWS` rows), min, max,
+mean, sample stddev, the values at the ranks of :data:`steward.profile.cdf.GRID`
+(``approx_quantile``, a T-Digest: approximate; the 1/5/25/50/75/95/99 % quantiles are
+among them), zeros, negatives, NaN and infinity counts and string lengths. A larger
+version's distinct counts come from one more query (:mod:`steward.profile.distinct`, a
+sketch with a tested error). Scan 2 reads only the columns that need it and counts, in
+one ``GROUPING SETS`` query, a fixed-bin histogram between each numeric or temporal
+column's min and max, the exact value counts of small-range columns, and every string
+column's values, of which it keeps the ``top_k`` most frequent: top values are exact.
+The data never enters Python; the result is a compact dict that
+:mod:`steward.profile.drift` compares without rescanning.
 
 Integer and date columns spanning at most :data:`SMALL_RANGE` values (min and max read
 from Parquet statistics, no scan) are instead profiled from their exact value counts:
-one cheap aggregate, and exact distinct count, quantiles, moments and histogram.
+one cheap aggregate, and exact distinct count, quantiles, CDF knots, moments and
+histogram.
 
 Floats: NaN and +-inf are counted apart and left out of min/max/mean/quantiles/histogram.
 Temporal columns are measured in epoch seconds (UTC for ``TIMESTAMPTZ``).
@@ -37,12 +42,19 @@ from typing import Any
 
 from sqlglot import exp
 
-PROFILE_FORMAT = 1
+from steward.profile import cdf as knots
+from steward.profile.distinct import EXACT_ROWS, sketch_distinct
+
+# 2: exact top-k and distinct counts, CDF knots ("cdf") for drift. Format 1 profiles
+# (histogram and seven quantiles only) are still compared, less precisely.
+PROFILE_FORMAT = 2
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 BINS = 32
 TOP_K = 10
 PREFIX = 120
 SMALL_RANGE = 10_000  # integer/date columns spanning at most this many values: exact counts
+# where the seven quantiles sit among the CDF knots' ranks
+_Q_AT = tuple(knots.GRID.index(round(q * knots.DEN)) for q in QUANTILES)
 UNIQUE_MIN_ROWS = 1000  # from this many values, a (nearly) unique column gets no top-k
 
 _INT = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -94,7 +106,8 @@ def _finite(col: str, kind: str, sql_type: str) -> str:
 
 
 def _numeric_aggs(col: str, kind: str, sql_type: str, safe: bool) -> dict[str, str]:
-    """min, max, mean, std and quantiles of a numeric or temporal column.
+    """min, max, mean, std and the values at the CDF knots' ranks of a numeric or temporal
+    column.
 
     The fast form lets DuckDB answer min/max from Parquet statistics and aggregates the
     raw values (temporal ones as epoch microseconds); the safe form first drops NaN and
@@ -102,7 +115,7 @@ def _numeric_aggs(col: str, kind: str, sql_type: str, safe: bool) -> dict[str, s
     non-finite (an 'infinity' timestamp).
     """
     c = _ident(col)
-    qlist = "[" + ", ".join(repr(q) for q in QUANTILES) + "]"
+    qlist = "[" + ", ".join(repr(q) for q in knots.FRACTIONS) + "]"
     if safe or kind == "float":
         v = _finite(col, kind, sql_type)
         return {"min": f"min({v})", "max": f"max({v})", "mean": f"avg({v})",
@@ -143,8 +156,10 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
     A version of at most ``steward.profile.small.SMALL_ROWS`` rows is profiled in
     process from Arrow (:mod:`steward.profile.small`: every statistic exact, about a
     millisecond); a larger one, or one with a type only DuckDB renders, on ``con`` in
-    two scans. Both give the same keys, units and conventions; ``engine`` says which
-    path ran (``arrow`` or ``duckdb``).
+    two scans (plus a look at the Parquet footers, and above
+    :data:`~steward.profile.distinct.EXACT_ROWS` rows one query for distinct counts). Both
+    give the same keys, units and conventions; ``engine`` says which path ran (``arrow``
+    or ``duckdb``).
 
     Args:
         con: a DuckDB connection or cursor (``engine.connection()``).
@@ -174,16 +189,17 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
     if method != "duckdb":
         from steward.profile.small import SMALL_ROWS, small_profile
 
-        got = small_profile(files, schema, bins=bins, top_k=top_k, rows=rows,
-                            max_rows=SMALL_ROWS if method == "auto" else None)
-        if got is not None:
-            n, used, small_cols = got
+        in_process = small_profile(files, schema, bins=bins, top_k=top_k, rows=rows,
+                                  max_rows=SMALL_ROWS if method == "auto" else None)
+        if in_process is not None:
+            n, used, small_cols = in_process
             return {"format": PROFILE_FORMAT, "rows": n, "bytes": byte_size,
                     "column_count": len(used), "columns": small_cols, "engine": "arrow",
                     "seconds": round(time.perf_counter() - t0, 4)}
     schema = list(schema) if schema else describe(con, files)
     kinds = {name: column_kind(t) for name, t in schema}
-    small = _small_ranges(con, files, schema, kinds)
+    footer_rows, small = _footer_stats(con, files, schema, kinds)
+    exact_distinct = (rows if rows is not None else footer_rows) <= EXACT_ROWS
     select: list[str] = ["count(*)"]
     slots: dict[str, dict[str, int]] = {}
 
@@ -196,9 +212,10 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
         c = _ident(name)
         add(name, "count", f"count({c})")
         if name in small:
-            pass  # profiled from its exact value counts in the second scan
-        elif kind in ("numeric", "float", "temporal"):
-            add(name, "distinct", f"approx_count_distinct({c})")
+            continue  # profiled from its exact value counts in the second scan
+        if exact_distinct and kind in ("numeric", "float", "temporal", "string"):
+            add(name, "distinct", f"count(DISTINCT {c})")
+        if kind in ("numeric", "float", "temporal"):
             for key, sql in _numeric_aggs(name, kind, sql_type, safe=False).items():
                 add(name, key, sql)
             if kind != "temporal":
@@ -209,8 +226,6 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
                 add(name, "inf", f"count_if(isinf({c}))")
         elif kind == "string":
             s = f"{c}::VARCHAR" if sql_type.upper() != "VARCHAR" else c
-            pre = f"left({s}, {PREFIX})"
-            add(name, "distinct", f"approx_count_distinct({c})")
             # left(min(s)) == min(left(s)), and min/max of a column come from Parquet stats
             add(name, "min", f"left(min({s}), {PREFIX})")
             add(name, "max", f"left(max({s}), {PREFIX})")
@@ -218,9 +233,7 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
             add(name, "len_max", f"max(length({s}))")
             add(name, "len_mean", f"avg(length({s}))")
             add(name, "empty", f"count_if({s} = '')")
-            add(name, "cand", f"approx_top_k({pre}, {int(top_k)})")
         elif kind == "boolean":
-            add(name, "distinct", f"approx_count_distinct({c})")
             add(name, "true", f"count_if({c})")
     row = con.execute(f"SELECT {', '.join(select)} FROM {_scan(files)}").fetchone()
     n_rows = int(row[0] or 0)
@@ -240,15 +253,14 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
             cols[name] = p
             continue
         if "distinct" in got:
-            # HyperLogLog can overshoot; never report more distinct values than values
-            p["distinct"] = min(int(got.pop("distinct") or 0), count)
+            p["distinct"] = int(got.pop("distinct") or 0)
         if kind in ("numeric", "float", "temporal"):
             if "q_us" in got:
                 q_us = got.pop("q_us")
                 q = [None if x is None else x / 1e6 for x in q_us] if q_us else None
             else:
                 q = got.pop("q")
-            p["quantiles"] = [_jsonable(x) for x in q] if q else None
+            p["_q"] = [_jsonable(x) for x in q] if q else None
             for k in ("min", "max", "mean", "std"):
                 p[k] = _jsonable(got.pop(k))
             for k in ("zeros", "negatives", "nan", "inf"):
@@ -263,44 +275,54 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
                            "max": _jsonable(got.pop("len_max")),
                            "mean": _jsonable(got.pop("len_mean"))}
             p["empty"] = int(got.pop("empty") or 0)
-            p["_cand"] = [c for c in (got.pop("cand") or []) if c is not None]
         elif kind == "boolean":
             t = int(got.pop("true") or 0)
+            p["distinct"] = (1 if t else 0) + (1 if count - t else 0)
             p["top"] = [[v, n] for v, n in sorted([[True, t], [False, count - t]],
                                                   key=lambda x: -x[1]) if n]
             p["mean"] = (t / count) if count else None
         cols[name] = p
 
     _fix_non_finite(con, files, schema, kinds, cols)
-    _second_scan(con, files, schema, kinds, cols, bins, n_rows)
+    if not exact_distinct:
+        sketched = [n for n, _ in schema if "distinct" not in cols[n]
+                    and kinds[n] in ("numeric", "float", "temporal", "string")
+                    and not cols[n].get("exact")]
+        found = sketch_distinct(con, _scan(files), [_ident(n) for n in sketched],
+                                [cols[n]["count"] for n in sketched])
+        for name, d in zip(sketched, found, strict=True):
+            cols[name]["distinct"] = d
+            cols[name]["distinct_approx"] = True
+    _second_scan(con, files, schema, kinds, cols, bins, top_k, n_rows)
     return {"format": PROFILE_FORMAT, "rows": n_rows, "bytes": byte_size,
             "column_count": len(schema), "columns": cols, "engine": "duckdb",
             "seconds": round(time.perf_counter() - t0, 4)}
 
 
-def _small_ranges(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
-                  kinds: dict[str, str]) -> set[str]:
-    """Integer and date columns spanning at most :data:`SMALL_RANGE` values.
+def _footer_stats(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
+                  kinds: dict[str, str]) -> tuple[int, set[str]]:
+    """The row count, and the integer and date columns spanning at most :data:`SMALL_RANGE`.
 
-    Their min and max come from the Parquet statistics (no scan). Such a column is
-    profiled from its exact value counts (``histogram(c)``): one cheap aggregate instead
-    of distinct, quantile, moment and histogram sketches, and every statistic is exact.
+    Both come from the Parquet footers (no scan). A small-range column is profiled from
+    its exact value counts: one cheap aggregate instead of distinct, quantile, moment
+    and histogram sketches, and every statistic is exact.
     """
     cands = [(n, t) for n, t in schema
              if (kinds[n] == "numeric" and t.upper() in _INT) or t.upper() == "DATE"]
-    if not cands:
-        return set()
-    sel = ", ".join(f"min({_ident(n)}), max({_ident(n)})" for n, _ in cands)
-    row = con.execute(f"SELECT {sel} FROM {_scan(files)}").fetchone()
+    sel = "".join(f", min({_ident(n)}), max({_ident(n)})" for n, _ in cands)
+    row = con.execute(f"SELECT count(*){sel} FROM {_scan(files)}").fetchone()
     out = set()
     for i, (name, _) in enumerate(cands):
-        lo, hi = row[2 * i], row[2 * i + 1]
-        if not isinstance(lo, int | date) or not isinstance(hi, int | date):
+        lo, hi = row[1 + 2 * i], row[2 + 2 * i]
+        if isinstance(lo, date) and isinstance(hi, date):
+            span = (hi - lo).days
+        elif isinstance(lo, int) and isinstance(hi, int):
+            span = hi - lo
+        else:
             continue  # NULL, or a date past year 9999 (DuckDB returns it as a string)
-        span = (hi - lo).days if isinstance(lo, date) else hi - lo
         if span <= SMALL_RANGE:
             out.add(name)
-    return out
+    return int(row[0] or 0), out
 
 
 def _from_counts(p: dict[str, Any], counts: dict[Any, int], bins: int) -> None:
@@ -316,8 +338,9 @@ def _from_counts(p: dict[str, Any], counts: dict[Any, int], bins: int) -> None:
     p["distinct"] = len(items)
     p["exact"] = True
     if not total:
-        p.update(min=None, max=None, mean=None, std=None, quantiles=None)
+        p.update(min=None, max=None, mean=None, std=None, quantiles=None, cdf=None)
         return
+    p["cdf"] = knots.from_counts(items)
     mean = sum(v * n for v, n in items) / total
     var = sum(n * (v - mean) ** 2 for v, n in items) / (total - 1) if total > 1 else None
     lo, hi = items[0][0], items[-1][0]
@@ -363,7 +386,7 @@ def _fix_non_finite(con: Any, files: Sequence[str], schema: list[tuple[str, str]
         cols[name]["_unsafe"] = True  # holds infinities: its histogram filters them too
     for (name, key), value in zip(keys, row, strict=True):
         if key == "q":
-            cols[name]["quantiles"] = [_jsonable(x) for x in value] if value else None
+            cols[name]["_q"] = [_jsonable(x) for x in value] if value else None
         else:
             cols[name][key] = _jsonable(value)
 
@@ -393,13 +416,16 @@ def _bin_expr(col: str, kind: str, sql_type: str, lo: float, hi: float, nb: int,
 
 def _second_scan(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
                  kinds: dict[str, str], cols: dict[str, dict[str, Any]], bins: int,
-                 n_rows: int) -> None:
-    """Histograms, exact value counts and top-k frequencies in one GROUPING SETS scan.
+                 top_k: int, n_rows: int) -> None:
+    """Histograms, exact value counts and exact top-k in one GROUPING SETS scan.
 
     One grouping set per column: its histogram bin, its value (small-range integers and
-    dates) or its value when it is a top-k candidate. Hash aggregation over a few
-    thousand groups keeps memory low (the ``histogram()`` aggregate, next to the other
-    sketches, took several hundred MB on the benchmark table).
+    dates) or its value (strings, by their first :data:`PREFIX` characters). Of a string
+    column's groups only the ``top_k`` most frequent come back (ties: the smaller value
+    first), with the number of groups; a histogram or value-count set comes back whole.
+    Hash aggregation over a few thousand groups keeps memory low (the ``histogram()``
+    aggregate, next to the other sketches, took several hundred MB on the benchmark
+    table). Finally each numeric or temporal column's CDF knots are set.
     """
     keys: list[str] = []
     plan: list[tuple[str, str, Any]] = []
@@ -414,35 +440,43 @@ def _second_scan(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
             nb = bins if hi > lo else 1
             keys.append(_bin_expr(name, kind, sql_type, lo, hi, nb, p))
             plan.append((name, "hist", (lo, hi, nb)))
-        elif kind == "string":
-            cand = p.pop("_cand", [])
-            if cand and p["count"] >= UNIQUE_MIN_ROWS and p["distinct"] >= 0.9 * p["count"]:
-                # (nearly) every value is distinct: no value is frequent, counting the
-                # candidates would cost a scan of the longest strings for nothing
+        elif kind == "string" and p["count"]:
+            if p["count"] >= UNIQUE_MIN_ROWS and p["distinct"] >= 0.9 * p["count"]:
+                # (nearly) every value is distinct: no value is frequent, grouping them
+                # would cost a hash table of the longest strings for nothing
                 p["top"] = []
                 p["unique"] = True
-            elif cand:
-                c = _ident(name)
-                s = f"{c}::VARCHAR" if sql_type.upper() != "VARCHAR" else c
-                short = (p.get("length") or {}).get("max") or 0
-                pre = s if short <= PREFIX else f"left({s}, {PREFIX})"  # skip left() if short
-                values = ", ".join(_lit(x) for x in cand)
-                keys.append(f"CASE WHEN {pre} IN ({values}) THEN {pre} END")
-                plan.append((name, "top", None))
+                continue
+            c = _ident(name)
+            s = f"{c}::VARCHAR" if sql_type.upper() != "VARCHAR" else c
+            whole = ((p.get("length") or {}).get("max") or 0) <= PREFIX
+            keys.append(s if whole else f"left({s}, {PREFIX})")  # skip left() if short
+            plan.append((name, "top", whole))
     found: list[dict[Any, int]] = [{} for _ in plan]
+    groups: list[int] = [0 for _ in plan]
     if keys and n_rows:
         proj = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
         names = ", ".join(f"k{i}" for i in range(len(keys)))
         sets = ", ".join(f"(k{i})" for i in range(len(keys)))
-        rows = con.execute(f"SELECT {names}, count(*) FROM (SELECT {proj} FROM {_scan(files)}) "
-                           f"GROUP BY GROUPING SETS ({sets})").fetchall()
+        # each row belongs to one set, the one whose key is not NULL (NULL groups: dropped)
+        which = " ".join(f"WHEN k{i} IS NOT NULL THEN {i}" for i in range(len(keys)))
+        tops = [i for i, (_, what, _) in enumerate(plan) if what == "top"]
+        keep = ""
+        if tops:
+            keep = (f" QUALIFY s NOT IN ({', '.join(map(str, tops))}) OR row_number() OVER "
+                    f"(PARTITION BY s ORDER BY n DESC, {names}) <= {int(top_k)}")
+        rows = con.execute(
+            f"SELECT * FROM (SELECT {names}, n, CASE {which} END AS s, "
+            f"count(*) OVER (PARTITION BY CASE {which} END) AS g "
+            f"FROM (SELECT {names}, count(*) AS n FROM (SELECT {proj} FROM {_scan(files)}) "
+            f"GROUP BY GROUPING SETS ({sets}))) WHERE s IS NOT NULL{keep}"
+        ).fetchall()
+        nk = len(keys)
         for r in rows:
-            # each row belongs to one set: the key that is not NULL (NULL groups: skipped)
-            for i in range(len(keys)):
-                if r[i] is not None:
-                    found[i][r[i]] = int(r[-1])
-                    break
-    for (name, what, arg), counts in zip(plan, found, strict=True):
+            i = r[nk + 1]
+            found[i][r[i]] = int(r[nk])
+            groups[i] = int(r[nk + 2])
+    for (name, what, arg), counts, n_groups in zip(plan, found, groups, strict=True):
         p = cols[name]
         if what == "values":
             _from_counts(p, counts, bins)
@@ -450,10 +484,19 @@ def _second_scan(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
             lo, hi, nb = arg
             p["histogram"] = {"lo": lo, "hi": hi,
                               "counts": [counts.get(i, 0) for i in range(nb)]}
-        elif n_rows:
+        else:
             p["top"] = sorted(([k, n] for k, n in counts.items()), key=lambda x: (-x[1], x[0]))
+            if arg:  # grouped by the whole value: the groups are the distinct values
+                p["distinct"] = n_groups
+                p.pop("distinct_approx", None)
     for p in cols.values():
-        p.pop("_cand", None)
+        if p["kind"] in ("numeric", "float", "temporal") and not p.get("exact"):
+            q = p.pop("_q", None)
+            p["quantiles"] = [q[i] for i in _Q_AT] if q else None
+            h = p.get("histogram")
+            n = sum(h["counts"]) if h else 0  # the finite values
+            approx = knots.from_quantiles(q, p["min"], p["max"], n) if q and n else None
+            p["cdf"] = knots.fit_to_histogram(approx, h) if approx and h else approx
         p.pop("_unsafe", None)
         if "top" in p:
             p["top_other"] = max(p["count"] - sum(n for _, n in p["top"]), 0)

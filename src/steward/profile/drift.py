@@ -1,14 +1,20 @@
 """Drift between two stored profiles: pure functions, no data read.
 
 Numeric and temporal columns: each profile's distribution is rebuilt as a piecewise
-linear CDF through its histogram edges (exact counts) and its quantiles (approximate).
-From the two CDFs:
+linear CDF with jumps, through its CDF knots (:mod:`steward.profile.cdf`: the values at
+113 ranks with their exact counts, ties included). A profile of format 1 has no knots:
+its CDF is drawn through its histogram edges (exact counts) and seven quantiles
+(approximate), a much coarser picture; ``basis`` in the result says which was used
+(``cdf`` when both sides have knots, else ``histogram``). From the two CDFs:
 
 - **PSI** (population stability index) over ten buckets cut at the *reference*
-  (previous) version's deciles, plus one bucket below its min and one above its max;
-  bucket shares are floored at 1e-4 so an empty bucket never divides by zero.
-- **KS**: the largest distance between the two CDFs (evaluated at every knot, where the
-  maximum of two piecewise linear functions' difference lies).
+  (previous) version's deciles -- its lower deciles, the smallest values ``x`` with
+  ``F(x) >= k/10``, which are CDF knots -- plus one bucket for the values equal to its
+  min, one below its min and one above its max (edges that coincide are merged; a bucket
+  holds ``(edge[i-1], edge[i]]``); bucket shares are floored at 1e-4 so an empty bucket
+  never divides by zero.
+- **KS**: the largest distance between the two CDFs (evaluated at every knot, on both
+  sides of a jump, where the maximum of two piecewise linear functions' difference lies).
 - **Wasserstein-1**: the area between the two CDFs, integrated exactly piece by piece;
   ``wasserstein`` is in units of the reference's standard deviation (scale free, what
   thresholds use), ``wasserstein_abs`` in the column's own units (seconds for time).
@@ -27,6 +33,7 @@ import math
 from bisect import bisect_left, bisect_right
 from typing import Any
 
+from steward.profile.cdf import points
 from steward.profile.compute import QUANTILES
 
 NUMERIC_KINDS = ("numeric", "float", "temporal")
@@ -69,17 +76,36 @@ class Cdf:
         return f0 + (f1 - f0) * (x - x0) / (x1 - x0)
 
     def inverse(self, p: float) -> float:
-        for i in range(1, len(self.xs)):
+        """The smallest x with F(x) >= p (up to rounding: shares are ratios of counts)."""
+        p -= 1e-12
+        for i in range(len(self.xs)):
             if self.fs[i] >= p:
-                f0, f1 = self.fs[i - 1], self.fs[i]
-                if f1 <= f0:
+                if i == 0 or self.xs[i] <= self.xs[i - 1]:
                     return self.xs[i]
-                return self.xs[i - 1] + (self.xs[i] - self.xs[i - 1]) * (p - f0) / (f1 - f0)
+                f0, f1 = self.fs[i - 1], self.fs[i]
+                share = min(max((p - f0) / (f1 - f0), 0.0), 1.0)
+                return self.xs[i - 1] + (self.xs[i] - self.xs[i - 1]) * share
         return self.xs[-1]
 
 
+def has_knots(col: dict[str, Any]) -> bool:
+    return bool(col.get("cdf"))
+
+
 def cdf_of(col: dict[str, Any]) -> Cdf | None:
-    """The column's CDF from its histogram and quantiles, or None when it has no values."""
+    """The column's CDF, or None when it has no values.
+
+    From its CDF knots when the profile has them (format 2), else from its histogram and
+    quantiles (format 1).
+    """
+    if has_knots(col):
+        corners = points(col["cdf"])
+        return Cdf(corners) if corners else None
+    return _histogram_cdf(col)
+
+
+def _histogram_cdf(col: dict[str, Any]) -> Cdf | None:
+    """A format 1 profile's CDF: through its histogram edges and seven quantiles."""
     lo, hi = col.get("min"), col.get("max")
     if lo is None or hi is None:
         return None
@@ -186,6 +212,7 @@ def column_drift(prev: dict[str, Any], cur: dict[str, Any]) -> dict[str, Any]:
     if pk in NUMERIC_KINDS and ck in NUMERIC_KINDS and (pk == "temporal") == (ck == "temporal"):
         f, g = cdf_of(prev), cdf_of(cur)
         out["mean"] = [prev.get("mean"), cur.get("mean")]
+        out["basis"] = "cdf" if has_knots(prev) and has_knots(cur) else "histogram"
         if f is None or g is None:
             out["note"] = "no values to compare"
             return out

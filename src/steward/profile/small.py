@@ -2,13 +2,14 @@
 
 For a version of at most :data:`SMALL_ROWS` rows, reading its Parquet files into Arrow
 and measuring each column with ``pyarrow.compute`` and numpy costs about a millisecond,
-where the two DuckDB scans of :mod:`steward.profile.compute` cost tens (they are many
+where the DuckDB scans of :mod:`steward.profile.compute` cost tens (they are many
 small queries, each with its own planning). The result has the same keys, units and
 conventions as the DuckDB profile, and every statistic is exact:
 
-- distinct counts are exact (DuckDB: HyperLogLog), quantiles are exact with the linear
-  interpolation of DuckDB's ``quantile_cont`` (DuckDB: T-Digest), top-k holds the true
-  ``top_k`` most frequent values (DuckDB: candidates from ``approx_top_k``, then counted);
+- distinct counts and top-k are exact (as DuckDB's up to a million rows), quantiles are
+  exact with the linear interpolation of DuckDB's ``quantile_cont`` (DuckDB: T-Digest),
+  and the CDF knots are exact order statistics with exact counts (DuckDB: T-Digest
+  ranks, except for small-range columns);
 - histogram bins are computed with the same floating-point formulas as the SQL ones, so
   the counts match bin for bin;
 - the ``exact`` flag is set where the DuckDB path sets it (small-range integers and
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from steward.profile import cdf as knots
 from steward.profile.compute import (
     _INT,
     PREFIX,
@@ -263,6 +265,7 @@ def _exact_counts(p: dict[str, Any], ints: Any, scale: float, bins: int) -> None
     p.update(min=float(lo), max=float(hi), mean=float(lo_i) * scale + mean * scale,
              std=None if std is None else std * scale)
     p["quantiles"] = _quantiles(vals)
+    p["cdf"] = knots.from_sorted(ints, scale)
     nb = bins if hi > lo else 1
     step = (hi - lo) / nb
     bounds = np.array([lo + step * (i + 1) for i in range(nb - 1)] + [hi])
@@ -274,10 +277,11 @@ def _exact_counts(p: dict[str, Any], ints: Any, scale: float, bins: int) -> None
 def _sketched(p: dict[str, Any], s: Any) -> None:
     """The fields the DuckDB path sketches, exact, from the sorted finite floats ``s``."""
     if not len(s):
-        p.update(quantiles=None, min=None, max=None, mean=None, std=None)
+        p.update(quantiles=None, min=None, max=None, mean=None, std=None, cdf=None)
         return
     mean, std = _moments(s)
-    p.update(quantiles=_quantiles(s), min=float(s[0]), max=float(s[-1]), mean=mean, std=std)
+    p.update(quantiles=_quantiles(s), min=float(s[0]), max=float(s[-1]), mean=mean, std=std,
+             cdf=knots.from_sorted(s))
 
 
 def _integer(p: dict[str, Any], arr: Any, bins: int) -> None:
@@ -353,12 +357,14 @@ def _epoch_us(p: dict[str, Any], us: Any, bins: int) -> None:
 
     p["distinct"] = int(np.count_nonzero(us[1:] != us[:-1])) + 1 if len(us) else 0
     if not len(us):
-        p.update(quantiles=None, min=None, max=None, mean=None, std=None, unit="epoch_s")
+        p.update(quantiles=None, min=None, max=None, mean=None, std=None, unit="epoch_s",
+                 cdf=None)
         return
     lo_us = int(us[0])
     off = (us - lo_us).astype(np.float64)
     mean, std = _moments(off)
     p["quantiles"] = [x / 1e6 for x in _quantiles(us.astype(np.float64))]
+    p["cdf"] = knots.from_sorted(us, div=1e6)  # seconds as DuckDB's epoch(): us / 1e6
     lo, hi = float(lo_us) / 1e6, float(us[-1]) / 1e6  # DuckDB's epoch(): us / 1e6
     p.update(min=lo, max=hi, mean=(lo_us + mean) / 1e6,
              std=None if std is None else std / 1e6, unit="epoch_s")
