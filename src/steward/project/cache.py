@@ -19,8 +19,9 @@ from steward.project.files import Listing
 if TYPE_CHECKING:
     from steward.core.model import Project
 
-_FORMAT = 4  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
-# entries of models name their spec's key
+_FORMAT = 5  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
+# entries of models name their spec's key; 5: specs validated with their check arguments
+# and column types (project/checkargs.py), and the sidecar warnings, so older caches go
 
 
 # the modules whose classes the caches pickle: an edit to one makes every cache stale
