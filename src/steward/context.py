@@ -16,6 +16,7 @@ from steward.core.errors import NotFound
 from steward.core.ids import actor
 from steward.core.model import Product, Project
 from steward.core.records import Version
+from steward.core.words import counted
 from steward.project.loader import STATE_DIR, find_root, load_project
 from steward.run.console import Console, NullConsole
 
@@ -68,9 +69,25 @@ class Context:
 
     @cached_property
     def metastore(self) -> Metastore:
+        from steward.core.errors import MetastoreUnavailable
         from steward.meta.store import Metastore
 
-        return Metastore(self.metastore_url)
+        try:
+            return Metastore(self.metastore_url)
+        except MetastoreUnavailable as e:
+            declared = self.project.spec_dump["metastore"]
+            if not declared:
+                raise
+            # a URL written in steward.yaml: a project mistake, reported where it is written
+            from steward.core.errors import ConfigError, Problem
+            from steward.meta.reads import shown_url
+            from steward.project.locate import declared_line
+            from steward.project.paths import PROJECT_FILE
+
+            raise ConfigError(Problem(
+                PROJECT_FILE, declared_line(self.root, ("metastore",)),
+                f"cannot open the metastore {shown_url(declared)}: {e.reason}", e.hint,
+            )) from None
 
     @cached_property
     def reads(self) -> Reads:
@@ -171,10 +188,12 @@ class Context:
             self.metastore.ensure_env(env, source)
             self.sync_products()
             plan = self.plan_build(select, exclude, env, full_refresh)
+            building = bool(plan.of("build"))  # hooks (and the engine) only when building
+            if building:
+                _ = self.engine  # settings DuckDB refuses stop the run before it starts
             from steward.run.changes import prepare_run
 
             prepare_run(self.metastore, self.project, plan)
-            building = bool(plan.of("build"))  # hooks (and the engine) only when building
             executor = Executor(
                 self.project, self.metastore, self.store, lambda: self.engine, self.console,
                 workers=workers, post_build=self.post_build_hooks() if building else (),
@@ -316,8 +335,9 @@ class Context:
         cleaned = self.store.clean_scratch()
         if stale or cleaned:
             self.console.message(
-                f"recovered from an interrupted run ({len(stale)} run(s) marked aborted, "
-                f"{cleaned} partial build(s) removed); published versions are intact",
+                f"recovered from an interrupted run ({counted(len(stale), 'run')} marked "
+                f"aborted, {counted(cleaned, 'partial build')} removed); published versions "
+                "are intact",
                 "warn",
             )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from steward.core.check_results import CheckResult, overall_status
+from steward.core.errors import StateError
 from steward.core.records import Version
 from steward.meta.checks import record_results, results_for
 from steward.meta.store import Metastore
@@ -77,9 +78,29 @@ def check_versions(products: Mapping[str, Any], versions: Mapping[str, Version],
     names = [n for n in versions if n in products]
     if not names:
         return []
+    _require_files(names, versions, store)
     n_workers = max(1, min(workers or os.cpu_count() or 2, len(names)))
     with ThreadPoolExecutor(n_workers, thread_name_prefix="steward-check") as pool:
         return list(pool.map(one, names))
+
+
+def _require_files(names: list[str], versions: Mapping[str, Version], store: Any) -> None:
+    """Refuse, before checking anything, versions whose data files are gone."""
+    lost = [versions[n] for n in names if not store.data_files(versions[n].path)]
+    if not lost:
+        return
+    lines = [f"{v.product} version {v.id} has lost its data: no Parquet file under "
+             f"{_shown(v.path)}" for v in lost]
+    rebuild = " ".join(sorted(v.product for v in lost))
+    raise StateError("\n".join(lines) + "\n    hint: its files were deleted or moved outside "
+                     "Steward; rebuild with 'steward run " + rebuild + " --full-refresh', "
+                     "or restore the folder from a backup")
+
+
+def _shown(path: str) -> str:
+    """A path relative to the working folder when it is under it."""
+    here = os.getcwd() + os.sep
+    return os.path.relpath(path) if os.path.abspath(path).startswith(here) else path
 
 
 def _previous(metastore: Metastore, version: Version) -> Version | None:
