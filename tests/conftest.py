@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +79,26 @@ def _actor(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STEWARD_ACTOR", "tester")
     monkeypatch.setenv("COLUMNS", "200")
     os.environ.pop("NO_COLOR", None)
+
+
+def published_state(root: Path) -> tuple[list[Any], list[Any], list[str]]:
+    """What a failed command must leave alone: every environment pointer, every version's
+    status and every file in the store (read with sqlite3, whatever the project says)."""
+    import sqlite3
+
+    con = sqlite3.connect(root / ".steward" / "meta.db")
+    try:
+        pointers = sorted(con.execute("SELECT env, product, version_id FROM env_pointers"))
+        versions = sorted(con.execute("SELECT id, status, check_status FROM versions"))
+    finally:
+        con.close()
+    store = root / ".steward" / "store"
+    files = sorted(str(p.relative_to(store)) for p in store.rglob("*") if p.is_file())
+    return pointers, versions, files
+
+
+def steward(root: Path, *args: str, env: dict[str, str] | None = None
+            ) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of the ``steward`` executable run in ``root``."""
+    _, code, out, err = steward_process(root, *args, env=env)
+    return code, out, err

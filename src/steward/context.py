@@ -75,7 +75,24 @@ class Context:
         path = sqlite_file(url)
         if path is not None:
             self._refuse_lost_metastore(path)
-        return Metastore(url)
+        from steward.core.errors import MetastoreUnavailable
+
+        try:
+            return Metastore(url)
+        except MetastoreUnavailable as e:
+            declared = self.project.spec_dump["metastore"]
+            if not declared:
+                raise
+            # a URL written in steward.yaml: a project mistake, reported where it is written
+            from steward.core.errors import ConfigError, Problem
+            from steward.meta.reads import shown_url
+            from steward.project.locate import declared_line
+            from steward.project.paths import PROJECT_FILE
+
+            raise ConfigError(Problem(
+                PROJECT_FILE, declared_line(self.root, ("metastore",)),
+                f"cannot open the metastore {shown_url(declared)}: {e.reason}", e.hint,
+            )) from None
 
     def _refuse_lost_metastore(self, path: str) -> None:
         """Never start an empty metastore over a store that holds versions, nor over a

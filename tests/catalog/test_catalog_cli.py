@@ -72,3 +72,18 @@ def test_glossary_and_owners_commands(built: Path) -> None:
     owners = json.loads(_cli("owners", "--json", "-p", str(built)))
     assert owners["owners"]["bi@example.com"] == ["marts.stats"]
     assert owners["unowned"] == [] and owners["failures"] == {}
+
+
+def test_catalog_show_names_the_code_file_and_the_sidecar_apart(built: Path) -> None:
+    card = json.loads(_cli("catalog", "show", "staging.people", "-p", str(built), "--json"))
+    assert (card["file"], card["meta_file"]) == ("models/staging/people.sql",
+                                                 "models/staging/people.yml")
+    text = _cli("catalog", "show", "staging.people", "-p", str(built))
+    assert "defined in: models/staging/people.sql" in text
+    assert "metadata in: models/staging/people.yml" in text
+    text = _cli("catalog", "show", "marts.mailing", "-p", str(built))  # no sidecar
+    assert "defined in: models/marts/mailing.sql" in text and "metadata in" not in text
+    text = _cli("catalog", "show", "ml.features", "-p", str(built))  # decorator metadata
+    assert "defined in: models/ml/features.py" in text and "metadata in" not in text
+    source = json.loads(_cli("catalog", "show", "raw.people", "-p", str(built), "--json"))
+    assert (source["file"], source["meta_file"]) == ("sources/raw.yml", None)

@@ -29,7 +29,7 @@ def test_missing_owner_warns_and_is_an_error_under_strict(people: Path) -> None:
     project = load_project(str(people), hash_sources=False)
     assert owners_report(project).unowned == ["marts.mailing", "ml.features"]
     (warning,) = check_owners(project)
-    assert "2 product(s) have no owner: marts.mailing, ml.features" in warning
+    assert "2 products have no owner: marts.mailing, ml.features" in warning
     put(people, "steward.yaml", "name: people\ncompliance: strict\n")
     with pytest.raises(ConfigError) as e:
         Context(people).run()

@@ -34,7 +34,7 @@ def test_pull_request_recipe(built: Path, steward_cmd: list[str]) -> None:
         assert d["schema"]["added"][0]["name"] == "amount_cents"
     # 4. on merge: promote
     out = sh([*s, "promote", "pr-123", "prod", "--message", "PR #123"], built).stdout
-    assert "promoted 2 product(s)" in out
+    assert "promoted 2 products" in out
     after = json.loads(sh([*s, "plan", "--json"], built).stdout)
     assert after["summary"]["build"] == 0 and after["changes"] == []
 

@@ -84,3 +84,18 @@ def test_unknown_product_and_no_project_are_clear(tmp_path: Path, steward_cmd):
     sh(steward_cmd, tmp_path, "init", "p")
     proc = sh(steward_cmd, tmp_path / "p", "show", "staging.ordrs", ok=False)
     assert proc.returncode == 1 and "did you mean 'staging.orders'" in proc.stderr
+
+
+def test_counts_are_pluralised(starter: Path, steward_cmd):
+    write(starter, "models/marts/one.sql", "select 1 as x\n")
+    out = sh(steward_cmd, starter, "run").stdout
+    assert "built marts.one  1 row in" in out
+    assert "built staging.orders  4 rows in" in out
+    show = sh(steward_cmd, starter, "show", "marts.one").stdout
+    assert "(1 row, " in show
+    card = sh(steward_cmd, starter, "catalog", "show", "marts.one").stdout
+    assert " 1 row " in card
+    for text in (out, show, card):
+        assert "1 rows" not in text and "row(s)" not in text
+    checks = sh(steward_cmd, starter, "check", "show", "staging.orders").stdout
+    assert "all 4 rows pass" in checks and "row(s)" not in checks

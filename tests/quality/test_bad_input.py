@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from qhelpers import base_files, write
+from qhelpers import ORDERS_CSV, base_files, write
 from typer.testing import CliRunner
 
 from steward.cli.main import app
 from steward.context import Context
 from steward.core.errors import ConfigError
 from steward.meta.checks import results_for
+from tests.conftest import published_state
 
 
 def test_check_on_unknown_column_is_a_config_error_with_file_and_line(project):
@@ -55,7 +58,7 @@ def test_contract_disagreeing_with_sql_output_fails_the_gate(project):
     # every offending column at once, in one readable message
     for part in ("'order_id' is BIGINT, declared INTEGER", "'amount' is DOUBLE, declared INTEGER",
                  "'email' (VARCHAR) is not declared", "'ordered_at' (TIMESTAMP) is not declared",
-                 "'customer' is declared not nullable but has 1 null(s)"):
+                 "'customer' is declared not nullable but has 1 null"):
         assert part in step.error
     assert "contract violated (5 problems)" in step.error
 
@@ -128,10 +131,58 @@ def test_cli_prints_one_summary_and_exits_nonzero(project):
     root = project(base_files("columns:\n  amount: {checks: [{range: {min: 0}}]}\n"))
     out = CliRunner().invoke(app, ["run", "--project", str(root)])
     assert out.exit_code == 1
-    assert "blocking check(s) failed; the version was not published" in out.output
+    assert "1 blocking check failed; the version was not published" in out.output
     assert "steward check show staging.orders" in out.output
     assert "Traceback" not in out.output
     fixed = "columns:\n  amount: {checks: [{range: {min: -5}}]}\n"
     write(root, {"models/staging/orders.yml": fixed})
     out = CliRunner().invoke(app, ["run", "--project", str(root)])
     assert out.exit_code == 0, out.output
+
+
+def test_relationships_reports_failing_rows_and_distinct_missing_values(project):
+    orders = ORDERS_CSV + "".join(f"{6 + i},Grace,1.00,paid,g@example.com,2026-01-06 10:00:00\n"
+                                  for i in range(4))
+    files = base_files("""\
+        columns:
+          customer:
+            checks:
+              - relationships: {to: raw.customers, field: name}
+        """)
+    files["data/orders.csv"] = orders
+    files["data/customers.csv"] = "name,country\nLinus,FI\n"
+    root = project(files)
+    ctx = Context(root)
+    ctx.run(["raw.customers"])
+    result = ctx.run()
+    step = {s.product: s for s in result.steps}["staging.orders"]
+    assert step.status == "failed"
+    # Ada twice and Grace five times: 7 rows, 2 distinct values missing from the parent
+    assert ("7 rows (2 distinct values) of customer not found in raw.customers.name"
+            in step.error)
+    failed = ctx.metastore.versions("staging.orders")[0]
+    [res] = [r for r in results_for(ctx.metastore, failed.id) if r.type == "relationships"]
+    assert res.failures == 7 and res.total == 8
+    assert res.details["missing_values"] == 2
+
+
+def test_check_of_a_version_whose_files_are_gone_names_product_version_and_file(
+        project, steward_cmd):
+    import subprocess
+
+    root = project(base_files("columns:\n  order_id: {checks: [not_null]}\n"))
+    ctx = Context(root)
+    assert ctx.run().ok
+    v = ctx.current()["staging.orders"]
+    [data] = ctx.store.data_files(v.path)
+    os.remove(data)
+    before = published_state(root)
+    p = subprocess.run([*steward_cmd, "check"], cwd=root, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "Traceback" not in p.stderr
+    folder = os.path.relpath(ctx.store.path(v.path), root)
+    assert (f"staging.orders version {v.id} has lost its data: its Parquet files under "
+            f"{folder} are not the ones published" in p.stderr), p.stderr
+    assert "steward run staging.orders --full-refresh" in p.stderr
+    assert published_state(root) == before  # no result recorded, no status changed

@@ -47,7 +47,7 @@ def test_check_exits_nonzero_on_error_failures_and_selects(project):
     write(root, {"models/staging/orders.yml": "columns:\n  customer: {checks: [not_null]}\n"})
     out = invoke(root, "check", "staging.orders")
     assert out.exit_code == 1
-    assert "not_null_customer" in out.output and "1 of 5 row(s) fail" in out.output
+    assert "not_null_customer" in out.output and "1 of 5 rows fails" in out.output
     assert "raw.orders" not in out.output  # only the selection
     show = invoke(root, "check", "show", "staging.orders")
     assert show.exit_code == 0

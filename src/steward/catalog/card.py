@@ -41,7 +41,8 @@ class Card:
     owner_is_default: bool
     domain: str
     tags: tuple[str, ...]
-    file: str
+    file: str  # the code (a .sql or .py file) or, for a source, its declaration
+    meta_file: str | None  # the sidecar YAML holding the metadata, when there is one
     columns: list[ColumnCard]
     upstream: list[str]
     downstream: list[str]
@@ -107,7 +108,8 @@ def build_card(project: Project, product: Product, graph: LineageGraph, classes:
     return Card(
         name=name, kind=product.kind, description=product.spec.description, owner=owner,
         owner_is_default=is_default, domain=product.domain, tags=tuple(product.tags),
-        file=product.meta_file or product.file, columns=cols, upstream=list(product.inputs),
+        file=product.file, meta_file=product.meta_file if product.meta_file != product.file
+        else None, columns=cols, upstream=list(product.inputs),
         downstream=kids, lineage_level=pl.level if pl else "unknown",
         lineage_note=pl.reason if pl else None, versions=versions, checks=checks,
         last_step=last_step, freshness=_freshness(product, current, now),

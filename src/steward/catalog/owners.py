@@ -7,6 +7,7 @@ from typing import Any
 
 from steward.core.errors import ConfigError, Problem
 from steward.core.model import Product, Project
+from steward.core.words import counted
 
 
 def owner_of(project: Project, product: Product) -> tuple[str | None, bool]:
@@ -37,7 +38,8 @@ def check_owners(project: Project) -> list[str]:
             "add 'owner:' to its YAML, or 'defaults: {owner: ...}' to steward.yaml",
         ) for p in missing])
     names = ", ".join(p.name for p in missing[:10]) + ("..." if len(missing) > 10 else "")
-    return [f"{len(missing)} product(s) have no owner: {names}"]
+    have = "has" if len(missing) == 1 else "have"
+    return [f"{counted(len(missing), 'product')} {have} no owner: {names}"]
 
 
 @dataclass

@@ -8,6 +8,7 @@ import typer
 
 from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
 from steward.cli.text import escape
+from steward.core.words import counted
 
 catalog_app = typer.Typer(help="Find products and columns; show a product's card.",
                           no_args_is_help=True)
@@ -90,6 +91,8 @@ def _render_card(card: Any, env: str) -> None:
     if card.tags:
         out.print("tags: " + escape(", ".join(card.tags)))
     out.print(f"defined in: {escape(card.file)}")
+    if card.meta_file:
+        out.print(f"metadata in: {escape(card.meta_file)}")
     t = Table(title="columns", title_justify="left")
     for col in ("column", "type", "classification", "glossary", "description", "from"):
         t.add_column(col)
@@ -105,7 +108,7 @@ def _render_card(card: Any, env: str) -> None:
     out.print("downstream: " + (escape(", ".join(card.downstream)) or "(none)"))
     if card.versions:
         for e, v in sorted(card.versions.items()):
-            rows = f"{v['rows']:,} rows" if v["rows"] is not None else ""
+            rows = counted(v["rows"], "row") if v["rows"] is not None else ""
             at = f"{v['built_at']:%Y-%m-%d %H:%M}" if v["built_at"] else ""
             out.print(f"version in {escape(e)}: {v['version'][:22]}  {at}  {rows}  "
                       f"checks {v['checks'] or '-'}")
@@ -240,5 +243,5 @@ def owners(
         for f in report.failures.get("(no owner)", []):
             out.print(f"  [red]failed[/] {escape(f['product'])} in run {f['run']}")
     if not report.failures:
-        out.print(f"[green]no failed builds or checks in the last {runs} run(s)[/]")
+        out.print(f"[green]no failed builds or checks in the last {counted(runs, 'run')}[/]")
     return None

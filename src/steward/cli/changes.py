@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
+from steward.core.words import counted
 
 env_app = typer.Typer(help="Environments: list, create (zero-copy), DuckDB views.",
                       no_args_is_help=True)
@@ -95,7 +96,7 @@ def promote(
                       "moved": {p: {"from": a, "to": b} for p, (a, b) in r.moves.items()},
                       "unchanged": len(r.unchanged)})
     out = _out()
-    out.print(f"promoted {len(r.moves)} product(s) from '{src}' to '{dst}' "
+    out.print(f"promoted {counted(len(r.moves), 'product')} from '{src}' to '{dst}' "
               f"({len(r.unchanged)} already the same)")
     for p, (a, b) in sorted(r.moves.items())[:50]:
         out.print(f"  {p}: {a or '-'} -> {b}")
@@ -148,8 +149,9 @@ def gc(
     if json_out:
         return _dump(r.to_json())
     verb = "would delete" if dry_run else "deleted"
-    _out().print(f"{verb} {len(r.versions)} version(s), freeing {_size(r.bytes)}; "
-                 f"{r.kept_pointed} version(s) kept because an environment points at them")
+    _out().print(f"{verb} {counted(len(r.versions), 'version')}, freeing {_size(r.bytes)}; "
+                 f"{counted(r.kept_pointed, 'version')} kept because an environment points "
+                 "at them")
     for v in r.versions[:30]:
         _out().print(f"  {v.product} {v.id} ({v.status})")
     return None
@@ -197,7 +199,8 @@ def env_create(
 
     ctx = _ctx(project)
     n = create_env(ctx, name, from_env or ctx.default_env, message)
-    _out().print(f"created '{name}' from '{from_env or ctx.default_env}': {n} product(s), "
+    _out().print(f"created '{name}' from '{from_env or ctx.default_env}': "
+                 f"{counted(n, 'product')}, "
                  "no data copied")
 
 
@@ -211,6 +214,6 @@ def env_views(
 
     ctx = _ctx(project)
     out, n = write_views(ctx, path)
-    _out().print(f"wrote {out}: {n} view(s); e.g. duckdb {out} -c "
+    _out().print(f"wrote {out}: {counted(n, 'view')}; e.g. duckdb {out} -c "
                  "'select * from prod.staging__orders'")
 

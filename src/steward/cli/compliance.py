@@ -9,6 +9,7 @@ import typer
 
 from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
 from steward.cli.text import escape
+from steward.core.words import counted
 
 audit_app = typer.Typer(help="The tamper-evident audit trail of every state change.",
                         no_args_is_help=True)
@@ -88,13 +89,14 @@ def audit_verify(
     if json_out:
         _dump(report.to_dict())
     elif report.ok:
-        _out().print(f"[green]ok[/]: {report.events:,} events, {report.checkpoints:,} "
-                     f"checkpoints verified in {report.seconds:.2f}s; head "
+        _out().print(f"[green]ok[/]: {counted(report.events, 'event')}, "
+                     f"{counted(report.checkpoints, 'checkpoint')} verified in "
+                     f"{report.seconds:.2f}s; head "
                      f"{(report.head or '-')[:16]}")
     else:
         _out().print(f"[bold red]TAMPERED[/]: {escape(report.message)} "
                      f"(first bad event #{report.first_bad}, {report.problem}; "
-                     f"{report.events:,} events verified before it)")
+                     f"{counted(report.events, 'event')} verified before it)")
     if not report.ok:
         raise typer.Exit(4)
 
@@ -164,8 +166,9 @@ def compliance(
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text + "\n", encoding="utf-8")
-        _out().print(f"wrote {output}: {len(report.pii_products)} product(s) with personal "
-                     f"data, {len(report.gaps)} gap(s), {len(report.errors)} error(s)")
+        _out().print(f"wrote {output}: {counted(len(report.pii_products), 'product')} with "
+                     f"personal data, {counted(len(report.gaps), 'gap')}, "
+                     f"{counted(len(report.errors), 'error')}")
     elif fmt == "json":
         print(text)
     else:
@@ -227,6 +230,6 @@ def openlineage_emit(
         return _dump(events)  # plain JSON documents already
     spec = ctx.project.spec.openlineage
     where = [x for x in (spec.file, spec.url) if x]
-    _out().print(f"emitted {len(events)} OpenLineage event(s) for run {run_id} to "
+    _out().print(f"emitted {counted(len(events), 'OpenLineage event')} for run {run_id} to "
                  + (", ".join(where) or "nowhere (openlineage.enabled is false)"))
     return None

@@ -15,7 +15,9 @@ STYLE = {"built": "green", "reused": "cyan", "kept": "dim", "failed": "bold red"
 
 
 def _fmt_rows(n: Any) -> str:
-    return f"{n:,}" if isinstance(n, int) else "-"
+    if not isinstance(n, int):
+        return "- rows"
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
 
 
 class PlainConsole:
@@ -41,7 +43,7 @@ class PlainConsole:
         with self.lock:
             line = f"[{STYLE.get(status, '')}]{status:>8}[/] {product}"
             if status == "built":
-                line += f"  {_fmt_rows(info.get('rows'))} rows in {info.get('seconds', 0):.2f}s"
+                line += f"  {_fmt_rows(info.get('rows'))} in {info.get('seconds', 0):.2f}s"
             from rich.markup import escape
 
             if info.get("error"):

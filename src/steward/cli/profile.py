@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
+from steward.core.words import counted
 
 ProductArg = Annotated[str, typer.Argument(help="Product name.")]
 
@@ -47,8 +48,9 @@ def profile(
     if json_out:
         return _dump({"product": p.name, "version": v.id, "profile": prof})
     out = _wide()
-    out.print(f"[bold]{p.name}[/]  version {v.id}  ·  {fmt.num(prof['rows'])} rows  ·  "
-              f"{prof['column_count']} columns  ·  {fmt.size(prof.get('bytes'))}")
+    out.print(f"[bold]{p.name}[/]  version {v.id}  ·  {fmt.num(prof['rows'])} "
+              f"{'row' if prof['rows'] == 1 else 'rows'}  ·  "
+              f"{counted(prof['column_count'], 'column')}  ·  {fmt.size(prof.get('bytes'))}")
     t = Table(show_edge=False, pad_edge=False)
     for c in ("column", "type", "nulls", "distinct~", "min", "max", "mean", "p50",
               "distribution"):

@@ -9,6 +9,7 @@ import typer
 
 from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
 from steward.cli.text import escape
+from steward.core.words import counted
 
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "bold red",
                 "failed": "bold red"}
@@ -181,7 +182,8 @@ def contract_import(
     ctx = _ctx(project)
     written = import_file(ctx.project, str(file), product)
     for name, path, n_cols, n_checks in written:
-        _out().print(f"{name}: {n_cols} column(s), {n_checks} check(s) -> {path}")
+        _out().print(f"{name}: {counted(n_cols, 'column')}, {counted(n_checks, 'check')} "
+                     f"-> {path}")
     if written:
         ctx.audit("contract.import", [w[0] for w in written], before=None,
                   after={name: {"file": str(path), "columns": n_cols, "checks": n_checks}

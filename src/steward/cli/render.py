@@ -7,6 +7,8 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from steward.core.words import counted
+
 
 def render_arrow(out: Any, table: Any, limit: int) -> None:
     shown = table if not limit else table.slice(0, limit)
@@ -17,7 +19,8 @@ def render_arrow(out: Any, table: Any, limit: int) -> None:
         t.add_row(*(escape("NULL" if v is None else str(v)) for v in row.values()))
     out.print(t)
     more = table.num_rows - shown.num_rows
-    out.print(f"{table.num_rows:,} row(s)" + (f", {more:,} not shown (--limit 0)" if more else ""))
+    out.print(counted(table.num_rows, "row")
+              + (f", {more:,} not shown (--limit 0)" if more else ""))
 
 
 def show_json(view: Any) -> dict[str, Any]:
@@ -59,7 +62,7 @@ def render_show(out: Any, view: Any) -> None:
     envs = ", ".join(f"{e}={vid[:22]}" for e, vid in sorted(view.environments.items()))
     out.print(f"environments: {envs or 'none yet'}")
     if v is not None:
-        out.print(f"current version in '{view.env}': {v.id}  ({v.row_count:,} rows, "
+        out.print(f"current version in '{view.env}': {v.id}  ({counted(v.row_count, 'row')}, "
                   f"{(v.bytes or 0) / 1024:.1f} KiB, built {v.created_at:%Y-%m-%d %H:%M:%S}, "
                   f"checks {v.check_status or 'none'})")
     else:

@@ -91,3 +91,20 @@ class IntegrityError(StewardError):
     changed outside Steward, an emptied metastore): refused, with what to do."""
 
     exit_code = 4
+
+
+class StateError(StewardError):
+    """Steward's own state (the metastore, a version's files) is damaged or out of reach."""
+
+
+class MetastoreUnavailable(StateError):
+    """The metastore cannot be opened: a malformed URL, a missing driver, no connection.
+
+    ``shown`` is the URL without its password; ``reason`` and ``hint`` let a caller that
+    knows where the URL is declared report it there.
+    """
+
+    def __init__(self, shown: str, reason: str, hint: str | None = None):
+        self.shown, self.reason, self.hint = shown, reason, hint
+        super().__init__(f"cannot open the metastore {shown}: {reason}"
+                         + (f"\n    hint: {hint}" if hint else ""))

@@ -7,6 +7,7 @@ and run in parallel on cursors of one in-process database.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
 import re
@@ -23,7 +24,7 @@ import duckdb
 import xxhash
 from sqlglot import exp
 
-from steward.core.errors import BuildError
+from steward.core.errors import BuildError, ConfigError, Problem
 from steward.core.model import Product
 from steward.core.records import Column
 from steward.core.spec import EngineSpec, FileSource, PythonProductSpec, PythonSource
@@ -50,7 +51,10 @@ class DuckDBEngine:
         if spec.memory_limit:
             config["memory_limit"] = spec.memory_limit
         config.update(spec.settings)
-        self.db = duckdb.connect(":memory:", config=config)
+        try:
+            self.db = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as e:
+            raise ConfigError(_setting_problems(spec, root, e)) from None
         self._local = threading.local()
 
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -301,12 +305,20 @@ class DuckDBEngine:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = _to_arrow(result)
+        who = f"{product.file}: {product.function or product.name}"
+        try:
+            table = _to_arrow(result)
+        except _NotATable as e:
+            raise BuildError(f"{who} returned {e.what}; {e.hint}") from None
+        except (pa.ArrowException, TypeError, ValueError) as e:
+            raise BuildError(f"{who} returned {_what(result)} that does not convert to a "
+                             f"table ({type(e).__name__}: {e}); {_RETURN}") from None
         if table is None:
-            raise BuildError(
-                f"{product.file}: {product.function or product.name} returned "
-                f"{type(result).__name__}; return a pyarrow Table, a pandas or polars DataFrame"
-            )
+            raise BuildError(f"{who} returned {_what(result)}; {_RETURN}")
+        dups = _duplicates(table.schema.names)
+        if dups:
+            raise BuildError(f"{who} returned a table with duplicate column names: {dups}; "
+                             "give each column its own name")
         if isinstance(table, pa.RecordBatchReader):
             with pq.ParquetWriter(out, table.schema, compression="zstd") as w:
                 rows = 0
@@ -443,6 +455,51 @@ def _query_error(e: Exception, shorts: Mapping[str, list[str]]) -> str:
         return (f"query: refused: {first.split(': ', 1)[-1]} (steward sql reads products "
                 "and the store only)")
     return _clean(e, None, where="query")
+
+
+def _setting_problems(spec: EngineSpec, root: str, error: Exception) -> list[Problem]:
+    """Each ``engine:`` setting of steward.yaml DuckDB refuses, at its line, saying what
+    DuckDB accepts. Tried one at a time, on the error path only."""
+    from steward.project.locate import declared_line
+    from steward.project.paths import PROJECT_FILE
+
+    known = {r[0]: (r[1], r[2]) for r in duckdb.connect(":memory:").execute(
+        "SELECT name, description, input_type FROM duckdb_settings()").fetchall()}
+    tried: list[tuple[str, Any, tuple[str, ...]]] = [
+        ("threads", spec.threads, ("engine", "threads")),
+        ("memory_limit", spec.memory_limit, ("engine", "memory_limit")),
+        *((str(k), v, ("engine", "settings", str(k))) for k, v in spec.settings.items()),
+    ]
+    problems = []
+    for name, value, loc in tried:
+        if value is None:
+            continue
+        try:
+            duckdb.connect(":memory:", config={name: value}).close()
+        except duckdb.Error as e:
+            line = declared_line(root, loc)
+            reason = _first_line(e)
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                problems.append(Problem(
+                    PROJECT_FILE, line, f"engine.settings: DuckDB has no setting {name!r}",
+                    f"did you mean '{close[0]}'?" if close else
+                    "see: SELECT name, description FROM duckdb_settings()"))
+                continue
+            where = ".".join(loc)
+            description, input_type = known[name]
+            hint = ("a size such as '4GB', '512MiB' or '80%' (of the machine's memory)"
+                    if name == "memory_limit" else
+                    f"{name} is a {input_type}: {description.rstrip('.')}")
+            problems.append(Problem(PROJECT_FILE, line, f"{where} {value!r} is not valid for "
+                                    f"DuckDB: {reason}", hint))
+    return problems or [Problem(PROJECT_FILE, declared_line(root, ("engine",)),
+                                f"DuckDB refuses the engine settings: {_first_line(error)}")]
+
+
+def _first_line(e: Exception) -> str:
+    text = next((ln for ln in str(e).splitlines() if ln.strip()), type(e).__name__)
+    return re.sub(r"^[A-Za-z ]*Error: ", "", text)
 
 
 def arrow_table(result: Any) -> Any:
@@ -585,6 +642,53 @@ def _convert(table: Any, kind: str) -> Any:
     return table
 
 
+_RETURN = ("return a pyarrow Table, a pandas or polars DataFrame, a list of row dicts or a "
+           "dict of column name -> equal-length list of values")
+
+
+class _NotATable(ValueError):
+    """What a Python product returned, said in words, when it cannot be a table."""
+
+    def __init__(self, what: str, hint: str = _RETURN):
+        super().__init__(what)
+        self.what, self.hint = what, hint
+
+
+def _what(result: Any) -> str:
+    name = type(result).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _check_columns(result: dict[Any, Any]) -> None:
+    """A dict must map column names to columns of one length; say which entry is not."""
+    lengths: dict[str, int] = {}
+    for key, value in result.items():
+        if not isinstance(key, str):
+            raise _NotATable(f"a dict with the key {key!r} ({type(key).__name__}); column "
+                             "names are strings")
+        if isinstance(value, str | bytes | dict) or not hasattr(value, "__len__"):
+            raise _NotATable(f"a dict whose value for {key!r} is {type(value).__name__}, not "
+                             "a column (a list of values)")
+        lengths[key] = len(value)
+    if len(set(lengths.values())) > 1:
+        (a, na), (b, nb) = _two_lengths(lengths)
+        raise _NotATable(f"a dict whose columns differ in length: {a!r} has {na:,} values, "
+                         f"{b!r} has {nb:,}")
+
+
+def _duplicates(names: list[str]) -> str:
+    """The names given more than once, quoted, or an empty string."""
+    from collections import Counter
+
+    return ", ".join(repr(n) for n, k in sorted(Counter(names).items()) if k > 1)
+
+
+def _two_lengths(lengths: dict[str, int]) -> list[tuple[str, int]]:
+    first = next(iter(lengths.items()))
+    other = next((k, n) for k, n in lengths.items() if n != first[1])
+    return [first, other]
+
+
 def _to_arrow(result: Any) -> Any:
     import pyarrow as pa
 
@@ -594,6 +698,10 @@ def _to_arrow(result: Any) -> Any:
         return pa.Table.from_batches([result])
     mod = type(result).__module__.split(".")[0]
     if mod == "pandas":
+        dups = _duplicates([str(c) for c in result.columns])
+        if dups:  # (pyarrow refuses them with a message about pandas internals)
+            raise _NotATable(f"a table with duplicate column names: {dups}",
+                             "give each column its own name")
         return pa.Table.from_pandas(result, preserve_index=False)
     if mod == "polars":
         return result.to_arrow()
@@ -602,6 +710,7 @@ def _to_arrow(result: Any) -> Any:
     if isinstance(result, list) and all(isinstance(r, dict) for r in result):
         return pa.Table.from_pylist(result)
     if isinstance(result, dict):
+        _check_columns(result)
         return pa.table(result)
     return None
 

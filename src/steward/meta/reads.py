@@ -36,6 +36,18 @@ def sqlite_file(url: str) -> str | None:
     return path if path and path != ":memory:" else None
 
 
+def shown_url(url: str) -> str:
+    """``url`` as messages show it: without its password, quoted when it is not a URL."""
+    if "://" not in url:
+        return repr(url)
+    start = url.index("://") + 3
+    head, at, tail = url.rpartition("@")  # (a password may hold an '@')
+    colon = head.find(":", start)
+    if not at or colon < 0:
+        return url
+    return f"{head[:colon]}:***@{tail}"
+
+
 def latest_migration() -> int:
     """The number of the newest migration this code knows (``mNNNN_*.py``)."""
     numbers = [int(f[1:5]) for f in os.listdir(_MIGRATIONS)

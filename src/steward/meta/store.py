@@ -10,13 +10,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from steward.core.errors import NotFound
+from steward.core.errors import MetastoreUnavailable, NotFound, StateError
 from steward.core.records import Column, Run, Step, Version
 from steward.meta import tables as t
 from steward.meta.migrations import all_migrations
-from steward.meta.reads import CHUNK, Reads, chunks, files_of
+from steward.meta.reads import CHUNK, Reads, chunks, files_of, shown_url, sqlite_file
 
-__all__ = ["CHUNK", "Metastore", "chunks", "default_url", "now", "present"]
+__all__ = ["CHUNK", "TABLES", "Metastore", "chunks", "default_url", "now", "present"]
+
+# Every table the migrations create (steward_schema aside): one missing from a metastore
+# whose schema records its migration means the metastore was damaged by hand.
+TABLES = ("products", "versions", "environments", "env_pointers", "runs", "run_steps",
+          "check_results", "profiles", "metrics", "pointer_moves", "fingerprint_code",
+          "env_specs", "audit_events", "audit_checkpoints", "pii_detections", "pii_scans")
 
 
 def present(ms: Metastore, column: sa.ColumnElement[Any], ids: Iterable[str]) -> set[str]:
@@ -46,14 +52,20 @@ class Metastore:
 
     def __init__(self, url: str):
         self.url = url
-        if url.startswith("sqlite:///"):
-            path = url[len("sqlite:///"):]
-            if path and path != ":memory:":
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self.engine = sa.create_engine(url, future=True)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            if url.startswith("sqlite:///"):
+                path = url[len("sqlite:///"):]
+                if path and path != ":memory:":
+                    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            self.engine = sa.create_engine(url, future=True)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            with self.engine.connect():
+                pass
+        except Exception as e:  # a bad URL, a missing driver, no connection: one message
+            raise _unavailable(url, e) from None
         self.migrate()
+        _check_tables(self.engine, url)
         # the read-only questions a plan asks, in one implementation (steward.meta.reads)
         self.reads = Reads(url, lambda: self.engine)
 
@@ -367,3 +379,68 @@ def _version(r: Any) -> Version:
 def _run(r: Any) -> Run:
     return Run(r.id, r.env, r.status, _aware(r.started_at), _aware(r.finished_at), r.selection,
                r.actor, json.loads(r.summary_json) if r.summary_json else {})
+
+
+# -- opening: what goes wrong, said once ------------------------------------------------
+# the package to install for a driver module SQLAlchemy could not import
+_DRIVERS = {"psycopg": "'datasteward[postgres]' (or psycopg[binary])",
+            "psycopg2": "psycopg2-binary", "pg8000": "pg8000", "pymysql": "pymysql",
+            "MySQLdb": "mysqlclient", "oracledb": "oracledb", "pyodbc": "pyodbc"}
+_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb", "oracle", "mssql")
+
+
+def _unavailable(url: str, e: Exception) -> MetastoreUnavailable:
+    """Why the metastore at ``url`` cannot be opened, with what to do about it."""
+    import difflib
+
+    shown = shown_url(url)
+    kind = url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
+    if isinstance(e, sa.exc.NoSuchModuleError):
+        close = difflib.get_close_matches(kind, _DIALECTS, n=1)
+        return MetastoreUnavailable(shown, f"unknown database kind {kind!r}",
+                                    f"did you mean '{close[0]}'?" if close else
+                                    f"write one of: {', '.join(_DIALECTS)}")
+    if isinstance(e, ImportError):
+        module = (e.name or "").split(".")[0]
+        package = _DRIVERS.get(module, module)
+        return MetastoreUnavailable(
+            shown, f"the driver for {kind} is not installed (no module {module!r})",
+            f"pip install {package}")
+    if isinstance(e, sa.exc.ArgumentError):
+        return MetastoreUnavailable(
+            shown, "not a database URL",
+            "write a SQLAlchemy URL, e.g. sqlite:///.steward/meta.db or "
+            "postgresql+psycopg://user@host/database")
+    cause = getattr(e, "orig", None) or e
+    reason = next((ln.strip() for ln in str(cause).splitlines() if ln.strip()),
+                  type(cause).__name__)
+    return MetastoreUnavailable(
+        shown, f"cannot connect ({reason})",
+        "check that the path names a database file Steward can create and write"
+        if kind == "sqlite" else
+        "check the host, port, database and user in the URL, and that the server is up")
+
+
+def _check_tables(engine: sa.Engine, url: str) -> None:
+    """Refuse a metastore missing a table its recorded migrations created."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            names = set(conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
+        else:
+            names = set(sa.inspect(conn).get_table_names())
+    missing = [t for t in TABLES if t not in names]
+    if not missing:
+        return
+    path = sqlite_file(url)
+    where = shown_url(url) if path is None else (
+        os.path.relpath(path) if os.path.abspath(path).startswith(os.getcwd() + os.sep)
+        else path)
+    one = len(missing) == 1
+    raise StateError(
+        f"the metastore {where} is damaged: table{'' if one else 's'} {', '.join(missing)} "
+        f"{'is' if one else 'are'} missing, though its schema records the migration that "
+        f"creates {'it' if one else 'them'}\n"
+        f"    hint: restore {where} from a backup; Steward does not recreate a dropped table, "
+        "since what it held (the audit trail, versions, pointers) cannot be rebuilt from the "
+        "rest")

@@ -21,6 +21,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from steward.core.words import counted
+
 WINDOW = 30
 CONSISTENCY = 0.6745
 MEANAD = 1.2533
@@ -73,7 +75,8 @@ def evaluate_anomaly_check(check: Any, history: Sequence[float | None], value: f
         return "skip", None, f"{what}: no current value"
     clean = [h for h in history if h is not None and math.isfinite(h)][-WINDOW:]
     if len(clean) < check.min_history:
-        return "skip", None, (f"{what}: {len(clean)} past value(s), the anomaly check starts "
+        return "skip", None, (f"{what}: {counted(len(clean), 'past value')}, the anomaly "
+                              f"check starts "
                               f"after {check.min_history}")
     z = robust_z(clean, value)
     med = statistics.median(clean)

@@ -13,6 +13,7 @@ from typing import Any
 
 import xxhash
 
+from steward.core.errors import Problem
 from steward.project.paths import STATE_DIR
 
 _CHUNK = 1 << 22
@@ -72,6 +73,36 @@ def stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
     """What says a file is unchanged: size, mtime, ctime and inode (``touch -r`` after a
     same-size edit restores the mtime, never the ctime)."""
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
+def read_text(path: str, rel: str) -> tuple[str | None, Problem | None]:
+    """A project file's text, or the problem that stops it being read.
+
+    Project files are UTF-8. A byte that is not is reported at its line and byte offset,
+    not as a decoding traceback.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return None, Problem(rel, None, f"cannot read the file: {e.strerror or e}")
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        return None, utf8_problem(data, e, rel)
+
+
+def utf8_problem(data: bytes, e: UnicodeDecodeError, rel: str) -> Problem:
+    """Where ``data`` stops being UTF-8, as a located problem."""
+    line = data.count(b"\n", 0, e.start) + 1
+    column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+    return Problem(
+        rel, line,
+        f"not valid UTF-8: byte 0x{data[e.start]:02x} at byte offset {e.start} "
+        f"(column {column})",
+        "save the file as UTF-8: Steward reads steward.yaml, YAML, SQL and Python files "
+        "as UTF-8",
+    )
 
 
 def _stat(path: str) -> tuple[int, int, int, int] | None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import Problem
 from steward.core.model import Product, SpecRef
+from steward.project.files import read_text
 from steward.project.validate import validate
 from steward.project.yamlload import Located, load_yaml
 
@@ -34,8 +35,10 @@ def load_glossary(root: str, products: Mapping[str, Product], problems: list[Pro
     if not os.path.exists(path):
         _check_links(root, products, None, set(), problems)
         return None, []
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    text, problem = read_text(path, GLOSSARY_FILE)
+    if problem is not None or text is None:
+        problems.extend([problem] if problem else [])
+        return None, []
     key = ("glossary", text)
     hit = memo[0].get(key) if memo else None
     if isinstance(hit, SpecRef):
@@ -135,7 +138,7 @@ def _line_of(root: str, file: str, column: str, docs: dict[str, Located | None])
         try:
             with open(os.path.join(root, file), encoding="utf-8") as f:
                 docs[file] = load_yaml(f.read(), file)
-        except OSError:
+        except (OSError, UnicodeDecodeError):
             docs[file] = None
     doc = docs[file]
     if doc is None:

@@ -10,7 +10,6 @@ import difflib
 import json
 import os
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,18 @@ from steward.project.files import (
     Listing,
     StatCache,
     callable_file,
+    read_text,
     rehash_sources,
     resolve_paths,
 )
 from steward.project.parsecache import ParseCache
-from steward.project.paths import PROJECT_FILE, STATE_DIR, find_root, project_folders
+from steward.project.paths import (
+    PROJECT_FILE,
+    STATE_DIR,
+    declared_folders,
+    find_root,
+    project_folders,
+)
 from steward.project.pyproducts import read_python_products
 from steward.project.validate import normalise_checks, validate
 from steward.project.yamlload import Located, load_yaml
@@ -50,6 +56,10 @@ class _Loader:
         self.memo_in: Memo = memo or {}
         self.memo_out: Memo = {}
         self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+        # the text of a steward.yaml that could not be parsed: a reference to a name it
+        # mentions may be to a source declared there, and is not reported
+        self.unparsed_project_text: str | None = None
         self.products: dict[str, Product] = {}
         self.where: dict[str, tuple[str, int]] = {}
         self.refs: dict[str, list[tuple[str, str, int]]] = {}  # product -> (ref, file, line)
@@ -60,6 +70,8 @@ class _Loader:
         self._params: dict[str, list[str]] = {}
         # names whose declaration is broken: references to them are not reported again
         self.broken: set[str] = set()
+        # memo keys the spec being validated consulted (see memo_spec)
+        self.consulted: list[tuple[Any, ...]] = []
         self.docs: dict[str, tuple[Located, tuple[Any, ...]]] = {}
         self.spans: dict[str, list[tuple[int, int, str, bool]]] = {}
 
@@ -69,11 +81,21 @@ class _Loader:
             return path[len(self.root) + 1:]
         return os.path.relpath(path, self.root)
 
+    def read_text(self, path: str) -> str | None:
+        """A project file's text; None (and a problem recorded) when it cannot be read."""
+        text, problem = read_text(path, self.rel(path))
+        if problem is not None:
+            self.problems.append(problem)
+        return text
+
     def read_yaml(self, path: str) -> Located:
         """The YAML file at ``path``; parsed again only when its text changed."""
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
         rel = self.rel(path)
+        text, problem = read_text(path, rel)
+        if problem is not None or text is None:
+            problems = [problem] if problem else []
+            self.problems.extend(problems)
+            return Located(rel, None, problems=problems)
         key = ("yaml", rel, text)
         doc = self.memo_in.get(key)
         if not isinstance(doc, Located):
@@ -110,11 +132,10 @@ class _Loader:
 
     # -- steps -----------------------------------------------------------------------
     def load(self) -> LoadedProject:
-        spec = self.load_project_file()
-        if spec is None:
-            raise ConfigError(self.problems)
-        self.load_sources(spec.dump["paths"]["sources"])
-        self.load_models(spec.dump["paths"]["models"])
+        spec, (models, sources) = self.load_project_file()
+        # a broken steward.yaml does not hide the mistakes in the models and sources
+        self.load_sources(sources)
+        self.load_models(models)
         self.resolve_references()
         check_graph(self.products, self.problems)
         check_columns(self.products, self.problems, self.where, self.line_of)
@@ -124,23 +145,30 @@ class _Loader:
                                                     (self.memo_in, self.memo_out))
         self.stat_cache.save()
         self.parse_cache.save()
-        if self.problems:
+        if self.problems or spec is None:
             raise ConfigError(self.problems)
-        extra: dict[str, Any] = {"warnings": glossary_warnings}
+        extra: dict[str, Any] = {"warnings": [*self.warnings, *glossary_warnings]}
         if glossary is not None:
             extra["glossary"] = glossary
         return LoadedProject.with_spec(spec, root=self.root,  # type: ignore[no-any-return]
                                        products=dict(sorted(self.products.items())),
                                        source_hashes=self.source_hashes, extra=extra)
 
-    def load_project_file(self) -> SpecRef | None:
+    def load_project_file(self) -> tuple[SpecRef | None, tuple[str, str]]:
+        """steward.yaml's spec (None when it is broken) and the (models, sources) folders
+        to read: the declared ones, or the defaults where it does not say."""
         path = os.path.join(self.root, PROJECT_FILE)
         doc = self.read_yaml(path)
-        if doc.problems:
-            return None
-        if not isinstance(doc.data, dict):
-            self.problems.append(Problem(PROJECT_FILE, 1, "steward.yaml must be a mapping"))
-            return None
+        folders = declared_folders(doc.data)
+        if doc.problems or not isinstance(doc.data, dict):
+            try:
+                with open(path, "rb") as f:
+                    self.unparsed_project_text = f.read().decode("utf-8", "replace")
+            except OSError:
+                pass
+            if not doc.problems:
+                self.problems.append(Problem(PROJECT_FILE, 1, "steward.yaml must be a mapping"))
+            return None, folders
         data = dict(doc.data)
         sources = data.pop("sources", None) or {}
 
@@ -152,7 +180,9 @@ class _Loader:
         spec = self.memo_spec(self.memo_key("project", data), build)
         if isinstance(sources, dict):
             self.add_sources(sources, doc, ("sources",))
-        return spec
+        if spec is not None:
+            folders = (spec.dump["paths"]["models"], spec.dump["paths"]["sources"])
+        return spec, folders
 
     def load_sources(self, folder: str) -> None:
         for path in self.listing.files_under(os.path.join(self.root, folder), (".yml", ".yaml")):
@@ -192,10 +222,21 @@ class _Loader:
             if not isinstance(raw, dict):
                 self.problems.append(Problem(doc.file, line, f"source {name!r} must be a mapping"))
                 continue
+            declared = raw
             raw = normalise_checks(raw, doc, loc, self.problems)
             raw.setdefault("kind", "file")
+
+            def build(raw: dict[str, Any] = raw, declared: dict[str, Any] = declared,
+                      loc: tuple[Any, ...] = loc) -> Any:
+                spec = validate_source(raw)
+                from steward.project.checkargs import check_arguments
+
+                check_arguments(declared, doc, loc, self.problems,
+                                (self.memo_in, self.memo_out, self.consulted))
+                return spec
+
             try:
-                src = self.memo_spec(self.memo_key("source", raw), partial(validate_source, raw))
+                src = self.memo_spec(self.memo_key("source", raw), build)
             except Exception as e:  # pydantic.ValidationError
                 from pydantic import ValidationError
 
@@ -250,11 +291,15 @@ class _Loader:
 
     def load_models(self, folder: str) -> None:
         base = os.path.normpath(os.path.join(self.root, folder))
-        for path in self.listing.files_under(base, (".sql", ".py")):
+        found = self.listing.files_under(base, (".sql", ".py", *_SIDECARS))
+        models = [p for p in found if p.endswith((".sql", ".py"))]
+        sidecars = {m: self.listing.sidecar_of(m) for m in models}
+        self.warn_lost_sidecars([p for p in found if p.endswith(_SIDECARS)], sidecars)
+        for path in models:
             d = os.path.dirname(path)
             rel_dir = d[len(base) + 1:] if d.startswith(base + os.sep) else "."
             folder_domain = None if rel_dir == "." else rel_dir.split(os.sep)[0]
-            sidecar = self.listing.sidecar_of(path)
+            sidecar = sidecars[path]
             key = (self.listing.model_key(path, sidecar, folder_domain, self.root)
                    if path.endswith(".sql") else None)
             hit = self.memo_in.get(key) if key else None
@@ -285,6 +330,38 @@ class _Loader:
             else:
                 self.load_python(path, folder_domain, meta, doc)
 
+    def validated(self, model: Any, data: dict[str, Any], declared: dict[str, Any],
+                  doc: Located, prefix: tuple[Any, ...]) -> Any:
+        """``data`` validated as ``model``, then what pydantic cannot see checked in what
+        was ``declared`` (check arguments, column types: ``project/checkargs.py``)."""
+        spec = validate(model, data, doc, self.problems, prefix)
+        if spec is not None:
+            from steward.project.checkargs import check_arguments
+
+            check_arguments(declared, doc, prefix, self.problems,
+                            (self.memo_in, self.memo_out, self.consulted))
+        return spec
+
+    def warn_lost_sidecars(self, yamls: list[str], sidecars: dict[str, str | None]) -> None:
+        """Warn of a YAML file under the models folder (one of ``yamls``) that no model
+        reads (``sidecars``: model -> its sidecar): a sidecar named unlike its model leaves
+        the model without its metadata and checks."""
+        used = set(sidecars.values())
+        for path in yamls:
+            if path in used:
+                continue
+            folder, name = os.path.split(path)
+            stem, ext = os.path.splitext(name)
+            bare = [os.path.splitext(os.path.basename(m))[0] for m, side in sidecars.items()
+                    if side is None and os.path.dirname(m) == folder]
+            close = difflib.get_close_matches(stem, bare, n=1, cutoff=0.5)
+            self.warnings.append(Problem(
+                self.rel(path), 1,
+                f"describes no model: there is no {stem}.sql or {stem}.py beside it",
+                f"did you mean '{close[0]}{ext}'?" if close else
+                "a sidecar has its model's name: orders.yml beside orders.sql or orders.py",
+            ).render())
+
     @staticmethod
     def memo_key(kind: str, data: Any) -> tuple[str, ...] | None:
         try:
@@ -303,20 +380,35 @@ class _Loader:
         hit = self.memo_in.get(key) if key else None
         if isinstance(hit, SpecRef):
             self.memo_out[key] = hit  # type: ignore[index]
+            self.keep(("uses", key))  # the verdicts its validation consulted, kept too
             return hit
         problems = len(self.problems)
+        self.consulted = []
         spec = build()
         if spec is None:
             return None
         ref = SpecRef(spec)
         if key and len(self.problems) == problems:
             self.memo_out[key] = ref
+            if self.consulted:
+                self.memo_out[("uses", key)] = tuple(self.consulted)
         return ref
+
+    def keep(self, key: tuple[Any, ...]) -> None:
+        """Carry ``key`` and the memo entries it lists from the last load's memo."""
+        uses = self.memo_in.get(key)
+        if uses is None:
+            return
+        self.memo_out[key] = uses
+        for k in uses:
+            if k in self.memo_in:
+                self.memo_out[k] = self.memo_in[k]
 
     def restore(self, hit: tuple[Product, list[Any], list[Any], Any, Any]) -> None:
         product, refs, spans, doc, spec_key = hit
         if spec_key in self.memo_in:  # kept for the day this model's SQL alone changes
             self.memo_out[spec_key] = self.memo_in[spec_key]
+            self.keep(("uses", spec_key))
         self.refs[product.name] = refs
         self.spans[product.name] = spans
         self.add(product)
@@ -327,15 +419,18 @@ class _Loader:
                  doc: Located | None) -> tuple[Any, ...] | None:
         """Load one SQL model; returns the memo key of its spec."""
         rel = self.rel(path)
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        text = self.read_text(path)
+        if text is None:
+            self.broken.add(_qualify(Path(path).stem, meta.get("domain") or folder_domain))
+            return None
         doc = doc or Located(rel, meta)
+        raw = meta
         meta = normalise_checks(meta, doc, (), self.problems)
 
         def build() -> Any:
             from steward.core.spec import SqlProductSpec
 
-            return validate(SqlProductSpec, meta, doc, self.problems)
+            return self.validated(SqlProductSpec, meta, raw, doc, ())
 
         spec_key = self.memo_key("sql", meta)
         spec = self.memo_spec(spec_key, build)
@@ -363,8 +458,10 @@ class _Loader:
     def load_python(self, path: str, folder_domain: str | None, meta: dict[str, Any],
                     doc: Located | None) -> None:
         rel = self.rel(path)
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        text = self.read_text(path)
+        if text is None:  # (its products are most often named after the file)
+            self.broken.add(_qualify(Path(path).stem, meta.get("domain") or folder_domain))
+            return
         found, problems = read_python_products(text, rel)
         self.problems.extend(problems)
         if doc is not None and len(found) > 1:
@@ -374,14 +471,15 @@ class _Loader:
             ))
             return
         for py in found:
-            merged = {**meta, **{k: v for k, v in py.metadata.items() if k != "name"}}
-            located = doc or Located(rel, merged, {(): py.line})
-            merged = normalise_checks(merged, located, (), self.problems)
+            raw = {**meta, **{k: v for k, v in py.metadata.items() if k != "name"}}
+            located = doc or Located(rel, raw, {(): py.line})
+            merged = normalise_checks(raw, located, (), self.problems)
 
-            def build(m: dict[str, Any] = merged, d: Located = located) -> Any:
+            def build(m: dict[str, Any] = merged, r: dict[str, Any] = raw,
+                      d: Located = located) -> Any:
                 from steward.core.spec import PythonProductSpec
 
-                return validate(PythonProductSpec, m, d, self.problems)
+                return self.validated(PythonProductSpec, m, r, d, ())
 
             spec = self.memo_spec(self.memo_key("python", merged), build)
             if spec is None:
@@ -455,12 +553,7 @@ class _Loader:
             text = _THIS.sub(THIS_TABLE, str(check.get("query") or ""))
             parsed = self.parse_cache.parse(text)
             if parsed.error:
-                self.problems.append(Problem(
-                    file, self.line_of(product.name, *where) or product.line,
-                    f"check '{label}' of {product.name}: {parsed.error}",
-                    "a 'sql' check is one SELECT returning the failing rows; "
-                    "{{ this }} is the version being checked"))
-                continue
+                continue  # reported with the check's arguments (project/checkargs.py)
             for ref in parsed.references:
                 if ref.name == THIS_TABLE:
                     continue
@@ -478,6 +571,8 @@ class _Loader:
             return ref
         if ref in self.broken or any(b.split(".", 1)[-1] == ref for b in self.broken):
             return None  # already reported where it is declared
+        if self.unparsed_project_text and ref.split(".")[-1] in self.unparsed_project_text:
+            return None  # it may be a source declared in the steward.yaml reported broken
         cands = short.get(ref, []) if "." not in ref else []
         if len(cands) == 1:
             return cands[0]
@@ -504,6 +599,9 @@ def _at(data: Any, where: tuple[Any, ...]) -> Any:
         except (KeyError, IndexError, TypeError):
             return None
     return data
+
+
+_SIDECARS = (".yml", ".yaml")
 
 
 def _qualify(name: str, domain: str | None) -> str:

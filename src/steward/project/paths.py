@@ -33,7 +33,7 @@ def project_folders(root: str) -> list[str] | None:
     try:
         with open(os.path.join(root, PROJECT_FILE), encoding="utf-8") as f:
             text = f.read()
-    except OSError:
+    except (OSError, UnicodeDecodeError):  # the loader reports it in place
         return None
     if "paths:" not in text:
         return ["models", "sources"]
@@ -45,3 +45,15 @@ def project_folders(root: str) -> list[str] | None:
         return [str(paths.get("models", "models")), str(paths.get("sources", "sources"))]
     except (yaml.YAMLError, AttributeError):
         return None
+
+
+def declared_folders(data: object) -> tuple[str, str]:
+    """(models, sources) folders from a parsed steward.yaml, the defaults where it does not
+    say or says something that is not a folder name: so a broken steward.yaml does not
+    hide the mistakes in the models and sources."""
+    paths = data.get("paths") if isinstance(data, dict) else None
+    if not isinstance(paths, dict):
+        paths = {}
+    models, sources = paths.get("models", "models"), paths.get("sources", "sources")
+    return (models if isinstance(models, str) else "models",
+            sources if isinstance(sources, str) else "sources")

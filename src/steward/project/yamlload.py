@@ -12,6 +12,12 @@ if TYPE_CHECKING:  # yaml loads with the first document parsed (the load memo ke
 
 Path_ = tuple[Any, ...]
 
+# How many values YAML aliases may add to a document by repeating what an anchor names.
+# Nested aliases multiply (nine lists of nine aliases of ... : the "billion laughs"), and
+# every value is built, validated and hashed; sharing a definition a few times needs far
+# less than this.
+ALIAS_LIMIT = 10_000
+
 
 @dataclass
 class Located:
@@ -37,6 +43,11 @@ def load_yaml(text: str, file: str) -> Located:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # (without libyaml: pure Python)
     out = Located(file, None)
     try:
+        if "*" in text and "&" in text:  # (aliases need an anchor)
+            refused = _alias_problem(text, file, loader)
+            if refused is not None:
+                out.problems.append(refused)
+                return out
         node = yaml.compose(text, Loader=loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -51,6 +62,47 @@ def load_yaml(text: str, file: str) -> Located:
     constructor = yaml.SafeLoader("")
     out.data = _build(node, (), out, constructor)
     return out
+
+
+def _alias_problem(text: str, file: str, loader: Any) -> Problem | None:
+    """A problem at the alias where the values aliases repeat pass :data:`ALIAS_LIMIT`.
+
+    Counted on the parser's events, where an alias is one event whatever it names, so a
+    document built to explode is refused before anything is expanded.
+    """
+    import yaml
+
+    sizes: dict[str, int] = {}  # anchor -> values the node it names holds
+    stack: list[list[Any]] = []  # open collections: [anchor, values so far]
+    added = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            size = sizes.get(event.anchor or "", 1)
+            added += size
+            if added > ALIAS_LIMIT:
+                return Problem(
+                    file, event.start_mark.line + 1 if event.start_mark else None,
+                    f"YAML aliases expand to more than {ALIAS_LIMIT:,} values "
+                    f"(*{event.anchor} repeats {size:,})",
+                    "write the values out, or use fewer and less nested anchors (&) and "
+                    "aliases (*)",
+                )
+            if stack:
+                stack[-1][1] += size
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            if stack:
+                stack[-1][1] += 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            stack.append([event.anchor, 1])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = stack.pop()
+            if anchor:
+                sizes[anchor] = size
+            if stack:
+                stack[-1][1] += size
+    return None
 
 
 def _build(node: yaml.Node, path: Path_, out: Located, c: yaml.SafeLoader) -> Any:

@@ -9,7 +9,6 @@ runs SQL; :mod:`steward.quality.run` does.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,16 +17,15 @@ import sqlglot
 from sqlglot import exp
 
 from steward.core import checks as ck
+from steward.sql.checksql import THIS, CheckSqlError, parse_check_query, parse_predicate
 from steward.sql.parse import parquet_scan, rewrite_references, table_references
 
 DIALECT = "duckdb"
 ALIAS = "__t"
-THIS = "__steward_this__"
 # Evaluated elsewhere (profiles): compiled to nothing here.
 NOT_COMPILED = frozenset({"drift", "anomaly"})
 ROW_LEVEL = frozenset({"not_null", "accepted_values", "range", "regex", "length", "expression",
                        "relationships"})
-_THIS_RE = re.compile(r"\{\{\s*this\s*\}\}")
 _STAT_FUNCS = {"mean": "avg", "stddev": "stddev_samp", "min": "min", "max": "max", "sum": "sum",
                "distinct_count": None, "quantile": None, "null_fraction": None}
 
@@ -45,7 +43,8 @@ class Compiled:
         check: the spec it came from.
         aggregates: alias -> aggregate expression, computed in the shared scan.
         predicate: TRUE for a failing row (row-level checks), for samples and quarantine.
-        query: an extra query: the failure count (uniqueness: rows checked, duplicates).
+        query: an extra query: the failure count (uniqueness: rows checked, duplicates;
+            relationships: failing rows, distinct missing values).
         sample: a bounded query returning failing rows (or keys) for inspection.
     """
 
@@ -98,14 +97,9 @@ def _as_text(e: exp.Expression) -> exp.Expression:
 def parse_expression(text: str) -> exp.Expression:
     """A user's SQL predicate as a tree; a syntax error becomes a :class:`CompileError`."""
     try:
-        tree = sqlglot.parse_one(text, read=DIALECT)
-    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as e:
-        raise CompileError(f"SQL syntax error in expression {text!r}: "
-                           f"{str(e).splitlines()[0]}") from None
-    if isinstance(tree, exp.Query):
-        raise CompileError(f"expression {text!r} is a query; write a row-level predicate "
-                           "(e.g. 'arr_time >= dep_time') or use a 'sql' check")
-    return tree
+        return parse_predicate(text)
+    except CheckSqlError as e:
+        raise CompileError(str(e)) from None
 
 
 def failing_predicate(check: Any) -> exp.Expression | None:
@@ -193,7 +187,11 @@ def compile_check(check: Any, name: str, idx: int, files: Sequence[str], resolve
                         exp.Not(this=exp.Exists(this=match)))
         out.predicate = pred
         out.aggregates[f"{a}_nonnull"] = exp.Count(this=col(check.column))
-        out.query = exp.select(exp.Count(this=exp.Star())).from_(src).where(pred.copy())
+        # failing rows, and the distinct values they hold that the parent lacks
+        out.query = (exp.select(exp.Count(this=exp.Star()),
+                                exp.Count(this=exp.Distinct(
+                                    expressions=[col(check.column, qualified=True)])))
+                     .from_(src).where(pred.copy()))
         out.sample = exp.select("*").from_(src).where(pred.copy()).limit(sample_rows)
     elif t == "freshness":
         out.aggregates[f"{a}_max"] = exp.Max(this=col(check.column))
@@ -222,14 +220,10 @@ def compile_check(check: Any, name: str, idx: int, files: Sequence[str], resolve
 
 def custom_query(text: str, files: Sequence[str], resolve: Resolver) -> exp.Query:
     """A custom check's query with ``{{ this }}`` and product names bound to Parquet files."""
-    body = _THIS_RE.sub(THIS, text).strip().rstrip(";")
     try:
-        tree = sqlglot.parse_one(body, read=DIALECT)
-    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as e:
-        raise CompileError(f"SQL syntax error in custom check: {str(e).splitlines()[0]}"
-                           ) from None
-    if not isinstance(tree, exp.Query):
-        raise CompileError("a 'sql' check is a SELECT returning the failing rows")
+        tree = parse_check_query(text)
+    except CheckSqlError as e:
+        raise CompileError(str(e)) from None
     mapping: dict[str, exp.Expression] = {THIS: parquet_scan(list(files))}
     for ref in table_references(tree):
         if ref.name == THIS:

@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from steward.core.check_results import CheckResult
 from steward.core.records import Column
+from steward.core.words import counted, verb
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,16 @@ def contract_result(contract: Contract, schema_issues: list[str], null_counts: d
     for name, n in null_counts.items():
         if n:
             offending += n
-            problems.append(f"column {name!r} is declared not nullable but has {n:,} null(s)")
+            problems.append(f"column {name!r} is declared not nullable but has "
+                            f"{counted(n, 'null')}")
     if problems:
         return CheckResult(
             "contract", "contract", "error", "fail", failures=len(problems), total=rows,
-            message=f"contract violated ({len(problems)} problem"
-                    f"{'s' if len(problems) != 1 else ''}): " + "; ".join(problems),
+            message=f"contract violated ({counted(len(problems), 'problem')}): "
+                    + "; ".join(problems),
             details={"problems": problems, "null_rows": offending},
         )
     return CheckResult("contract", "contract", "error", "pass", 0, rows,
-                       message=f"{len(contract.columns)} declared column(s) conform"
+                       message=f"{counted(len(contract.columns), 'declared column')} "
+                               f"{verb(len(contract.columns), 'conforms', 'conform')}"
                        + (" (strict)" if contract.strict else ""))

@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from steward.core.check_results import CheckResult, overall_status
 from steward.core.errors import CheckFailed
+from steward.core.words import counted
 from steward.meta.checks import record_results
 from steward.meta.store import Metastore
 from steward.quality.compile import NOT_COMPILED, Compiled, scan, to_sql
@@ -107,11 +108,11 @@ class QualityGate:
             if r.name in names:
                 f = first[r.name]
                 out.append(replace(f, quarantined=f.failures,
-                                   message=f"{f.message}; {f.failures:,} row(s) quarantined to "
-                                           f"{QUARANTINE_FILE}"))
+                                   message=f"{f.message}; {counted(f.failures, 'row')} "
+                                           f"quarantined to {QUARANTINE_FILE}"))
             else:
                 out.append(r)
-        candidate.notes.append(f"{moved:,} row(s) failing {', '.join(sorted(names))} "
+        candidate.notes.append(f"{counted(moved, 'row')} failing {', '.join(sorted(names))} "
                                f"quarantined ({QUARANTINE_FILE})")
         return out
 
@@ -165,12 +166,13 @@ def failure_summary(product: str, results: list[CheckResult]) -> str:
     """One readable paragraph: which checks refused the version and why."""
     bad = [r for r in results if r.blocking]
     warn = [r for r in results if r.failed and not r.blocking]
-    lines = [f"{product}: {len(bad)} blocking check(s) failed; the version was not published"]
+    lines = [f"{product}: {counted(len(bad), 'blocking check')} failed; the version was not "
+             "published"]
     for r in bad:
         state = "ERROR" if r.status == "error" else "FAIL"
         lines.append(f"  {state} {r.name}: {r.message}")
     if warn:
-        lines.append(f"  (+{len(warn)} warning(s))")
+        lines.append(f"  (+{counted(len(warn), 'warning')})")
     lines.append(f"  inspect: steward check show {product}")
     return "\n".join(lines)
 

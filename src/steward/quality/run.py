@@ -20,6 +20,7 @@ from sqlglot import exp
 from steward.core.check_results import CheckResult
 from steward.core.durations import parse_duration
 from steward.core.records import Column
+from steward.core.words import counted, verb
 from steward.quality.compile import (
     NOT_COMPILED,
     Compiled,
@@ -162,20 +163,23 @@ def _judge(comp: Compiled, values: dict[str, Any], run: CheckRun) -> CheckResult
         r = _rows_result(check, name, dups, nonnull, column)
         key = ", ".join(check.key)
         return replace(r, message=f"({key}) unique: {r.message}" if dups == 0 else
-                       f"{dups:,} duplicate row(s) on ({key}); {r.message}")
+                       f"{counted(dups, 'duplicate row')} on ({key}); {r.message}")
     if t == "relationships":
-        failures = int(run.conn.execute(to_sql(comp.query)).fetchone()[0])  # type: ignore[arg-type]
+        failures, missing = (int(x or 0) for x in run.conn.execute(to_sql(comp.query)).fetchone())  # type: ignore[union-attr, arg-type]
         nonnull = int(values[f"{a}_nonnull"] or 0)
         r = _rows_result(check, name, failures, nonnull, column)
+        r = replace(r, details={**r.details, "missing_values": missing})
         if failures:
-            r = replace(r, message=f"{failures:,} value(s) of {check.column} not found in "
-                                   f"{check.to}.{check.field}; {r.message}")
+            r = replace(r, message=f"{counted(failures, 'row')} "
+                                   f"({counted(missing, 'distinct value')}) of {check.column} "
+                                   f"not found in {check.to}.{check.field}; {r.message}")
         return r
     if t == "sql":
         failures = int(run.conn.execute(to_sql(comp.query)).fetchone()[0])  # type: ignore[arg-type]
         ok = failures <= (check.max_failures or 0)
         return CheckResult(name, t, check.severity, "pass" if ok else "fail", failures, None,
-                           failures, f"query returned {failures:,} failing row(s)", column=None)
+                           failures, f"query returned {counted(failures, 'failing row')}",
+                           column=None)
     if t == "row_count":
         return _bounds(check, name, rows, check.min, check.max, rows, "row count")
     if t == "row_count_change":
@@ -228,8 +232,11 @@ def _rows_result(check: Any, name: str, failures: int, total: int, column: str |
         ok = failures == 0
         allowed = "none allowed"
     pct = (100.0 * failures / total) if total else 0.0
-    msg = (f"all {total:,} row(s) pass" if failures == 0 else
-           f"{failures:,} of {total:,} row(s) fail ({pct:.2f}%; {allowed})")
+    if failures:
+        msg = (f"{failures:,} of {counted(total, 'row')} {verb(failures, 'fails', 'fail')} "
+               f"({pct:.2f}%; {allowed})")
+    else:
+        msg = {0: "no rows to check", 1: "the 1 row passes"}.get(total, f"all {total:,} rows pass")
     return CheckResult(name, check.type, check.severity, "pass" if ok else "fail", failures,
                        total, round(pct, 4), msg, column=column)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from steward.core.check_results import CheckResult, overall_status
-from steward.core.errors import StewardError
+from steward.core.errors import StateError
 from steward.core.fingerprint import check_fingerprint
 from steward.core.ids import new_id
 from steward.core.records import Version
@@ -70,11 +70,6 @@ def check_versions(products: Mapping[str, Any], versions: Mapping[str, Version],
         contract = contract_of(product.spec, default_contract)
         prev = _previous(metastore, version)
         files = store.data_files(version.path)
-        if not files or (version.files and len(files) != len(version.files)):
-            raise CheckError(
-                f"{name}: the data files of version {version.id} are missing from the store "
-                f"({version.path}); run 'steward verify', then 'steward run {name}' rebuilds "
-                "it")
         # samples of a later check live beside the version, keyed by this check run:
         # nothing ever writes into a published version
         side = samples_key(version.path, check_run)
@@ -95,20 +90,38 @@ def check_versions(products: Mapping[str, Any], versions: Mapping[str, Version],
     names = [n for n in versions if n in products]
     if not names:
         return []
+    _require_files(names, versions, store)
     n_workers = max(1, min(workers or os.cpu_count() or 2, len(names)))
     with ThreadPoolExecutor(n_workers, thread_name_prefix="steward-check") as pool:
         return list(pool.map(one, names))
 
 
-class CheckError(StewardError):
-    """A version ``steward check`` cannot read."""
-
-    exit_code = 4
-
-
 def samples_key(version_key: str, check_run: str) -> str:
     """Where a later check run keeps a version's failing-row samples (a store key)."""
     return f".checks/{version_key}/{check_run}"
+
+
+def _require_files(names: list[str], versions: Mapping[str, Version], store: Any) -> None:
+    """Refuse, before checking anything, versions whose data files are gone."""
+    lost = [versions[n] for n in names if not store.data_files(versions[n].path)
+            or (versions[n].files
+                and {os.path.basename(f) for f in store.data_files(versions[n].path)}
+                != {f for f, _ in versions[n].files})]
+    if not lost:
+        return
+    lines = [f"{v.product} version {v.id} has lost its data: its Parquet files under "
+             f"{_shown(store.path(v.path))} are not the ones published" for v in lost]
+    rebuild = " ".join(sorted(v.product for v in lost))
+    raise StateError("\n".join(lines) + "\n    hint: its files were deleted or moved outside "
+                     "Steward; 'steward verify' lists every damaged version, 'steward run "
+                     + rebuild + " --full-refresh' rebuilds, or restore the folder from a "
+                     "backup")
+
+
+def _shown(path: str) -> str:
+    """A path relative to the working folder when it is under it."""
+    here = os.getcwd() + os.sep
+    return os.path.relpath(path) if os.path.abspath(path).startswith(here) else path
 
 
 def _previous(metastore: Metastore, version: Version) -> Version | None:
