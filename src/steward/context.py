@@ -345,13 +345,18 @@ class Context:
 
         Returns them, unless ``keep`` is false (a run's own emission: written and dropped).
         """
-        from steward.audit.openlineage import emit_run
-
-        events, problems = emit_run(self.project, self.metastore, self.root,
-                                    self.metastore.run(run_id).id, self.column_lineage, keep)
+        events, problems = self.deliver_openlineage(run_id, keep)
         for problem in problems:
             self.console.message(problem, "warn")
         return events
+
+    def deliver_openlineage(self, run_id: str, keep: bool = True
+                            ) -> tuple[list[Any], list[str]]:
+        """A recorded run's OpenLineage events, emitted, and the deliveries that failed."""
+        from steward.audit.openlineage import emit_run
+
+        return emit_run(self.project, self.metastore, self.root,  # type: ignore[no-any-return]
+                        self.metastore.run(run_id).id, self.column_lineage, keep)
 
     def pii_scan(self, name: str, env: str | None = None) -> Any:
         """Classify a product's current version now; returns findings (proposals)."""

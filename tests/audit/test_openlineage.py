@@ -244,3 +244,40 @@ def test_unreachable_endpoint_does_not_fail_the_run(starter: Path) -> None:
     set_yaml(starter, f"openlineage:\n  url: http://127.0.0.1:{port}\n  timeout: 1\n")
     assert Context(starter).run().ok
     assert len(_events(starter)) == 8
+
+
+class _Failing(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(500)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("answer", ["down", "500"])
+def test_emit_reports_undelivered_events_and_exits_non_zero(starter: Path, steward_cmd,
+                                                            answer: str) -> None:
+    import subprocess
+
+    server = HTTPServer(("127.0.0.1", 0), _Failing)
+    port = server.server_port
+    thread = None
+    if answer == "down":
+        server.server_close()
+    else:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+    try:
+        set_yaml(starter, f"openlineage:\n  url: http://127.0.0.1:{port}\n  timeout: 1\n")
+        assert Context(starter).run().ok  # a run never fails for lineage
+        p = subprocess.run([*steward_cmd, "openlineage", "emit"], cwd=starter,
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        if thread is not None:
+            server.shutdown()
+            server.server_close()
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "not delivered" in p.stderr and f"127.0.0.1:{port}" in p.stderr
+    assert f"127.0.0.1:{port}" not in p.stdout  # not claimed as delivered

@@ -144,3 +144,21 @@ def test_env_views_readable_from_duckdb(built: Path) -> None:
     rows = con.execute("select count(*) from dev.staging__orders").fetchone()[0]
     assert rows == 4
     assert con.execute("select sum(orders) from prod.marts__daily_revenue").fetchone()[0] == 4
+
+
+def test_env_views_use_a_storage_format_duckdb_1_reads_and_stay_current(built: Path) -> None:
+    import struct
+
+    import duckdb
+
+    ctx = fresh(built)
+    path, _ = write_views(ctx)
+    with open(path, "rb") as f:
+        head = f.read(20)
+    # the file header's storage version: 64 is what DuckDB 1.0 and later read
+    assert head[8:12] == b"DUCK" and struct.unpack("<Q", head[12:20])[0] == 64
+    staging_sql(built, where="amount > 10")
+    assert fresh(built).run().ok  # a run that moves pointers rewrites the views
+    con = duckdb.connect(path, read_only=True)
+    assert con.execute("select count(*) from prod.staging__orders").fetchone()[0] == \
+        fresh(built).sql("select count(*) as n from staging.orders").to_pylist()[0]["n"] < 4

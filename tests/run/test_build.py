@@ -254,3 +254,18 @@ def test_a_protected_environment_is_changed_only_by_promote(starter: Path):
     promote(ctx, "dev", "prod")
     assert ctx.current("prod")["marts.daily_revenue"].id == \
         ctx.current("dev")["marts.daily_revenue"].id
+
+
+def test_integer_aggregates_stay_integers(starter):
+    write(starter, "models/marts/counts.sql",
+          "select count_if(amount > 10) as big, sum(order_id) as ids, count(*) as n,\n"
+          "  sum(order_id::hugeint * 9223372036854775807) as huge\n"
+          "from staging.orders -- a comment on the last line\n")
+    ctx = Context(starter)
+    assert ctx.run().ok
+    types = {c.name: c.type for c in ctx.current()["marts.counts"].schema}
+    assert types == {"big": "BIGINT", "ids": "BIGINT", "n": "BIGINT",
+                     "huge": "DECIMAL(38,0)"}
+    [row] = ctx.sql("select * from marts.counts").to_pylist()
+    assert (row["big"], row["ids"], row["n"]) == (3, 10, 4)
+    assert row["huge"] == 10 * 9223372036854775807  # exact, past 2^63

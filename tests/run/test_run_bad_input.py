@@ -152,3 +152,90 @@ def test_second_run_can_wait_for_the_first(starter: Path, steward_cmd, tmp_path)
     assert first.wait(timeout=120) == 0
     assert second.returncode == 0, second.stderr
     assert "kept" in second.stdout or "nothing to do" in second.stdout or "success" in second.stdout
+
+
+def test_a_model_calling_sys_exit_is_a_failed_step(starter: Path):
+    write(starter, "models/marts/quits.py", """\
+from steward import product
+
+@product()
+def quits(staging__orders):
+    import sys
+    sys.exit(3)
+""")
+    result = Context(starter).run()
+    s = step(result, "marts.quits")
+    assert s.status == "failed" and "called sys.exit(3)" in s.error
+    assert step(result, "marts.daily_revenue").status == "built"  # the rest went on
+    assert "marts.daily_revenue" in Context(starter).current()
+
+
+def test_ctrl_c_records_the_run_as_cancelled_and_moves_nothing(starter: Path, steward_cmd,
+                                                               tmp_path):
+    Context(starter).run()
+    before = {n: v.id for n, v in Context(starter).current().items()}
+    write(starter, "models/staging/orders.sql",
+          (starter / "models/staging/orders.sql").read_text().replace("> 0", "> 1"))
+    proc = _start_slow_run(starter, steward_cmd, tmp_path / "mark")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err and b"nothing in 'prod' moved" in err
+    ctx = Context(starter)
+    assert ctx.runs(1)[0].status == "cancelled"
+    assert {n: v.id for n, v in ctx.current().items() if n in before} == before
+    assert not [v for v in ctx.metastore.versions() if v.status == "building"]
+    write(starter, "models/marts/slow.py", SLOW_PRODUCT.replace("time.sleep", "float"))
+    os.environ["STEWARD_TEST_MARK"] = str(tmp_path / "m4")
+    try:
+        assert Context(starter).run().ok
+    finally:
+        os.environ.pop("STEWARD_TEST_MARK")
+
+
+def _undeclared_source(root: Path, csv: str, options: str = "") -> None:
+    write(root, "steward.yaml", "name: csvs\n")
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    (root / "data/x.csv").write_bytes(csv.encode("latin-1"))
+    write(root, "sources/raw.yml", "sources:\n  raw.x:\n    owner: t@example.com\n"
+                                   f"    path: data/x.csv\n{options}")
+
+
+def test_a_csv_read_as_one_column_warns_about_the_delimiter(tmp_path: Path):
+    root = tmp_path / "p"
+    _undeclared_source(root, "a,b,c\n1,2,3\n4,5,6\n", "    options: {delim: ';'}\n")
+    r = Context(root).run()
+    assert [c.name for c in Context(root).current()["raw.x"].schema] == ["a,b,c"]
+    [note] = r.notes["raw.x"]
+    assert "read as one column 'a,b,c'" in note and "{delim: ','}" in note
+    _undeclared_source(root, "a#b#c\n1#2#3\n")  # a delimiter the sniffer does not try
+    r = Context(root).run()
+    assert any("{delim: '#'}" in n for n in r.notes["raw.x"])
+    _undeclared_source(root, "a,b,c\n1,2,3\n")  # read right: nothing to say
+    assert not Context(root).run().notes.get("raw.x")
+
+
+def test_na_markers_in_an_undeclared_numeric_column_are_named(tmp_path: Path):
+    root = tmp_path / "p"
+    rows = "\n".join(f"{i},{i * 1.5}" for i in range(50))
+    _undeclared_source(root, f"id,amount\n{rows}\n50,NA\n51,NA\n")
+    r = Context(root).run()
+    [note] = [n for n in r.notes.get("raw.x", []) if "'amount'" in n]
+    assert "'NA'" in note and "nullstr" in note and "2 of 52 are not numbers" in note
+
+
+def test_csv_errors_name_the_encoding_the_null_marker_and_the_line_size(starter: Path):
+    csv = starter / "data/orders.csv"
+    csv.write_bytes(csv.read_bytes() + "5,Andr\xe9,3.0,2026-01-05 10:00:00\n".encode("latin-1"))
+    s = step(Context(starter).run(), "raw.orders")
+    assert s.status == "failed" and "orders.csv:6: not valid UTF-8" in s.error
+    assert "encoding: latin-1" in s.error and "order_id,customer" not in s.error
+    csv.write_text(csv.read_text(encoding="latin-1").splitlines()[0] + "\n"
+                   "1,Ada,NA,2026-01-02 10:00:00\n")
+    s = step(Context(starter).run(), "raw.orders")
+    assert "nullstr: 'NA'" in s.error
+    csv.write_text("order_id,customer,amount,ordered_at\n1," + "G" * 3_000_000
+                   + ",1.0,2026-01-02 10:00:00\n")
+    s = step(Context(starter).run(), "raw.orders")
+    assert "more than the reader's max_line_size of 2,000,000" in s.error
+    assert len(s.error) < 1000  # the 3 MB line is not printed

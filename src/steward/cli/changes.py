@@ -83,6 +83,8 @@ def promote(
     select: Annotated[list[str] | None, typer.Argument(help="Products (with upstream).")
                       ] = None,
     message: MessageOpt = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a run or another change "
+                                            "holding the project lock.")] = 0.0,
     json_out: JsonOpt = False,
     project: ProjectOpt = None,
 ) -> None:
@@ -90,7 +92,7 @@ def promote(
     from steward.run.envops import promote as run_promote
 
     ctx = _ctx(project)
-    r = run_promote(ctx, src, dst, select or [], message)
+    r = run_promote(ctx, src, dst, select or [], message, wait)
     if json_out:
         return _dump({"batch": r.batch, "env": dst, "source": src,
                       "moved": {p: {"from": a, "to": b} for p, (a, b) in r.moves.items()},
@@ -112,6 +114,8 @@ def rollback(
     downstream: Annotated[bool, typer.Option("--downstream",
                                              help="Also roll back downstream products.")] = False,
     message: MessageOpt = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a run or another change "
+                                            "holding the project lock.")] = 0.0,
     json_out: JsonOpt = False,
     project: ProjectOpt = None,
 ) -> None:
@@ -119,7 +123,7 @@ def rollback(
     from steward.run.envops import rollback as run_rollback
 
     ctx = _ctx(project)
-    r, notes = run_rollback(ctx, product, to, env, downstream, message)
+    r, notes = run_rollback(ctx, product, to, env, downstream, message, wait)
     if json_out:
         return _dump({"batch": r.batch, "env": r.env, "notes": notes,
                       "moved": {p: {"from": a, "to": b} for p, (a, b) in r.moves.items()}})
@@ -192,13 +196,15 @@ def env_create(
     from_env: Annotated[str | None, typer.Option("--from", help="Copy pointers of this env.")
                         ] = None,
     message: MessageOpt = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a run or another change "
+                                            "holding the project lock.")] = 0.0,
     project: ProjectOpt = None,
 ) -> None:
     """Create an environment by copying pointers (no data is copied)."""
     from steward.run.envops import create_env
 
     ctx = _ctx(project)
-    n = create_env(ctx, name, from_env or ctx.default_env, message)
+    n = create_env(ctx, name, from_env or ctx.default_env, message, wait)
     _out().print(f"created '{name}' from '{from_env or ctx.default_env}': "
                  f"{counted(n, 'product')}, "
                  "no data copied")

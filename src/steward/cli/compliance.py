@@ -225,11 +225,22 @@ def openlineage_emit(
 
             raise NotFound("no runs yet; run 'steward run' first")
         run_id = runs[0].id
-    events = ctx.emit_openlineage(run_id)
-    if json_out:
-        return _dump(events)  # plain JSON documents already
+    events, problems = ctx.deliver_openlineage(run_id)
     spec = ctx.project.spec.openlineage
-    where = [x for x in (spec.file, spec.url) if x]
-    _out().print(f"emitted {counted(len(events), 'OpenLineage event')} for run {run_id} to "
-                 + (", ".join(where) or "nowhere (openlineage.enabled is false)"))
+    if json_out:
+        _dump(events)  # plain JSON documents already
+    else:
+        delivered = [x for x in (spec.file, None if problems else spec.url) if x]
+        _out().print(f"emitted {counted(len(events), 'OpenLineage event')} for run {run_id} "
+                     "to " + (", ".join(delivered)
+                              or "nowhere (openlineage.enabled is false)"))
+    if problems:
+        from rich.console import Console
+
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        for p in problems:
+            err.print(f"[bold red]not delivered:[/] {escape(p)}")
+        err.print("the events are in the file; send them again with "
+                  f"'steward openlineage emit {run_id}' once the endpoint answers")
+        raise typer.Exit(1)
     return None

@@ -67,6 +67,9 @@ def run(
                         ] = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild even if unchanged.")
                             ] = False,
+    rehash: Annotated[bool, typer.Option(
+        "--rehash", help="Read every source file again (ignore the cache of file hashes).")
+                      ] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another run's lock.")] = 0.0,
     workers: Annotated[int | None, typer.Option(help="Parallel builds (default: cores).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
@@ -78,7 +81,8 @@ def run(
 
     console = make_console(json_out, verbose)
     ctx = _ctx(project, console)
-    result = ctx.run(select or [], exclude or [], env, full_refresh, wait, from_env, workers)
+    result = ctx.run(select or [], exclude or [], env, full_refresh, wait, from_env, workers,
+                     rehash)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -290,6 +294,16 @@ def main() -> None:
 
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"[bold red]error:[/] {escape(e.render())}")
+        from steward.core.errors import RunCancelled
+
+        if isinstance(e, RunCancelled):
+            # builds still running in threads would hold the exit until they end: the
+            # run is recorded as cancelled already, so leave now
+            import os
+
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(e.exit_code)
         sys.exit(e.exit_code)
 
 

@@ -30,6 +30,15 @@ class Engine(Protocol):
         """Run ``sql`` with product names bound to Parquet files; returns an Arrow table."""
         ...
 
+    def read_only_query(self, sql: str, tables: Mapping[str, list[str]], store_root: str
+                        ) -> Any:
+        """One read-only statement over products exposed as views (``steward sql``)."""
+        ...
+
+    def export(self, table: Any, path: str) -> int:
+        """Write an Arrow table to a file (Parquet, CSV or JSON lines); returns rows."""
+        ...
+
     def data_hash(self, files: list[str]) -> str:
         """A content hash of a version's data files."""
         ...

@@ -80,7 +80,7 @@ class DuckDBEngine:
 
     def _copy(self, select_sql: str, out: str) -> int:
         cur = self.connection()
-        row = cur.execute(f"COPY ({select_sql}) TO {_lit(out)} {_PARQUET}").fetchone()
+        row = cur.execute(f"COPY (\n{select_sql}\n) TO {_lit(out)} {_PARQUET}").fetchone()
         return int(row[0]) if row else 0
 
     def describe(self, files: list[str]) -> tuple[Column, ...]:
@@ -106,10 +106,39 @@ class DuckDBEngine:
                 mapping.setdefault(name.split(".", 1)[-1], mapping[name])
             sql = rewrite_references(product.code, mapping)
         try:
-            rows = self._copy(sql, out)
+            rows = self._copy_integers(sql, out)
         except duckdb.Error as e:
             raise BuildError(_clean(e, product.file)) from None
         return self._result(out, rows)
+
+    def _copy_integers(self, sql: str, out: str) -> int:
+        """COPY a query, keeping its 128-bit integers integers.
+
+        DuckDB types ``sum`` of integers and ``count_if`` as HUGEINT, which Parquet has no
+        type for: written as it is, it becomes a DOUBLE (8255.0, and inexact past 2^53).
+        Such columns are written as BIGINT, or, when a value does not fit in 64 bits,
+        as DECIMAL(38,0).
+        """
+        cur = self.connection()
+        cols = cur.execute(f"DESCRIBE (\n{sql}\n)").fetchall()
+        wide = [str(c[0]) for c in cols if str(c[1]) in ("HUGEINT", "UHUGEINT")]
+        names = [str(c[0]) for c in cols]
+        if not wide or len(set(names)) != len(names):
+            return self._copy(sql, out)
+        def copy(targets: Mapping[str, str]) -> int:
+            casts = ", ".join(f"CAST({_ident(c)} AS {t}) AS {_ident(c)}"
+                              for c, t in targets.items())
+            return self._copy(f"SELECT * REPLACE ({casts}) FROM (\n{sql}\n)", out)
+
+        try:
+            return copy(dict.fromkeys(wide, "BIGINT"))
+        except duckdb.ConversionException:
+            pass  # a value past 64 bits: find which columns need exact decimals
+        fits = ", ".join(f"coalesce(bool_and({_ident(c)} BETWEEN -9223372036854775808 AND "
+                         f"9223372036854775807), true)" for c in wide)
+        ok = cur.execute(f"SELECT {fits} FROM (\n{sql}\n)").fetchone()
+        return copy({c: "BIGINT" if good else "DECIMAL(38,0)"
+                     for c, good in zip(wide, ok, strict=True)})
 
     def _build_file_source(self, product: Product, out_dir: str, out: str) -> BuildResult:
         from steward.project.files import resolve_paths
@@ -601,14 +630,32 @@ def _clean(e: Exception, file: str | None, where: str | None = None) -> str:
     lines = [ln for ln in text.splitlines() if ln.strip()]
     m = _LINE.search(text)
     if m and file:
+        where_at = f"{file}:{m.group(1)}"
+        if "Invalid unicode" in text or "not utf-8 encoded" in text:
+            return (f"{where_at}: not valid UTF-8 (CSV files are read as UTF-8 unless told)"
+                    "\n    hint: declare the file's encoding, e.g. options: "
+                    "{encoding: latin-1} (or utf-16)")
+        size = re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:(\d+)", text)
+        if size:
+            limit, actual = int(size.group(1)), int(size.group(2))
+            return (f"{where_at}: the line holds {actual:,} bytes, more than the reader's "
+                    f"max_line_size of {limit:,}\n    hint: raise it (options: "
+                    f"{{max_line_size: {actual + 2}}}), or set 'on_error: quarantine' to set "
+                    "such rows aside")
         detail = next((ln for ln in lines[1:] if ln.startswith(("Error", "Expected", "Original"))
                        and not ln.startswith("Original")), lines[0])
         original = next((ln for ln in lines if ln.startswith("Original Line:")), None)
-        msg = f"{file}:{m.group(1)}: {detail}"
+        msg = f"{where_at}: {detail}"
         if original:
-            msg += f"\n    {original}"
-        return msg + "\n    hint: fix the row, declare the column's type, or set " \
-                     "'on_error: quarantine' to set bad rows aside"
+            msg += f"\n    {original[:300]}" + ("…" if len(original) > 300 else "")
+        hint = ("fix the row, declare the column's type, or set 'on_error: quarantine' to "
+                "set bad rows aside")
+        value = re.search(r'Could not convert string "([^"]*)"', text)
+        if value:
+            v = value.group(1)
+            hint += (f"; if {v!r} marks a missing value, declare it: options: "
+                     f"{{nullstr: {v!r}}}")
+        return msg + "\n    hint: " + hint
     head = lines[0] if lines else text
     more = next((ln for ln in lines[1:] if "LINE" in ln or "Candidate" in ln), "")
     prefix = f"{file}: " if file else (f"{where}: " if where else "")

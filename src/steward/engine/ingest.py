@@ -159,10 +159,11 @@ def csv_warnings(cur: Any, path: str, shown: str, out: str, opts: Mapping[str, A
     cols = [(r[0], str(r[1])) for r in
             cur.execute(f"DESCRIBE SELECT * FROM read_parquet({lit})").fetchall()]
     notes: list[str] = []
-    explicit = any(k in opts for k in ("delim", "sep", "delimiter"))
-    if len(cols) == 1 and not explicit:
+    used = opts.get("delim") or opts.get("sep") or opts.get("delimiter")
+    if len(cols) == 1:
         name = cols[0][0]
-        found = next((d for d in (",", ";", "\t", "|") if d in name), None)
+        found = next((d for d in (",", ";", "\t", "|", "#", ":", "^", "~")
+                      if d in name and d != used), None)
         if found:
             shown_d = "\\t" if found == "\t" else found
             notes.append(f"{shown} was read as one column {name!r}, but its header holds "

@@ -320,6 +320,13 @@ class Metastore:
             return [Step(r.run_id, r.product, r.status, r.version_id, _aware(r.started_at),
                          r.duration_s, r.rows, r.error) for r in conn.execute(q)]
 
+    def abandon_building(self, run_id: str, why: str) -> None:
+        """A run's versions still building become failed (an interrupted run)."""
+        with self.engine.begin() as conn:
+            conn.execute(t.versions.update().where(t.versions.c.run_id == run_id,
+                                                   t.versions.c.status == "building")
+                         .values(status="failed", error=why))
+
     def abandon_stale_runs(self, alive: bool) -> list[str]:
         """Runs left 'running' by a killed process become 'aborted', their versions 'failed'."""
         if alive:
@@ -330,8 +337,9 @@ class Metastore:
             if ids:
                 conn.execute(t.runs.update().where(t.runs.c.id.in_(ids))
                              .values(status="aborted", finished_at=now()))
-                conn.execute(t.versions.update().where(t.versions.c.status == "building")
-                             .values(status="failed", error="the run building it was killed"))
+            # (the caller holds the project lock: nothing is building now)
+            conn.execute(t.versions.update().where(t.versions.c.status == "building")
+                         .values(status="failed", error="the run building it was killed"))
         return ids
 
 

@@ -262,7 +262,9 @@ def write_views(ctx: Any, path: str | None = None) -> tuple[str, int]:
     conn = ctx.engine.connection()
     alias = "steward_envs_tmp"
     lit = exp.Literal.string(os.path.abspath(tmp)).sql(dialect="duckdb")
-    conn.execute(f"ATTACH {lit} AS {alias}")
+    # the oldest storage format DuckDB 1.x clients and BI tools read (DuckDB 2 writes a
+    # newer one by default, which they refuse)
+    conn.execute(f"ATTACH {lit} AS {alias} (STORAGE_VERSION 'v1.0.0')")
     n = 0
     try:
         for e in ctx.metastore.environments():

@@ -254,6 +254,7 @@ class Executor:
         result = RunResult(run_id, env, "running", ordered, started, 0.0, notes)
         if cancelled:
             result.status = "cancelled"
+            self.ms.abandon_building(run_id, "the run was interrupted")
             self.ms.record_steps(ordered)
             result.duration_s = time.perf_counter() - t0
             self.ms.finish_run(run_id, "cancelled", result.summary())

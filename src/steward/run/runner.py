@@ -125,6 +125,8 @@ class Runner:
             prepare(plan)
             building = bool(plan.of("build")) or any(
                 s.recheck is not False for s in plan.steps.values())
+            if building:
+                self.engine()  # engine settings it refuses stop the run before it starts
             executor = Executor(
                 self.project, self.metastore, self.store, self.engine, self.console,
                 workers=workers, post_build=self.post_build() if building else (),
