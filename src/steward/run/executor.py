@@ -464,6 +464,12 @@ class Executor:
             if isinstance(e, StewardError):
                 msg = str(e)
                 detail = msg
+            elif isinstance(e, OSError) and e.filename and str(e.filename).startswith(
+                    str(getattr(self.store, "root", "\0"))):
+                msg = (f"{name}: cannot write to the store ({e.strerror}: {e.filename}); "
+                       "nothing was published. Make the store writable, or point "
+                       "'store:' in steward.yaml at a writable place")
+                detail = msg
             elif isinstance(e, SystemExit):
                 msg = (f"{product.file}: {name} called sys.exit({e.code!r}); a product "
                        "returns its data or raises an exception")
