@@ -19,6 +19,15 @@ def con() -> Any:
 
 
 @pytest.fixture
+def engine(tmp_path: Path) -> Any:
+    """Steward's DuckDB engine: what profiles and checks run their queries on."""
+    from steward.core.spec import EngineSpec
+    from steward.engine.duckdb import DuckDBEngine
+
+    return DuckDBEngine(EngineSpec(), str(tmp_path))
+
+
+@pytest.fixture
 def table(tmp_path: Path, con: Any) -> Any:
     """``table(select_sql) -> [parquet file]``."""
     n = [0]
@@ -33,6 +42,6 @@ def table(tmp_path: Path, con: Any) -> Any:
 
 
 @pytest.fixture(params=["duckdb", "arrow"])
-def profile_of(con: Any, table: Any, request: pytest.FixtureRequest) -> Any:
+def profile_of(engine: Any, table: Any, request: pytest.FixtureRequest) -> Any:
     """``profile_of(select_sql) -> profile dict``, by each path (DuckDB scans, in process)."""
-    return lambda select: compute_profile(con, table(select), method=request.param)
+    return lambda select: compute_profile(engine, table(select), method=request.param)

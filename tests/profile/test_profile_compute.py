@@ -12,11 +12,11 @@ def _strict_json(profile: dict) -> str:
     return json.dumps(profile, allow_nan=False)  # NaN/inf in a profile would fail here
 
 
-def test_numeric_statistics_match_exact_sql(con, table):
+def test_numeric_statistics_match_exact_sql(con, table, engine):
     files = table("SELECT range AS i, (range % 100) - 20 AS k, range / 3.0 AS f FROM range(10000)")
     from steward.profile.compute import compute_profile
 
-    p = compute_profile(con, files)
+    p = compute_profile(engine, files)
     assert p["rows"] == 10000 and p["column_count"] == 3 and p["bytes"] > 0
     i = p["columns"]["i"]
     assert (i["min"], i["max"], i["mean"]) == (0.0, 9999.0, 4999.5)

@@ -192,11 +192,11 @@ def test_example_distinct_counts_are_exact(con, flights):
 
 
 @pytest.mark.slow
-def test_example_distinct_sketch_is_within_two_percent(con, flights, monkeypatch):
+def test_example_distinct_sketch_is_within_two_percent(con, flights, monkeypatch, engine):
     """Above a million rows distinct counts are sketched: forced here on the real columns."""
     monkeypatch.setattr(compute, "EXACT_ROWS", 0)
     files = flights["files"][0]
-    prof = compute_profile(con, files, method="duckdb")
+    prof = compute_profile(engine, files, method="duckdb")
     sketched = 0
     for name, col in prof["columns"].items():
         want = con.execute(f'SELECT count(DISTINCT "{name}") FROM read_parquet({files!r})'
@@ -238,7 +238,7 @@ MONTHS = ("dep_delay", "arr_delay", "air_time", "distance", "flight", "sched_dep
                                       ("month(flight_date) <= 6 AND day(flight_date) % 2 = 0",
                                        "month(flight_date) <= 6 AND day(flight_date) % 2 = 1")])
 @pytest.mark.parametrize("method", ["arrow", "duckdb"])
-def test_drift_of_example_subsets_matches_scipy(con, flights, tmp_path, a, b, method):
+def test_drift_of_example_subsets_matches_scipy(con, flights, tmp_path, a, b, method, engine):
     """Subsets of up to 100,000 rows: in process (exact knots) and in DuckDB."""
     src = flights["files"][0]
     files = []
@@ -247,7 +247,7 @@ def test_drift_of_example_subsets_matches_scipy(con, flights, tmp_path, a, b, me
         con.execute(f"COPY (SELECT {', '.join(MONTHS)} FROM read_parquet({src!r}) "
                     f"WHERE {where}) TO '{path}' (FORMAT parquet)")
         files.append([str(path)])
-    pa, pb = (compute_profile(con, f, method=method) for f in files)
+    pa, pb = (compute_profile(engine, f, method=method) for f in files)
     assert pa["engine"] == method and pa["rows"] <= 100_000
     assert check_drift(con, compare(pa, pb), pa, *files) == len(MONTHS)
     for f, p in zip(files, (pa, pb), strict=True):  # and exact distinct counts
@@ -273,13 +273,13 @@ FROM range({n})
 
 @pytest.mark.parametrize("n", [60_000, 250_000])
 @pytest.mark.parametrize("method", ["arrow", "duckdb"])
-def test_other_column_types_against_exact(con, table, n, method):
+def test_other_column_types_against_exact(con, table, n, method, engine):
     con.execute("SELECT setseed(0.17)")
     # (decimals send a version to DuckDB: the in-process path gets the other columns)
     drop = " EXCLUDE (dec)" if method == "arrow" else ""
     fa = table(f"SELECT *{drop} FROM ({TYPES.format(z=0.4, mu=0.0, s=1.0, n=n)})")
     fb = table(f"SELECT *{drop} FROM ({TYPES.format(z=0.45, mu=0.1, s=1.05, n=n)})")
-    pa, pb = (compute_profile(con, f, method=method) for f in (fa, fb))
+    pa, pb = (compute_profile(engine, f, method=method) for f in (fa, fb))
     assert pa["engine"] == method
     for f, p in ((fa, pa), (fb, pb)):
         for name, col in p["columns"].items():
@@ -295,7 +295,7 @@ def test_other_column_types_against_exact(con, table, n, method):
 
 
 @pytest.mark.parametrize("method", ["arrow", "duckdb"])
-def test_a_top_ten_nearly_tied_with_the_eleventh(con, table, method):
+def test_a_top_ten_nearly_tied_with_the_eleventh(con, table, method, engine):
     # v00..v09 occur 1000, 999, ..., 991 times, v10 and v11 990 times each, then 300
     # values 983 to 989 times each
     sql = """
@@ -306,7 +306,7 @@ def test_a_top_ten_nearly_tied_with_the_eleventh(con, table, method):
     """
     files = table(sql)
     for k in (10, 11, 12):  # 11: a tie at the cut, the smaller value is kept
-        p = compute_profile(con, files, method=method, top_k=k)
+        p = compute_profile(engine, files, method=method, top_k=k)
         assert p["engine"] == method
         top = p["columns"]["v"]["top"]
         assert top == exact_top(con, files, "v", k)
@@ -314,7 +314,7 @@ def test_a_top_ten_nearly_tied_with_the_eleventh(con, table, method):
         assert p["columns"]["v"]["distinct"] == 312
 
 
-def test_sketched_distinct_counts_of_large_versions(con, table, monkeypatch):
+def test_sketched_distinct_counts_of_large_versions(con, table, monkeypatch, engine):
     """Above EXACT_ROWS: the bucket-minimum sketch, within 2 % on every column."""
     monkeypatch.setattr(compute, "EXACT_ROWS", 1000)
     con.execute("SELECT setseed(0.9)")
@@ -324,9 +324,9 @@ def test_sketched_distinct_counts_of_large_versions(con, table, monkeypatch):
         "TIMESTAMP '2024-01-01' + to_seconds((random() * 1e6)::BIGINT) AS ts, "
         "(range % 5 = 0) AS b, (range % 300)::INTEGER AS small, [range % 3] AS l "
         "FROM range(200000)")
-    p = compute_profile(con, files, method="duckdb")
+    p = compute_profile(engine, files, method="duckdb")
     monkeypatch.undo()
-    exact = compute_profile(con, files, method="duckdb")
+    exact = compute_profile(engine, files, method="duckdb")
     for name, col in p["columns"].items():  # the same statistics as below the threshold
         assert set(col) - {"distinct_approx"} == set(exact["columns"][name]), name
     assert "distinct" not in p["columns"]["l"]  # lists: no distinct count, as before

@@ -83,9 +83,9 @@ def _check_knots(con: Any, files: list[str], name: str, col: dict[str, Any]) -> 
     assert cdf["le"][-1] == sum(col["histogram"]["counts"]), name
 
 
-def _agree(con: Any, files: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    small = compute_profile(con, files, method="arrow")
-    duck = compute_profile(con, files, method="duckdb")
+def _agree(con: Any, engine: Any, files: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    small = compute_profile(engine, files, method="arrow")
+    duck = compute_profile(engine, files, method="duckdb")
     assert small["engine"] == "arrow" and duck["engine"] == "duckdb"
     for key in ("rows", "bytes", "column_count", "format"):
         assert small[key] == duck[key]
@@ -135,9 +135,9 @@ def _agree(con: Any, files: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     return small, duck
 
 
-def test_small_path_agrees_with_duckdb_on_mixed_types(con, table):
+def test_small_path_agrees_with_duckdb_on_mixed_types(con, table, engine):
     files = table(MIXED)
-    small, _ = _agree(con, files)
+    small, _ = _agree(con, engine, files)
     cols = small["columns"]
     # the cases the data was written for really happen
     assert cols["small_int"]["exact"] and cols["day"]["exact"]
@@ -152,18 +152,19 @@ def test_small_path_agrees_with_duckdb_on_mixed_types(con, table):
     assert cols["tz"]["type"] == "TIMESTAMP WITH TIME ZONE"
 
 
-def test_small_path_agrees_on_edge_shapes(con, table):
-    _agree(con, table("SELECT range AS i, 'x' AS s, range::DOUBLE AS f, DATE '2020-01-01' AS d,"
-                      " TIMESTAMP '2020-01-01' AS t, true AS b FROM range(10) WHERE false"))
-    _agree(con, table("SELECT 42 AS i, 'a' AS s, 2.5::DOUBLE AS f, DATE '2020-01-01' AS d, "
+def test_small_path_agrees_on_edge_shapes(con, table, engine):
+    _agree(con, engine,
+           table("SELECT range AS i, 'x' AS s, range::DOUBLE AS f, DATE '2020-01-01' AS d,"
+                 " TIMESTAMP '2020-01-01' AS t, true AS b FROM range(10) WHERE false"))
+    _agree(con, engine, table("SELECT 42 AS i, 'a' AS s, 2.5::DOUBLE AS f, DATE '2020-01-01' AS d, "
                       "TIMESTAMP '2020-01-01 01:02:03.5' AS t, true AS b, 'nan'::DOUBLE AS n"))
-    _agree(con, table("SELECT 'inf'::DOUBLE AS f, NULL::BOOLEAN AS b FROM range(20)"))
+    _agree(con, engine, table("SELECT 'inf'::DOUBLE AS f, NULL::BOOLEAN AS b FROM range(20)"))
 
 
 @pytest.mark.parametrize(("lo", "step"), [(1_234_567, 3_333_337),
                                           (1_089_718_263_828_863, 4_259_451),
                                           (-549_993_555_724_544, 808_618)])
-def test_timestamp_histograms_match_bin_for_bin_on_the_edges(con, table, lo, step):
+def test_timestamp_histograms_match_bin_for_bin_on_the_edges(con, table, lo, step, engine):
     """Values exactly on the bin edges of a fractional-second range land in the same bins.
 
     (The last two ranges put a value in another bin if the SQL's exact BIGINT minus
@@ -171,46 +172,46 @@ def test_timestamp_histograms_match_bin_for_bin_on_the_edges(con, table, lo, ste
     """
     files = table(f"SELECT make_timestamp({lo} + (range % 33) * {step}) AS ts, "
                   f"({lo} + (range % 33) * {step}) / 1e6 AS secs FROM range(700)")
-    small, duck = _agree(con, files)
+    small, duck = _agree(con, engine, files)
     assert small["columns"]["ts"]["histogram"]["counts"].count(0) == 0
 
 
-def test_types_the_small_path_does_not_render_use_duckdb(con, table):
+def test_types_the_small_path_does_not_render_use_duckdb(con, table, engine):
     files = table("SELECT 1.5 AS dec, range AS i FROM range(10)")
-    p = compute_profile(con, files)
+    p = compute_profile(engine, files)
     assert p["engine"] == "duckdb" and p["columns"]["dec"]["kind"] == "numeric"
     files = table("SELECT CASE WHEN range = 0 THEN 'infinity'::TIMESTAMP "
                   "ELSE TIMESTAMP '2024-01-01' END AS ts FROM range(5)")
-    assert compute_profile(con, files, method="arrow")["engine"] == "duckdb"
+    assert compute_profile(engine, files, method="arrow")["engine"] == "duckdb"
     files = table("SELECT gen_random_uuid() AS u FROM range(5)")
-    assert compute_profile(con, files)["engine"] == "duckdb"
+    assert compute_profile(engine, files)["engine"] == "duckdb"
 
 
-def test_large_versions_use_duckdb(con, table):
+def test_large_versions_use_duckdb(con, table, engine):
     files = table("SELECT range AS i FROM range(10)")
-    assert compute_profile(con, files)["engine"] == "arrow"
+    assert compute_profile(engine, files)["engine"] == "arrow"
     # a version known to be large is not even opened
-    assert compute_profile(con, files, rows=SMALL_ROWS + 1)["engine"] == "duckdb"
+    assert compute_profile(engine, files, rows=SMALL_ROWS + 1)["engine"] == "duckdb"
     big = table(f"SELECT range AS i FROM range({SMALL_ROWS + 1})")
-    p = compute_profile(con, big)
+    p = compute_profile(engine, big)
     assert p["engine"] == "duckdb" and p["rows"] == SMALL_ROWS + 1
 
 
-def test_versions_of_long_values_use_duckdb(con, table, monkeypatch):
+def test_versions_of_long_values_use_duckdb(con, table, monkeypatch, engine):
     from steward.profile import small
 
     files = table("SELECT repeat('ab', 5000) || range AS s FROM range(30)")
-    assert compute_profile(con, files)["engine"] == "arrow"
+    assert compute_profile(engine, files)["engine"] == "arrow"
     monkeypatch.setattr(small, "SMALL_BYTES", 100_000)  # 300 KB of strings: too big now
-    assert compute_profile(con, files)["engine"] == "duckdb"
+    assert compute_profile(engine, files)["engine"] == "duckdb"
 
 
-def test_a_given_schema_is_kept(con, table):
+def test_a_given_schema_is_kept(con, table, engine):
     files = table("SELECT range AS i, 'a' AS s FROM range(10)")
-    p = compute_profile(con, files, schema=[("i", "BIGINT"), ("s", "VARCHAR")])
+    p = compute_profile(engine, files, schema=[("i", "BIGINT"), ("s", "VARCHAR")])
     assert p["engine"] == "arrow" and p["columns"]["i"]["type"] == "BIGINT"
     # a schema that does not match the files: the DuckDB path decides
-    q = compute_profile(con, files, schema=[("s", "VARCHAR"), ("i", "BIGINT")])
+    q = compute_profile(engine, files, schema=[("s", "VARCHAR"), ("i", "BIGINT")])
     assert q["engine"] == "duckdb"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import duckdb
@@ -40,7 +41,11 @@ def table(tmp_path):
 
 def run_on(table, checks, tmp_path=None, **kw):
     con, path, schema = table
-    run = CheckRun(conn=con, files=[path], schema=schema,
+    from steward.core.spec import EngineSpec
+    from steward.engine.duckdb import DuckDBEngine
+
+    engine = DuckDBEngine(EngineSpec(), os.path.dirname(path))
+    run = CheckRun(engine=engine, files=[path], schema=schema,
                    sample_dir=str(tmp_path / "samples") if tmp_path else None, **kw)
     return {r.name: r for r in evaluate([mk(c) for c in checks], run).results}
 

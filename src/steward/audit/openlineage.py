@@ -46,6 +46,7 @@ from steward.core.model import Product, Project
 from steward.core.records import Run, Step, Version
 from steward.core.spec import OpenLineageSpec
 from steward.meta.store import Metastore
+from steward.sql.parse import DIALECT
 
 PRODUCER = "https://pypi.org/project/datasteward/"
 PARENT_JOB = "steward.run"
@@ -338,7 +339,7 @@ class EventBuilder:
         facets: Doc = {"jobType": _facet("jobType", processingType="BATCH",
                                          integration="STEWARD", jobType=kind)}
         if product.kind == "sql" and product.code:
-            facets["sql"] = _facet("sql", query=product.code, dialect="duckdb")
+            facets["sql"] = _facet("sql", query=product.code, dialect=DIALECT)
         if product.spec.description:
             facets["documentation"] = _facet("documentation_job",
                                              description=product.spec.description)

@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from steward.sql.parse import DIALECT
+
 KINDS = ("email", "phone", "payment_card", "iban", "national_id", "ip_address", "person_name")
 
 # A declared classification counts as PII when it is one of these or starts with "pii".
@@ -360,7 +362,7 @@ def sample_sql(files: Sequence[str], columns: Sequence[str], rows: int = SAMPLE_
     select.set("sample", exp.TableSample(method=exp.var("RESERVOIR"),
                                          size=exp.Literal.number(rows),
                                          seed=exp.Literal.number(42)))
-    return select.sql(dialect="duckdb")
+    return select.sql(dialect=DIALECT)
 
 
 def sample_columns(engine: object, files: Sequence[str], columns: Sequence[str],
@@ -379,8 +381,7 @@ def sample_columns(engine: object, files: Sequence[str], columns: Sequence[str],
         small = read_small(files, columns, rows)
         if small is not None:
             return small
-    cur = engine.connection()  # type: ignore[attr-defined]
-    got = cur.execute(sample_sql(files, columns, rows)).fetchall()
+    got = engine.rows(sample_sql(files, columns, rows))  # type: ignore[attr-defined]
     return {c: [r[i] for r in got] for i, c in enumerate(columns)}
 
 

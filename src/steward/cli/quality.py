@@ -103,8 +103,8 @@ def _show(ctx: Any, product: str, version: str | None, env: str | None, json_out
             _print_result(out, "", r)
             path = report.sample_file(r)
             if path and samples:
-                table = ctx.engine.query(
-                    f"SELECT * FROM read_parquet('{_q(path)}') LIMIT {int(samples)}", {})
+                table = ctx.engine.arrow(
+                    f"SELECT * FROM read_parquet('{_q(path)}') LIMIT {int(samples)}")
                 out.print(f"        failing rows sample ({path}):")
                 render_arrow(out, table, samples)
     if report.quarantine_path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,15 +20,56 @@ class BuildResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+# A query handed to an engine: a sqlglot tree, or text in Steward's dialect
+# (steward.sql.parse.DIALECT), in which a version's files are read with
+# ``read_parquet([...])``. The engine transpiles it to its own dialect.
+Query = Any
+
+
 class Engine(Protocol):
+    """What the layers above ask of a compute engine: no connection ever leaves it."""
+
     name: str
+    dialect: str
 
     def build(self, product: Product, inputs: Mapping[str, list[str]], out_dir: str) -> BuildResult:
         """Materialise ``product`` into ``out_dir/data`` from input Parquet files."""
         ...
 
-    def query(self, sql: str, tables: Mapping[str, list[str]]) -> Any:
-        """Run ``sql`` with product names bound to Parquet files; returns an Arrow table."""
+    def rows(self, query: Query) -> list[tuple[Any, ...]]:
+        """Every row of ``query``."""
+        ...
+
+    def first(self, query: Query) -> tuple[Any, ...] | None:
+        """The first row of ``query``, or None."""
+        ...
+
+    def record(self, query: Query) -> dict[str, Any]:
+        """The first row of ``query`` as column name -> value ({} for none)."""
+        ...
+
+    def arrow(self, query: Query) -> Any:
+        """``query``'s result as an Arrow table."""
+        ...
+
+    def copy(self, query: Query, out: str) -> int:
+        """Write ``query``'s result to the Parquet file ``out``; returns its rows."""
+        ...
+
+    def columns(self, query: Query) -> list[tuple[str, str]]:
+        """(name, type) of each column ``query`` returns."""
+        ...
+
+    def materialized(self, query: Query) -> AbstractContextManager[str]:
+        """``query``'s result kept as a named table while the ``with`` block runs."""
+        ...
+
+    def describe(self, files: list[str]) -> tuple[Column, ...]:
+        """The schema of a version's Parquet files, in the engine's type names."""
+        ...
+
+    def write_views(self, path: str, views: Mapping[str, Mapping[str, list[str]]]) -> int:
+        """A database file of environments' views for other clients (``env views``)."""
         ...
 
     def read_only_query(self, sql: str, tables: Mapping[str, list[str]], store_root: str
@@ -41,8 +83,4 @@ class Engine(Protocol):
 
     def data_hash(self, files: list[str]) -> str:
         """A content hash of a version's data files."""
-        ...
-
-    def connection(self) -> Any:
-        """A thread-local connection for layers that compile SQL (checks, profiles)."""
         ...

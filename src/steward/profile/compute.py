@@ -44,6 +44,7 @@ from sqlglot import exp
 
 from steward.profile import cdf as knots
 from steward.profile.distinct import EXACT_ROWS, sketch_distinct
+from steward.sql.parse import DIALECT
 
 # 2: exact top-k and distinct counts, CDF knots ("cdf") for drift. Format 1 profiles
 # (histogram and seven quantiles only) are still compared, less precisely.
@@ -83,11 +84,11 @@ def column_kind(sql_type: str) -> str:
 
 
 def _ident(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")  # type: ignore[union-attr]
+    return exp.to_identifier(name, quoted=True).sql(dialect=DIALECT)  # type: ignore[union-attr]
 
 
 def _lit(value: str) -> str:
-    return exp.Literal.string(value).sql(dialect="duckdb")
+    return exp.Literal.string(value).sql(dialect=DIALECT)
 
 
 def _scan(files: Sequence[str]) -> str:
@@ -129,8 +130,8 @@ def _numeric_aggs(col: str, kind: str, sql_type: str, safe: bool) -> dict[str, s
             "std": f"stddev_samp({c})", "q": f"approx_quantile({c}, {qlist})"}
 
 
-def describe(con: Any, files: Sequence[str]) -> list[tuple[str, str]]:
-    rows = con.execute(f"DESCRIBE SELECT * FROM {_scan(files)}").fetchall()
+def describe(engine: Any, files: Sequence[str]) -> list[tuple[str, str]]:
+    rows = engine.rows(f"DESCRIBE SELECT * FROM {_scan(files)}")
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
@@ -147,7 +148,7 @@ def _jsonable(v: Any) -> Any:
         return str(v)
 
 
-def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: int = TOP_K,
+def compute_profile(engine: Any, files: Sequence[str], *, bins: int = BINS, top_k: int = TOP_K,
                     byte_size: int | None = None,
                     schema: Sequence[tuple[str, str]] | None = None,
                     rows: int | None = None, method: str = "auto") -> dict[str, Any]:
@@ -155,14 +156,14 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
 
     A version of at most ``steward.profile.small.SMALL_ROWS`` rows is profiled in
     process from Arrow (:mod:`steward.profile.small`: every statistic exact, about a
-    millisecond); a larger one, or one with a type only DuckDB renders, on ``con`` in
+    millisecond); a larger one, or one with a type only DuckDB renders, on the ``engine`` in
     two scans (plus a look at the Parquet footers, and above
     :data:`~steward.profile.distinct.EXACT_ROWS` rows one query for distinct counts). Both
     give the same keys, units and conventions; ``engine`` says which path ran (``arrow``
     or ``duckdb``).
 
     Args:
-        con: a DuckDB connection or cursor (``engine.connection()``).
+        engine: the compute engine (its queries: :class:`steward.engine.base.Engine`).
         files: the version's Parquet files.
         bins: histogram bins for numeric and temporal columns.
         top_k: most frequent values kept for strings and booleans.
@@ -196,9 +197,9 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
             return {"format": PROFILE_FORMAT, "rows": n, "bytes": byte_size,
                     "column_count": len(used), "columns": small_cols, "engine": "arrow",
                     "seconds": round(time.perf_counter() - t0, 4)}
-    schema = list(schema) if schema else describe(con, files)
+    schema = list(schema) if schema else describe(engine, files)
     kinds = {name: column_kind(t) for name, t in schema}
-    footer_rows, small = _footer_stats(con, files, schema, kinds)
+    footer_rows, small = _footer_stats(engine, files, schema, kinds)
     exact_distinct = (rows if rows is not None else footer_rows) <= EXACT_ROWS
     select: list[str] = ["count(*)"]
     slots: dict[str, dict[str, int]] = {}
@@ -235,7 +236,7 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
             add(name, "empty", f"count_if({s} = '')")
         elif kind == "boolean":
             add(name, "true", f"count_if({c})")
-    row = con.execute(f"SELECT {', '.join(select)} FROM {_scan(files)}").fetchone()
+    row = engine.first(f"SELECT {', '.join(select)} FROM {_scan(files)}")
     n_rows = int(row[0] or 0)
 
     cols: dict[str, dict[str, Any]] = {}
@@ -283,23 +284,23 @@ def compute_profile(con: Any, files: Sequence[str], *, bins: int = BINS, top_k: 
             p["mean"] = (t / count) if count else None
         cols[name] = p
 
-    _fix_non_finite(con, files, schema, kinds, cols)
+    _fix_non_finite(engine, files, schema, kinds, cols)
     if not exact_distinct:
         sketched = [n for n, _ in schema if "distinct" not in cols[n]
                     and kinds[n] in ("numeric", "float", "temporal", "string")
                     and not cols[n].get("exact")]
-        found = sketch_distinct(con, _scan(files), [_ident(n) for n in sketched],
+        found = sketch_distinct(engine, _scan(files), [_ident(n) for n in sketched],
                                 [cols[n]["count"] for n in sketched])
         for name, d in zip(sketched, found, strict=True):
             cols[name]["distinct"] = d
             cols[name]["distinct_approx"] = True
-    _second_scan(con, files, schema, kinds, cols, bins, top_k, n_rows)
+    _second_scan(engine, files, schema, kinds, cols, bins, top_k, n_rows)
     return {"format": PROFILE_FORMAT, "rows": n_rows, "bytes": byte_size,
             "column_count": len(schema), "columns": cols, "engine": "duckdb",
             "seconds": round(time.perf_counter() - t0, 4)}
 
 
-def _footer_stats(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
+def _footer_stats(engine: Any, files: Sequence[str], schema: list[tuple[str, str]],
                   kinds: dict[str, str]) -> tuple[int, set[str]]:
     """The row count, and the integer and date columns spanning at most :data:`SMALL_RANGE`.
 
@@ -310,7 +311,7 @@ def _footer_stats(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
     cands = [(n, t) for n, t in schema
              if (kinds[n] == "numeric" and t.upper() in _INT) or t.upper() == "DATE"]
     sel = "".join(f", min({_ident(n)}), max({_ident(n)})" for n, _ in cands)
-    row = con.execute(f"SELECT count(*){sel} FROM {_scan(files)}").fetchone()
+    row = engine.first(f"SELECT count(*){sel} FROM {_scan(files)}")
     out = set()
     for i, (name, _) in enumerate(cands):
         lo, hi = row[1 + 2 * i], row[2 + 2 * i]
@@ -367,7 +368,7 @@ def _from_counts(p: dict[str, Any], counts: dict[Any, int], bins: int) -> None:
     p["histogram"] = {"lo": lo, "hi": hi, "counts": hist}
 
 
-def _fix_non_finite(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
+def _fix_non_finite(engine: Any, files: Sequence[str], schema: list[tuple[str, str]],
                     kinds: dict[str, str], cols: dict[str, dict[str, Any]]) -> None:
     """Recompute, without infinities, the columns whose fast statistics met one."""
     redo = [(n, t) for n, t in schema if kinds[n] in ("numeric", "temporal")
@@ -381,7 +382,7 @@ def _fix_non_finite(con: Any, files: Sequence[str], schema: list[tuple[str, str]
         for key, sql in _numeric_aggs(name, kinds[name], sql_type, safe=True).items():
             select.append(sql)
             keys.append((name, key))
-    row = con.execute(f"SELECT {', '.join(select)} FROM {_scan(files)}").fetchone()
+    row = engine.first(f"SELECT {', '.join(select)} FROM {_scan(files)}")
     for name, _ in redo:
         cols[name]["_unsafe"] = True  # holds infinities: its histogram filters them too
     for (name, key), value in zip(keys, row, strict=True):
@@ -414,7 +415,7 @@ def _bin_expr(col: str, kind: str, sql_type: str, lo: float, hi: float, nb: int,
             f" 0), {nb - 1})::INTEGER END")
 
 
-def _second_scan(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
+def _second_scan(engine: Any, files: Sequence[str], schema: list[tuple[str, str]],
                  kinds: dict[str, str], cols: dict[str, dict[str, Any]], bins: int,
                  top_k: int, n_rows: int) -> None:
     """Histograms, exact value counts and exact top-k in one GROUPING SETS scan.
@@ -465,12 +466,12 @@ def _second_scan(con: Any, files: Sequence[str], schema: list[tuple[str, str]],
         if tops:
             keep = (f" QUALIFY s NOT IN ({', '.join(map(str, tops))}) OR row_number() OVER "
                     f"(PARTITION BY s ORDER BY n DESC, {names}) <= {int(top_k)}")
-        rows = con.execute(
+        rows = engine.rows(
             f"SELECT * FROM (SELECT {names}, n, CASE {which} END AS s, "
             f"count(*) OVER (PARTITION BY CASE {which} END) AS g "
             f"FROM (SELECT {names}, count(*) AS n FROM (SELECT {proj} FROM {_scan(files)}) "
             f"GROUP BY GROUPING SETS ({sets}))) WHERE s IS NOT NULL{keep}"
-        ).fetchall()
+        )
         nk = len(keys)
         for r in rows:
             i = r[nk + 1]

@@ -53,11 +53,10 @@ def estimate(nonempty: int, log_sum: float, count: int) -> int:
     return int(min(max(round(n), nonempty), count))
 
 
-def sketch_distinct(con: Any, scan: str, exprs: Sequence[str], counts: Sequence[int]
+def sketch_distinct(engine: Any, scan: str, exprs: Sequence[str], counts: Sequence[int]
                     ) -> list[int]:
     """Estimated distinct counts of the SQL expressions ``exprs`` over ``scan``."""
     if not exprs:
         return []
-    got = {int(c): (int(d), float(s)) for c, d, s in con.execute(sketch_sql(scan, exprs))
-           .fetchall()}
+    got = {int(c): (int(d), float(s)) for c, d, s in engine.rows(sketch_sql(scan, exprs))}
     return [estimate(*got.get(i, (0, 0.0)), counts[i]) for i in range(len(exprs))]

@@ -99,7 +99,7 @@ class Profiles:
         when known; they save a query or a look at the Parquet footers.
         """
         cols = [(c.name, c.type) for c in schema] if schema else None
-        return compute_profile(self.engine.connection(), files, byte_size=byte_size,
+        return compute_profile(self.engine, files, byte_size=byte_size,
                                schema=cols, rows=rows)
 
     def of_version(self, version: Version, compute: bool = True) -> dict[str, Any] | None:

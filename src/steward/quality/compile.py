@@ -18,9 +18,8 @@ from sqlglot import exp
 
 from steward.core import checks as ck
 from steward.sql.checksql import THIS, CheckSqlError, parse_check_query, parse_predicate
-from steward.sql.parse import parquet_scan, rewrite_references, table_references
+from steward.sql.parse import DIALECT, parquet_scan, rewrite_references, table_references
 
-DIALECT = "duckdb"
 ALIAS = "__t"
 # Evaluated elsewhere (profiles): compiled to nothing here.
 NOT_COMPILED = frozenset({"drift", "anomaly"})

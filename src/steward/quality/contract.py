@@ -16,6 +16,7 @@ from sqlglot import exp
 from steward.core.check_results import CheckResult
 from steward.core.records import Column
 from steward.core.words import counted, verb
+from steward.sql.parse import DIALECT
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def contract_of(spec: Any, default_mode: str = "lenient") -> Contract:
 def normalise_type(text: str) -> str:
     """A type as DuckDB spells it canonically (``INT4`` -> ``INT``, ``STRING`` -> ``TEXT``)."""
     try:
-        return exp.DataType.build(text, dialect="duckdb").sql(dialect="duckdb").upper()
+        return exp.DataType.build(text, dialect=DIALECT).sql(dialect=DIALECT).upper()
     except (sqlglot.errors.ParseError, ValueError):
         return " ".join(text.upper().split())
 

@@ -22,9 +22,10 @@ from steward.core.errors import CheckFailed
 from steward.core.words import counted
 from steward.meta.checks import record_results
 from steward.meta.store import Metastore
-from steward.quality.compile import NOT_COMPILED, Compiled, scan, to_sql
+from steward.quality.compile import NOT_COMPILED, Compiled, scan
 from steward.quality.contract import Contract, contract_of
 from steward.quality.run import CheckRun, Evaluation, evaluate
+from steward.sql.parse import DIALECT
 
 SAMPLES_DIR = "checks"
 QUARANTINE_FILE = os.path.join("quarantine", "failed_rows.parquet")
@@ -69,7 +70,7 @@ class QualityGate:
             return None if v is None else self.store.data_files(v.path)
 
         run = CheckRun(
-            conn=self.engine.connection(), files=list(candidate.files),
+            engine=self.engine, files=list(candidate.files),
             schema=candidate.result.schema,
             previous_rows=candidate.previous.row_count if candidate.previous else None,
             resolve=resolve, sample_dir=candidate.sample_dir,
@@ -98,7 +99,7 @@ class QualityGate:
         bad = [ev.compiled[r.name] for r in ev.results
                if r.blocking and r.status == "fail" and r.name in ev.compiled
                and ev.compiled[r.name].row_level]
-        moved = quarantine_rows(run.conn, candidate.files, bad, candidate.scratch)
+        moved = quarantine_rows(run.engine, candidate.files, bad, candidate.scratch)
         candidate.result = replace(candidate.result, rows=candidate.result.rows - moved)
         second = evaluate(checks, replace(run, files=list(candidate.files)), contract)
         names = {c.name for c in bad}
@@ -131,7 +132,8 @@ def _quarantinable(results: list[CheckResult], ev: Evaluation) -> bool:
         for r in blocking)
 
 
-def quarantine_rows(conn: Any, files: list[str], failing: list[Compiled], folder: str) -> int:
+def quarantine_rows(engine: Any, files: list[str], failing: list[Compiled], folder: str
+                    ) -> int:
     """Rewrite ``files`` in place without the failing rows; write those to the quarantine.
 
     The quarantined rows carry a ``_failed_checks`` column naming the checks they fail.
@@ -147,13 +149,12 @@ def quarantine_rows(conn: Any, files: list[str], failing: list[Compiled], folder
     qfile = os.path.join(folder, QUARANTINE_FILE)
     os.makedirs(os.path.dirname(qfile), exist_ok=True)
     bad_q = exp.select("*", exp.alias_(reasons, "_failed_checks")).from_(scan(files)).where(pred)
-    row = conn.execute(f"COPY ({to_sql(bad_q)}) TO {_lit(qfile)} {_PARQUET}").fetchone()
-    moved = int(row[0]) if row else 0
+    moved = engine.copy(bad_q, qfile)
     tmp_dir = os.path.join(folder, "quarantine", ".passing")
     os.makedirs(tmp_dir, exist_ok=True)
     tmp = os.path.join(tmp_dir, "part-0.parquet")
     good_q = exp.select("*").from_(scan(files)).where(exp.Not(this=exp.Paren(this=pred.copy())))
-    conn.execute(f"COPY ({to_sql(good_q)}) TO {_lit(tmp)} {_PARQUET}")
+    engine.copy(good_q, tmp)
     for f in files[1:]:
         os.remove(f)
     os.replace(tmp, files[0])
@@ -178,4 +179,4 @@ def failure_summary(product: str, results: list[CheckResult]) -> str:
 
 
 def _lit(value: str) -> str:
-    return exp.Literal.string(value).sql(dialect="duckdb")
+    return exp.Literal.string(value).sql(dialect=DIALECT)

@@ -29,7 +29,6 @@ from steward.quality.compile import (
     compile_check,
     label_all,
     scan_query,
-    to_sql,
 )
 from steward.quality.contract import Contract, contract_result, schema_problems
 
@@ -40,7 +39,7 @@ SAMPLE_ROWS = 20
 class CheckRun:
     """Everything one evaluation needs besides the checks themselves."""
 
-    conn: Any  # a DuckDB cursor (from ``engine.connection()``)
+    engine: Any  # the compute engine (steward.engine.base.Engine): queries go through it
     files: list[str]
     schema: Sequence[Column] = ()
     previous_rows: int | None = None
@@ -123,19 +122,19 @@ def _scan(run: CheckRun, compiled: dict[str, Compiled], extra: dict[str, exp.Exp
     for comp in compiled.values():
         aggs.update(comp.aggregates)
     try:
-        return _fetch(run.conn, scan_query(run.files, aggs)), {}
+        return run.engine.record(scan_query(run.files, aggs)), {}
     except Exception as first:
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
         try:
-            values = _fetch(run.conn, scan_query(run.files, extra))
+            values = run.engine.record(scan_query(run.files, extra))
         except Exception:
-            values = _fetch(run.conn, scan_query(run.files, {}))
+            values = run.engine.record(scan_query(run.files, {}))
         for name, comp in compiled.items():
             if not comp.aggregates:
                 continue
             try:
-                values.update(_fetch(run.conn, scan_query(run.files, comp.aggregates)))
+                values.update(run.engine.record(scan_query(run.files, comp.aggregates)))
             except Exception as e:
                 errors[name] = _db_message(e)
         if not errors and not values:
@@ -143,11 +142,6 @@ def _scan(run: CheckRun, compiled: dict[str, Compiled], extra: dict[str, exp.Exp
         return values, errors
 
 
-def _fetch(conn: Any, query: exp.Expression) -> dict[str, Any]:
-    cur = conn.execute(to_sql(query))
-    row = cur.fetchone()
-    names = [d[0] for d in cur.description]
-    return dict(zip(names, row, strict=True))
 
 
 def _judge(comp: Compiled, values: dict[str, Any], run: CheckRun) -> CheckResult:
@@ -159,13 +153,13 @@ def _judge(comp: Compiled, values: dict[str, Any], run: CheckRun) -> CheckResult
     if t in ("not_null", "accepted_values", "range", "regex", "length", "expression"):
         return _rows_result(check, name, int(values[f"{a}_fail"] or 0), rows, column)
     if t == "unique":
-        nonnull, dups = (int(x or 0) for x in run.conn.execute(to_sql(comp.query)).fetchone())  # type: ignore[arg-type]
+        nonnull, dups = (int(x or 0) for x in run.engine.first(comp.query))  # type: ignore[arg-type]
         r = _rows_result(check, name, dups, nonnull, column)
         key = ", ".join(check.key)
         return replace(r, message=f"({key}) unique: {r.message}" if dups == 0 else
                        f"{counted(dups, 'duplicate row')} on ({key}); {r.message}")
     if t == "relationships":
-        failures, missing = (int(x or 0) for x in run.conn.execute(to_sql(comp.query)).fetchone())  # type: ignore[union-attr, arg-type]
+        failures, missing = (int(x or 0) for x in run.engine.first(comp.query))  # type: ignore[union-attr, arg-type]
         nonnull = int(values[f"{a}_nonnull"] or 0)
         r = _rows_result(check, name, failures, nonnull, column)
         r = replace(r, details={**r.details, "missing_values": missing})
@@ -175,7 +169,7 @@ def _judge(comp: Compiled, values: dict[str, Any], run: CheckRun) -> CheckResult
                                    f"not found in {check.to}.{check.field}; {r.message}")
         return r
     if t == "sql":
-        failures = int(run.conn.execute(to_sql(comp.query)).fetchone()[0])  # type: ignore[arg-type]
+        failures = int(run.engine.first(comp.query)[0])  # type: ignore[arg-type]
         ok = failures <= (check.max_failures or 0)
         return CheckResult(name, t, check.severity, "pass" if ok else "fail", failures, None,
                            failures, f"query returned {counted(failures, 'failing row')}",
@@ -291,8 +285,7 @@ def _with_sample(r: CheckResult, comp: Compiled, run: CheckRun) -> CheckResult:
     fname = _SAFE.sub("_", r.name) + ".parquet"
     target = os.path.join(run.sample_dir, fname)
     try:
-        run.conn.execute(f"COPY ({to_sql(comp.sample)}) TO "
-                         f"{exp.Literal.string(target).sql(dialect='duckdb')} (FORMAT parquet)")
+        run.engine.copy(comp.sample, target)
     except Exception as e:
         return replace(r, details={**r.details, "sample_error": _db_message(e)})
     return replace(r, sample_path=f"{run.sample_prefix}/{fname}")

@@ -73,7 +73,7 @@ def check_versions(products: Mapping[str, Any], versions: Mapping[str, Version],
         # samples of a later check live beside the version, keyed by this check run:
         # nothing ever writes into a published version
         side = samples_key(version.path, check_run)
-        run = CheckRun(conn=engine.connection(), files=files,
+        run = CheckRun(engine=engine, files=files,
                        schema=version.schema, previous_rows=prev.row_count if prev else None,
                        resolve=resolve, sample_dir=store.path(side), sample_prefix=side)
         results = evaluate(checks, run, contract).results

@@ -27,6 +27,7 @@ from steward.core.ids import new_id
 from steward.core.model import Product, Project
 from steward.core.records import Version
 from steward.run.planner import BuildPlan, PlannedStep, dag_of, plan_build
+from steward.sql.parse import DIALECT
 
 if TYPE_CHECKING:  # sqlglot loads only when a change has to be categorised
     from sqlglot import exp
@@ -35,7 +36,6 @@ if TYPE_CHECKING:  # sqlglot loads only when a change has to be categorised
     from steward.meta.store import Metastore
 
 Category = Literal["breaking", "non-breaking", "metadata-only"]
-DIALECT = "duckdb"
 PLAN_SCHEMA_VERSION = 1
 _RANK = {"metadata-only": 0, "non-breaking": 1, "breaking": 2}
 _CONTRACT_KEYS = ("contract", "primary_key")

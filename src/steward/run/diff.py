@@ -8,7 +8,6 @@ key, rows are compared whole (multiset difference both ways) and the result says
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 from steward.core.records import Column, Version
-from steward.sql.parse import parquet_scan
-
-DIALECT = "duckdb"
+from steward.sql.parse import DIALECT, parquet_scan
 
 
 @dataclass
@@ -63,7 +60,7 @@ def schema_diff(a: Sequence[Column], b: Sequence[Column]) -> dict[str, Any]:
     }
 
 
-def diff_versions(conn: Any, product: str, va: Version, vb: Version, files_a: list[str],
+def diff_versions(engine: Any, product: str, va: Version, vb: Version, files_a: list[str],
                   files_b: list[str], key: Sequence[str], sample_size: int = 10,
                   label_a: str | None = None, label_b: str | None = None) -> DiffResult:
     """Diff ``va`` against ``vb`` (``vb`` is the newer side: "added" rows are in ``vb``)."""
@@ -83,7 +80,7 @@ def diff_versions(conn: Any, product: str, va: Version, vb: Version, files_a: li
             ("no primary key declared" if not key else
              f"primary key {', '.join(key)} is not in both versions")
             + "; compared whole rows: a changed row counts as one removed and one added")
-        _full_row(conn, result, scan_a, scan_b, common, sample_size)
+        _full_row(engine, result, scan_a, scan_b, common, sample_size)
         return result
     values = [c for c in common if c not in key]
     if sdiff["added"] or sdiff["removed"]:
@@ -96,14 +93,12 @@ def diff_versions(conn: Any, product: str, va: Version, vb: Version, files_a: li
     changed = " OR ".join(diffs) if diffs else "false"
     side = ", ".join([f"a.{_q(c)} AS {_q('a_' + c)}" for c in [*key, *values]]
                      + [f"b.{_q(c)} AS {_q('b_' + c)}" for c in [*key, *values]])
-    tmp = _q(f"steward_diff_{uuid.uuid4().hex}")
-    conn.execute(f"""
-    CREATE TEMP TABLE {tmp} AS
+    joined = f"""
     SELECT a.__a AS __a, b.__b AS __b, {side}
     FROM (SELECT {pick}, true AS __a FROM {scan_a}) a
     FULL OUTER JOIN (SELECT {pick}, true AS __b FROM {scan_b}) b ON {on}
-    WHERE a.__a IS NULL OR b.__b IS NULL OR {changed}""")
-    try:
+    WHERE a.__a IS NULL OR b.__b IS NULL OR {changed}"""
+    with engine.materialized(joined) as tmp:
         both = "__a AND __b"
         col_diffs = [f"{_q('a_' + c)} IS DISTINCT FROM {_q('b_' + c)}" for c in values]
 
@@ -117,15 +112,13 @@ def diff_versions(conn: Any, product: str, va: Version, vb: Version, files_a: li
         h_b = "hash(" + ", ".join(_q("b_" + k) for k in key) + ")"
         n = int(sample_size)
         counts = ", ".join(f"count(*) FILTER (WHERE {both} AND {d})" for d in col_diffs)
-        row = conn.execute(f"""
+        row = engine.first(f"""
         SELECT count(*) FILTER (WHERE __a IS NULL), count(*) FILTER (WHERE __b IS NULL),
                count(*) FILTER (WHERE {both}), {counts or "0"},
                arg_min({row_changed}, {h_a}, {n}) FILTER (WHERE {both}),
                arg_min({struct('b_')}, {h_b}, {n}) FILTER (WHERE __a IS NULL),
                arg_min({struct('a_')}, {h_a}, {n}) FILTER (WHERE __b IS NULL)
-        FROM {tmp}""").fetchone()
-    finally:
-        conn.execute(f"DROP TABLE IF EXISTS {tmp}")
+        FROM {tmp}""")
     result.added, result.removed, result.changed = int(row[0]), int(row[1]), int(row[2])
     result.column_changes = {c: int(row[3 + i]) for i, c in enumerate(values)}
     k = 3 + max(len(values), 1)
@@ -142,7 +135,7 @@ def diff_versions(conn: Any, product: str, va: Version, vb: Version, files_a: li
     return result
 
 
-def _full_row(conn: Any, result: DiffResult, scan_a: str, scan_b: str, common: list[str],
+def _full_row(engine: Any, result: DiffResult, scan_a: str, scan_b: str, common: list[str],
               sample_size: int) -> None:
     pick = ", ".join(_q(c) for c in common)
     n = int(sample_size)
@@ -154,7 +147,7 @@ def _full_row(conn: Any, result: DiffResult, scan_a: str, scan_b: str, common: l
            (SELECT list(t) FROM (SELECT * FROM only_b LIMIT {n}) t),
            (SELECT list(t) FROM (SELECT * FROM only_a LIMIT {n}) t)
     """
-    row = conn.execute(sql).fetchone()
+    row = engine.first(sql)
     result.added, result.removed = int(row[0]), int(row[1])
     result.unchanged = result.rows_a - result.removed
     result.sample = {"changed": [], "added": list(row[2] or []), "removed": list(row[3] or [])}

@@ -234,7 +234,7 @@ def diff(ctx: Any, product: str, a: str, b: str, sample: int = 10) -> DiffResult
     fa, fb = ctx.store.data_files(va.path), ctx.store.data_files(vb.path)
     if not fa or not fb:
         raise PlanError("the files of one side are gone (garbage-collected?)")
-    return diff_versions(ctx.engine.connection(), name, va, vb, fa, fb, key, sample, la, lb)
+    return diff_versions(ctx.engine, name, va, vb, fa, fb, key, sample, la, lb)
 
 
 # -- DuckDB views per environment -------------------------------------------------------------
@@ -247,41 +247,11 @@ def write_views(ctx: Any, path: str | None = None) -> tuple[str, int]:
 
     Built in a temporary file and renamed over the old one, so a client never sees half.
     """
-    from sqlglot import exp
-
-    from steward.sql.parse import parquet_scan
-
-    def q(s: str) -> str:
-        return exp.to_identifier(s, quoted=True).sql(dialect="duckdb")
-
     path = path or os.path.join(ctx.state_dir, VIEWS_FILE)
-    tmp = path + ".tmp"
-    for f in (tmp, tmp + ".wal"):
-        if os.path.exists(f):
-            os.remove(f)
-    conn = ctx.engine.connection()
-    alias = "steward_envs_tmp"
-    lit = exp.Literal.string(os.path.abspath(tmp)).sql(dialect="duckdb")
-    # the oldest storage format DuckDB 1.x clients and BI tools read (DuckDB 2 writes a
-    # newer one by default, which they refuse)
-    conn.execute(f"ATTACH {lit} AS {alias} (STORAGE_VERSION 'v1.0.0')")
-    n = 0
-    try:
-        for e in ctx.metastore.environments():
-            env = e["name"]
-            conn.execute(f"CREATE SCHEMA {alias}.{q(env)}")
-            for product, v in sorted(ctx.metastore.pointers(env).items()):
-                files = [os.path.abspath(f) for f in ctx.store.data_files(v.path)]
-                if not files:
-                    continue
-                scan = parquet_scan(files).sql(dialect="duckdb")
-                conn.execute(f"CREATE VIEW {alias}.{q(env)}.{q(view_name(product))} AS "
-                             f"SELECT * FROM {scan}")
-                n += 1
-    finally:
-        conn.execute(f"DETACH {alias}")
-    os.replace(tmp, path)
-    return path, n
+    views = {e["name"]: {view_name(p): ctx.store.data_files(v.path)
+                         for p, v in ctx.metastore.pointers(e["name"]).items()}
+             for e in ctx.metastore.environments()}
+    return path, ctx.engine.write_views(path, views)
 
 
 def refresh_views_if_present(ctx: Any) -> None:

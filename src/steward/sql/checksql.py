@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, cast
 
+from steward.sql.parse import DIALECT
+
 if TYPE_CHECKING:  # sqlglot is imported only when a check's SQL is parsed
     from sqlglot import exp
 
-DIALECT = "duckdb"
 THIS = "__steward_this__"  # what ``{{ this }}`` stands for while the query is parsed
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.S)
 _EXPRESSION_HINT = ("an expression is a row-level predicate every row must satisfy, "
