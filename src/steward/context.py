@@ -111,7 +111,7 @@ class Context:
         head = self.store.read_meta("audit-head.json")
         if folders or head:
             where = os.path.relpath(self.store.root, self.root) \
-                if self.store.root.startswith(self.root) else self.store.root
+                if self.store.root.startswith(self.root + os.sep) else self.store.root
             raise IntegrityError(
                 f"the metastore {rel} does not exist, but the store {where} holds "
                 f"{len(folders)} version folder(s)"
@@ -279,7 +279,8 @@ class Context:
             elif p.is_source:
                 return  # a source called on every run, or one this cannot hash: no fast path
         remember(self.root, env, self.default_env, self.project.load_key, sources, order,
-                 warnings, self.metastore.url, getattr(self.store, "scratch_root", None))
+                 warnings, self.metastore.url,
+                 self.store.scratch_root if self.store.kind == "local" else None)  # type: ignore[attr-defined]
 
     # -- extension points: each area wires itself in here --------------------------
     def post_build_hooks(self) -> list[Any]:
@@ -416,6 +417,7 @@ class Context:
         from steward.run.verify import Verifier
 
         verifier = Verifier(self.store)
+        verifier.prefetch(current.values())
         out = {n: f"damaged: {p}" for n, v in current.items()
                if (p := verifier.shallow(v)) is not None}
         inputs = {n: p.inputs for n, p in self.project.products.items()}
@@ -460,6 +462,7 @@ class Context:
 
         current = self.current(env)
         verifier = Verifier(self.store)
+        verifier.prefetch(current.values())
         bad = {n: p for n, v in current.items() if (p := verifier.shallow(v)) is not None}
         if bad:
             from steward.core.errors import IntegrityError
@@ -470,7 +473,7 @@ class Context:
                 f"then 'steward run {n}' rebuilds it")
         return self.engine.read_only_query(
             query, {n: self.store.data_files(v.path) for n, v in current.items()},
-            self.store.root)
+            self.store.local_root())
 
     def sql_export(self, query: str, output: str, env: str | None = None) -> int:
         """Write a read-only query's result to a file (Parquet, CSV or JSON lines, by its

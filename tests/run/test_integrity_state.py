@@ -228,7 +228,9 @@ def test_gc_on_a_read_only_store_is_refused(starter: Path, monkeypatch: pytest.M
     assert Context(starter).run().ok
     from steward.run import gc as gcmod
 
-    monkeypatch.setattr(gcmod, "_writable", lambda store: False)
+    from steward.store.local import LocalStore
+
+    monkeypatch.setattr(LocalStore, "writable", lambda self: False)
     before = {v.id for v in Context(starter).metastore.versions()}
     with pytest.raises(gcmod.GcError, match="read-only: nothing was deleted"):
         gcmod.gc(Context(starter), keep_last=0, keep_days=0)

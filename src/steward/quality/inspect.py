@@ -29,9 +29,9 @@ class CheckReport:
         if not r.sample_path:
             return None
         if r.sample_path.startswith(".checks/"):  # a later check run's (a store key)
-            path = self.store.path(r.sample_path)
+            path = self.store.local(r.sample_path)
         else:
-            path = os.path.join(self.store.path(self.version.path), r.sample_path)
+            path = os.path.join(self.store.local(self.version.path), r.sample_path)
         return path if os.path.exists(path) else None
 
     def to_json(self) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def check_report(ctx: Any, product: str, version: str | None, env: str) -> Check
     """Stored results of one version of ``product`` (``ctx`` is a Context)."""
     v = pick_version(ctx, product, version, env)
     current = ctx.metastore.pointer_map(env).get(product) == v.id
-    q = os.path.join(ctx.store.path(v.path), QUARANTINE_FILE)
+    q = os.path.join(ctx.store.local(v.path), QUARANTINE_FILE)
     return CheckReport(product, v, env, current, results_for(ctx.metastore, v.id),
                        q if os.path.exists(q) else None, ctx.store)
 
@@ -81,5 +81,5 @@ def quarantine_file(ctx: Any, product: str, env: str | None = None) -> str | Non
     v = ctx.current(env).get(product)
     if v is None:
         return None
-    path = os.path.join(ctx.store.path(v.path), QUARANTINE_FILE)
+    path = os.path.join(ctx.store.local(v.path), QUARANTINE_FILE)
     return path if os.path.exists(path) else None

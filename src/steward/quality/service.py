@@ -72,11 +72,12 @@ def check_versions(products: Mapping[str, Any], versions: Mapping[str, Version],
         files = store.data_files(version.path)
         # samples of a later check live beside the version, keyed by this check run:
         # nothing ever writes into a published version
-        side = samples_key(version.path, check_run)
+        local, side = store.side(version.path, check_run)
         run = CheckRun(engine=engine, files=files,
                        schema=version.schema, previous_rows=prev.row_count if prev else None,
-                       resolve=resolve, sample_dir=store.path(side), sample_prefix=side)
+                       resolve=resolve, sample_dir=local, sample_prefix=side)
         results = evaluate(checks, run, contract).results
+        store.commit_side(local, side)
         status = overall_status(results)
         if record:
             status = record_results(metastore, version.id, results, name,
@@ -96,11 +97,6 @@ def check_versions(products: Mapping[str, Any], versions: Mapping[str, Version],
         return list(pool.map(one, names))
 
 
-def samples_key(version_key: str, check_run: str) -> str:
-    """Where a later check run keeps a version's failing-row samples (a store key)."""
-    return f".checks/{version_key}/{check_run}"
-
-
 def _require_files(names: list[str], versions: Mapping[str, Version], store: Any) -> None:
     """Refuse, before checking anything, versions whose data files are gone."""
     lost = [versions[n] for n in names if not store.data_files(versions[n].path)
@@ -110,7 +106,7 @@ def _require_files(names: list[str], versions: Mapping[str, Version], store: Any
     if not lost:
         return
     lines = [f"{v.product} version {v.id} has lost its data: its Parquet files under "
-             f"{_shown(store.path(v.path))} are not the ones published" for v in lost]
+             f"{_shown(store.local(v.path))} are not the ones published" for v in lost]
     rebuild = " ".join(sorted(v.product for v in lost))
     raise StateError("\n".join(lines) + "\n    hint: its files were deleted or moved outside "
                      "Steward; 'steward verify' lists every damaged version, 'steward run "

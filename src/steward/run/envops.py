@@ -34,9 +34,9 @@ def plan(ctx: Any, env: str | None = None, select: Sequence[str] = (),
     base = from_env or (ctx.default_env if env != ctx.default_env else None)
     compared = env if ctx.reads.env_exists(env) or not base else base
     verifier = Verifier(ctx.store)
-    damaged = {n: p for n, v in ctx.reads.pointers(compared).items()
-               if (p := verifier.shallow(v)) is not None} \
-        if ctx.reads.env_exists(compared) else {}
+    pointers = ctx.reads.pointers(compared) if ctx.reads.env_exists(compared) else {}
+    verifier.prefetch(pointers.values())
+    damaged = {n: p for n, v in pointers.items() if (p := verifier.shallow(v)) is not None}
     return plan_changes(ctx.project, ctx.reads, env, chosen, base_env=base, damaged=damaged)
 
 

@@ -431,9 +431,9 @@ class Executor:
             data_hash = self.verifier.content_hash(files_now)
             manifest = tuple((os.path.basename(f), os.path.getsize(f)) for f in files_now)
             check_fp = self._check_fp(product, view)
+            size = _tree_size(scratch)
             key = self.store.publish(scratch, name, vid)
             faults.point("store.after_rename")
-            size = self.store.size(key)
             result = candidate.result  # a hook may have rewritten the data (quarantine)
             self.ms.publish(vid, schema=result.schema, row_count=result.rows, bytes=size,
                             data_hash=data_hash, check_status=candidate.check_status,
@@ -450,11 +450,12 @@ class Executor:
         except CheckFailed as e:
             # keep the refused candidate where it can be inspected, never pointed at
             assert scratch is not None
+            size = _tree_size(scratch)
             key = self.store.publish(scratch, name, vid)
             self.ms.update_version(vid, status="failed", error=str(e), check_status="failed",
                                    row_count=candidate.result.rows if candidate else None,
                                    schema=candidate.result.schema if candidate else (),
-                                   bytes=self.store.size(key), path=key)
+                                   bytes=size, path=key)
             return _Outcome(Step(run_id, name, "failed", vid, started, time.perf_counter() - t0,
                                  candidate.result.rows if candidate else None, str(e)), None,
                             candidate.notes if candidate else [])
@@ -503,18 +504,19 @@ class Executor:
             problem = self.verifier.shallow(v)
             if problem is not None:
                 raise BuildError(f"{name}: version {v.id} cannot be checked: {problem}")
-            side = self.store.path(f".checks/{v.path}/{run_id}") if not os.path.isabs(v.path) \
-                else os.path.join(v.path + ".checks", run_id)
+            side, side_key = self.store.side(v.path, run_id)
             candidate = Candidate(
                 product, v.id, None,
                 BuildResult(v.row_count or 0, v.schema, tuple(self.store.data_files(v.path))),
                 self.store.data_files(v.path), plan.env, run_id,
                 plan.current.get(name) if plan.current.get(name) is not v else None,
-                resolve=view, recheck=v, sample_dir=side,
-                sample_prefix=f".checks/{v.path}/{run_id}")
-            for hook in self.post_build:
-                if getattr(hook, "on_recheck", False):
-                    hook(candidate)
+                resolve=view, recheck=v, sample_dir=side, sample_prefix=side_key)
+            try:
+                for hook in self.post_build:
+                    if getattr(hook, "on_recheck", False):
+                        hook(candidate)
+            finally:
+                self.store.commit_side(side, side_key)
         except CheckFailed as e:
             self.ms.recorded_checks(v.id, "failed", None)
             return _Outcome(Step(run_id, name, "failed", v.id, started, time.perf_counter() - t0,
@@ -533,6 +535,14 @@ class Executor:
                              v.row_count), dataclasses.replace(
                                  v, check_fp=want, check_status=candidate.check_status),
                         ["checks evaluated again: passed", *candidate.notes])
+
+
+def _tree_size(folder: str) -> int:
+    total = 0
+    for d, _, files in os.walk(folder):
+        for f in files:
+            total += os.path.getsize(os.path.join(d, f))
+    return total
 
 
 def _descendants(name: str, children: dict[str, list[str]]) -> list[str]:

@@ -124,7 +124,7 @@ def _collect(ctx: Any, dry_run: bool, keep_last: int | None, keep_days: float | 
         result.paths = folders
         result.bytes = sum(store.size(f) for f in folders if store.exists(f))
         return result
-    if not _writable(store):
+    if not store.writable():
         raise GcError(f"the store {store.root} is read-only: nothing was deleted; make it "
                       "writable and run 'steward gc' again")
     audit = ctx.audit_trail()
@@ -157,12 +157,3 @@ def _collect(ctx: Any, dry_run: bool, keep_last: int | None, keep_days: float | 
                  reason=f"deleted {len(result.versions)} version(s), "
                         f"{len(result.paths)} folder(s), {result.bytes} bytes")
     return result
-
-
-def _writable(store: Any) -> bool:
-    import os
-
-    root = getattr(store, "root", None)
-    if root is None or not os.path.isdir(root):
-        return True
-    return os.access(root, os.W_OK | os.X_OK)

@@ -209,8 +209,10 @@ def verify_state(ms: Metastore, store: Any, audit: Any, inputs: Mapping[str, tup
                            pointers=replay.expected[env], actor=actor)
             out.repaired.append(f"env {env}: pointers restored from the audit trail")
     pointed = menvs.pointed_ids(ms)
-    verifier = Verifier(store)
+    verifier = Verifier(store, fresh=True)
+    store.refresh()
     versions = [v for v in menvs.all_versions(ms) if v.status in ("published", "damaged")]
+    verifier.prefetch(versions)
     out.versions_checked = len(versions)
     for v, problem in damaged_versions(verifier, versions, deep):
         severe = v.id in pointed

@@ -72,6 +72,8 @@ class Runner:
         """Products whose current version's files are missing or changed (each marked
         damaged in the metastore and recorded in the audit trail, once)."""
         out: dict[str, str] = {}
+        self.store.refresh()
+        self.verifier.prefetch(current.values())
         for name, v in current.items():
             problem = self.verifier.shallow(v)
             if problem is None:

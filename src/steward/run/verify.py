@@ -28,11 +28,19 @@ class Damage:
 class Verifier:
     """Checks versions against what was recorded; each version is hashed once per run."""
 
-    def __init__(self, store: Any, content_hash: Any = None):
+    def __init__(self, store: Any, content_hash: Any = None, fresh: bool = False):
         self.store = store
         self.content_hash = content_hash or store_hash(store)
+        self.fresh = fresh  # hash what the store holds now, not a local cached copy
         self._deep: dict[str, str | None] = {}
+        self._manifests: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def prefetch(self, versions: Any) -> None:
+        """List the files of many versions at once (one listing on an object store)."""
+        keys = [v.path for v in versions if v.path not in self._manifests]
+        if keys:
+            self._manifests.update(self.store.manifests(keys))
 
     def shallow(self, v: Version) -> str | None:
         """What is wrong with ``v``'s files by presence and size, or None."""
@@ -40,11 +48,13 @@ class Verifier:
             return f"it was found damaged earlier ({(v.error or '').splitlines()[0]})" \
                 if v.error else "it was found damaged earlier"
         try:
-            if not self.store.exists(v.path):
-                return f"its folder is missing from the store ({v.path})"
-            found = {e.name: e.size for e in self.store.manifest(v.path)}
+            listed = self._manifests[v.path] if v.path in self._manifests else \
+                self.store.manifests([v.path])[v.path]
         except (OSError, ValueError) as e:
             return f"its files cannot be read ({e})"
+        if listed is None:
+            return f"its folder is missing from the store ({v.path})"
+        found = {e.name: e.size for e in listed}
         if not v.files:
             return None if found else "it has no data files"
         want = dict(v.files)
@@ -68,7 +78,7 @@ class Verifier:
                 return self._deep[v.id]
         problem = self.shallow(v)
         if problem is None and v.data_hash:
-            files = self.store.data_files(v.path)
+            files = self.store.data_files(v.path, fresh=self.fresh)
             got = self.content_hash(files)
             if got != v.data_hash:
                 problem = ("its data files no longer match their recorded hash "

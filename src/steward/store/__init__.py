@@ -9,10 +9,11 @@ STORES: dict[str, type[Store]] = {"file": LocalStore}
 
 
 def open_store(location: str, root: str) -> Store:
-    """A store for ``location`` (a path, relative to the project ``root`` unless absolute)."""
+    """A store for ``location``: a path (relative to the project ``root`` unless
+    absolute), or an fsspec URL such as ``s3://bucket/prefix`` (an object store)."""
     scheme = location.split("://", 1)[0] if "://" in location else "file"
-    if scheme not in STORES:
-        from steward.core.errors import ConfigError
+    if scheme in STORES:
+        return STORES[scheme](location, root)
+    from steward.store.fsspec import FsspecStore
 
-        raise ConfigError(f"store scheme {scheme!r} is not supported yet; use a local path")
-    return STORES[scheme](location, root)
+    return FsspecStore(location, root)  # type: ignore[return-value]

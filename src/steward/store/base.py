@@ -7,6 +7,7 @@ key written by an older Steward may be an absolute path: it is accepted as it is
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,9 +23,15 @@ class FileEntry:
 
 
 class Store(Protocol):
-    """Immutable version folders under one root, written to a temporary name first."""
+    """Immutable version folders under one root, written to a temporary name first.
+
+    Everything that reads or writes a version goes through these methods with store
+    keys; files handed out (:meth:`data_files`, :meth:`local`) are local paths, on a
+    local store its own files, on an object store a read-through cache.
+    """
 
     root: str
+    kind: str  # "local" or "fsspec"
 
     def __init__(self, location: str, project_root: str) -> None: ...
 
@@ -41,11 +48,38 @@ class Store(Protocol):
         ...
 
     def path(self, key: str) -> str:
-        """A local path for ``key`` (for the engine and for side files such as samples)."""
+        """A local path for ``key`` (:meth:`local`)."""
         ...
 
-    def data_files(self, key: str) -> list[str]:
-        """The Parquet files holding a version's rows."""
+    def local(self, key: str, fresh: bool = False) -> str:
+        """A local copy of ``key`` (a version folder or a file); ``fresh``: not cached."""
+        ...
+
+    def local_root(self) -> str:
+        """The local folder every path handed out lies under."""
+        ...
+
+    def side(self, key: str, run: str) -> tuple[str, str]:
+        """(a local folder to write into, its key) for what a later check run keeps
+        beside version ``key``; never inside the version."""
+        ...
+
+    def commit_side(self, local: str, side_key: str) -> None:
+        """Keep what was written into a :meth:`side` folder."""
+        ...
+
+    def data_files(self, key: str, fresh: bool = False) -> list[str]:
+        """The Parquet files holding a version's rows (local paths)."""
+        ...
+
+    def manifests(self, keys: Iterable[str]) -> dict[str, list[FileEntry] | None]:
+        """The data files of many versions at once (None: the folder is missing)."""
+        ...
+
+    def writable(self) -> bool: ...
+
+    def refresh(self) -> None:
+        """Forget what was listed (another process may have written since)."""
         ...
 
     def manifest(self, key: str) -> list[FileEntry]:

@@ -7,6 +7,7 @@ import glob
 import os
 import shutil
 import uuid
+from collections.abc import Iterable
 
 from steward.store.base import DATA_DIR, FileEntry
 
@@ -15,6 +16,8 @@ META = ".steward-store"  # small files Steward keeps at the store's root
 
 
 class LocalStore:
+    kind = "local"
+
     def __init__(self, location: str, project_root: str):
         path = location.removeprefix("file://")
         self.root = os.path.normpath(path if os.path.isabs(path)
@@ -35,6 +38,28 @@ class LocalStore:
             raise ValueError(f"invalid store key {key!r}")
         return os.path.join(self.root, *key.split("/"))
 
+    def local(self, key: str, fresh: bool = False) -> str:
+        """A local path of ``key``: the store's own folder."""
+        return self.path(key)
+
+    def local_root(self) -> str:
+        return self.root
+
+    def side(self, key: str, run: str) -> tuple[str, str]:
+        """(the folder to write into, its key) for what a later check run keeps beside
+        version ``key``; nothing to upload (:meth:`commit_side` is a no-op here)."""
+        side_key = f".checks/{key}/{run}"
+        return self.path(side_key), side_key
+
+    def commit_side(self, local: str, side_key: str) -> None:
+        return None
+
+    def writable(self) -> bool:
+        return not os.path.isdir(self.root) or os.access(self.root, os.W_OK | os.X_OK)
+
+    def refresh(self) -> None:
+        return None
+
     # -- writing ------------------------------------------------------------------
     def new_scratch(self) -> str:
         path = os.path.join(self.scratch_root, uuid.uuid4().hex)
@@ -51,7 +76,11 @@ class LocalStore:
         return key
 
     # -- reading ------------------------------------------------------------------
-    def data_files(self, key: str) -> list[str]:
+    def manifests(self, keys: Iterable[str]) -> dict[str, list[FileEntry] | None]:
+        """Each version's data files, or None when its folder is missing."""
+        return {k: (self.manifest(k) if self.exists(k) else None) for k in keys}
+
+    def data_files(self, key: str, fresh: bool = False) -> list[str]:
         return sorted(glob.glob(os.path.join(glob.escape(self.path(key)), DATA_DIR,
                                              "*.parquet")))
 
