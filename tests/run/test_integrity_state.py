@@ -227,7 +227,6 @@ def test_gc_on_a_read_only_store_is_refused(starter: Path, monkeypatch: pytest.M
           (starter / "models/staging/orders.sql").read_text().replace("> 1", "> 2"))
     assert Context(starter).run().ok
     from steward.run import gc as gcmod
-
     from steward.store.local import LocalStore
 
     monkeypatch.setattr(LocalStore, "writable", lambda self: False)
