@@ -76,8 +76,8 @@ def sql_lineage(product: str, sql: str, inputs: Sequence[str],
             return ProductLineage(product, "table", _outputs(tree),
                                   reason=f"reads from table function {name}(); its columns "
                                   "are unknown to the analysis")
-    for node in tree.find_all(exp.Lateral, exp.Unnest):
-        if isinstance(node, exp.Unnest) and not isinstance(node.parent, exp.From | exp.Join):
+    for udtf in tree.find_all(exp.Lateral, exp.Unnest):
+        if isinstance(udtf, exp.Unnest) and not isinstance(udtf.parent, exp.From | exp.Join):
             continue
         return ProductLineage(product, "table", _outputs(tree),
                               reason="reads from UNNEST/LATERAL; not traced by column")

@@ -74,7 +74,7 @@ class DuckDBEngine(FileSources):
 
     # -- queries from other layers ---------------------------------------------------
     def _text(self, query: Query) -> str:
-        if isinstance(query, exp.Expression):
+        if isinstance(query, exp.Expr):
             return query.sql(dialect=self.dialect)
         return query if self.dialect == DIALECT else _transpile(query, self.dialect)
 
@@ -223,7 +223,7 @@ class DuckDBEngine(FileSources):
             pass  # a value past 64 bits: find which columns need exact decimals
         fits = ", ".join(f"coalesce(bool_and({ident(c)} BETWEEN -9223372036854775808 AND "
                          f"9223372036854775807), true)" for c in wide)
-        ok = cur.execute(f"SELECT {fits} FROM (\n{sql}\n)").fetchone()
+        ok = cur.execute(f"SELECT {fits} FROM (\n{sql}\n)").fetchone() or ()
         return copy({c: "BIGINT" if good else "DECIMAL(38,0)"
                      for c, good in zip(wide, ok, strict=True)})
 

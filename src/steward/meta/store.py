@@ -385,7 +385,9 @@ def _version(r: Any) -> Version:
 
 
 def _run(r: Any) -> Run:
-    return Run(r.id, r.env, r.status, _aware(r.started_at), _aware(r.finished_at), r.selection,
+    started = _aware(r.started_at)
+    assert started is not None
+    return Run(r.id, r.env, r.status, started, _aware(r.finished_at), r.selection,
                r.actor, json.loads(r.summary_json) if r.summary_json else {})
 
 

@@ -29,7 +29,7 @@ from steward.core.errors import BuildError, CheckFailed, RunCancelled, StewardEr
 from steward.core.fingerprint import check_fingerprint
 from steward.core.ids import new_id
 from steward.core.model import Product, Project
-from steward.core.records import RunResult, Step, Version
+from steward.core.records import RunResult, Step, StepStatus, Version
 from steward.engine.base import BuildResult, Engine
 from steward.meta import envs as menvs
 from steward.meta.audit import AuditSink
@@ -57,7 +57,9 @@ class Candidate:
     previous: Version | None
     notes: list[str] = field(default_factory=list)
     check_status: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # the profile a gate computed (published hooks reuse it) and the build's duration
+    profile: dict[str, Any] | None = None
+    build_seconds: float | None = None
     # the version each product a check reads has in this run (None: none)
     resolve: Callable[[str], Version | None] = lambda _n: None  # noqa: E731
     recheck: Version | None = None
@@ -444,7 +446,7 @@ class Executor:
                 base, status="published", path=key, schema=tuple(result.schema),
                 row_count=result.rows, bytes=size, data_hash=data_hash,
                 check_status=candidate.check_status, files=manifest, check_fp=check_fp)
-            candidate.extra["build_seconds"] = time.perf_counter() - t0
+            candidate.build_seconds = time.perf_counter() - t0
             return _Outcome(Step(run_id, name, "built", vid, started, time.perf_counter() - t0,
                                  result.rows), version, candidate.notes, candidate)
         except CheckFailed as e:
@@ -490,11 +492,15 @@ class Executor:
         t0 = time.perf_counter()
         v = st.version
         assert v is not None
-        status = "reused" if st.action == "reuse" else "kept"
+        status: StepStatus = "reused" if st.action == "reuse" else "kept"
         if alias is not None:
-            v = dataclasses.replace(alias, run_id=run_id, inputs={
-                i: (view(i).id if view(i) is not None else alias.inputs.get(i))  # type: ignore[union-attr]
-                for i in product.inputs})
+            inputs: dict[str, str] = {}
+            for i in product.inputs:
+                seen = view(i)
+                got = seen.id if seen is not None else alias.inputs.get(i)
+                if got is not None:
+                    inputs[i] = got
+            v = dataclasses.replace(alias, run_id=run_id, inputs=inputs)
         want = st.check_fp if st.recheck is not None else None
         if want is None:
             want = self._check_fp(product, view)
