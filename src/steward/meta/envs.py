@@ -379,7 +379,7 @@ def promote(ms: Metastore, src: str, dst: str, products: Iterable[str] | None,
         failed = failed_attempts(conn, src, {p: sp[p].updated_at for p in wanted})
         problems: list[str] = []
         for p in wanted:
-            if sp[p].check_status == "failed":
+            if sp[p].check_status == "fail":
                 problems.append(f"{p}: version {sp[p].version_id} in {src!r} failed its "
                                 "checks")
             elif p in failed:

@@ -378,10 +378,16 @@ def _version(r: Any) -> Version:
         id=r.id, product=r.product, fingerprint=r.fingerprint, metadata_fp=r.metadata_fp,
         status=r.status, path=r.path, schema=schema, row_count=r.row_count, bytes=r.bytes,
         data_hash=r.data_hash, created_at=_aware(r.created_at), run_id=r.run_id,
-        check_status=r.check_status, error=r.error,
+        check_status=check_status(r.check_status), error=r.error,
         inputs=json.loads(r.inputs_json) if r.inputs_json else {},
         files=files_of(r.files_json), check_fp=r.check_fp,
     )
+
+
+def check_status(value: str | None) -> str | None:
+    """A version's check status in the one vocabulary (pass, warn, fail, error); rows
+    written before it was unified say ``failed``."""
+    return "fail" if value == "failed" else value
 
 
 def _run(r: Any) -> Run:

@@ -267,7 +267,7 @@ class ProfileGate:
         record_results(self.profiles.metastore, candidate.version_id, stored,
                        candidate.product.name, replace_types=("drift", "anomaly"))
         mine = overall_status(stored)
-        rank = {None: 0, "pass": 1, "warn": 2, "fail": 3, "failed": 3}
+        rank = {None: 0, "pass": 1, "warn": 2, "fail": 3}
         if rank.get(mine, 2) > rank.get(candidate.check_status, 2):
             candidate.check_status = mine
 

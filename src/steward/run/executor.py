@@ -454,7 +454,7 @@ class Executor:
             assert scratch is not None
             size = _tree_size(scratch)
             key = self.store.publish(scratch, name, vid)
-            self.ms.update_version(vid, status="failed", error=str(e), check_status="failed",
+            self.ms.update_version(vid, status="failed", error=str(e), check_status="fail",
                                    row_count=candidate.result.rows if candidate else None,
                                    schema=candidate.result.schema if candidate else (),
                                    bytes=size, path=key)
