@@ -60,7 +60,11 @@ def init(
 @app.command()
 def run(
     select: Annotated[list[str] | None,
-                      typer.Argument(help="Selection: +x, x+, tag:t, ...")] = None,
+                      typer.Argument(help=(
+                          "Selection, as in dbt: name, glob (staging.*), +x / x+ / 2+x, "
+                          "tag:t, path:models/marts (a folder), source:raw, domain:d, "
+                          "owner:o, kind:sql; a,b intersects. dbt's state:modified needs no "
+                          "selector: unchanged products are kept."))] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", "-x")] = None,
     env: EnvOpt = None,
     from_env: Annotated[str | None, typer.Option("--from", help="Create a new env from this one.")
