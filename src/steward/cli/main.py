@@ -80,7 +80,14 @@ def run(
     json_out: JsonOpt = False,
     project: ProjectOpt = None,
 ) -> None:
-    """Build the selected products into an environment; unchanged ones are reused."""
+    """Build the selected products into an environment; unchanged ones are reused.
+
+    Selectors, as dbt writes them: NAME or a glob (staging.*); +NAME (with its
+    ancestors), NAME+ (descendants), 2+NAME (two levels); tag:T; path:models/marts (a
+    folder, a file or a glob); source:raw (sources raw.*); and Steward's domain:D,
+    owner:O, kind:sql. Space-separated selectors add up; a,b keeps what both select.
+    dbt's state:modified has no selector here: every run keeps what did not change.
+    """
     from steward.cli.console import make_console
 
     console = make_console(json_out, verbose)
