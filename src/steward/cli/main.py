@@ -82,11 +82,10 @@ def run(
 ) -> None:
     """Build the selected products into an environment; unchanged ones are reused.
 
-    Selectors, as dbt writes them: NAME or a glob (staging.*); +NAME (with its
-    ancestors), NAME+ (descendants), 2+NAME (two levels); tag:T; path:models/marts (a
-    folder, a file or a glob); source:raw (sources raw.*); and Steward's domain:D,
-    owner:O, kind:sql. Space-separated selectors add up; a,b keeps what both select.
-    dbt's state:modified has no selector here: every run keeps what did not change.
+    Selectors, as in dbt: NAME or a glob (staging.*), +NAME / NAME+ / 2+NAME,
+    tag:T, path:models/marts (a folder, a file or a glob), source:raw (raw.*);
+    and domain:D, owner:O, kind:sql. Selectors add up; a,b keeps what both select.
+    dbt's state:modified needs no selector: a run keeps what did not change.
     """
     from steward.cli.console import make_console
 
