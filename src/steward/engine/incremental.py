@@ -1,0 +1,163 @@
+"""Incremental products and snapshots: a new version made from the previous one.
+
+A version stays immutable: the new version is a new Parquet file holding the previous
+version's rows (kept, replaced or closed) and the new rows, written in one ``COPY``.
+Nothing upstream is recomputed beyond the product's own query, and its ``where``
+predicate lets DuckDB skip the input rows the previous version already has. The cost is
+one read and one write of the previous version's rows per build (a copy, not a
+reference to the old files: a version's folder is self-contained, so gc, verify and
+the store treat it like any other).
+
+- **incremental**, ``merge`` (with a ``unique_key``): the previous rows whose key is
+  among the new rows are replaced by them; ``append``: the new rows are added.
+- **snapshot** (SCD type 2): rows whose ``updated_at`` moved on (timestamp strategy)
+  or whose checked columns changed (check strategy) close their current record
+  (``valid_to``) and open a new one; new keys open a record; the history is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from steward.core.errors import BuildError
+from steward.core.model import Product
+from steward.engine.duckdb_text import ident, lit, sql_list
+
+if TYPE_CHECKING:
+    from steward.engine.duckdb import DuckDBEngine
+
+_THIS = re.compile(r"\{\{\s*this\s*\}\}")
+META = {
+    "steward": {"scd_id": "scd_id", "updated_at": None, "valid_from": "valid_from",
+                "valid_to": "valid_to"},
+    "dbt": {"scd_id": "dbt_scd_id", "updated_at": "dbt_updated_at",
+            "valid_from": "dbt_valid_from", "valid_to": "dbt_valid_to"},
+}
+
+
+def is_incremental(product: Product) -> bool:
+    """A product whose build reads its previous version."""
+    return product.kind == "sql" and product.spec_dump.get("materialize") in ("incremental",
+                                                                              "snapshot")
+
+
+def build_incremental(engine: DuckDBEngine, product: Product, base: str,
+                      previous: list[str] | None, out: str) -> int:
+    """Write the new version of ``product`` to ``out``; ``base`` is its query with its
+    inputs spliced in, ``previous`` the files of the version it grows from (None: the
+    first build). Returns the row count."""
+    spec = product.spec_dump
+    if spec.get("materialize") == "snapshot":
+        return _snapshot(engine, product, base, previous, out)
+    inc = spec.get("incremental") or {}
+    keys = list(inc.get("unique_key") or ())
+    if previous is None:
+        return engine._copy_integers(base, out)
+    prev = f"read_parquet({sql_list(previous)}, union_by_name = true)"
+    new = f"SELECT * FROM (\n{base}\n) AS steward_new"
+    if inc.get("where"):
+        new += f"\nWHERE {_THIS.sub(prev, str(inc['where']))}"
+    strategy = inc.get("strategy") or ("merge" if keys else "append")
+    cur = engine.connection()
+    if keys:
+        _key_types(engine, product, base, prev, keys)
+        k = ", ".join(ident(c) for c in keys)
+        dup = cur.execute(f"SELECT count(*) FROM (SELECT {k} FROM ({new}) GROUP BY ALL "
+                          f"HAVING count(*) > 1)").fetchone()
+        if dup and dup[0]:
+            raise BuildError(
+                f"{product.file}: {product.name}: unique_key ({', '.join(keys)}) is not "
+                f"unique in the new rows ({dup[0]} key{'s' if dup[0] != 1 else ''} appear "
+                "more than once); nothing was published and the previous version stays "
+                "current. Fix the query or its 'where', or choose a key that is unique")
+    if strategy == "merge" and keys:
+        match = " AND ".join(f"n.{ident(c)} IS NOT DISTINCT FROM p.{ident(c)}" for c in keys)
+        sql = (f"WITH steward_new AS ({new})\n"
+               f"SELECT * FROM {prev} AS p WHERE NOT EXISTS "
+               f"(SELECT 1 FROM steward_new AS n WHERE {match})\n"
+               f"UNION ALL BY NAME SELECT * FROM steward_new")
+    else:
+        sql = f"SELECT * FROM {prev}\nUNION ALL BY NAME\nSELECT * FROM ({new})"
+    return engine._copy_integers(sql, out)
+
+
+def _key_types(engine: DuckDBEngine, product: Product, base: str, prev: str,
+               keys: list[str]) -> None:
+    """A key whose type changed cannot match its earlier rows: refused, clearly."""
+    cur = engine.connection()
+    now = {str(r[0]): str(r[1]) for r in cur.execute(f"DESCRIBE ({base})").fetchall()}
+    before = {str(r[0]): str(r[1]) for r in cur.execute(f"DESCRIBE SELECT * FROM {prev}"
+                                                        ).fetchall()}
+    for k in keys:
+        if k not in now:
+            raise BuildError(f"{product.file}: {product.name}: unique_key column {k!r} is not "
+                             f"among the query's columns ({', '.join(now)})")
+        if k in before and before[k] != now[k]:
+            raise BuildError(
+                f"{product.file}: {product.name}: unique_key column {k!r} was {before[k]} in "
+                f"the previous version and is {now[k]} now; its rows cannot be matched. "
+                "Cast it back to its type, or rebuild with --full-refresh (which starts "
+                "the history again); the previous version stays current")
+
+
+def _snapshot(engine: DuckDBEngine, product: Product, base: str, previous: list[str] | None,
+              out: str) -> int:
+    snap: dict[str, Any] = product.spec_dump["snapshot"]
+    names = META[snap.get("columns") or "steward"]
+    keys = list(snap["unique_key"])
+    cur = engine.connection()
+    cols = [str(r[0]) for r in cur.execute(f"DESCRIBE ({base})").fetchall()]
+    for k in keys:
+        if k not in cols:
+            raise BuildError(f"{product.file}: {product.name}: unique_key column {k!r} is not "
+                             f"among the query's columns ({', '.join(cols)})")
+    if snap.get("strategy") == "check":
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        stamp = f"TIMESTAMP {lit(now)}"
+        checked = [c for c in cols if c not in keys] if snap.get("check_cols") in (None, "all") \
+            else list(snap["check_cols"])
+    else:
+        stamp, checked = f"src.{ident(str(snap['updated_at']))}", []
+
+    def opened(source: str) -> str:
+        scd = " || '|' || ".join(f"coalesce(CAST({x} AS VARCHAR), '')"
+                                 for x in [*(f"src.{ident(k)}" for k in keys), stamp])
+        extra = f", {stamp} AS {ident(names['updated_at'])}" if names["updated_at"] else ""
+        return (f"SELECT src.*, md5({scd}) AS {ident(names['scd_id'])}{extra}, "
+                f"{stamp} AS {ident(names['valid_from'])}, "
+                f"nullif({stamp}, {stamp}) AS {ident(names['valid_to'])} FROM {source} AS src")
+
+    prev = f"read_parquet({sql_list(previous)})" if previous else None
+    if prev is not None:
+        before = [str(r[0]) for r in cur.execute(f"DESCRIBE SELECT * FROM {prev}").fetchall()]
+        if names["valid_to"] not in before:
+            prev = None  # built as something else before: the history starts now
+    if prev is None:
+        return engine._copy_integers(opened(f"(\n{base}\n)"), out)
+    _key_types(engine, product, base, prev, keys)
+    vf, vt = ident(names["valid_from"]), ident(names["valid_to"])
+    on = " AND ".join(f"c.{ident(k)} IS NOT DISTINCT FROM src.{ident(k)}" for k in keys)
+    if checked:
+        changed = " OR ".join(f"c.{ident(x)} IS DISTINCT FROM src.{ident(x)}" for x in checked)
+    else:
+        changed = f"c.{vf} < {stamp}"
+    src_cols = ", ".join(f"src.{ident(c)}" for c in cols)
+    sql = (
+        f"WITH src AS (\n{base}\n),\n"
+        f"prev AS (SELECT * FROM {prev}),\n"
+        f"c AS (SELECT * FROM prev WHERE {vt} IS NULL),\n"
+        f"changed AS (SELECT {src_cols}, {stamp} AS steward_stamp FROM src JOIN c ON {on} "
+        f"WHERE {changed}),\n"
+        f"fresh AS (SELECT {src_cols} FROM src WHERE NOT EXISTS (SELECT 1 FROM c WHERE {on}))\n"
+        f"SELECT * FROM prev WHERE {vt} IS NOT NULL\n"
+        f"UNION ALL BY NAME\n"
+        f"SELECT c.* FROM c WHERE NOT EXISTS (SELECT 1 FROM changed AS src WHERE {on})\n"
+        f"UNION ALL BY NAME\n"
+        f"SELECT c.* REPLACE (src.steward_stamp AS {vt}) FROM c JOIN changed AS src ON {on}\n"
+        f"UNION ALL BY NAME\n"
+        + opened(f"(SELECT * EXCLUDE (steward_stamp) FROM changed UNION ALL BY NAME "
+                 f"SELECT * FROM fresh)")
+    )
+    return engine._copy_integers(sql, out)
