@@ -112,8 +112,8 @@ def select(
     Space-separated (or repeated) selectors are a union; a comma inside one selector is
     an intersection. An atom is a name or glob (``staging.*``), ``tag:x``, ``domain:y``,
     ``owner:z``, ``kind:sql``, ``path:models/marts`` (a folder, a file or a glob) or
-    ``source:raw`` (the sources named ``raw.*``); ``+atom`` adds its ancestors, ``atom+`` its descendants,
-    ``2+atom`` limits the depth.
+    ``source:raw`` (the sources named ``raw.*``); ``+atom`` adds its ancestors,
+    ``atom+`` its descendants, ``2+atom`` limits the depth.
     """
     chosen = _union(dag, attrs, selectors) if list(selectors) else set(dag.parents)
     excluded = _union(dag, attrs, exclude)

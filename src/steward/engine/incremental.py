@@ -157,7 +157,7 @@ def _snapshot(engine: DuckDBEngine, product: Product, base: str, previous: list[
         f"UNION ALL BY NAME\n"
         f"SELECT c.* REPLACE (src.steward_stamp AS {vt}) FROM c JOIN changed AS src ON {on}\n"
         f"UNION ALL BY NAME\n"
-        + opened(f"(SELECT * EXCLUDE (steward_stamp) FROM changed UNION ALL BY NAME "
-                 f"SELECT * FROM fresh)")
+        + opened("(SELECT * EXCLUDE (steward_stamp) FROM changed UNION ALL BY NAME "
+                 "SELECT * FROM fresh)")
     )
     return engine._copy_integers(sql, out)

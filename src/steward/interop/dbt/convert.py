@@ -10,6 +10,7 @@ new folder keeps it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ from steward.core.errors import Problem, StewardError
 from steward.interop.dbt import sources as srcs
 from steward.interop.dbt.manifest import Manifest, find_manifest, read_manifest, rewrite_relations
 from steward.interop.dbt.project import DbtProject, Node, read_project
-from steward.interop.dbt.render import Relation, RenderError, Renderer, docs_blocks
+from steward.interop.dbt.render import Relation, Renderer, RenderError, docs_blocks
 from steward.interop.dbt.tests import THIS, NotConverted, parse_entry, to_check
 
 # model configs the import carries over; any other is listed as not converted
@@ -129,17 +130,51 @@ class _Converter:
         sql, called = rendered
         cfg = {**cfg, **called}
         materialized = str(cfg.get("materialized") or "view")
-        if materialized == "incremental":
-            self.note(node.file, _line_of(node.text, "is_incremental") or 1,
-                      f"incremental model '{node.name}' converted as a full rebuild (every "
-                      "version holds all rows; its first dbt build is the same)")
-        elif materialized not in ("view", "table", "ephemeral"):
+        incremental = self.incremental(node, cfg) if materialized == "incremental" else None
+        if materialized not in ("view", "table", "ephemeral", "incremental"):
             self.skip(node.file, _line_of(node.text, "materialized") or 1,
                       f"materialization '{materialized}' of '{node.name}' converted as a table")
         self.config_notes(node, cfg)
         side = self.sidecar(node, cfg, product)
+        if incremental:
+            side = {"materialize": "incremental", "incremental": incremental, **side}
         self.add_product(product, _model_file(node), sql, side)
         self.report.models += 1
+
+    def incremental(self, node: Node, cfg: dict[str, Any]) -> dict[str, Any] | None:
+        """An incremental model's ``incremental:`` spec: its unique_key and the filter its
+        ``is_incremental()`` branch adds, as a predicate on the model's output."""
+        line = _line_of(node.text, "is_incremental") or _line_of(node.text, "incremental") or 1
+        key = cfg.get("unique_key")
+        keys = [key] if isinstance(key, str) else list(key or [])
+        strategy = str(cfg.get("incremental_strategy") or ("merge" if keys else "append"))
+        if strategy not in ("merge", "delete+insert", "append"):
+            self.note(node.file, line, f"incremental strategy '{strategy}' of '{node.name}' "
+                      "converted as a full rebuild")
+            return None
+        spec: dict[str, Any] = {}
+        if keys and strategy != "append":
+            spec["unique_key"] = keys
+        else:
+            spec["strategy"] = "append"
+        try:
+            full, _, _ = self.renderer.render(node.file, node.text, config=node.config,
+                                              this=self.names[node.name])
+            more, _, _ = self.renderer.render(node.file, node.text, config=node.config,
+                                              this=THIS, incremental=True)
+        except RenderError:
+            full = more = ""
+        a, b = " ".join(full.split()), " ".join(more.split())
+        tail = b[len(a):].strip() if b.startswith(a) else ""
+        if tail[:6].lower() == "where ":
+            spec["where"] = tail[6:].strip()
+            self.note(node.file, line, f"incremental model '{node.name}': its is_incremental() "
+                      f"filter is applied to the model's output (incremental.where)")
+        elif a != b:
+            self.note(node.file, line, f"incremental model '{node.name}': its is_incremental() "
+                      "branch is not a trailing 'where': every build reads all rows and "
+                      + ("merges them on the unique_key" if keys else "appends them"))
+        return spec
 
     def sql_of(self, kind: str, node: Node, product: str) -> tuple[str, dict[str, Any]] | None:
         """The model's SQL: dbt's compiled SQL when the manifest has it, else rendered."""
@@ -148,11 +183,9 @@ class _Converter:
         if compiled is not None:
             sql, _ = rewrite_relations(compiled, self.manifest, self.ref_or_none)  # type: ignore[arg-type]
             # config() calls are still read from the source
-            try:
+            with contextlib.suppress(RenderError):
                 _, config, _ = self.renderer.render(node.file, node.text, config=node.config,
                                                     this=product)
-            except RenderError:
-                pass
             return sql, config
         try:
             sql, config, _ = self.renderer.render(node.file, node.text, config=node.config,
@@ -194,8 +227,7 @@ class _Converter:
         contract = cfg.get("contract") or {}
         if isinstance(contract, dict) and contract.get("enforced"):
             side["contract"] = "strict"
-        dbt = {k: cfg[k] for k in ("materialized", "unique_key", "incremental_strategy",
-                                   "strategy", "updated_at", "check_cols") if k in cfg}
+        dbt = {k: cfg[k] for k in ("materialized",) if k in cfg}
         if dbt:
             meta["dbt"] = dbt
         side["columns"] = self.columns(node.props.get("columns") or [], node, product,
@@ -266,20 +298,21 @@ class _Converter:
             self.skip(node.file, 1, f"snapshot '{node.name}' needs unique_key and a timestamp "
                       "or check strategy")
             return
-        if self.manifest and ("snapshot", node.name) in self.manifest.compiled:
-            body = _snapshot_select(body)
-        updated = str(cfg.get("updated_at")) if strategy == "timestamp" else "now()"
-        scd = " || '|' || ".join(f"coalesce(cast({a} as varchar), '')"
-                                 for a in [*keys, updated])
-        sql = (f"select\n    *,\n    md5({scd}) as dbt_scd_id,\n"
-               f"    {updated} as dbt_updated_at,\n    {updated} as dbt_valid_from,\n"
-               f"    nullif({updated}, {updated}) as dbt_valid_to\n"
-               f"from (\n{body.strip()}\n) as snapshot_query\n")
-        self.skip(node.file, 1, f"snapshot '{node.name}' converted to its first state only: "
-                  "later changes need Steward snapshots to keep history",
-                  "each Steward version still keeps the rows as they were when it was built")
-        side = self.sidecar(node, cfg, product)
-        self.add_product(product, f"models/snapshots/{_ident(node.name)}.sql", sql, side)
+        snap: dict[str, Any] = {"unique_key": keys, "strategy": strategy}
+        if strategy == "timestamp":
+            snap["updated_at"] = str(cfg.get("updated_at"))
+        else:
+            cols = cfg.get("check_cols") or "all"
+            snap["check_cols"] = cols if cols == "all" else list(cols)
+        snap["columns"] = "dbt"  # dbt_scd_id, dbt_valid_from...: as dbt named them
+        for key in ("hard_deletes", "invalidate_hard_deletes", "dbt_valid_to_current",
+                    "snapshot_meta_column_names"):
+            if cfg.get(key) not in (None, False, "ignore"):
+                self.skip(node.file, 1, f"snapshot '{node.name}': {key} not converted "
+                          "(rows that disappear keep their open record)")
+        side = {"materialize": "snapshot", "snapshot": snap,
+                **self.sidecar(node, cfg, product)}
+        self.add_product(product, f"models/snapshots/{_ident(node.name)}.sql", body, side)
         self.report.snapshots += 1
 
     def singular_test(self, node: Node) -> None:
@@ -414,11 +447,6 @@ def _short(check: dict[str, Any], column: str | None) -> Any:
 def _line_of(text: str, word: str) -> int | None:
     i = text.find(word)
     return text.count("\n", 0, i) + 1 if i >= 0 else None
-
-
-def _snapshot_select(compiled: str) -> str:
-    """The select of a snapshot from dbt's compiled code (it compiles the body only)."""
-    return compiled
 
 
 def _tidy(sql: str) -> str:

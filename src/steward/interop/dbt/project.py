@@ -26,6 +26,10 @@ _CONFIG_KEYS = frozenset({
 })
 
 
+_SNAPSHOT = re.compile(r"\{%-?\s*snapshot\s+(\w+)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}",
+                       re.S)
+
+
 @dataclass
 class Node:
     """A model, seed, snapshot file or singular test of the dbt project."""
@@ -116,8 +120,7 @@ def read_project(root: str) -> DbtProject:
     for folder in p.paths("snapshot-paths", "snapshots"):
         for rel, sub in _files(root, folder, (".sql",)):
             text = _read(root, rel)
-            for m in re.finditer(r"\{%-?\s*snapshot\s+(\w+)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}",
-                                 text, re.S):
+            for m in _SNAPSHOT.finditer(text):
                 line = text.count("\n", 0, m.start(2)) + 1
                 # the body keeps its lines: errors point into the file
                 body = "\n" * (line - 1) + m.group(2)

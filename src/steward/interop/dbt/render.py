@@ -216,7 +216,8 @@ class Renderer:
                                               "quote": lambda s: f'"{s}"',
                                               "get_columns_in_relation":
                                                   _unsupported("adapter.get_columns_in_relation"),
-                                              "get_relation": _unsupported("adapter.get_relation")}),
+                                              "get_relation":
+                                                  _unsupported("adapter.get_relation")}),
             "dbt": _Namespace("dbt", builtins),
             "zip": zip, "tojson": __import__("json").dumps, "fromjson": __import__("json").loads,
             "toyaml": lambda v, *_: __import__("yaml").safe_dump(v),
@@ -293,8 +294,8 @@ class Renderer:
 
     # -- rendering --
     def render(self, rel: str, text: str, *, config: dict[str, Any] | None = None,
-               this: str | None = None, extra: dict[str, Any] | None = None
-               ) -> tuple[str, dict[str, Any], list[str]]:
+               this: str | None = None, extra: dict[str, Any] | None = None,
+               incremental: bool = False) -> tuple[str, dict[str, Any], list[str]]:
         """``text`` (the file ``rel``) rendered: (SQL, config() arguments, refs used)."""
         cfg = _Config(config or {})
         refs: list[str] = []
@@ -309,7 +310,8 @@ class Renderer:
             refs.append(name)
             return Relation(name)
 
-        ctx = {"ref": ref, "source": source, "config": cfg, "is_incremental": lambda: False,
+        ctx = {"ref": ref, "source": source, "config": cfg,
+               "is_incremental": lambda: incremental,
                "this": Relation(this or ""), "model": {"name": (this or "").split(".")[-1]},
                "should_full_refresh": lambda: True, **(extra or {})}
         # macros read these as globals (a macro calling ref() sees this model's ref)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from steward.interop.dbt.render import Relation, RenderError, Renderer
+from steward.interop.dbt.render import Relation, Renderer, RenderError
 
 THIS = "{{ this }}"
 _TEST_CONFIG = frozenset({"severity", "where", "error_if", "warn_if", "limit", "tags", "meta",
