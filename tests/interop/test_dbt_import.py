@@ -24,7 +24,7 @@ PROJECT = HERE / "dbt_project"
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from dbtenv import DBT_PYTHON, DBT_VENV, ensure_dbt  # noqa: E402
+from dbtenv import DBT_PYTHON  # noqa: E402
 
 # dbt relation -> the Steward product the import makes of it
 TABLES = {
@@ -45,20 +45,6 @@ con = duckdb.connect(sys.argv[1], read_only=True)
 for relation, out in json.loads(sys.argv[2]).items():
     con.execute(f"COPY (SELECT * FROM {relation}) TO '{out}' (FORMAT parquet)")
 """
-
-
-@pytest.fixture(scope="module")
-def dbt_exe() -> str:
-    from filelock import FileLock
-
-    os.makedirs(os.path.dirname(DBT_VENV), exist_ok=True)
-    with FileLock(DBT_VENV + ".lock"):
-        try:
-            return ensure_dbt(quiet=True)
-        except (subprocess.CalledProcessError, OSError) as e:
-            pytest.fail(f"dbt-core/dbt-duckdb 1.11 could not be installed into {DBT_VENV}: {e}."
-                        " The dbt comparison needs them (pip must reach the package index).",
-                        pytrace=False)
 
 
 @pytest.fixture(scope="module")

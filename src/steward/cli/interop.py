@@ -68,3 +68,51 @@ def import_dbt(
         for p in report.notes:
             out.print(f"  {escape(p.render())}")
     out.print(f"next: cd {escape(report.target)} && steward run")
+
+
+docs_app = typer.Typer(help="dbt-compatible artifacts of the project.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+
+@docs_app.command("generate")
+def docs_generate(
+    env: Annotated[str | None, typer.Option("--env", "-e", help="Environment (default: prod).")
+                   ] = None,
+    run_id: Annotated[str | None, typer.Option(
+        "--run", help="The run whose results to write (default: the last one).")] = None,
+    target_path: Annotated[Path, typer.Option(
+        "--target-path", help="Folder for the artifacts, relative to the project.")
+                           ] = Path("target"),
+    project: Annotated[Path | None, typer.Option("--project", "-p")] = None,
+) -> None:
+    """Write target/manifest.json (dbt schema v12) and target/run_results.json (v6).
+
+    Tools that read dbt projects (DataHub, OpenMetadata, Elementary...) then see the
+    products as models, file sources as sources, checks as tests, consumers as exposures.
+    """
+    import os
+    from datetime import UTC, datetime
+
+    from steward.context import Context
+    from steward.interop.dbt import artifacts
+    from steward.meta.checks import results_for_versions
+
+    ctx = Context(project)
+    env_name = ctx.env_name(env)
+    current = ctx.current(env_name)
+    now = datetime.now(UTC)
+    runs = [r for r in ctx.runs(200) if r.env == env_name] if run_id is None else \
+        [ctx.metastore.run(run_id)]
+    run = runs[0] if runs else None
+    manifest = artifacts.manifest(ctx.project, current, now, run.id if run else None)
+    folder = target_path if target_path.is_absolute() else Path(ctx.root) / target_path
+    paths = [artifacts.write(str(folder), "manifest.json", manifest)]
+    if run is not None:
+        steps = ctx.metastore.steps(run_id=run.id)
+        results = results_for_versions(ctx.metastore, [s.version_id for s in steps
+                                                       if s.version_id])
+        paths.append(artifacts.write(str(folder), "run_results.json", artifacts.run_results(
+            ctx.project, run, steps, results, now, manifest["nodes"])))
+    out = out_console()
+    for p in paths:
+        out.print(f"wrote {escape(os.path.relpath(p))}")

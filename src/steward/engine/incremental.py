@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from steward.engine.duckdb import DuckDBEngine
 
 _THIS = re.compile(r"\{\{\s*this\s*\}\}")
-META = {
-    "steward": {"scd_id": "scd_id", "updated_at": None, "valid_from": "valid_from",
+META: dict[str, dict[str, str]] = {
+    "steward": {"scd_id": "scd_id", "updated_at": "", "valid_from": "valid_from",
                 "valid_to": "valid_to"},
     "dbt": {"scd_id": "dbt_scd_id", "updated_at": "dbt_updated_at",
             "valid_from": "dbt_valid_from", "valid_to": "dbt_valid_to"},

@@ -388,8 +388,9 @@ class _Converter:
             self.files[rel] = _dump(side)
         srcs.write_sources(self)
         name = _ident(self.p.name)
-        settings = {"name": name,
-                    "description": f"Imported from the dbt project '{self.p.name}'."}
+        settings: dict[str, Any] = {"name": name,
+                                    "description": f"Imported from the dbt project "
+                                                   f"'{self.p.name}'."}
         if self.p.vars:
             settings["vars"] = self.p.vars
         self.files["steward.yaml"] = _dump(settings)
