@@ -193,13 +193,12 @@ class DuckDBEngine(FileSources):
         (``None``: the first build); see :mod:`steward.engine.incremental`."""
         from steward.engine.incremental import build_incremental
 
-        out = os.path.join(out_dir, "data", DATA_FILE)
         try:
-            rows = build_incremental(self, product, self._sql_of(product, inputs), previous,
-                                     out)
+            rows, files = build_incremental(self, product, self._sql_of(product, inputs),
+                                            previous, os.path.join(out_dir, "data"))
         except duckdb.Error as e:
             raise BuildError(clean_error(e, product.file)) from None
-        return self._result(out, rows)
+        return BuildResult(rows, self.describe(files), tuple(files))
 
     def _sql_of(self, product: Product, inputs: Mapping[str, list[str]]) -> str:
         """The product's query with its inputs' files spliced in."""

@@ -1,12 +1,17 @@
 """Incremental products and snapshots: a new version made from the previous one.
 
-A version stays immutable: the new version is a new Parquet file holding the previous
-version's rows (kept, replaced or closed) and the new rows, written in one ``COPY``.
-Nothing upstream is recomputed beyond the product's own query, and its ``where``
-predicate lets DuckDB skip the input rows the previous version already has. The cost is
-one read and one write of the previous version's rows per build (a copy, not a
-reference to the old files: a version's folder is self-contained, so gc, verify and
-the store treat it like any other).
+A version stays immutable and self-contained: its folder holds every file it reads. An
+incremental product's new version holds the previous version's files **hard-linked**
+(no byte copied; a copy where the filesystem refuses links), except those holding a
+row a new row replaces (merge), which are rewritten without it, plus one new file of
+the new rows. A link is a second name for the same immutable file: gc removing the old
+version removes one name, verify and the content hash read the same bytes, and nothing
+in Steward writes into a published file (quarantine replaces files, never edits them).
+So a build costs the product's query over its inputs (its ``where`` predicate keeps
+only the new rows) and the writing of those rows, not a rewrite of the history. When
+the query's columns change, the old rows are read and written again in one file,
+aligned by name. A snapshot's new version is always one rewritten file (its current
+records change as new states arrive).
 
 - **incremental**, ``merge`` (with a ``unique_key``): the previous rows whose key is
   among the new rows are replaced by them; ``append``: the new rows are added.
@@ -17,7 +22,10 @@ the store treat it like any other).
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,17 +52,18 @@ def is_incremental(product: Product) -> bool:
 
 
 def build_incremental(engine: DuckDBEngine, product: Product, base: str,
-                      previous: list[str] | None, out: str) -> int:
-    """Write the new version of ``product`` to ``out``; ``base`` is its query with its
-    inputs spliced in, ``previous`` the files of the version it grows from (None: the
-    first build). Returns the row count."""
+                      previous: list[str] | None, data_dir: str) -> tuple[int, list[str]]:
+    """Write the new version of ``product`` into ``data_dir``; ``base`` is its query with
+    its inputs spliced in, ``previous`` the files of the version it grows from (None:
+    the first build). Returns the row count and the version's files."""
     spec = product.spec_dump
+    out = os.path.join(data_dir, "part-0.parquet")
     if spec.get("materialize") == "snapshot":
-        return _snapshot(engine, product, base, previous, out)
+        return _snapshot(engine, product, base, previous, out), [out]
     inc = spec.get("incremental") or {}
     keys = list(inc.get("unique_key") or ())
     if previous is None:
-        return engine._copy_integers(base, out)
+        return engine._copy_integers(base, out), [out]
     prev = f"read_parquet({sql_list(previous)}, union_by_name = true)"
     new = f"SELECT * FROM (\n{base}\n) AS steward_new"
     if inc.get("where"):
@@ -72,7 +81,14 @@ def build_incremental(engine: DuckDBEngine, product: Product, base: str,
                 f"unique in the new rows ({dup[0]} key{'s' if dup[0] != 1 else ''} appear "
                 "more than once); nothing was published and the previous version stays "
                 "current. Fix the query or its 'where', or choose a key that is unique")
-    if strategy == "merge" and keys:
+    merge = strategy == "merge" and bool(keys)
+    shape = cur.execute(f"DESCRIBE ({new})").fetchall()
+    before = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_list(previous)})"
+                         ).fetchall()
+    if [tuple(r[:2]) for r in shape] == [tuple(r[:2]) for r in before]:
+        return _grow(engine, new, previous, keys if merge else [], data_dir)
+    # the columns changed: one file, the old rows aligned with the new by name
+    if merge:
         match = " AND ".join(f"n.{ident(c)} IS NOT DISTINCT FROM p.{ident(c)}" for c in keys)
         sql = (f"WITH steward_new AS ({new})\n"
                f"SELECT * FROM {prev} AS p WHERE NOT EXISTS "
@@ -80,7 +96,43 @@ def build_incremental(engine: DuckDBEngine, product: Product, base: str,
                f"UNION ALL BY NAME SELECT * FROM steward_new")
     else:
         sql = f"SELECT * FROM {prev}\nUNION ALL BY NAME\nSELECT * FROM ({new})"
-    return engine._copy_integers(sql, out)
+    return engine._copy_integers(sql, out), [out]
+
+
+def _grow(engine: DuckDBEngine, new: str, previous: list[str], keys: list[str],
+          data_dir: str) -> tuple[int, list[str]]:
+    """The previous version's files, hard-linked (a copy where links are refused) when no
+    new row replaces one of theirs, rewritten without the replaced rows otherwise; and one
+    new file of the new rows. Nothing already written is written again."""
+    cur = engine.connection()
+    staged = os.path.join(data_dir, f"new-{uuid.uuid4().hex[:12]}.parquet")
+    rows = engine._copy_integers(new, staged)  # (the query runs once)
+    new_scan = f"read_parquet({lit(staged)})"
+    files: list[str] = []
+    total = rows
+    for f in previous:
+        target = os.path.join(data_dir, os.path.basename(f))
+        if os.path.exists(target):
+            target = os.path.join(data_dir, f"part-{uuid.uuid4().hex[:12]}.parquet")
+        if keys:
+            match = " AND ".join(f"n.{ident(c)} IS NOT DISTINCT FROM p.{ident(c)}" for c in keys)
+            kept = f"FROM read_parquet({lit(f)}) AS p WHERE NOT EXISTS " \
+                   f"(SELECT 1 FROM {new_scan} AS n WHERE {match})"
+            counts = cur.execute(f"SELECT (SELECT count(*) {kept}), "
+                                 f"(SELECT count(*) FROM read_parquet({lit(f)}))").fetchone()
+            if counts and counts[0] != counts[1]:
+                total += engine._copy_integers(f"SELECT p.* {kept}", target)
+                files.append(target)
+                continue
+        try:
+            os.link(f, target)
+        except OSError:
+            shutil.copyfile(f, target)
+        total += int(cur.execute(f"SELECT count(*) FROM read_parquet({lit(f)})").fetchone()[0])
+        files.append(target)
+    final = os.path.join(data_dir, f"part-{uuid.uuid4().hex[:12]}.parquet")
+    os.replace(staged, final)
+    return total, [*files, final]
 
 
 def _key_types(engine: DuckDBEngine, product: Product, base: str, prev: str,
