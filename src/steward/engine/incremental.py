@@ -128,7 +128,8 @@ def _grow(engine: DuckDBEngine, new: str, previous: list[str], keys: list[str],
             os.link(f, target)
         except OSError:
             shutil.copyfile(f, target)
-        total += int(cur.execute(f"SELECT count(*) FROM read_parquet({lit(f)})").fetchone()[0])
+        row = cur.execute(f"SELECT count(*) FROM read_parquet({lit(f)})").fetchone()
+        total += int(row[0]) if row else 0
         files.append(target)
     final = os.path.join(data_dir, f"part-{uuid.uuid4().hex[:12]}.parquet")
     os.replace(staged, final)
