@@ -72,6 +72,12 @@ def build_incremental(engine: DuckDBEngine, product: Product, base: str,
     cur = engine.connection()
     if keys:
         _key_types(engine, product, base, prev, keys)
+    merge = strategy == "merge" and bool(keys)
+    # the new rows, computed once
+    staged = os.path.join(data_dir, f"new-{uuid.uuid4().hex[:12]}.parquet")
+    rows = engine._copy_integers(new, staged)
+    new = f"SELECT * FROM read_parquet({lit(staged)})"
+    if keys:
         k = ", ".join(ident(c) for c in keys)
         dup = cur.execute(f"SELECT count(*) FROM (SELECT {k} FROM ({new}) GROUP BY ALL "
                           f"HAVING count(*) > 1)").fetchone()
@@ -81,14 +87,20 @@ def build_incremental(engine: DuckDBEngine, product: Product, base: str,
                 f"unique in the new rows ({dup[0]} key{'s' if dup[0] != 1 else ''} appear "
                 "more than once); nothing was published and the previous version stays "
                 "current. Fix the query or its 'where', or choose a key that is unique")
-    merge = strategy == "merge" and bool(keys)
     shape = cur.execute(f"DESCRIBE ({new})").fetchall()
     before = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_list(previous)})"
                          ).fetchall()
     if [tuple(r[:2]) for r in shape] == [tuple(r[:2]) for r in before]:
-        return _grow(engine, new, previous, keys if merge else [], data_dir)
-    # the columns changed: one file, the old rows aligned with the new by name
-    if merge:
+        return _grow(engine, staged, rows, previous, keys if merge else [], data_dir)
+    try:
+        return _rewrite(engine, new, prev, keys if merge else [], out), [out]
+    finally:
+        os.remove(staged)
+
+
+def _rewrite(engine: DuckDBEngine, new: str, prev: str, keys: list[str], out: str) -> int:
+    """The columns changed: one file, the old rows aligned with the new by name."""
+    if keys:
         match = " AND ".join(f"n.{ident(c)} IS NOT DISTINCT FROM p.{ident(c)}" for c in keys)
         sql = (f"WITH steward_new AS ({new})\n"
                f"SELECT * FROM {prev} AS p WHERE NOT EXISTS "
@@ -96,17 +108,15 @@ def build_incremental(engine: DuckDBEngine, product: Product, base: str,
                f"UNION ALL BY NAME SELECT * FROM steward_new")
     else:
         sql = f"SELECT * FROM {prev}\nUNION ALL BY NAME\nSELECT * FROM ({new})"
-    return engine._copy_integers(sql, out), [out]
+    return engine._copy_integers(sql, out)
 
 
-def _grow(engine: DuckDBEngine, new: str, previous: list[str], keys: list[str],
+def _grow(engine: DuckDBEngine, staged: str, rows: int, previous: list[str], keys: list[str],
           data_dir: str) -> tuple[int, list[str]]:
     """The previous version's files, hard-linked (a copy where links are refused) when no
-    new row replaces one of theirs, rewritten without the replaced rows otherwise; and one
-    new file of the new rows. Nothing already written is written again."""
+    new row replaces one of theirs, rewritten without the replaced rows otherwise; and the
+    file of the new rows (``staged``). Nothing already written is written again."""
     cur = engine.connection()
-    staged = os.path.join(data_dir, f"new-{uuid.uuid4().hex[:12]}.parquet")
-    rows = engine._copy_integers(new, staged)  # (the query runs once)
     new_scan = f"read_parquet({lit(staged)})"
     files: list[str] = []
     total = rows
@@ -114,14 +124,14 @@ def _grow(engine: DuckDBEngine, new: str, previous: list[str], keys: list[str],
         target = os.path.join(data_dir, os.path.basename(f))
         if os.path.exists(target):
             target = os.path.join(data_dir, f"part-{uuid.uuid4().hex[:12]}.parquet")
-        if keys:
-            match = " AND ".join(f"n.{ident(c)} IS NOT DISTINCT FROM p.{ident(c)}" for c in keys)
-            kept = f"FROM read_parquet({lit(f)}) AS p WHERE NOT EXISTS " \
-                   f"(SELECT 1 FROM {new_scan} AS n WHERE {match})"
-            counts = cur.execute(f"SELECT (SELECT count(*) {kept}), "
-                                 f"(SELECT count(*) FROM read_parquet({lit(f)}))").fetchone()
-            if counts and counts[0] != counts[1]:
-                total += engine._copy_integers(f"SELECT p.* {kept}", target)
+        if keys and rows:
+            on = " AND ".join(f"n.{ident(c)} IS NOT DISTINCT FROM p.{ident(c)}" for c in keys)
+            hit = cur.execute(f"SELECT 1 FROM read_parquet({lit(f)}) AS p SEMI JOIN "
+                              f"{new_scan} AS n ON {on} LIMIT 1").fetchone()
+            if hit:
+                total += engine._copy_integers(
+                    f"SELECT p.* FROM read_parquet({lit(f)}) AS p ANTI JOIN {new_scan} AS n "
+                    f"ON {on}", target)
                 files.append(target)
                 continue
         try:
