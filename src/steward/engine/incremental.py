@@ -124,7 +124,7 @@ def _grow(engine: DuckDBEngine, staged: str, rows: int, previous: list[str], key
         target = os.path.join(data_dir, os.path.basename(f))
         if os.path.exists(target):
             target = os.path.join(data_dir, f"part-{uuid.uuid4().hex[:12]}.parquet")
-        if keys and rows:
+        if keys and rows and _may_overlap(engine, f, staged, keys):
             on = " AND ".join(f"n.{ident(c)} IS NOT DISTINCT FROM p.{ident(c)}" for c in keys)
             hit = cur.execute(f"SELECT 1 FROM read_parquet({lit(f)}) AS p SEMI JOIN "
                               f"{new_scan} AS n ON {on} LIMIT 1").fetchone()
@@ -144,6 +144,29 @@ def _grow(engine: DuckDBEngine, staged: str, rows: int, previous: list[str], key
     final = os.path.join(data_dir, f"part-{uuid.uuid4().hex[:12]}.parquet")
     os.replace(staged, final)
     return total, [*files, final]
+
+
+def _may_overlap(engine: DuckDBEngine, file: str, staged: str, keys: list[str]) -> bool:
+    """False when the file's statistics show no key of the new rows can be in it (a
+    single key column whose range in the file misses the new keys' range): the file is
+    linked without being read. True when unsure."""
+    if len(keys) != 1:
+        return True
+    cur = engine.connection()
+    key = ident(keys[0])
+    row = cur.execute(f"SELECT min({key}), max({key}), typeof(min({key})) "
+                      f"FROM read_parquet({lit(staged)})").fetchone()
+    if not row or row[0] is None:
+        return True
+    lo, hi, typ = row
+    stats = cur.execute(
+        f"SELECT bool_and(stats_min IS NOT NULL AND stats_max IS NOT NULL), "
+        f"min(TRY_CAST(stats_min AS {typ})), max(TRY_CAST(stats_max AS {typ})) "
+        f"FROM parquet_metadata({lit(file)}) WHERE path_in_schema = {lit(keys[0])}"
+    ).fetchone()
+    if not stats or not stats[0] or stats[1] is None or stats[2] is None:
+        return True
+    return not (lo > stats[2] or hi < stats[1])
 
 
 def _key_types(engine: DuckDBEngine, product: Product, base: str, prev: str,
