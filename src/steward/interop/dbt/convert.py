@@ -459,8 +459,8 @@ def _tidy(sql: str) -> str:
     return "\n".join(out).strip() + "\n"
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    pass  # (libyaml when present: a 500-model import writes a thousand files)
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
