@@ -365,13 +365,15 @@ class Renderer:
 
     def _error(self, e: BaseException, rel: str) -> RenderError:
         """The innermost template frame of ``e``'s traceback: the file and line to show."""
-        if isinstance(e, RenderError):
+        if isinstance(e, RenderError) and e.line:
             return e
         where, line = rel, None
         for frame in traceback.extract_tb(e.__traceback__):
             if frame.filename in self.templates or frame.filename == rel:
                 where, line = frame.filename, frame.lineno
-        if isinstance(e, jinja2.UndefinedError | _Unsupported):
+        if isinstance(e, RenderError):
+            message = e.message
+        elif isinstance(e, jinja2.UndefinedError | _Unsupported):
             message = str(e)
         else:
             message = f"{type(e).__name__}: {e}"
