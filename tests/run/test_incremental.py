@@ -192,3 +192,22 @@ def test_a_grown_version_links_the_previous_files_and_stays_verifiable(tmp_path:
     assert [r[0] for r in table(ctx, "marts.events")] == [1, 2, 3, 4]
     report = ctx.verify(deep=True)
     assert report.ok, report.to_json()
+
+
+def test_a_snapshot_is_never_reused_from_an_earlier_version(tmp_path: Path) -> None:
+    """Inputs that come back to an earlier state still add to the history: a snapshot's
+    version depends on the version it grew from, so no older version is reused."""
+    rows_a = ["1,2026-01-01,10,2026-01-01 00:00:00"]
+    rows_b = ["1,2026-01-01,11,2026-01-02 00:00:00"]
+    root = project(tmp_path, rows_a, MERGE, SNAP)
+    assert Context(root).run().ok
+    write(root, rows_b)
+    assert Context(root).run().ok
+    write(root, rows_a)  # back to the first state (same source hash as the first run)
+    result = Context(root).run()
+    assert result.ok
+    step = next(s for s in result.steps if s.product == "marts.history")
+    assert step.status == "built"
+    # the first state came back with an older updated_at: no new record, history kept
+    assert Context(root).sql("SELECT count(*) AS n FROM marts.history").to_pylist() == [
+        {"n": 2}]

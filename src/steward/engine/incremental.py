@@ -45,12 +45,6 @@ META: dict[str, dict[str, str]] = {
 }
 
 
-def is_incremental(product: Product) -> bool:
-    """A product whose build reads its previous version."""
-    return product.kind == "sql" and product.spec_dump.get("materialize") in ("incremental",
-                                                                              "snapshot")
-
-
 def build_incremental(engine: DuckDBEngine, product: Product, base: str,
                       previous: list[str] | None, data_dir: str) -> tuple[int, list[str]]:
     """Write the new version of ``product`` into ``data_dir``; ``base`` is its query with

@@ -28,10 +28,10 @@ from steward.core import faults
 from steward.core.errors import BuildError, CheckFailed, RunCancelled, StewardError
 from steward.core.fingerprint import check_fingerprint
 from steward.core.ids import new_id
+from steward.core.materialize import grows_from_previous
 from steward.core.model import Product, Project
 from steward.core.records import RunResult, Step, Version
 from steward.engine.base import BuildResult, Engine
-from steward.engine.incremental import is_incremental
 from steward.meta import envs as menvs
 from steward.meta.audit import AuditSink
 from steward.meta.store import Metastore
@@ -421,7 +421,7 @@ class Executor:
             else:
                 scratch = self.store.new_scratch()
                 files = {i: self.store.data_files(v.path) for i, v in inputs.items()}
-                if is_incremental(product):  # grows from the version the env points at
+                if grows_from_previous(product):  # from the version the env points at
                     prev = _previous(plan, name)
                     if prev is not None:
                         self._inputs_intact({name: prev})
