@@ -180,6 +180,28 @@ class DuckDBEngine(FileSources):
 
     def _build_sql(self, product: Product, inputs: Mapping[str, list[str]], out: str
                    ) -> BuildResult:
+        sql = self._sql_of(product, inputs)
+        try:
+            rows = self._copy_integers(sql, out)
+        except duckdb.Error as e:
+            raise BuildError(clean_error(e, product.file)) from None
+        return self._result(out, rows)
+
+    def build_incremental(self, product: Product, inputs: Mapping[str, list[str]],
+                          previous: list[str] | None, out_dir: str) -> BuildResult:
+        """An incremental product or snapshot built from its previous version's files
+        (``None``: the first build); see :mod:`steward.engine.incremental`."""
+        from steward.engine.incremental import build_incremental
+
+        try:
+            rows, files = build_incremental(self, product, self._sql_of(product, inputs),
+                                            previous, os.path.join(out_dir, "data"))
+        except duckdb.Error as e:
+            raise BuildError(clean_error(e, product.file)) from None
+        return BuildResult(rows, self.describe(files), tuple(files))
+
+    def _sql_of(self, product: Product, inputs: Mapping[str, list[str]]) -> str:
+        """The product's query with its inputs' files spliced in."""
         refs = {n for _, _, n, _ in product.ref_spans}
         if refs and refs >= set(inputs):
             # splice scans in at the spans recorded at load time: no parsing per build
@@ -191,11 +213,7 @@ class DuckDBEngine(FileSources):
                 mapping[name] = parquet_scan(files)
                 mapping.setdefault(name.split(".", 1)[-1], mapping[name])
             sql = rewrite_references(product.code, mapping)
-        try:
-            rows = self._copy_integers(sql, out)
-        except duckdb.Error as e:
-            raise BuildError(clean_error(e, product.file)) from None
-        return self._result(out, rows)
+        return sql
 
     def _copy_integers(self, sql: str, out: str) -> int:
         """COPY a query, keeping its 128-bit integers integers.

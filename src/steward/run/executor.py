@@ -28,6 +28,7 @@ from steward.core import faults
 from steward.core.errors import BuildError, CheckFailed, RunCancelled, StewardError
 from steward.core.fingerprint import check_fingerprint
 from steward.core.ids import new_id
+from steward.core.materialize import grows_from_previous
 from steward.core.model import Product, Project
 from steward.core.records import RunResult, Step, StepStatus, Version
 from steward.engine.base import BuildResult, Engine
@@ -422,7 +423,15 @@ class Executor:
             else:
                 scratch = self.store.new_scratch()
                 files = {i: self.store.data_files(v.path) for i, v in inputs.items()}
-                result = self.engine.build(product, files, scratch)
+                if grows_from_previous(product):  # from the version the env points at
+                    prev = _previous(plan, name)
+                    if prev is not None:
+                        self._inputs_intact({name: prev})
+                    result = self.engine.build_incremental(
+                        product, files, self.store.data_files(prev.path) if prev else None,
+                        scratch)
+                else:
+                    result = self.engine.build(product, files, scratch)
             candidate = Candidate(product, vid, scratch, result, self.store.data_files(scratch),
                                   plan.env, run_id, plan.current.get(name),
                                   notes=list(result.notes), resolve=view,
@@ -541,6 +550,14 @@ class Executor:
                              v.row_count), dataclasses.replace(
                                  v, check_fp=want, check_status=candidate.check_status),
                         ["checks evaluated again: passed", *candidate.notes])
+
+
+def _previous(plan: BuildPlan, name: str) -> Version | None:
+    """The version an incremental product grows from: the one its environment points
+    at, unless the run rebuilds from scratch (--full-refresh) or that version is damaged."""
+    if plan.steps[name].reason == "full refresh" or name in plan.damaged:
+        return None
+    return plan.current.get(name)
 
 
 def _tree_size(folder: str) -> int:
