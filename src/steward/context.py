@@ -242,9 +242,19 @@ class Context:
     def runner(self) -> Any:
         from steward.run.runner import Runner
 
-        return Runner(self.project, self.metastore, self.store, lambda: self.engine,
+        return Runner(self.project, self.metastore, self.store, self.build_engine,
                       self.console, self.audit_trail(), actor(), self.post_build_hooks,
                       self.published_hooks)
+
+    def build_engine(self) -> Engine:
+        """The engine builds run on: the project's, wrapped to train models when it has
+        some (steward.ml.engine)."""
+        if not any(p.kind == "model" for p in self.project.products.values()):
+            return self.engine
+        from steward.ml.engine import ModelEngine
+
+        return ModelEngine(self.engine, self.project, self.metastore,  # type: ignore[return-value]
+                           self.store)
 
     def env_name(self, env: str | None) -> str:
         """``env`` (default: the project's default environment), validated."""
@@ -298,6 +308,10 @@ class Context:
         hooks.append(PiiGate(self.metastore, self.engine,
                              self.project.spec.compliance == "strict",
                              propagated=self.propagated_classifications))
+        if any(p.kind == "model" for p in self.project.products.values()):
+            from steward.ml.gate import ModelGate
+
+            hooks.insert(0, ModelGate(self.metastore, self.store))
         return hooks
 
     def published_hooks(self) -> list[Any]:
