@@ -6,7 +6,8 @@ table):
 
     model/model.skops   the fitted estimator (or model.pkl, see steward.ml.artifact)
     model/model.json    flavor, artifact hash, signature, metrics, params, seed, split,
-                        libraries, rows and timings
+                        libraries, rows and timings, the declaration it was trained with
+    model/source.py     the model function's file as it was (what ``reproduce`` runs)
 """
 
 from __future__ import annotations
@@ -210,6 +211,8 @@ def build_model(product: Product, inputs: Mapping[str, list[str]], out_dir: str,
         "split": spec["split"], "table": table, "libraries": ml_library_versions(),
         "rows": {"train": len(train), "holdout": len(test), "without_target": dropped},
         "seconds": {"fit": fit_s, "predict": pred_s},
+        "function": product.function, "inputs": dict(product.params),
+        "spec": dict(spec), "source_hash": _snapshot(product, root, out_dir),
     }
     doc["seconds"]["total"] = time.perf_counter() - t_all
     with open(os.path.join(out_dir, artifact.MODEL_DIR, artifact.INFO_FILE), "w") as f:
@@ -229,6 +232,18 @@ def _all_metrics(spec: Mapping[str, Any]) -> list[str]:
         if rule and rule["name"] not in out:
             out.append(rule["name"])
     return out
+
+
+def _snapshot(product: Product, root: str, out_dir: str) -> str:
+    """Copy the model's source file into the version; returns its hash."""
+    import shutil
+
+    target = os.path.join(out_dir, artifact.MODEL_DIR, SOURCE_FILE)
+    shutil.copyfile(os.path.join(root, product.file), target)
+    return artifact.file_hash(target)
+
+
+SOURCE_FILE = "source.py"
 
 
 def _plain(value: Any) -> Any:
