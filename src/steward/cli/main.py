@@ -262,9 +262,9 @@ def runs(
 import steward.cli.catalog  # noqa: E402,F401  (catalog, glossary, lineage, owners)
 import steward.cli.changes  # noqa: E402,F401  (plan, diff, promote, rollback, gc, env)
 import steward.cli.compliance  # noqa: E402,F401  (audit, compliance, pii, openlineage)
+import steward.cli.ml  # noqa: E402,F401  (models, reproduce)
 import steward.cli.profile  # noqa: E402,F401  (profile, drift, metrics, report)
 import steward.cli.quality  # noqa: E402,F401  (check, contract)
-import steward.cli.ml  # noqa: E402,F401  (models, reproduce)
 
 # -- end command modules --
 

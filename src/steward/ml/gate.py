@@ -81,7 +81,7 @@ def evaluate(doc: dict[str, Any], gates: list[dict[str, Any]],
                     observed=value, message=f"{name} = {value:.4f}; {why}: passes",
                     details={"candidate": value, "current": None}))
                 continue
-            pct = regression_pct(name, value, cur_value)
+            pct = regression_pct(name, float(value), float(cur_value))  # type: ignore[arg-type]
             bad = pct > allowed
             direction = "worse" if pct > 0 else "better"
             results.append(CheckResult(
