@@ -310,8 +310,10 @@ class Context:
                              propagated=self.propagated_classifications))
         if any(p.kind == "model" for p in self.project.products.values()):
             from steward.ml.gate import ModelGate
+            from steward.ml.skew import SkewCheck
 
             hooks.insert(0, ModelGate(self.metastore, self.store))
+            hooks.append(SkewCheck(Profiles(self.metastore, self.store, self.engine)))
         return hooks
 
     def published_hooks(self) -> list[Any]:

@@ -167,3 +167,41 @@ def test_the_metastore_records_models_in_their_own_table(ml_project: Path):
         con.close()
     assert rows == [("ml.late_model", "sklearn", 32)]
     assert schema == 8
+
+
+def test_scoring_data_unlike_the_training_data_shows_as_skew(ml_project: Path):
+    write(ml_project, "models/ml/scored_trips.py", '''
+from steward import product
+
+
+@product(inputs_as="pandas")
+def scored_trips(staging__trips, ml__late_model):
+    return ml__late_model.score(staging__trips)
+''')
+    ctx = Context(ml_project)
+    assert ctx.run().ok
+    v = ctx.current()["ml.scored_trips"]
+    from steward.meta.checks import results_for
+
+    skew = [r for r in results_for(ctx.metastore, v.id) if r.type == "skew"]
+    assert len(skew) == 1 and skew[0].status == "pass"
+    # serving data drifts: every trip is now long, the model learned from all distances
+    write(ml_project, "models/ml/scored_trips.py", '''
+from steward import product
+
+
+@product(inputs_as="pandas")
+def scored_trips(staging__trips, ml__late_model):
+    trips = staging__trips.assign(distance=staging__trips["distance"] * 0 + 95)
+    return ml__late_model.score(trips)
+''')
+    r = Context(ml_project).run()
+    s = step(r, "ml.scored_trips")
+    assert s.status == "built"
+    notes = r.notes.get("ml.scored_trips", [])
+    assert any("skew" in n and "'distance'" in n for n in notes), notes
+    after = Context(ml_project)
+    skew = [x for x in results_for(after.metastore, after.current()["ml.scored_trips"].id)
+            if x.type == "skew"]
+    assert skew[0].status == "fail" and skew[0].column == "distance"
+    assert skew[0].observed > 0.2
