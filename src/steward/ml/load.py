@@ -57,10 +57,24 @@ class LoadedModel:
         """``data`` as a pandas frame with the model's predictions added."""
         frame = self._frame(data).copy()
         X = frame[self.features]
-        frame[column] = self.estimator.predict(X)
         classes = self.info.get("classes")
-        if classes and len(classes) == 2 and hasattr(self.estimator, "predict_proba"):
-            frame["score"] = self.estimator.predict_proba(X)[:, 1]
+        binary = bool(classes) and len(classes) == 2 \
+            and hasattr(self.estimator, "predict_proba")
+        if len(frame) == 0:  # nothing to score (estimators refuse an empty array)
+            import numpy as np
+
+            frame[column] = np.array([], dtype=np.asarray(classes).dtype if classes
+                                     else float)
+            if binary:
+                frame["score"] = np.array([], dtype=float)
+            return frame
+        if binary:
+            proba = self.estimator.predict_proba(X)
+            # the label scikit-learn's classifiers predict: the most probable class
+            frame[column] = self.estimator.classes_[proba.argmax(axis=1)]
+            frame["score"] = proba[:, 1]
+        else:
+            frame[column] = self.estimator.predict(X)
         return frame
 
 

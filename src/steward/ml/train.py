@@ -35,10 +35,24 @@ Describe = Callable[[list[str]], Any]
 
 
 def read_inputs(product: Product, inputs: Mapping[str, list[str]]) -> dict[str, Any]:
-    """Each input as a pandas frame."""
+    """Each input as a pandas frame; the training table only with the columns the model
+    uses when the function does not take the table itself."""
     import pyarrow.parquet as pq
 
-    return {name: pq.read_table(files).to_pandas() for name, files in inputs.items()}
+    table = table_of(product)
+    spec = product.spec_dump
+    split = spec["split"]
+    wanted = list(dict.fromkeys([*spec["features"], spec["target"],
+                                 *([split["column"]] if split.get("column") else []),
+                                 *(split.get("key") or ())]))
+    out = {}
+    for name, files in inputs.items():
+        cols = None
+        if name == table and table not in product.params.values():
+            have = set(pq.read_schema(files[0]).names)
+            cols = wanted if set(wanted) <= have else None  # (else: said by check_columns)
+        out[name] = pq.read_table(files, columns=cols).to_pandas()
+    return out
 
 
 def check_columns(product: Product, df: Any, table: str) -> None:
