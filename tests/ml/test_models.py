@@ -205,3 +205,21 @@ def scored_trips(staging__trips, ml__late_model):
             if x.type == "skew"]
     assert skew[0].status == "fail" and skew[0].column == "distance"
     assert skew[0].observed > 0.2
+
+
+def test_gc_keeps_the_inputs_a_retained_model_version_needs(ml_project: Path):
+    write(ml_project, "models/staging/trips.yml", "retention: {keep_last: 1, keep_days: 0}\n")
+    ctx = Context(ml_project)
+    assert ctx.run().ok
+    first_model = ctx.current()["ml.late_model"]
+    first_trips = ctx.current()["staging.trips"].id
+    write(ml_project, "models/staging/trips.sql",
+          "select trip_id, distance, hour, weekend, late from raw.trips where hour >= 0\n")
+    assert Context(ml_project).run().ok
+    code, out, err = steward(ml_project, "gc", "--json")
+    assert code == 0, err
+    deleted = {v["version"] for v in json.loads(out)["versions"]}
+    assert first_trips not in deleted
+    after = Context(ml_project)
+    assert after.metastore.version(first_trips).status == "published"
+    assert after.reproduce("ml.late_model", version=first_model.id).identical
