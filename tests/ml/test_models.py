@@ -104,6 +104,7 @@ def test_models_log_promote_rollback_and_diff(ml_project: Path):
     assert ctx.run().ok
     first = ctx.current()["ml.late_model"].id
     edit(ml_project / "models/ml/late_model.yml", "max_depth: 3", "max_depth: 4")
+    edit(ml_project / "models/ml/late_model.yml", "seed: 7", "seed: 8")
     assert Context(ml_project).run(env="dev").ok
     dev = Context(ml_project).current("dev")["ml.late_model"].id
     assert dev != first
@@ -118,6 +119,7 @@ def test_models_log_promote_rollback_and_diff(ml_project: Path):
     code, out, err = steward(ml_project, "diff", "ml.late_model", "prod", "dev")
     assert code == 0, err
     assert "max_depth: 3 -> 4" in out and "roc_auc:" in out and "staging.trips:" in out
+    assert "seed: 7 -> 8" in out
     assert "holdout predictions:" in out
     code, out, err = steward(ml_project, "promote", "dev", "prod")
     assert code == 0, err

@@ -11,6 +11,8 @@ from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
 
 
 def _num(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
     if isinstance(value, float):
         return f"{value:.4f}" if math.isfinite(value) else str(value)
     return "" if value is None else str(value)
@@ -70,7 +72,8 @@ def print_model_log(ctx: Any, product: str, limit: int, json_out: bool) -> None:
 
 def print_model_diff(out: Any, d: Any) -> None:
     out.print(f"model {d.product}: {d.a} -> {d.b}")
-    for title, pairs in (("params", d.params), ("metrics", d.metrics),
+    for title, pairs in (("declaration", d.declaration), ("params", d.params),
+                         ("metrics", d.metrics),
                          ("inputs", d.inputs), ("libraries", d.libraries)):
         if not pairs:
             continue

@@ -78,6 +78,8 @@ class ModelDiff:
     inputs: dict[str, tuple[Any, Any]]  # input product -> (version a, version b)
     libraries: dict[str, tuple[Any, Any]]  # only those that differ
     predictions: dict[str, Any] = field(default_factory=dict)
+    # features, target, split, seed, task, flavor: only those that differ
+    declaration: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"product": self.product, "a": self.a, "b": self.b,
@@ -85,6 +87,7 @@ class ModelDiff:
                 "metrics": {k: list(v) for k, v in self.metrics.items()},
                 "inputs": {k: list(v) for k, v in self.inputs.items()},
                 "libraries": {k: list(v) for k, v in self.libraries.items()},
+                "declaration": {k: list(v) for k, v in self.declaration.items()},
                 "predictions": self.predictions}
 
 
@@ -107,6 +110,10 @@ def model_diff(ms: Metastore, store: Any, product: Product, va: Version, vb: Ver
     out = ModelDiff(product.name, va.id, vb.id, _pairs(ra.params, rb.params, True),
                     _pairs(ra.metrics, rb.metrics, False), _pairs(va.inputs, vb.inputs, False),
                     _pairs(ra.libraries, rb.libraries, True))
+    keys = ("features", "target", "split", "seed", "task", "flavor")
+    sa, sb = ra.info.get("spec") or {}, rb.info.get("spec") or {}
+    out.declaration = _pairs({k: sa.get(k) for k in keys if k in sa},
+                             {k: sb.get(k) for k in keys if k in sb}, True)
     out.predictions = _prediction_diff(store, product, va, vb)
     return out
 
