@@ -130,7 +130,10 @@ for i in range(int(sys.argv[5])):
     with mlflow.start_run():
         mlflow.log_params({**params, "seed": 13})
         mlflow.log_metrics(metrics)
-        mlflow.sklearn.log_model(est, name="model") if "name" in mlflow.sklearn.log_model.__code__.co_varnames else mlflow.sklearn.log_model(est, "model")
+        if "name" in mlflow.sklearn.log_model.__code__.co_varnames:  # MLflow 3
+            mlflow.sklearn.log_model(est, name="model")
+        else:
+            mlflow.sklearn.log_model(est, "model")
     times.append(time.perf_counter() - t)
 print(json.dumps({"times": times, "version": mlflow.__version__}))
 """

@@ -57,8 +57,8 @@ class LoadedModel:
         """``data`` as a pandas frame with the model's predictions added."""
         frame = self._frame(data).copy()
         X = frame[self.features]
-        classes = self.info.get("classes")
-        binary = bool(classes) and len(classes) == 2 \
+        classes: list[Any] = self.info.get("classes") or []
+        binary = len(classes) == 2 \
             and hasattr(self.estimator, "predict_proba")
         if len(frame) == 0:  # nothing to score (estimators refuse an empty array)
             import numpy as np
