@@ -225,3 +225,11 @@ def test_gc_keeps_the_inputs_a_retained_model_version_needs(ml_project: Path):
     after = Context(ml_project)
     assert after.metastore.version(first_trips).status == "published"
     assert after.reproduce("ml.late_model", version=first_model.id).identical
+
+
+def test_a_noop_run_from_the_command_line_trains_nothing(ml_project: Path):
+    assert Context(ml_project).run().ok
+    code, out, err = steward(ml_project, "run")
+    assert code == 0, err
+    assert "kept" in out and "built" not in out
+    assert len(product_records(Context(ml_project).metastore, "ml.late_model")) == 1

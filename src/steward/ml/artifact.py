@@ -59,18 +59,19 @@ def save(estimator: Any, folder: str, flavor: str, who: str) -> Saved:
         else:
             path = os.path.join(folder, "model.skops")
             try:
-                sio.dump(estimator, path)
-                trusted = tuple(sorted(sio.get_untrusted_types(file=path)))
+                data = sio.dumps(estimator)
+                trusted = tuple(sorted(sio.get_untrusted_types(data=data)))
             except Exception as e:  # skops refuses a type it cannot describe
                 if flavor == "sklearn":
                     raise BuildError(f"{who}: skops cannot save this model "
                                      f"({type(e).__name__}: {e}); set 'flavor: pickle' "
                                      "to pickle it instead (see docs/ml.md)") from None
-                if os.path.exists(path):
-                    os.remove(path)
                 notes.append(f"skops cannot save it ({type(e).__name__}); pickled instead")
             else:
-                return Saved("sklearn", "model.skops", file_hash(path), trusted)
+                with open(path, "wb") as f:
+                    f.write(data)
+                return Saved("sklearn", "model.skops", xxhash.xxh3_128_hexdigest(data),
+                             trusted)
     import pickle
 
     path = os.path.join(folder, "model.pkl")
