@@ -210,3 +210,8 @@ def _python_error(e: Exception, product: Product) -> str:
     user = [f for f in frames if f.filename.endswith(os.path.basename(product.file))]
     where = f"{product.file}:{user[-1].lineno}" if user else product.file
     return f"{where}: {product.name} raised {type(e).__name__}: {e}"
+
+
+# what other runners of user code (steward.ml) call
+load_function = _load_function
+python_error = _python_error

@@ -22,7 +22,7 @@ from steward.core.errors import BuildError
 from steward.core.fingerprint import ml_library_versions
 from steward.core.model import Product
 from steward.engine.base import BuildResult
-from steward.engine.pyrunner import _load_function, _python_error
+from steward.engine.pyrunner import load_function, python_error
 from steward.ml import artifact
 from steward.ml.metrics import compute, finite
 from steward.ml.split import holdout_mask
@@ -129,7 +129,7 @@ def fit(product: Product, root: str, frames: Mapping[str, Any], train: Any
     import numpy as np
 
     spec = product.spec_dump
-    fn = _load_function(os.path.join(root, product.file), product.function or "")
+    fn = load_function(os.path.join(root, product.file), product.function or "")
     table = table_of(product)
     import inspect
 
@@ -149,7 +149,7 @@ def fit(product: Product, root: str, frames: Mapping[str, Any], train: Any
     try:
         est = fn(**kwargs)
     except Exception as e:
-        raise BuildError(_python_error(e, product)) from None
+        raise BuildError(python_error(e, product)) from None
     seconds = time.perf_counter() - t0
     why = _is_fitted(est)
     if why is not None:
