@@ -122,18 +122,22 @@ proba = est.predict_proba(df[test][feats])
 metrics = {"roc_auc": roc_auc_score(df[test]["late"], proba[:, 1]),
            "accuracy": accuracy_score(df[test]["late"], est.classes_[proba.argmax(1)]),
            "log_loss": log_loss(df[test]["late"], proba)}
+import inspect
 import mlflow, mlflow.sklearn
 mlflow.set_tracking_uri("file://" + store)
+kw = {}
+accepts = inspect.signature(mlflow.sklearn.log_model).parameters
+if "skops_trusted_types" in accepts:  # MLflow 3 saves with skops, as Steward does
+    import skops.io as sio
+    kw["skops_trusted_types"] = sio.get_untrusted_types(data=sio.dumps(est))
+kw["name" if "name" in accepts else "artifact_path"] = "model"
 times = []
 for i in range(int(sys.argv[5])):
     t = time.perf_counter()
     with mlflow.start_run():
         mlflow.log_params({**params, "seed": 13})
         mlflow.log_metrics(metrics)
-        if "name" in mlflow.sklearn.log_model.__code__.co_varnames:  # MLflow 3
-            mlflow.sklearn.log_model(est, name="model")
-        else:
-            mlflow.sklearn.log_model(est, "model")
+        mlflow.sklearn.log_model(est, **kw)
     times.append(time.perf_counter() - t)
 print(json.dumps({"times": times, "version": mlflow.__version__}))
 """

@@ -507,7 +507,7 @@ class Context:
         """Every model with its current version per environment and its metrics."""
         from steward.ml.registry import overview
 
-        return overview(self.metastore, self.project)
+        return overview(self.reads, self.project)
 
     def is_model(self, name: str) -> bool:
         return self.resolve_product(name).kind == "model"
@@ -516,7 +516,7 @@ class Context:
         """A model's versions, newest first, with metrics, params and input versions."""
         from steward.ml.registry import model_log
 
-        return model_log(self.metastore, self.resolve_product(name).name, limit)
+        return model_log(self.reads, self.resolve_product(name).name, limit)
 
     def model_diff(self, name: str, a: str, b: str) -> Any:
         """Params, metrics, input versions and holdout predictions of two versions."""

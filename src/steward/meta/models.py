@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from steward.meta.modelreads import ModelRecord
 from steward.meta.store import Metastore, chunks
 
 model_versions = sa.Table(
@@ -21,34 +21,6 @@ model_versions = sa.Table(
     sa.Column("metrics_json", sa.Text), sa.Column("params_json", sa.Text),
     sa.Column("libraries_json", sa.Text), sa.Column("info_json", sa.Text),
 )
-
-
-@dataclass(frozen=True)
-class ModelRecord:
-    """One model version as recorded when it was trained.
-
-    Attributes:
-        version_id: the version (its folder holds ``model/<artifact>``).
-        flavor: how the artifact is saved (``sklearn``: skops; ``pickle``).
-        artifact: the artifact's file name inside the version's ``model/`` folder.
-        artifact_hash: xxh3-128 of the artifact's bytes, compared before every load.
-        metrics: holdout metric -> value.
-        params: the hyper-parameters it was trained with.
-        libraries: library -> version that trained it.
-        info: signature, split, seed, rows, timings, trusted types.
-    """
-
-    version_id: str
-    product: str
-    created_at: datetime | None
-    flavor: str
-    artifact: str
-    artifact_hash: str
-    task: str | None
-    metrics: dict[str, float | None]
-    params: dict[str, Any]
-    libraries: dict[str, str | None]
-    info: dict[str, Any]
 
 
 def record_model(ms: Metastore, version_id: str, product: str, doc: dict[str, Any]) -> None:

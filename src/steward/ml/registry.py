@@ -17,7 +17,9 @@ from typing import Any
 from steward.core.errors import NotFound, StewardError
 from steward.core.model import Product, Project
 from steward.core.records import Version
-from steward.meta.models import ModelRecord, model_records, product_records
+from steward.meta import modelreads as mr
+from steward.meta.models import ModelRecord, model_records
+from steward.meta.reads import Reads
 from steward.meta.store import Metastore
 from steward.ml import artifact
 
@@ -36,13 +38,13 @@ def model_names(project: Project) -> list[str]:
     return sorted(n for n, p in project.products.items() if p.kind == "model")
 
 
-def overview(ms: Metastore, project: Project) -> list[ModelRow]:
+def overview(reads: Reads, project: Project) -> list[ModelRow]:
     """Every model of the project with its version per environment and its metrics."""
     names = model_names(project)
-    envs = [e["name"] for e in ms.environments()]
-    pointers = {e: ms.pointer_map(e) for e in envs}
+    envs = mr.environments(reads)
+    pointers = {e: reads.pointer_ids(e) for e in envs}
     ids = {pointers[e][n] for e in envs for n in names if n in pointers[e]}
-    records = model_records(ms, ids)
+    records = mr.records(reads, ids)
     rows = []
     for n in names:
         spec = project[n].spec_dump
@@ -60,11 +62,11 @@ class LogEntry:
     envs: list[str]
 
 
-def model_log(ms: Metastore, product: str, limit: int = 20) -> list[LogEntry]:
+def model_log(reads: Reads, product: str, limit: int = 20) -> list[LogEntry]:
     """Each version of a model, newest first: status, metrics, params, input versions."""
-    versions = ms.versions(product, limit=limit)
-    records = {r.version_id: r for r in product_records(ms, product)}
-    pointed = ms.envs_pointing_at(v.id for v in versions)
+    versions = mr.versions(reads, product, limit)
+    records = mr.records(reads, [v.id for v in versions])
+    pointed = mr.envs_pointing_at(reads, [v.id for v in versions])
     return [LogEntry(v, records.get(v.id), sorted(pointed.get(v.id, []))) for v in versions]
 
 
