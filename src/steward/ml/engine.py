@@ -52,6 +52,3 @@ class ModelEngine:
             return build_python(product, inputs, out, root, self._engine.describe, given)
         return self._engine.build(product, inputs, out_dir)  # type: ignore[no-any-return]
 
-
-def needs_model_engine(project: Project) -> bool:
-    return any(p.kind == "model" for p in project.products.values())
