@@ -27,6 +27,8 @@ _DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "python_source": ("callable", "params", "refresh"),
     "sql": ("on_fail",),
     "python": ("inputs", "inputs_as", "on_fail"),
+    "model": ("inputs", "table", "features", "target", "split", "metrics", "params", "seed",
+              "task", "flavor", "on_fail"),
 }
 
 
@@ -52,7 +54,27 @@ def data_config(product: Product) -> dict[str, Any]:
         # declared types are casts for a source: they change the data
         cols = dumped.get("columns") or {}
         cfg["types"] = {c: s["type"] for c, s in cols.items() if s.get("type")}
+    if product.kind == "model":  # a new library version trains a new model
+        cfg["libraries"] = ml_library_versions()
     return cfg
+
+
+# what trains a model: a change of version is a change of the model
+ML_LIBRARIES = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
+
+
+def ml_library_versions() -> dict[str, str | None]:
+    """The installed version of each library that trains and saves models (read from
+    the packages' metadata: nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in ML_LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def code_fingerprint(product: Product, source_hash: str = "") -> str:
@@ -89,9 +111,12 @@ def check_config(product: Product, default_contract: str, default_on_fail: str) 
     dumped = product.spec_dump
     cols = {c: {k: s.get(k) for k in ("type", "nullable", "checks")}
             for c, s in (dumped.get("columns") or {}).items()}
-    return {"checks": dumped.get("checks") or [], "columns": cols,
-            "contract": dumped.get("contract") or default_contract,
-            "on_fail": dumped.get("on_fail") or default_on_fail}
+    out = {"checks": dumped.get("checks") or [], "columns": cols,
+           "contract": dumped.get("contract") or default_contract,
+           "on_fail": dumped.get("on_fail") or default_on_fail}
+    if dumped.get("gates"):  # a model's metric gates
+        out["gates"] = dumped["gates"]
+    return out
 
 
 def check_fingerprint(product: Product, default_contract: str, default_on_fail: str,

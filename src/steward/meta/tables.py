@@ -132,3 +132,13 @@ check_results = sa.Table(
     sa.Column("quarantined", sa.BigInteger), sa.Column("details_json", sa.Text),
     sa.Column("checked_at", sa.DateTime(timezone=True)),
 )
+
+model_versions = sa.Table(
+    "model_versions", md,
+    sa.Column("version_id", sa.String, primary_key=True),
+    sa.Column("product", sa.String), sa.Column("created_at", sa.DateTime(timezone=True)),
+    sa.Column("flavor", sa.String), sa.Column("artifact", sa.String),
+    sa.Column("artifact_hash", sa.String), sa.Column("task", sa.String),
+    sa.Column("metrics_json", sa.Text), sa.Column("params_json", sa.Text),
+    sa.Column("libraries_json", sa.Text), sa.Column("info_json", sa.Text),
+)

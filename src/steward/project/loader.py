@@ -139,6 +139,10 @@ class _Loader:
         self.resolve_references()
         check_graph(self.products, self.problems)
         check_columns(self.products, self.problems, self.where, self.line_of)
+        if any(p.kind == "model" for p in self.products.values()):
+            from steward.project.mlload import check_model_columns
+
+            check_model_columns(self.products, self.problems, self.line_of)
         from steward.project.glossary import load_glossary
 
         glossary, glossary_warnings = load_glossary(self.root, self.products, self.problems,
@@ -470,6 +474,11 @@ class _Loader:
             ))
             return
         for py in found:
+            if py.decorator == "model":  # a model product (steward.ml)
+                from steward.project.mlload import load_model
+
+                load_model(self, py, rel, text, meta, doc, folder_domain)
+                continue
             raw = {**meta, **{k: v for k, v in py.metadata.items() if k != "name"}}
             located = doc or Located(rel, raw, {(): py.line})
             merged = normalise_checks(raw, located, (), self.problems)
@@ -524,7 +533,7 @@ class _Loader:
                     resolved.append(target)
                     targets[ref] = target
             params: dict[str, str] = {}
-            if product.kind == "python":
+            if product.kind in ("python", "model"):
                 params = dict(zip(self._params.get(name, []), resolved, strict=False))
             spans = tuple((a, b, targets[r], c) for a, b, r, c in self.spans.get(name, ())
                           if r in targets)
