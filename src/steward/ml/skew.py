@@ -62,11 +62,11 @@ class SkewCheck:
         if ref is None:
             ref = self.profiles.compute(self.profiles.store.data_files(model.path),
                                         model.bytes, model.schema, model.row_count)
-        cur = candidate.extra.get("profile")
+        cur = candidate.profile
         if cur is None:
             cur = self.profiles.compute(list(candidate.files), schema=candidate.result.schema,
                                         rows=candidate.result.rows)
-            candidate.extra["profile"] = cur
+            candidate.profile = cur
         report = compare(ref, cur)["columns"]
         scored = [(f, report[f]["psi"]) for f in shared
                   if f in report and report[f].get("psi") is not None]
