@@ -260,6 +260,7 @@ import steward.cli.changes  # noqa: E402,F401  (plan, diff, promote, rollback, g
 import steward.cli.compliance  # noqa: E402,F401  (audit, compliance, pii, openlineage)
 import steward.cli.profile  # noqa: E402,F401  (profile, drift, metrics, report)
 import steward.cli.quality  # noqa: E402,F401  (check, contract)
+import steward.cli.server  # noqa: E402,F401  (serve, users)
 
 # -- end command modules --
 
