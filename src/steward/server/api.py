@@ -6,12 +6,14 @@ token in the ``X-CSRF-Token`` header.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from steward.core.errors import NotFound
@@ -20,7 +22,22 @@ from steward.server.app import JSON, principal
 from steward.server.auth import Denied, Principal, same
 from steward.server.state import ServerState
 
-router = APIRouter(default_response_class=JSON)
+class DocumentRoute(APIRoute):
+    """Answers with the document as ``--json`` prints it (dates as ``str()`` gives them),
+    not FastAPI's own encoding."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kw: Any):
+        status = kw.get("status_code") or 200
+
+        @functools.wraps(endpoint)
+        def answer(*args: Any, **kwargs: Any) -> Any:
+            out = endpoint(*args, **kwargs)
+            return out if isinstance(out, Response) else JSON(out, status_code=status)
+
+        super().__init__(path, answer, **kw)
+
+
+router = APIRouter(default_response_class=JSON, route_class=DocumentRoute)
 Who = Annotated[Principal, Depends(principal)]
 Env = Annotated[str | None, Query(max_length=63, description="Environment (default: the "
                                                              "project's default).")]
