@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, XSS, Shop, client_of, login, make_shop
+from srvhelpers import PASSWORD, Shop, client_of, login, make_shop
 
 from steward.context import Context
 

@@ -22,6 +22,7 @@ from steward.server.app import JSON, principal
 from steward.server.auth import Denied, Principal, same
 from steward.server.state import ServerState
 
+
 class DocumentRoute(APIRoute):
     """Answers with the document as ``--json`` prints it (dates as ``str()`` gives them),
     not FastAPI's own encoding."""
