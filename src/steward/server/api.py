@@ -110,7 +110,8 @@ def product(request: Request, who: Who, name: str, env: Env = None) -> Any:
 
 @router.get("/products/{name}/card", summary="Catalog card (steward catalog show --json)")
 def card(request: Request, who: Who, name: str, env: Env = None) -> Any:
-    return shapes.card(_state(request).ctx, name, env).to_json()
+    state = _state(request)
+    return shapes.card(state.ctx, name, env, state.lineage).to_json()
 
 
 @router.get("/products/{name}/versions", summary="Versions (steward log --json)")
@@ -194,8 +195,16 @@ def search(request: Request, who: Who,
            tag: Annotated[str | None, Query(max_length=200)] = None,
            classification: Annotated[str | None, Query(max_length=200)] = None,
            limit: Limit = 20, env: Env = None) -> Any:
-    return shapes.search(_state(request).ctx, q, owner, domain, tag, classification, limit,
-                         env)
+    state = _state(request)
+    env = state.ctx.env_name(env)
+
+    def make() -> Any:
+        return shapes.search(state.ctx, q, owner, domain, tag, classification, limit, env,
+                             state.search_index(env))
+
+    # the same question answers the same while the project and the environment stay
+    return state.memo(("search", q, owner, domain, tag, classification, limit, env,
+                       state.moved(env)), make)
 
 
 @router.get("/glossary", summary="Glossary (steward glossary --json)")

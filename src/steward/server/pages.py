@@ -48,12 +48,30 @@ def templates() -> Any:
 
 
 def render(request: Request, template: str, status: int = 200, **data: Any) -> HTMLResponse:
+    return HTMLResponse(_page(request, template, None, **data), status_code=status)
+
+
+def _page(request: Request, template: str, csrf: str | None, **data: Any) -> str:
     state: ServerState = request.app.state.steward
     who = getattr(request.state, "principal", None)
-    page = templates().get_template(template).render(
-        who=who, csrf=(who.csrf if who else request.state.csrf), project=state.ctx.project,
-        path=request.url.path, open_mode=who is not None and who.via == "local", **data)
-    return HTMLResponse(page, status_code=status)
+    return templates().get_template(template).render(  # type: ignore[no-any-return]
+        who=who, csrf=csrf or (who.csrf if who else request.state.csrf),
+        project=state.ctx.project, path=request.url.path,
+        open_mode=who is not None and who.via == "local", **data)
+
+
+# where a cached page gets the session's CSRF token (never a token in the cache)
+CSRF_SLOT = "\x00csrf\x00"
+
+
+def render_cached(request: Request, who: Principal, key: tuple[Any, ...], template: str,
+                  make: Any) -> HTMLResponse:
+    """A page reused while the project, the metastore (``state.changes()``) and the user
+    stay the same: a product page for a whole team costs one rendering per change."""
+    state = _state(request)
+    full = ("page", template, *key, who.name, who.role, who.pii, who.via, state.changes())
+    text = state.memo(full, lambda: _page(request, template, CSRF_SLOT, **make()))
+    return HTMLResponse(text.replace(CSRF_SLOT, who.csrf or request.state.csrf))
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
@@ -126,7 +144,8 @@ def home(request: Request, who: Who, env: Env = None) -> Any:
 
 @router.get("/search")
 def search(request: Request, who: Who, q: Annotated[str, Query(max_length=500)] = "") -> Any:
-    hits = shapes.search(_state(request).ctx, q, limit=50) if q else []
+    state = _state(request)
+    hits = shapes.search(state.ctx, q, limit=50, index=state.search_index()) if q else []
     return render(request, "search.html", q=q, hits=hits)
 
 
@@ -134,13 +153,19 @@ def search(request: Request, who: Who, q: Annotated[str, Query(max_length=500)] 
 def product(request: Request, who: Who, name: str, env: Env = None,
             preview: bool = False) -> Any:
     state = _state(request)
-    data = views.product(state, who, name, env)
-    rows = None
-    if preview and data["current"] is not None:
-        from steward.server.api import preview_rows
+    name = state.ctx.resolve_product(name).name
+    env = state.ctx.env_name(env)
 
-        rows = preview_rows(state, who, name, 10, data["env"])
-    return render(request, "product.html", preview=rows, **data)
+    def make() -> dict[str, Any]:
+        data = views.product(state, who, name, env)
+        rows = None
+        if preview and data["current"] is not None:
+            from steward.server.api import preview_rows
+
+            rows = preview_rows(state, who, name, 10, data["env"])
+        return {"preview": rows, **data}
+
+    return render_cached(request, who, (name, env, preview), "product.html", make)
 
 
 @router.get("/products/{name}/report")
@@ -179,13 +204,12 @@ class _MaskedProfiles:
 def lineage(request: Request, who: Who, name: str,
             column: Annotated[str | None, Query(max_length=300)] = None,
             depth: Annotated[int, Query(ge=1, le=20)] = 3, env: Env = None) -> Any:
-    from steward.catalog.service import lineage as graph_of
     from steward.server import lineage_svg
 
     state = _state(request)
     ctx = state.ctx
     p = ctx.resolve_product(name)
-    graph, classes = graph_of(ctx.project, ctx.metastore, env or ctx.default_env)
+    graph, classes = state.lineage(env and ctx.env_name(env))
     if column is not None:
         known = list(graph.columns.get(p.name) or ()) + list(p.spec.columns)
         real = next((c for c in known if c.lower() == column.lower()), None)

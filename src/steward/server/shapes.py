@@ -77,14 +77,17 @@ def show(ctx: Any, name: str, env: str | None) -> dict[str, Any]:
     }
 
 
-def card(ctx: Any, name: str, env: str | None) -> Any:
-    """``steward catalog show --json`` (the Card object; ``.to_json()`` for the document)."""
+def card(ctx: Any, name: str, env: str | None, known: Any = None) -> Any:
+    """``steward catalog show --json`` (the Card object; ``.to_json()`` for the document).
+
+    ``known(env)`` gives the (graph, classifications) of the lineage if already computed.
+    """
     from steward.catalog.card import build_card
     from steward.catalog.service import lineage
 
     p = ctx.resolve_product(name)
     env = env or ctx.default_env
-    graph, classes = lineage(ctx.project, ctx.metastore, env)
+    graph, classes = known(env) if known else lineage(ctx.project, ctx.metastore, env)
     return build_card(ctx.project, p, graph, classes, ctx.metastore, env)
 
 
@@ -98,11 +101,12 @@ def versions(ctx: Any, name: str | None, limit: int) -> list[dict[str, Any]]:
 
 def search(ctx: Any, text: str, owner: str | None = None, domain: str | None = None,
            tag: str | None = None, classification: str | None = None, limit: int = 20,
-           env: str | None = None) -> list[dict[str, Any]]:
-    """``steward catalog search --json``."""
-    from steward.catalog.service import refreshed_index
+           env: str | None = None, index: Any = None) -> list[dict[str, Any]]:
+    """``steward catalog search --json`` (``index``: an index already up to date)."""
+    if index is None:
+        from steward.catalog.service import refreshed_index
 
-    index, _ = refreshed_index(ctx.project, ctx.metastore, env or ctx.default_env)
+        index, _ = refreshed_index(ctx.project, ctx.metastore, env or ctx.default_env)
     try:
         hits = index.search(text, owner=owner, domain=domain, tag=tag,
                             classification=classification, limit=limit)

@@ -9,6 +9,7 @@ read live on each request.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from steward.server.auth import TokenCache
 from steward.server.jobs import Jobs
 
 WATCH_SECONDS = 2.0
+MEMO_ENTRIES = 2000
 
 
 @dataclass
@@ -28,10 +30,14 @@ class Settings:
 
 @dataclass
 class Derived:
-    """Values computed from one loaded project and reused until it changes."""
+    """Values computed from one loaded project and reused until it changes: per
+    environment, the column lineage (graph, classifications) and whether the search index
+    was brought up to date, each under the audit event that last moved its pointers."""
 
     key: str
-    classes: dict[str, Any] | None = None
+    lineage: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict)
+    indexed: dict[str, Any] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -49,6 +55,7 @@ class ServerState:
         self.derived = Derived(self.ctx.project.load_key)
         self._stop = threading.Event()
         self._users: tuple[float, int] | None = None
+        self._changes: tuple[float, Any] | None = None
         if self.settings.watch:
             threading.Thread(target=self._watch, name="steward-watch", daemon=True).start()
 
@@ -56,6 +63,11 @@ class ServerState:
         self._stop.set()
 
     def _watch(self) -> None:
+        try:  # the first product page and search need the lineage and the index: now
+            self.lineage()
+            self.search_index().close()
+        except Exception:
+            pass
         while not self._stop.wait(WATCH_SECONDS):
             try:
                 self.reload()
@@ -77,22 +89,79 @@ class ServerState:
         self.derived = Derived(project.load_key)
         return True
 
-    def classes(self) -> dict[Any, Any]:
-        """(product, column) -> (classifications, via): declared and propagated."""
-        d = self.derived
+    def lineage(self, env: str | None = None) -> tuple[Any, Any]:
+        """(column lineage graph, classifications) of the project over ``env``'s versions."""
+        ctx, d = self.ctx, self.derived
+        env = env or ctx.default_env
+        moved = ctx.reads.env_audit_seq(env) if ctx.reads.env_exists(env) else None
         with d.lock:
-            if d.classes is None:
+            hit = d.lineage.get(env)
+            if hit is None or hit[0] != moved:
                 from steward.catalog.service import lineage
 
-                _, d.classes = lineage(self.ctx.project, self.ctx.metastore,
-                                       self.ctx.default_env)
-            return d.classes
+                graph, classes = lineage(ctx.project, ctx.metastore, env)
+                hit = d.lineage[env] = (moved, graph, classes)
+            return hit[1], hit[2]
+
+    def memo(self, key: Any, make: Any) -> Any:
+        """``make()``, reused while ``key`` (and the project) stays the same."""
+        d = self.derived
+        with d.lock:
+            if key in d.memo:
+                return d.memo[key]
+        value = make()
+        with d.lock:
+            if len(d.memo) > MEMO_ENTRIES:
+                d.memo.clear()
+            d.memo[key] = value
+        return value
+
+    def changes(self) -> tuple[Any, ...]:
+        """What says the metastore changed: the last audit event (every pointer move,
+        promotion, rollback and check from the web), the last run and its status, and a
+        ten-second tick (profiles are written on a side thread after a version is
+        published). Asked at most once a second."""
+        now = time.monotonic()
+        hit = self._changes
+        if hit is not None and now - hit[0] < 1.0:
+            return hit[1]  # type: ignore[no-any-return]
+        ctx = self.ctx
+        last = ctx.audit_trail().log(None, None, None, None, 1)
+        runs = ctx.runs(1)
+        key = (last[0].seq if last else 0, (runs[0].id, runs[0].status) if runs else None,
+               int(time.time() // 10))
+        self._changes = (now, key)
+        return key
+
+    def moved(self, env: str) -> Any:
+        """The audit event that last moved ``env``'s pointers (None for no environment)."""
+        return self.ctx.reads.env_audit_seq(env) if self.ctx.reads.env_exists(env) else None
+
+    def classes(self) -> dict[Any, Any]:
+        """(product, column) -> (classifications, via): declared and propagated."""
+        return self.lineage()[1]  # type: ignore[no-any-return]
+
+    def search_index(self, env: str | None = None) -> Any:
+        """The catalog index, synced when the project or ``env``'s pointers changed; the
+        caller closes it."""
+        ctx, d = self.ctx, self.derived
+        env = env or ctx.default_env
+        moved = ctx.reads.env_audit_seq(env) if ctx.reads.env_exists(env) else None
+        from steward.catalog.search import CatalogIndex, project_entries
+
+        with d.lock:
+            if d.indexed.get(env, "never") == moved:
+                return CatalogIndex.for_project(ctx.project.root)
+        graph, classes = self.lineage(env)
+        with d.lock:
+            index = CatalogIndex.for_project(ctx.project.root)
+            index.sync(project_entries(ctx.project, graph.columns, classes))
+            d.indexed[env] = moved
+            return index
 
     def open_mode(self) -> bool:
         """True while no user exists: the server acts as the local user (loopback only;
         a server bound to another address never opens, even if every user is removed)."""
-        import time
-
         if not is_loopback(self.settings.host):
             return False
         now = time.monotonic()

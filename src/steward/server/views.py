@@ -10,18 +10,32 @@ from steward.server.auth import Principal
 from steward.server.state import ServerState
 
 RECENT_RUNS = 10
+HOME_SECONDS = 30
 
 
 def home(state: ServerState, env: str | None) -> dict[str, Any]:
-    """Products by domain with their health, and the recent runs."""
+    """Products by domain with their health, and the recent runs.
+
+    Reused until the environment's pointers move, a run starts or ends, or half a minute
+    passes (the age of versions and the files behind them are checked again then).
+    """
+    import time
+
+    ctx = state.ctx
+    env = ctx.env_name(env)
+    runs = ctx.runs(RECENT_RUNS)
+    key = ("home", env, state.moved(env), tuple((r.id, r.status) for r in runs),
+           int(time.time() // HOME_SECONDS))
+    return state.memo(key, lambda: _home(state, env, runs))  # type: ignore[no-any-return]
+
+
+def _home(state: ServerState, env: str, runs: list[Any]) -> dict[str, Any]:
     from steward.catalog.card import _freshness
     from steward.meta.checks import results_for_versions
 
     ctx = state.ctx
-    env = ctx.env_name(env)
     current = ctx.current(env)
     states = ctx.version_states(current)
-    runs = ctx.runs(RECENT_RUNS)
     failing: dict[str, str] = {}
     for r in runs:
         for s in ctx.metastore.steps(run_id=r.id):
@@ -75,13 +89,14 @@ def product(state: ServerState, who: Principal, name: str, env: str | None) -> d
 
     ctx = state.ctx
     env = ctx.env_name(env)
-    card = shapes.card(ctx, name, env)
+    card = shapes.card(ctx, name, env, state.lineage)
     p = ctx.project.products[card.name]
     pii = masking.pii_columns(state.classes(), p.name)
     log = ctx.log(p.name, 30)
     stored = results_for_versions(ctx.metastore, [v.id for v, _ in log])
     timeline = [{"v": v, "envs": envs, "results": stored.get(v.id, [])} for v, envs in log]
-    current = ctx.current(env).get(p.name)
+    vid = ctx.metastore.pointer_map(env).get(p.name)
+    current = ctx.metastore.version(vid) if vid else None
     profs = shapes.profiles(ctx)
     charts: list[dict[str, Any]] = []
     series: list[dict[str, Any]] = []
