@@ -37,7 +37,7 @@ def write_project(root: str, n: int, constant: int | None = None, edited: int = 
     with open(os.path.join(root, "steward.yaml"), "w") as f:
         f.write("name: catalog\ndefaults:\n  owner: platform@example.com\n")
     with open(os.path.join(root, "sources", "raw.yml"), "w") as f:
-        f.write(f"sources:\n  raw.seed:\n    path: {seed_csv}\n"
+        f.write("sources:\n  raw.seed:\n    path: data/seed.csv\n"
                 "    description: The seed rows every product derives from.\n"
                 "    columns:\n      id: {type: INTEGER, description: Row id}\n"
                 "      grp: {type: VARCHAR, description: Group, classification: pii}\n"

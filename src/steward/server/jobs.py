@@ -77,8 +77,9 @@ class JobConsole:
         self.job.emit({"type": "step_started", "product": product})
 
     def step_finished(self, product: str, status: str, info: dict[str, Any]) -> None:
+        lines = str(info.get("error") or "").splitlines()
         self.job.emit({"type": "step_finished", "product": product, "status": status,
-                       "error": (str(info.get("error") or "").splitlines() or [None])[0]})
+                       "error": lines[0] if lines else None})
 
     def run_finished(self, result: Any) -> None:
         pass  # the job's own "finished" event carries the result

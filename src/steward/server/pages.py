@@ -12,16 +12,15 @@ from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
-from steward.server import shapes, views, writes
+from steward.server import masking, shapes, views, writes
 from steward.server.app import HERE, principal
 from steward.server.auth import (
     SESSION_COOKIE,
     Denied,
     Principal,
-    Unauthenticated,
     from_user,
     same,
 )
@@ -178,7 +177,7 @@ def report(request: Request, who: Who, name: str, env: Env = None) -> Any:
     p = ctx.resolve_product(name)
     profs = shapes.profiles(ctx)
     if not who.pii:
-        profs = _MaskedProfiles(profs, views.masking.pii_columns(state.classes(), p.name))
+        profs = _MaskedProfiles(profs, masking.pii_columns(state.classes(), p.name))
     text = build_report(profs, p.name, ctx.env_name(env))
     # the report is one self-contained file with its style inline
     return HTMLResponse(text, headers={"Content-Security-Policy":
@@ -196,7 +195,7 @@ class _MaskedProfiles:
         return getattr(self._inner, attr)
 
     def of_version(self, version: Any, compute: bool = False) -> Any:
-        return views.masking.mask_profile(self._inner.of_version(version, compute=False),
+        return masking.mask_profile(self._inner.of_version(version, compute=False),
                                           self._pii)
 
 
@@ -348,9 +347,3 @@ async def rollback(request: Request, who: Who, name: str) -> Any:
                                   form.get("message") or None)
     return render(request, "done.html", title=f"rolled back {p.name}", doc=doc, back=p.name)
 
-
-def unauthenticated_redirect(request: Request) -> Response:
-    return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
-
-
-__all__ = ["router", "error_page", "Unauthenticated"]

@@ -34,7 +34,7 @@ class Derived:
     environment, the column lineage (graph, classifications) and whether the search index
     was brought up to date, each under the audit event that last moved its pointers."""
 
-    key: str
+    key: str | None
     lineage: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict)
     indexed: dict[str, Any] = field(default_factory=dict)
     memo: dict[Any, Any] = field(default_factory=dict)
