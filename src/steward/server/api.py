@@ -111,7 +111,7 @@ def product(request: Request, who: Who, name: str, env: Env = None) -> Any:
 @router.get("/products/{name}/card", summary="Catalog card (steward catalog show --json)")
 def card(request: Request, who: Who, name: str, env: Env = None) -> Any:
     state = _state(request)
-    return shapes.card(state.ctx, name, env, state.lineage).to_json()
+    return shapes.card(state.ctx, name, env, state.lineage, state.metastore()).to_json()
 
 
 @router.get("/products/{name}/versions", summary="Versions (steward log --json)")

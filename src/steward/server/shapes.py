@@ -77,10 +77,12 @@ def show(ctx: Any, name: str, env: str | None) -> dict[str, Any]:
     }
 
 
-def card(ctx: Any, name: str, env: str | None, known: Any = None) -> Any:
+def card(ctx: Any, name: str, env: str | None, known: Any = None,
+         metastore: Any = None) -> Any:
     """``steward catalog show --json`` (the Card object; ``.to_json()`` for the document).
 
-    ``known(env)`` gives the (graph, classifications) of the lineage if already computed.
+    ``known(env)`` gives the (graph, classifications) of the lineage if already computed;
+    ``metastore`` one that remembers what it read.
     """
     from steward.catalog.card import build_card
     from steward.catalog.service import lineage
@@ -88,7 +90,7 @@ def card(ctx: Any, name: str, env: str | None, known: Any = None) -> Any:
     p = ctx.resolve_product(name)
     env = env or ctx.default_env
     graph, classes = known(env) if known else lineage(ctx.project, ctx.metastore, env)
-    return build_card(ctx.project, p, graph, classes, ctx.metastore, env)
+    return build_card(ctx.project, p, graph, classes, metastore or ctx.metastore, env)
 
 
 def versions(ctx: Any, name: str | None, limit: int) -> list[dict[str, Any]]:

@@ -137,6 +137,15 @@ class ServerState:
         """The audit event that last moved ``env``'s pointers (None for no environment)."""
         return self.ctx.reads.env_audit_seq(env) if self.ctx.reads.env_exists(env) else None
 
+    def pointer_map(self, env: str) -> dict[str, str]:
+        """``env``'s pointers (product -> version id), read again when they move."""
+        return self.memo(("pointers", env, self.moved(env)),  # type: ignore[no-any-return]
+                         lambda: self.ctx.metastore.pointer_map(env))
+
+    def metastore(self) -> Any:
+        """The metastore, with pointer maps and the environment list remembered."""
+        return _Remembering(self)
+
     def classes(self) -> dict[Any, Any]:
         """(product, column) -> (classifications, via): declared and propagated."""
         return self.lineage()[1]  # type: ignore[no-any-return]
@@ -172,6 +181,25 @@ class ServerState:
     def users_changed(self) -> None:
         self._users = None
         self.tokens.clear()
+
+
+class _Remembering:
+    """The metastore as the catalog card reads it, with what a page asks again and again
+    (every environment's pointers) answered from the server's memory."""
+
+    def __init__(self, state: ServerState):
+        self._state = state
+        self._ms = state.ctx.metastore
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ms, name)
+
+    def pointer_map(self, env: str) -> dict[str, str]:
+        return self._state.pointer_map(env)
+
+    def environments(self) -> list[dict[str, Any]]:
+        return self._state.memo(("environments", self._state.changes()),  # type: ignore[no-any-return]
+                                self._ms.environments)
 
 
 def is_loopback(host: str) -> bool:

@@ -89,13 +89,13 @@ def product(state: ServerState, who: Principal, name: str, env: str | None) -> d
 
     ctx = state.ctx
     env = ctx.env_name(env)
-    card = shapes.card(ctx, name, env, state.lineage)
+    card = shapes.card(ctx, name, env, state.lineage, state.metastore())
     p = ctx.project.products[card.name]
     pii = masking.pii_columns(state.classes(), p.name)
     log = ctx.log(p.name, 30)
     stored = results_for_versions(ctx.metastore, [v.id for v, _ in log])
     timeline = [{"v": v, "envs": envs, "results": stored.get(v.id, [])} for v, envs in log]
-    vid = ctx.metastore.pointer_map(env).get(p.name)
+    vid = state.pointer_map(env).get(p.name)
     current = ctx.metastore.version(vid) if vid else None
     profs = shapes.profiles(ctx)
     charts: list[dict[str, Any]] = []
@@ -116,8 +116,12 @@ def product(state: ServerState, who: Principal, name: str, env: str | None) -> d
                 svg = report.svg_topk(col, pcols.get(cname))
             charts.append({"name": cname, "col": col, "svg": svg,
                            "masked": bool(col.get("masked"))})
+        by_metric: dict[str, list[Any]] = {}
+        for x in profs.metrics(p.name):
+            if not x.column:
+                by_metric.setdefault(x.metric, []).append(x)
         for metric in ("row_count", "bytes", "build_duration_s", "check_pass_rate"):
-            pts = profs.metrics(p.name, metric, "")
+            pts = by_metric.get(metric)
             if pts:
                 series.append({"metric": metric, "points": len(pts), "svg": report.svg_series(
                     [x.value for x in pts],
@@ -127,21 +131,24 @@ def product(state: ServerState, who: Principal, name: str, env: str | None) -> d
                 drift = profs.drift(p.name, prev_v.id, current.id, ctx.default_env)
             except Exception:  # a profile written by an older format: no drift shown
                 drift = None
-    samples = failing_samples(state, who, p.name, env, pii) if current is not None else []
-    envs = [e["name"] for e in ctx.metastore.environments()]
+    samples = failing_samples(state, who, current, env, pii) \
+        if current is not None and current.check_status not in (None, "pass") else []
+    envs = [e["name"] for e in state.metastore().environments()]
     return {"card": card, "product": p, "env": env, "envs": envs, "timeline": timeline,
             "charts": charts, "series": series, "drift": drift, "samples": samples,
             "pii": sorted(pii), "current": current, "usage": usage(ctx, p.name, env)}
 
 
-def failing_samples(state: ServerState, who: Principal, name: str, env: str,
+def failing_samples(state: ServerState, who: Principal, version: Any, env: str,
                     pii: set[str]) -> list[dict[str, Any]]:
     """Failing rows of the current version's failed checks (a few each, masked)."""
+    from steward.meta.checks import results_for
+    from steward.quality.inspect import CheckReport
+
     ctx = state.ctx
-    try:
-        rep = ctx.check_results(name, None, env)
-    except Exception:
-        return []
+    rep = CheckReport(version.product, version, env, True, results_for(ctx.metastore,
+                                                                       version.id),
+                      None, ctx.store)
     out = []
     for r in rep.results:
         if not r.failed:
