@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from srvhelpers import Shop, login
@@ -137,3 +138,26 @@ def test_users_commands(fresh_shop: Shop) -> None:
     assert Context(root).accounts().token_user(token) is None
     actions = [e.action for e in Context(root).audit_trail().log(None, None, None, None, 5)]
     assert actions[:3] == ["users.remove", "users.token", "users.add"]
+
+
+def test_an_open_server_acts_as_the_local_user_and_still_checks_csrf(tmp_path: Path) -> None:
+    import re
+
+    from srvhelpers import client_of, make_shop
+
+    shop = make_shop(tmp_path / "open", users=False)
+    client, state = client_of(shop.root)
+    try:
+        assert client.get("/api/v1/me").json()["via"] == "local"
+        page = client.get("/runs")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        refused = client.post("/run", data={"env": "dev", "csrf": "guess"},
+                              follow_redirects=False)
+        assert refused.status_code == 403
+        started = client.post("/run", data={"env": "dev", "select": "raw.orders",
+                                            "csrf": csrf}, follow_redirects=False)
+        assert started.status_code == 303 and started.headers["location"].startswith("/jobs/")
+        job = wait_job(client, started.headers["location"].rsplit("/", 1)[1], {})
+        assert job["status"] == "success" and job["user"] == "tester"
+    finally:
+        state.stop()
