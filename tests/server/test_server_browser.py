@@ -162,10 +162,12 @@ def test_a_developer_runs_and_watches_it_finish_then_an_owner_promotes(
     page.wait_for_url("**/jobs/*")
     page.wait_for_selector("#job-status[data-status=success]", timeout=120_000)
     assert "marts.daily_revenue: built" in page.inner_text("#job-events")
+    assert page.inner_text("#job-count") == "1 of 1"
     w.shot("run")
     page.click("#job-run a")
     page.wait_for_selector("#steps")
     assert "marts.daily_revenue" in page.inner_text("#steps")
+    w.shot("run-steps")
     w.close()
     # the owner of finance's products promotes the new version to prod
     w = Watched(browser, live, tmp_path)

@@ -96,23 +96,35 @@ function jobProgress() {
   const error = document.getElementById("job-error");
   const runLink = document.getElementById("job-run");
   const source = new EventSource("/api/v1/jobs/" + encodeURIComponent(list.dataset.job) + "/events");
+  const bar = document.getElementById("job-progress");
+  const count = document.getElementById("job-count");
+  let total = 0, done = 0;
   const add = (text, cls) => list.append(el("li", cls ? {class: cls} : {}, text));
+  const tick = () => {
+    if (!total) return;
+    bar.max = total; bar.value = done;
+    count.textContent = done + " of " + total;
+  };
   source.addEventListener("started", () => { status.textContent = "running"; status.dataset.status = "running"; });
   source.addEventListener("run_started", (m) => {
     const d = JSON.parse(m.data);
     add("run " + d.run + " into " + d.env + ": " + d.total + " products, " + d.to_build + " to build");
+    total = d.total; tick();
     runLink.replaceChildren(el("a", {href: "/runs/" + encodeURIComponent(d.run)}, "the run's steps"));
   });
   source.addEventListener("step_finished", (m) => {
     const d = JSON.parse(m.data);
     add(d.product + ": " + d.status + (d.error ? " — " + d.error : ""),
         ["failed", "fail", "blocked", "error"].includes(d.status) ? "failed" : "");
+    done += 1; tick();
   });
   source.addEventListener("message", (m) => { const d = JSON.parse(m.data); add(d.text, d.level); });
   source.addEventListener("finished", (m) => {
     const d = JSON.parse(m.data);
     status.textContent = d.status; status.dataset.status = d.status;
     if (d.error) error.textContent = d.error;
+    if (!total) { bar.max = 1; }
+    bar.value = bar.max;
     source.close();
   });
   source.onerror = () => { if (status.dataset.status !== "running") source.close(); };
