@@ -161,3 +161,20 @@ def test_an_open_server_acts_as_the_local_user_and_still_checks_csrf(tmp_path: P
         assert job["status"] == "success" and job["user"] == "tester"
     finally:
         state.stop()
+
+
+def test_a_diffs_row_sample_is_masked_without_pii(fresh_client: Any) -> None:
+    client, shop = fresh_client
+    csv = shop.root / "data" / "orders.csv"
+    csv.write_text(csv.read_text().replace("4,Linus,42.00", "4,Margaret,43.00")
+                   + "5,Edsger,7.00,2026-01-05 10:00:00\n")
+    assert Context(shop.root).run(env="dev").ok
+    query = "/api/v1/diff?product=staging.orders&a=prod&b=dev"
+    raw = client.get(query, headers=shop.auth("pat")).json()
+    masked = client.get(query, headers=shop.auth("vic")).json()
+    assert raw["sample"]["changed"][0]["changes"]["customer"] == ["Linus", "Margaret"]
+    text = json.dumps(masked["sample"], ensure_ascii=False)
+    assert "Margaret" not in text and "Linus" not in text
+    assert masked["sample"]["changed"][0]["changes"]["customer"] == ["•••", "•••"]
+    assert masked["added"] == raw["added"] == 1
+    assert masked["sample"]["changed"][0]["changes"]["amount"] == ["42.0", "43.0"]

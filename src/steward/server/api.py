@@ -245,9 +245,10 @@ def diff(request: Request, who: Who, product: Annotated[str, Query(max_length=30
          a: Annotated[str, Query(max_length=100)], b: Annotated[str, Query(max_length=100)]
          ) -> Any:
     state = _state(request)
-    doc = shapes.diff(state.ctx, product, a, b, 10)
-    if not who.pii and doc.get("sample"):
-        doc["sample"] = {k: "(masked: personal data)" for k in doc["sample"]}
+    doc = shapes.plain(shapes.diff(state.ctx, product, a, b, 10))
+    if not who.pii:
+        doc["sample"] = masking.mask_diff_sample(
+            doc["sample"], masking.pii_columns(state.classes(), doc["product"]))
     return doc
 
 

@@ -55,3 +55,16 @@ def mask_rows(rows: list[dict[str, Any]], pii: set[str]) -> list[dict[str, Any]]
     return [{k: (MASK if k.lower() in pii and v is not None else v) for k, v in r.items()}
             for r in rows]
 
+
+
+def mask_diff_sample(sample: dict[str, Any], pii: set[str]) -> dict[str, Any]:
+    """A diff's row sample: added and removed rows, changed rows' keys and changes."""
+    if not pii or not sample:
+        return sample
+    out: dict[str, Any] = {k: mask_rows(list(v), pii) for k, v in sample.items()
+                           if k in ("added", "removed")}
+    out["changed"] = [{"key": mask_rows([r.get("key") or {}], pii)[0],
+                       "changes": {c: ([MASK, MASK] if c.lower() in pii else v)
+                                   for c, v in (r.get("changes") or {}).items()}}
+                      for r in sample.get("changed") or []]
+    return out
