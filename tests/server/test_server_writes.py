@@ -178,3 +178,16 @@ def test_a_diffs_row_sample_is_masked_without_pii(fresh_client: Any) -> None:
     assert masked["sample"]["changed"][0]["changes"]["customer"] == ["•••", "•••"]
     assert masked["added"] == raw["added"] == 1
     assert masked["sample"]["changed"][0]["changes"]["amount"] == ["42.0", "43.0"]
+
+
+def test_only_an_admin_collects_garbage(fresh_client: Any) -> None:
+    client, shop = fresh_client
+    for user in ("dev", "olivia"):
+        r = client.post("/api/v1/gc", json={"dry_run": False}, headers=shop.auth(user))
+        assert r.status_code == 403 and "needs the role admin" in r.json()["error"]
+    r = client.post("/api/v1/gc", json={"dry_run": True, "keep_last": 0},
+                    headers=shop.auth("ada"))
+    assert r.status_code == 200 and r.json()["dry_run"] is True
+    want = json.loads(CliRunner().invoke(cli, ["gc", "--dry-run", "--keep-last", "0", "--json",
+                                               "-p", str(shop.root)]).stdout)
+    assert r.json() == want

@@ -303,6 +303,18 @@ def rollback(request: Request, who: Who, body: RollbackRequest) -> Any:
                            body.downstream, body.message)
 
 
+class GcRequest(Body):
+    dry_run: bool = True
+    keep_last: int | None = Field(default=None, ge=0, le=100_000)
+    keep_days: float | None = Field(default=None, ge=0, le=100_000)
+
+
+@router.post("/gc", summary="Delete versions past retention (steward gc --json); admins only")
+def gc(request: Request, who: Who, body: GcRequest) -> Any:
+    check_write(request, who)
+    return writes.gc(_state(request), who, body.dry_run, body.keep_last, body.keep_days)
+
+
 @router.get("/jobs", summary="Runs and checks started by this server")
 def jobs(request: Request, who: Who) -> Any:
     return [j.to_json() for j in _state(request).jobs.list()]

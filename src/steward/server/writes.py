@@ -117,6 +117,16 @@ def rollback(state: ServerState, who: Principal, product: str, to: str | None = 
             "moved": {p: {"from": a, "to": b} for p, (a, b) in r.moves.items()}}
 
 
+def gc(state: ServerState, who: Principal, dry_run: bool = True,
+       keep_last: int | None = None, keep_days: float | None = None) -> dict[str, Any]:
+    """``steward gc`` (an admin's: it deletes versions of every owner's products)."""
+    from steward.run.gc import gc as run_gc
+
+    require(who, "admin", "delete old versions (gc)")
+    with acting_as(who.name):
+        return run_gc(state.ctx, dry_run, keep_last, keep_days).to_json()  # type: ignore[no-any-return]
+
+
 class _Gone:
     """A product no longer declared: only an admin may move it."""
 
