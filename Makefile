@@ -22,7 +22,7 @@ demo: $(VENV)/.demo
 
 test: $(VENV)/.dev
 	bash scripts/system-deps.sh
-	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory lint typecheck
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(VENV)/.dev

@@ -37,28 +37,12 @@ from dataclasses import dataclass, field
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+from dbtenv import DBT, DBT_REQUIREMENTS, DBT_VENV, ensure_dbt  # noqa: E402,F401
 from generate import edit_leaf, generate, leaves  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 STEWARD = os.path.join(BIN, "steward")
 WORK = os.path.join(HERE, "_work")
-# dbt-core 1.11 pins pathspec < 0.13 while mypy needs pathspec >= 1.0: dbt gets a venv
-# of its own so `make bench` never breaks `make typecheck` in the dev environment.
-DBT_VENV = os.path.join(WORK, "dbt-venv")
-DBT_REQUIREMENTS = ["dbt-core>=1.11,<1.12", "dbt-duckdb>=1.11,<1.12"]
-DBT = os.path.join(DBT_VENV, "bin", "dbt")
-
-
-def ensure_dbt(explicit: str | None) -> str:
-    """The dbt executable: --dbt, else one in benchmarks/_work/dbt-venv (created once)."""
-    if explicit:
-        return explicit
-    if not os.path.exists(DBT):
-        print(f"installing {', '.join(DBT_REQUIREMENTS)} into {DBT_VENV} ...", flush=True)
-        subprocess.check_call([sys.executable, "-m", "venv", DBT_VENV])
-        subprocess.check_call([os.path.join(DBT_VENV, "bin", "python"), "-m", "pip", "install",
-                               "--quiet", "--disable-pip-version-check", *DBT_REQUIREMENTS])
-    return DBT
 
 # `steward run` with the post-build and published hooks (checks, profiles, PII scans...)
 # switched off: what the core alone costs, to tell where a full build's time goes.

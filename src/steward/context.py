@@ -211,7 +211,7 @@ class Context:
         from steward.catalog.owners import check_owners
 
         # a missing owner warns; under 'compliance: strict' it stops the run here
-        warnings = [*check_owners(self.project), *self.project.extra.get("warnings", ())]
+        warnings = [*check_owners(self.project), *self.project.warnings]
         for warning in warnings:
             self.console.message(warning, "warn")
         with ProjectLock(self.state_dir, f"run --env {env}", wait):
@@ -253,14 +253,9 @@ class Context:
         return check_env_name(self.default_env if env is None else env)
 
     def refuse_protected(self, env: str, what: str) -> None:
-        if env in self.project.spec.environments.protected:
-            from steward.core.errors import PlanError
+        from steward.run.parts import refuse_protected
 
-            raise PlanError(
-                f"environment '{env}' is protected (environments.protected in steward.yaml): "
-                f"only 'steward promote' changes it, not '{what}'. Work in another "
-                f"environment (steward run --env dev) and promote it"
-            )
+        refuse_protected(self.project, env, what)
 
     def _remember_noop(self, env: str, order: Sequence[str], warnings: Sequence[str]) -> None:
         """What the next no-op ``steward run`` compares with (see steward.run.noop)."""
@@ -398,17 +393,9 @@ class Context:
 
     # -- reading ---------------------------------------------------------------------
     def resolve_product(self, name: str) -> Product:
-        if name in self.project.products:
-            return self.project.products[name]
-        hits = [p for n, p in self.project.products.items() if n.split(".", 1)[-1] == name]
-        if len(hits) == 1:
-            return hits[0]
-        if hits:
-            raise NotFound(f"{name!r} is ambiguous: " + ", ".join(sorted(h.name for h in hits)))
-        import difflib
+        from steward.run.parts import resolve_product
 
-        close = difflib.get_close_matches(name, list(self.project.products), n=1)
-        raise NotFound(f"no product {name!r}" + (f"; did you mean '{close[0]}'?" if close else ""))
+        return resolve_product(self.project, name)
 
     def version_states(self, current: dict[str, Version]) -> dict[str, str]:
         """What is wrong with an environment's versions, by product: ``damaged: why``
@@ -504,14 +491,15 @@ class Context:
         """Stored check results of a version (default: the product's newest version)."""
         from steward.quality.inspect import check_report
 
-        return check_report(self, self.resolve_product(name).name, version,
-                            env or self.default_env)
+        return check_report(self.metastore, self.store, self.resolve_product(name).name,
+                            version, env or self.default_env)
 
     def quarantine(self, name: str, env: str | None = None) -> str | None:
         """Parquet file of the rows ``on_fail: quarantine_rows`` set aside, or None."""
         from steward.quality.inspect import quarantine_file
 
-        return quarantine_file(self, self.resolve_product(name).name, env)
+        product = self.resolve_product(name).name
+        return quarantine_file(self.store, self.current(env or self.default_env).get(product))
 
     def runs(self, limit: int = 20) -> list[Any]:
         return self.metastore.runs(limit)

@@ -106,7 +106,7 @@ def test_concurrent_appends_keep_one_chain(trail: AuditTrail) -> None:
     for th in threads:
         th.start()
     for th in threads:
-        th.join()
+        th.join(timeout=120)
     r = trail.verify()
     assert r.ok, r.message
     assert r.events == 65

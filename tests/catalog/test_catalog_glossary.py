@@ -57,7 +57,7 @@ def test_cycle_in_related_terms_is_a_warning_not_an_error(people: Path) -> None:
     """)
     project = load_project(str(people), hash_sources=False)  # loads: a warning only
     assert glossary_warnings(project) == ["customer -> order -> invoice -> customer"]
-    assert any("cycle" in w for w in project.extra["warnings"])
+    assert any("cycle" in w for w in project.warnings)
 
 
 def test_unknown_related_term_and_bad_keys_are_errors(people: Path) -> None:

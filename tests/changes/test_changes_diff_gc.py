@@ -110,6 +110,6 @@ def make():
         assert before <= {v.id for v in ctx.metastore.versions()}
     finally:
         gate.write_text("go")
-        t.join()
+        t.join(timeout=120)
     assert fresh(built).current()["raw.slow"].row_count == 3
     assert gc(fresh(built), keep_last=0, keep_days=0).versions  # afterwards it works

@@ -92,7 +92,7 @@ def test_two_promotions_racing(built: Path) -> None:
 
     def go(env: str) -> None:
         c = Context(built)  # its own engine and SQLite connections, like another process
-        barrier.wait()
+        barrier.wait(timeout=60)
         try:
             outcome[env] = promote(c, env, "prod")
         except (PlanError, LockError) as e:  # it found prod changed, or locked
@@ -102,7 +102,7 @@ def test_two_promotions_racing(built: Path) -> None:
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=120)
     failed = [e for e, r in outcome.items() if isinstance(r, PlanError | LockError)]
     assert len(failed) == 1, outcome
     winner = "a" if failed == ["b"] else "b"

@@ -87,3 +87,9 @@ def test_every_table_the_migrations_create_is_known(tmp_path: Path):
     names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert names - {"steward_schema"} == set(TABLES)
     assert ms.schema_version() > 0
+    # ... with the columns the one MetaData of meta/tables.py declares
+    from steward.meta.tables import md
+
+    for name, table in md.tables.items():
+        have = [r[1] for r in con.execute(f"PRAGMA table_info({name})")]
+        assert sorted(have) == sorted(c.name for c in table.columns), name

@@ -233,7 +233,7 @@ def test_a_sidecar_matching_no_model_is_a_warning_with_the_name_it_should_have(
     (starter / "models" / "staging" / "orders.yml").rename(
         starter / "models" / "staging" / "order.yml")
     project = load_project(str(starter))
-    [warning] = [w for w in project.extra["warnings"] if "order.yml" in w]
+    [warning] = [w for w in project.warnings if "order.yml" in w]
     assert warning.startswith("models/staging/order.yml:1: describes no model: there is no "
                               "order.sql or order.py beside it")
     assert "did you mean 'orders.yml'?" in warning
@@ -242,7 +242,7 @@ def test_a_sidecar_matching_no_model_is_a_warning_with_the_name_it_should_have(
     assert "models/staging/order.yml:1: describes no model" in err
     assert "did you mean 'orders.yml'?" in err
     # the cached load warns too
-    assert any("order.yml" in w for w in load_project(str(starter)).extra["warnings"])
+    assert any("order.yml" in w for w in load_project(str(starter)).warnings)
 
 
 # -- (13) YAML aliases that expand without bound ----------------------------------------------

@@ -36,7 +36,7 @@ def test_error_check_blocks_publication_and_skips_downstream(project):
     assert st["raw.orders"] == "built"
     assert "staging.orders" not in ctx.current()
     failed = ctx.metastore.versions("staging.orders")[0]
-    assert failed.status == "failed" and failed.check_status == "failed"
+    assert failed.status == "failed" and failed.check_status == "fail"
     assert "range_amount" in failed.error and "1 of 5 rows fails" in failed.error
     results = {r.name: r for r in results_for(ctx.metastore, failed.id)}
     assert results["range_amount"].status == "fail"

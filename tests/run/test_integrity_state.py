@@ -364,7 +364,7 @@ def test_rollback_waits_for_a_running_run(starter: Path):
             rollback(Context(starter), "staging.orders")
     finally:
         release.set()
-        t.join()
+        t.join(timeout=120)
     result, _ = rollback(Context(starter), "staging.orders")
     assert result.moves
 

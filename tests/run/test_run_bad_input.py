@@ -91,7 +91,7 @@ def test_kill_9_mid_run_then_the_next_run_recovers(starter: Path, steward_cmd, t
           "from staging.orders group by order_date")
     proc = _start_slow_run(starter, steward_cmd, tmp_path / "mark")
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc.wait(timeout=30)
     # nothing half-written is visible: published versions are the ones from before, or
     # complete new ones
     mid = Context(starter)
@@ -129,7 +129,7 @@ def test_two_runs_at_once_the_second_refuses_clearly(starter: Path, steward_cmd,
         assert "nothing was changed" in second.stderr
     finally:
         proc.kill()
-        proc.wait()
+        proc.wait(timeout=30)
     ctx = Context(starter)
     # the interrupted first run is recovered by the next one; nothing is corrupted
     write(starter, "models/marts/slow.py", SLOW_PRODUCT.replace("time.sleep", "float"))
@@ -145,7 +145,9 @@ def test_second_run_can_wait_for_the_first(starter: Path, steward_cmd, tmp_path)
     env = {**os.environ, "STEWARD_TEST_MARK": str(tmp_path / "m"), "STEWARD_TEST_SLEEP": "1"}
     first = subprocess.Popen([*steward_cmd, "run"], cwd=starter, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
     while not (tmp_path / "m").exists():
+        assert time.monotonic() < deadline and first.poll() is None, "the first run never started"
         time.sleep(0.05)
     second = subprocess.run([*steward_cmd, "run", "--wait", "120"], cwd=starter, env=env,
                             capture_output=True, text=True, timeout=180)

@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import IO, Any
 
 from steward.core.model import Product, Project
 from steward.core.records import Run, Step, Version
@@ -462,27 +462,27 @@ class Emitter:
                 transport = self._http()
             except Exception as e:
                 problems.append(self._unreachable(e))
-        out = None
+        out: IO[str] | None = None
         if self.path:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
         batch: list[str] = []
         try:
-            for e in events:
+            for event in events:
                 if keep is not None:
-                    keep.append(e)
+                    keep.append(event)
                 if self.path:
-                    batch.append(to_json(e) + "\n")
+                    batch.append(to_json(event) + "\n")
                     if len(batch) >= 256:
                         out = out or open(self.path, "a", encoding="utf-8")  # noqa: SIM115
                         out.write("".join(batch))
                         batch.clear()
                 if transport is not None:
                     try:
-                        transport.emit(e)
+                        transport.emit(event)
                     except Exception as exc:  # an unreachable endpoint: a warning
                         problems.append(self._unreachable(exc))
                         transport = None
-            if batch:
+            if batch and self.path:
                 out = out or open(self.path, "a", encoding="utf-8")  # noqa: SIM115
                 out.write("".join(batch))
         finally:

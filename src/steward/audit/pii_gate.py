@@ -144,7 +144,6 @@ class PiiGate:
         findings = judge(c.product, detections)
         if any(f.undeclared for f in findings):
             findings = judge(c.product, detections, self.propagated())
-        c.extra["pii"] = [f.to_dict() for f in findings]
         bad = [f for f in findings if f.undeclared]
         if not bad:
             return

@@ -18,11 +18,12 @@ def glossary_listing(project: Project, term: str | None = None) -> list[dict[str
                 used.setdefault(spec.glossary, []).append(f"{name}.{col}")
     wanted = glossary.lookup(term) if term else None
     out = []
-    for t, spec in sorted(glossary.terms.items()):
+    for t, entry in sorted(glossary.terms.items()):
         if term and t != wanted:
             continue
-        out.append({"term": t, "definition": spec.definition, "synonyms": list(spec.synonyms),
-                    "owners": list(spec.owners), "related": list(spec.related),
+        out.append({"term": t, "definition": entry.definition,
+                    "synonyms": list(entry.synonyms),
+                    "owners": list(entry.owners), "related": list(entry.related),
                     "used_by": sorted(used.get(t, []))})
     return out
 

@@ -75,7 +75,7 @@ def project_entries(project: Project, columns: Mapping[str, Sequence[str] | None
     """The entries of every product: itself and each known column.
 
     Args:
-        project: the loaded project (its glossary is in ``project.extra``).
+        project: the loaded project (with its glossary).
         columns: product -> known columns (from lineage); declared columns otherwise.
         classes: propagated classifications, ``(product, column) -> (classes, via)``.
     """

@@ -76,8 +76,8 @@ def sql_lineage(product: str, sql: str, inputs: Sequence[str],
             return ProductLineage(product, "table", _outputs(tree),
                                   reason=f"reads from table function {name}(); its columns "
                                   "are unknown to the analysis")
-    for node in tree.find_all(exp.Lateral, exp.Unnest):
-        if isinstance(node, exp.Unnest) and not isinstance(node.parent, exp.From | exp.Join):
+    for udtf in tree.find_all(exp.Lateral, exp.Unnest):
+        if isinstance(udtf, exp.Unnest) and not isinstance(udtf.parent, exp.From | exp.Join):
             continue
         return ProductLineage(product, "table", _outputs(tree),
                               reason="reads from UNNEST/LATERAL; not traced by column")
@@ -101,11 +101,21 @@ def sql_lineage(product: str, sql: str, inputs: Sequence[str],
     if fast is not None:
         return fast
     try:
+        import logging
+
         from sqlglot.lineage import lineage
 
-        nodes = lineage(None, tree, schema=schema if schema["p"] else {}, dialect=DIALECT,
-                        trim_selects=False, copy=False, validate_qualify_columns=False,
-                        identify=False)
+        # sqlglot logs a warning for each CTE it cannot scope (dbt's `with source as
+        # (select * from ...)`); what it cannot trace is reported as partial lineage
+        quiet = logging.getLogger("sqlglot")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
+        try:
+            nodes = lineage(None, tree, schema=schema if schema["p"] else {}, dialect=DIALECT,
+                            trim_selects=False, copy=False, validate_qualify_columns=False,
+                            identify=False)
+        finally:
+            quiet.setLevel(level)
     except Exception as e:  # sqlglot raises many kinds; none may crash a lineage query
         return ProductLineage(product, "table", _outputs(tree),
                               reason=f"sqlglot cannot resolve the columns: {_first_line(e)}")

@@ -60,7 +60,11 @@ def init(
 @app.command()
 def run(
     select: Annotated[list[str] | None,
-                      typer.Argument(help="Selection: +x, x+, tag:t, ...")] = None,
+                      typer.Argument(help=(
+                          "Selection, as in dbt: name, glob (staging.*), +x / x+ / 2+x, "
+                          "tag:t, path:models/marts (a folder), source:raw, domain:d, "
+                          "owner:o, kind:sql; a,b intersects. dbt's state:modified needs no "
+                          "selector: unchanged products are kept."))] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", "-x")] = None,
     env: EnvOpt = None,
     from_env: Annotated[str | None, typer.Option("--from", help="Create a new env from this one.")
@@ -76,7 +80,13 @@ def run(
     json_out: JsonOpt = False,
     project: ProjectOpt = None,
 ) -> None:
-    """Build the selected products into an environment; unchanged ones are reused."""
+    """Build the selected products into an environment; unchanged ones are reused.
+
+    Selectors, as in dbt: NAME or a glob (staging.*), +NAME / NAME+ / 2+NAME,
+    tag:T, path:models/marts (a folder, a file or a glob), source:raw (raw.*);
+    and domain:D, owner:O, kind:sql. Selectors add up; a,b keeps what both select.
+    dbt's state:modified needs no selector: a run keeps what did not change.
+    """
     from steward.cli.console import make_console
 
     console = make_console(json_out, verbose)
@@ -258,6 +268,7 @@ def runs(
 import steward.cli.catalog  # noqa: E402,F401  (catalog, glossary, lineage, owners)
 import steward.cli.changes  # noqa: E402,F401  (plan, diff, promote, rollback, gc, env)
 import steward.cli.compliance  # noqa: E402,F401  (audit, compliance, pii, openlineage)
+import steward.cli.interop  # noqa: E402,F401  (import dbt)
 import steward.cli.profile  # noqa: E402,F401  (profile, drift, metrics, report)
 import steward.cli.quality  # noqa: E402,F401  (check, contract)
 import steward.cli.server  # noqa: E402,F401  (serve, users)

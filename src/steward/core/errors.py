@@ -108,3 +108,13 @@ class MetastoreUnavailable(StateError):
         self.shown, self.reason, self.hint = shown, reason, hint
         super().__init__(f"cannot open the metastore {shown}: {reason}"
                          + (f"\n    hint: {hint}" if hint else ""))
+
+
+class StoreUnavailable(StateError):
+    """The store cannot be reached or refuses Steward: an unreachable endpoint, wrong
+    credentials, a bucket that does not exist. ``shown`` is the store URL."""
+
+    def __init__(self, shown: str, reason: str, hint: str | None = None):
+        self.shown, self.reason, self.hint = shown, reason, hint
+        super().__init__(f"cannot use the store {shown}: {reason}"
+                         + (f"\n    hint: {hint}" if hint else ""))

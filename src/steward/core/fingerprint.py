@@ -45,6 +45,9 @@ def _canon(value: Any) -> str:
 def data_config(product: Product) -> dict[str, Any]:
     dumped = product.spec_dump
     cfg = {k: dumped.get(k) for k in _DATA_FIELDS[product.kind]}
+    if dumped.get("materialize", "table") != "table":
+        # (only when set: a plain table keeps the fingerprint it always had)
+        cfg.update({k: dumped.get(k) for k in _MATERIALIZE})
     if product.kind in ("file", "python_source"):
         # declared types are casts for a source: they change the data
         cols = dumped.get("columns") or {}
@@ -125,8 +128,13 @@ def pairs_json(pairs: list[tuple[str, str]]) -> str:
 
 
 def metadata_fingerprint(product: Product) -> str:
-    dumped = {k: v for k, v in product.spec_dump.items() if k not in _DATA_FIELDS[product.kind]}
+    dumped = {k: v for k, v in product.spec_dump.items() if k not in _DATA_FIELDS[product.kind]
+              and k not in _MATERIALIZE}
     return digest(FINGERPRINT_VERSION, dumped)
+
+
+# how a SQL product's versions are made (data config, only when not a plain table)
+_MATERIALIZE = ("materialize", "incremental", "snapshot")
 
 
 def fingerprints(

@@ -111,8 +111,9 @@ def select(
 
     Space-separated (or repeated) selectors are a union; a comma inside one selector is
     an intersection. An atom is a name or glob (``staging.*``), ``tag:x``, ``domain:y``,
-    ``owner:z`` or ``kind:sql``; ``+atom`` adds its ancestors, ``atom+`` its descendants,
-    ``2+atom`` limits the depth.
+    ``owner:z``, ``kind:sql``, ``path:models/marts`` (a folder, a file or a glob) or
+    ``source:raw`` (the sources named ``raw.*``); ``+atom`` adds its ancestors,
+    ``atom+`` its descendants, ``2+atom`` limits the depth.
     """
     chosen = _union(dag, attrs, selectors) if list(selectors) else set(dag.parents)
     excluded = _union(dag, attrs, exclude)
@@ -152,10 +153,19 @@ def _atom(dag: Dag, attrs: Mapping[str, Mapping[str, object]], text: str) -> set
 def _match(dag: Dag, attrs: Mapping[str, Mapping[str, object]], core: str) -> set[str]:
     if ":" in core:
         key, _, value = core.partition(":")
-        if key not in {"tag", "domain", "owner", "kind", "path"}:
+        if key not in {"tag", "domain", "owner", "kind", "path", "source"}:
             raise SelectionError(
-                f"unknown selector method {key!r}; use tag:, domain:, owner:, kind: or path:"
+                f"unknown selector method {key!r}; use tag:, domain:, owner:, kind:, path: "
+                "or source:"
             )
+        if key == "source":  # dbt's source:name / source:name.table
+            return {n for n, a in attrs.items() if a.get("kind") in ("file", "python_source")
+                    and (fnmatchcase(n, value) or n.startswith(value.rstrip(".") + "."))}
+        if key == "path" and not any(ch in value for ch in "*?["):
+            # dbt's path:models/marts: a folder (everything under it) or one file
+            folder = value.rstrip("/") + "/"
+            return {n for n, a in attrs.items() if isinstance(a.get("path"), str)
+                    and (a["path"] == value or str(a["path"]).startswith(folder))}
         hits = set()
         for n, a in attrs.items():
             v = a.get(key)

@@ -232,7 +232,10 @@ class Project(_DeferredSpec):
     spec: ProjectSpec
     products: Mapping[str, Product]
     source_hashes: Mapping[str, str] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    # problems that do not stop a load (a YAML file no model reads, glossary cycles)
+    warnings: tuple[str, ...] = ()
+    # the validated glossary (a SpecRef), None without a glossary file
+    glossary_ref: Any = None
     # digest of the project files' stat data taken before they were read (see
     # steward.project.cache): what the no-op fast path compares with
     load_key: str | None = None
@@ -251,7 +254,7 @@ class Project(_DeferredSpec):
     @property
     def glossary(self) -> Any:
         """The project's :class:`steward.core.glossary.Glossary` (empty without a file)."""
-        ref = self.extra.get("glossary")
+        ref = self.glossary_ref
         if ref is None:
             from steward.core.glossary import Glossary
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from steward.core.base import Spec
 from steward.core.checks import Check
@@ -93,10 +93,70 @@ class PythonSource(_Common):
 SourceSpec = Annotated[FileSource | PythonSource, Field(discriminator="kind")]
 
 
+class IncrementalSpec(Spec):
+    """How an incremental product's new version is made from the previous one.
+
+    The product's SQL gives every row; ``where`` (a predicate over its output columns,
+    ``{{ this }}`` naming the previous version) keeps the new rows. With ``unique_key``
+    they replace the previous version's rows of the same key (merge), without it they
+    are appended.
+    """
+
+    unique_key: tuple[str, ...] = ()
+    where: str | None = None
+    strategy: Literal["merge", "append"] | None = None  # default: merge with a unique_key
+
+    @field_validator("unique_key", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+
+class SnapshotSpec(Spec):
+    """A slowly changing dimension (type 2): each version keeps every earlier state of a
+    row, with the interval it was valid in."""
+
+    unique_key: tuple[str, ...]
+    strategy: Literal["timestamp", "check"] = "timestamp"
+    updated_at: str | None = None  # the timestamp strategy's column
+    check_cols: tuple[str, ...] | Literal["all"] = "all"
+    # steward: scd_id, valid_from, valid_to; dbt: dbt_scd_id, dbt_updated_at,
+    # dbt_valid_from, dbt_valid_to (as dbt snapshots name them)
+    columns: Literal["steward", "dbt"] = "steward"
+
+    @field_validator("unique_key", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _updated_at(self) -> SnapshotSpec:
+        if self.strategy == "timestamp" and not self.updated_at:
+            raise ValueError("the timestamp strategy needs 'updated_at' (a column)")
+        if not self.unique_key:
+            raise ValueError("a snapshot needs a 'unique_key'")
+        return self
+
+
 class SqlProductSpec(_Common):
     """Metadata of a SQL product; the SQL itself lives in its ``.sql`` file."""
 
     kind: Literal["sql"] = "sql"
+    # table: every version is built from its inputs; incremental: from the previous
+    # version and the new rows; snapshot: the previous version's history and a new state
+    materialize: Literal["table", "incremental", "snapshot"] = "table"
+    incremental: IncrementalSpec | None = None
+    snapshot: SnapshotSpec | None = None
+
+    @model_validator(mode="after")
+    def _materialize(self) -> SqlProductSpec:
+        if self.materialize == "snapshot" and self.snapshot is None:
+            raise ValueError("materialize: snapshot needs a 'snapshot:' mapping "
+                             "(unique_key, strategy, updated_at)")
+        if self.materialize == "incremental" and self.incremental is None:
+            raise ValueError("materialize: incremental needs an 'incremental:' mapping "
+                             "(unique_key, where)")
+        return self
 
 
 class PythonProductSpec(_Common):

@@ -36,6 +36,12 @@ class Engine(Protocol):
         """Materialise ``product`` into ``out_dir/data`` from input Parquet files."""
         ...
 
+    def build_incremental(self, product: Product, inputs: Mapping[str, list[str]],
+                          previous: list[str] | None, out_dir: str) -> BuildResult:
+        """An incremental product or snapshot: its new version from the files of the
+        previous one (``None``: the first build) and its query over ``inputs``."""
+        ...
+
     def rows(self, query: Query) -> list[tuple[Any, ...]]:
         """Every row of ``query``."""
         ...

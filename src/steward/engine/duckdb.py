@@ -74,7 +74,7 @@ class DuckDBEngine(FileSources):
 
     # -- queries from other layers ---------------------------------------------------
     def _text(self, query: Query) -> str:
-        if isinstance(query, exp.Expression):
+        if isinstance(query, exp.Expr):
             return query.sql(dialect=self.dialect)
         return query if self.dialect == DIALECT else _transpile(query, self.dialect)
 
@@ -180,6 +180,28 @@ class DuckDBEngine(FileSources):
 
     def _build_sql(self, product: Product, inputs: Mapping[str, list[str]], out: str
                    ) -> BuildResult:
+        sql = self._sql_of(product, inputs)
+        try:
+            rows = self._copy_integers(sql, out)
+        except duckdb.Error as e:
+            raise BuildError(clean_error(e, product.file)) from None
+        return self._result(out, rows)
+
+    def build_incremental(self, product: Product, inputs: Mapping[str, list[str]],
+                          previous: list[str] | None, out_dir: str) -> BuildResult:
+        """An incremental product or snapshot built from its previous version's files
+        (``None``: the first build); see :mod:`steward.engine.incremental`."""
+        from steward.engine.incremental import build_incremental
+
+        try:
+            rows, files = build_incremental(self, product, self._sql_of(product, inputs),
+                                            previous, os.path.join(out_dir, "data"))
+        except duckdb.Error as e:
+            raise BuildError(clean_error(e, product.file)) from None
+        return BuildResult(rows, self.describe(files), tuple(files))
+
+    def _sql_of(self, product: Product, inputs: Mapping[str, list[str]]) -> str:
+        """The product's query with its inputs' files spliced in."""
         refs = {n for _, _, n, _ in product.ref_spans}
         if refs and refs >= set(inputs):
             # splice scans in at the spans recorded at load time: no parsing per build
@@ -191,11 +213,7 @@ class DuckDBEngine(FileSources):
                 mapping[name] = parquet_scan(files)
                 mapping.setdefault(name.split(".", 1)[-1], mapping[name])
             sql = rewrite_references(product.code, mapping)
-        try:
-            rows = self._copy_integers(sql, out)
-        except duckdb.Error as e:
-            raise BuildError(clean_error(e, product.file)) from None
-        return self._result(out, rows)
+        return sql
 
     def _copy_integers(self, sql: str, out: str) -> int:
         """COPY a query, keeping its 128-bit integers integers.
@@ -223,7 +241,7 @@ class DuckDBEngine(FileSources):
             pass  # a value past 64 bits: find which columns need exact decimals
         fits = ", ".join(f"coalesce(bool_and({ident(c)} BETWEEN -9223372036854775808 AND "
                          f"9223372036854775807), true)" for c in wide)
-        ok = cur.execute(f"SELECT {fits} FROM (\n{sql}\n)").fetchone()
+        ok = cur.execute(f"SELECT {fits} FROM (\n{sql}\n)").fetchone() or ()
         return copy({c: "BIGINT" if good else "DECIMAL(38,0)"
                      for c, good in zip(wide, ok, strict=True)})
 

@@ -25,12 +25,15 @@ class FileSources:
 
     root: str
 
-    def connection(self) -> Any: ...  # noqa: D102  (the engine's)
+    def connection(self) -> Any:  # (the engine's)
+        raise NotImplementedError
 
-    def _copy(self, select_sql: str, out: str) -> int: ...  # noqa: D102
+    def _copy(self, select_sql: str, out: str) -> int:
+        raise NotImplementedError
 
     def _result(self, out: str, rows: int, rejected: int = 0,
-                notes: tuple[str, ...] = ()) -> BuildResult: ...  # noqa: D102
+                notes: tuple[str, ...] = ()) -> BuildResult:
+        raise NotImplementedError
 
     def _build_file_source(self, product: Product, out_dir: str, out: str) -> BuildResult:
         from steward.project.files import resolve_paths

@@ -22,6 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from steward.core.errors import NotFound, SelectionError
+from steward.meta.tables import user_sessions as sessions
+from steward.meta.tables import user_tokens as tokens
+from steward.meta.tables import users
 
 ROLES = ("viewer", "developer", "owner", "admin")
 USER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -30,27 +33,6 @@ TOKEN_PATTERN = re.compile(r"^stw_([0-9a-f]{16})_([A-Za-z0-9_-]{20,100})$")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 SESSION_HOURS = 12
 MIN_PASSWORD = 8
-
-md = sa.MetaData()
-users = sa.Table(
-    "users", md,
-    sa.Column("name", sa.String, primary_key=True), sa.Column("role", sa.String),
-    sa.Column("domains_json", sa.Text), sa.Column("owners_json", sa.Text),
-    sa.Column("pii", sa.Boolean), sa.Column("password_hash", sa.String),
-    sa.Column("created_at", sa.String),
-)
-tokens = sa.Table(
-    "user_tokens", md,
-    sa.Column("id", sa.String, primary_key=True), sa.Column("user_name", sa.String),
-    sa.Column("label", sa.String), sa.Column("secret_hash", sa.String),
-    sa.Column("created_at", sa.String),
-)
-sessions = sa.Table(
-    "user_sessions", md,
-    sa.Column("id_hash", sa.String, primary_key=True), sa.Column("user_name", sa.String),
-    sa.Column("csrf", sa.String), sa.Column("expires_at", sa.String),
-)
-
 
 @dataclass(frozen=True)
 class User:

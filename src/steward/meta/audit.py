@@ -14,36 +14,9 @@ import sqlalchemy as sa
 
 from steward.meta import tables as t
 from steward.meta.store import Metastore, _version, chunks, present
-
-md = sa.MetaData()
-events = sa.Table(
-    "audit_events", md,
-    sa.Column("seq", sa.BigInteger, primary_key=True), sa.Column("ts", sa.String),
-    sa.Column("actor", sa.String), sa.Column("action", sa.String),
-    sa.Column("targets_json", sa.Text), sa.Column("before_json", sa.Text),
-    sa.Column("after_json", sa.Text), sa.Column("reason", sa.Text),
-    sa.Column("prev_hash", sa.String), sa.Column("hash", sa.String),
-)
-checkpoints = sa.Table(
-    "audit_checkpoints", md,
-    sa.Column("seq", sa.BigInteger, primary_key=True), sa.Column("hash", sa.String),
-    sa.Column("created_at", sa.String),
-)
-
-pii_detections = sa.Table(
-    "pii_detections", md,
-    sa.Column("version_id", sa.String, primary_key=True),
-    sa.Column("column_name", sa.String, primary_key=True), sa.Column("product", sa.String),
-    sa.Column("kind", sa.String), sa.Column("fraction", sa.Float),
-    sa.Column("matched", sa.Integer), sa.Column("sampled", sa.Integer),
-    sa.Column("scanned_at", sa.String),
-)
-
-pii_scans = sa.Table(
-    "pii_scans", md,
-    sa.Column("version_id", sa.String, primary_key=True), sa.Column("product", sa.String),
-    sa.Column("columns", sa.Integer), sa.Column("scanned_at", sa.String),
-)
+from steward.meta.tables import audit_checkpoints as checkpoints  # noqa: F401
+from steward.meta.tables import audit_events as events  # noqa: F401
+from steward.meta.tables import pii_detections, pii_scans  # noqa: F401
 
 # Column order of the rows :func:`iter_rows` yields (and the hash covers).
 COLUMNS = ("seq", "ts", "actor", "action", "targets_json", "before_json", "after_json",

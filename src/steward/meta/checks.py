@@ -11,19 +11,7 @@ import sqlalchemy as sa
 
 from steward.core.check_results import CheckResult, overall_status
 from steward.meta.store import Metastore, chunks
-
-check_results = sa.Table(
-    "check_results", sa.MetaData(),
-    sa.Column("version_id", sa.String, primary_key=True),
-    sa.Column("name", sa.String, primary_key=True),
-    sa.Column("product", sa.String), sa.Column("type", sa.String),
-    sa.Column("severity", sa.String), sa.Column("status", sa.String),
-    sa.Column("column_name", sa.String), sa.Column("failures", sa.BigInteger),
-    sa.Column("total", sa.BigInteger), sa.Column("observed_json", sa.Text),
-    sa.Column("message", sa.Text), sa.Column("sample_path", sa.String),
-    sa.Column("quarantined", sa.BigInteger), sa.Column("details_json", sa.Text),
-    sa.Column("checked_at", sa.DateTime(timezone=True)),
-)
+from steward.meta.tables import check_results  # noqa: F401
 
 
 def record_results(metastore: Metastore, version_id: str, results: Sequence[CheckResult],

@@ -25,31 +25,7 @@ from steward.meta import tables as t
 from steward.meta.audit import AuditSink
 from steward.meta.reads import pointers_digest
 from steward.meta.store import Metastore, _aware, _version, _version_row, chunks, now
-
-md = sa.MetaData()
-pointer_moves = sa.Table(
-    "pointer_moves", md,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("batch", sa.String), sa.Column("at", sa.DateTime(timezone=True)),
-    sa.Column("env", sa.String), sa.Column("product", sa.String),
-    sa.Column("from_version", sa.String), sa.Column("to_version", sa.String),
-    sa.Column("action", sa.String), sa.Column("source_env", sa.String),
-    sa.Column("actor", sa.String), sa.Column("message", sa.Text),
-)
-fingerprint_code = sa.Table(
-    "fingerprint_code", md,
-    sa.Column("fingerprint", sa.String, primary_key=True), sa.Column("product", sa.String),
-    sa.Column("local_fp", sa.String), sa.Column("kind", sa.String), sa.Column("code", sa.Text),
-    sa.Column("outputs_json", sa.Text), sa.Column("created_at", sa.DateTime(timezone=True)),
-)
-env_specs = sa.Table(
-    "env_specs", md,
-    sa.Column("env", sa.String, primary_key=True),
-    sa.Column("product", sa.String, primary_key=True),
-    sa.Column("metadata_fp", sa.String), sa.Column("spec_json", sa.Text),
-    sa.Column("updated_at", sa.DateTime(timezone=True)),
-)
-
+from steward.meta.tables import env_specs, fingerprint_code, pointer_moves  # noqa: F401
 
 
 @dataclass
@@ -379,7 +355,7 @@ def promote(ms: Metastore, src: str, dst: str, products: Iterable[str] | None,
         failed = failed_attempts(conn, src, {p: sp[p].updated_at for p in wanted})
         problems: list[str] = []
         for p in wanted:
-            if sp[p].check_status == "failed":
+            if sp[p].check_status == "fail":
                 problems.append(f"{p}: version {sp[p].version_id} in {src!r} failed its "
                                 "checks")
             elif p in failed:

@@ -12,21 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from steward.meta.store import Metastore, present
-
-_md = sa.MetaData()
-profiles = sa.Table(
-    "profiles", _md,
-    sa.Column("version_id", sa.String, primary_key=True), sa.Column("product", sa.String),
-    sa.Column("created_at", sa.DateTime(timezone=True)), sa.Column("seconds", sa.Float),
-    sa.Column("profile_json", sa.Text),
-)
-metrics = sa.Table(
-    "metrics", _md,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("product", sa.String), sa.Column("version_id", sa.String),
-    sa.Column("metric", sa.String), sa.Column("column", sa.String), sa.Column("value", sa.Float),
-    sa.Column("at", sa.DateTime(timezone=True)),
-)
+from steward.meta.tables import metrics, profiles  # noqa: F401
 
 
 @dataclass(frozen=True)

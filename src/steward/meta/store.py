@@ -14,16 +14,22 @@ from steward.core.errors import MetastoreUnavailable, NotFound, StateError
 from steward.core.records import Column, Run, Step, Version
 from steward.meta import tables as t
 from steward.meta.migrations import all_migrations
-from steward.meta.reads import CHUNK, Reads, chunks, files_of, shown_url, sqlite_file
+from steward.meta.reads import (
+    CHUNK,
+    VERSION_COLUMNS,
+    Reads,
+    chunks,
+    shown_url,
+    sqlite_file,
+    version_of,
+)
 
 __all__ = ["CHUNK", "TABLES", "Metastore", "chunks", "default_url", "now", "present"]
 
 # Every table the migrations create (steward_schema aside): one missing from a metastore
 # whose schema records its migration means the metastore was damaged by hand.
-TABLES = ("products", "versions", "environments", "env_pointers", "runs", "run_steps",
-          "check_results", "profiles", "metrics", "pointer_moves", "fingerprint_code",
-          "env_specs", "audit_events", "audit_checkpoints", "pii_detections", "pii_scans",
-          "users", "user_tokens", "user_sessions")
+# Every table is declared once, in meta/tables.py's one MetaData.
+TABLES = tuple(t.md.tables)
 
 
 def present(ms: Metastore, column: sa.ColumnElement[Any], ids: Iterable[str]) -> set[str]:
@@ -374,19 +380,17 @@ def files_json(files: Sequence[tuple[str, int]]) -> str:
 
 
 def _version(r: Any) -> Version:
-    schema = tuple(Column(*c) for c in json.loads(r.schema_json)) if r.schema_json else ()
-    return Version(
-        id=r.id, product=r.product, fingerprint=r.fingerprint, metadata_fp=r.metadata_fp,
-        status=r.status, path=r.path, schema=schema, row_count=r.row_count, bytes=r.bytes,
-        data_hash=r.data_hash, created_at=_aware(r.created_at), run_id=r.run_id,
-        check_status=r.check_status, error=r.error,
-        inputs=json.loads(r.inputs_json) if r.inputs_json else {},
-        files=files_of(r.files_json), check_fp=r.check_fp,
-    )
+    """A Version from a SQLAlchemy row of ``versions`` (the one decoder: reads.version_of)."""
+    return version_of(tuple(getattr(r, c) for c in _VERSION_FIELDS))
+
+
+_VERSION_FIELDS = tuple(c.strip() for c in VERSION_COLUMNS.split(","))
 
 
 def _run(r: Any) -> Run:
-    return Run(r.id, r.env, r.status, _aware(r.started_at), _aware(r.finished_at), r.selection,
+    started = _aware(r.started_at)
+    assert started is not None
+    return Run(r.id, r.env, r.status, started, _aware(r.finished_at), r.selection,
                r.actor, json.loads(r.summary_json) if r.summary_json else {})
 
 

@@ -53,3 +53,102 @@ run_steps = sa.Table(
     sa.Column("duration_s", sa.Float), sa.Column("rows", sa.BigInteger),
     sa.Column("error", sa.Text),
 )
+
+pointer_moves = sa.Table(
+    "pointer_moves", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("batch", sa.String), sa.Column("at", sa.DateTime(timezone=True)),
+    sa.Column("env", sa.String), sa.Column("product", sa.String),
+    sa.Column("from_version", sa.String), sa.Column("to_version", sa.String),
+    sa.Column("action", sa.String), sa.Column("source_env", sa.String),
+    sa.Column("actor", sa.String), sa.Column("message", sa.Text),
+)
+fingerprint_code = sa.Table(
+    "fingerprint_code", md,
+    sa.Column("fingerprint", sa.String, primary_key=True), sa.Column("product", sa.String),
+    sa.Column("local_fp", sa.String), sa.Column("kind", sa.String), sa.Column("code", sa.Text),
+    sa.Column("outputs_json", sa.Text), sa.Column("created_at", sa.DateTime(timezone=True)),
+)
+env_specs = sa.Table(
+    "env_specs", md,
+    sa.Column("env", sa.String, primary_key=True),
+    sa.Column("product", sa.String, primary_key=True),
+    sa.Column("metadata_fp", sa.String), sa.Column("spec_json", sa.Text),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+)
+
+audit_events = sa.Table(
+    "audit_events", md,
+    sa.Column("seq", sa.BigInteger, primary_key=True), sa.Column("ts", sa.String),
+    sa.Column("actor", sa.String), sa.Column("action", sa.String),
+    sa.Column("targets_json", sa.Text), sa.Column("before_json", sa.Text),
+    sa.Column("after_json", sa.Text), sa.Column("reason", sa.Text),
+    sa.Column("prev_hash", sa.String), sa.Column("hash", sa.String),
+)
+audit_checkpoints = sa.Table(
+    "audit_checkpoints", md,
+    sa.Column("seq", sa.BigInteger, primary_key=True), sa.Column("hash", sa.String),
+    sa.Column("created_at", sa.String),
+)
+
+pii_detections = sa.Table(
+    "pii_detections", md,
+    sa.Column("version_id", sa.String, primary_key=True),
+    sa.Column("column_name", sa.String, primary_key=True), sa.Column("product", sa.String),
+    sa.Column("kind", sa.String), sa.Column("fraction", sa.Float),
+    sa.Column("matched", sa.Integer), sa.Column("sampled", sa.Integer),
+    sa.Column("scanned_at", sa.String),
+)
+
+pii_scans = sa.Table(
+    "pii_scans", md,
+    sa.Column("version_id", sa.String, primary_key=True), sa.Column("product", sa.String),
+    sa.Column("columns", sa.Integer), sa.Column("scanned_at", sa.String),
+)
+
+profiles = sa.Table(
+    "profiles", md,
+    sa.Column("version_id", sa.String, primary_key=True), sa.Column("product", sa.String),
+    sa.Column("created_at", sa.DateTime(timezone=True)), sa.Column("seconds", sa.Float),
+    sa.Column("profile_json", sa.Text),
+)
+metrics = sa.Table(
+    "metrics", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("product", sa.String), sa.Column("version_id", sa.String),
+    sa.Column("metric", sa.String), sa.Column("column", sa.String), sa.Column("value", sa.Float),
+    sa.Column("at", sa.DateTime(timezone=True)),
+)
+
+check_results = sa.Table(
+    "check_results", md,
+    sa.Column("version_id", sa.String, primary_key=True),
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("product", sa.String), sa.Column("type", sa.String),
+    sa.Column("severity", sa.String), sa.Column("status", sa.String),
+    sa.Column("column_name", sa.String), sa.Column("failures", sa.BigInteger),
+    sa.Column("total", sa.BigInteger), sa.Column("observed_json", sa.Text),
+    sa.Column("message", sa.Text), sa.Column("sample_path", sa.String),
+    sa.Column("quarantined", sa.BigInteger), sa.Column("details_json", sa.Text),
+    sa.Column("checked_at", sa.DateTime(timezone=True)),
+)
+
+# accounts of `steward serve` (migration 9): only hashes of secrets
+users = sa.Table(
+    "users", md,
+    sa.Column("name", sa.String, primary_key=True), sa.Column("role", sa.String),
+    sa.Column("domains_json", sa.Text), sa.Column("owners_json", sa.Text),
+    sa.Column("pii", sa.Boolean), sa.Column("password_hash", sa.String),
+    sa.Column("created_at", sa.String),
+)
+user_tokens = sa.Table(
+    "user_tokens", md,
+    sa.Column("id", sa.String, primary_key=True), sa.Column("user_name", sa.String),
+    sa.Column("label", sa.String), sa.Column("secret_hash", sa.String),
+    sa.Column("created_at", sa.String),
+)
+user_sessions = sa.Table(
+    "user_sessions", md,
+    sa.Column("id_hash", sa.String, primary_key=True), sa.Column("user_name", sa.String),
+    sa.Column("csrf", sa.String), sa.Column("expires_at", sa.String),
+)

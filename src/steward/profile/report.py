@@ -295,8 +295,8 @@ def build_report(profiles: Any, product: str, env: str) -> str:
         bad = [f"{r.name} ({r.severity})" for r in res if r.status != "pass"]
         summary = (f"{len(res) - len(bad)}/{len(res)} passed" if res else "") + (
             ": " + ", ".join(bad) if bad else "")
-        status = ver.check_status or ("failed" if ver.status == "failed" else "")
-        cls = {"failed": "bad", "fail": "bad", "warn": "warn"}.get(status, "ok")
+        status = ver.check_status or ("fail" if ver.status == "failed" else "")
+        cls = {"fail": "bad", "error": "bad", "warn": "warn"}.get(status, "ok")
         hist_rows.append(
             f"<tr><td><code>{_e(ver.id)}</code></td><td>"
             f"{_e(f'{ver.created_at:%Y-%m-%d %H:%M}' if ver.created_at else '')}</td>"

@@ -193,13 +193,13 @@ class ProfileOnPublish:
         self.profiles = profiles
 
     def __call__(self, candidate: Any, version: Version) -> None:
-        prof = candidate.extra.get("profile")
+        prof = getattr(candidate, "profile", None)
         if prof is None:
             prof = self.profiles.compute(self.profiles.store.data_files(version.path),
                                          version.bytes, version.schema, version.row_count)
         elif version.bytes is not None:
             prof = {**prof, "bytes": version.bytes}
-        duration = candidate.extra.get("build_seconds")
+        duration = getattr(candidate, "build_seconds", None)
         if duration is None and version.created_at is not None:
             duration = (datetime.now(UTC) - version.created_at).total_seconds()
         # a version no gate stored a result for (its check status is unset) has no
@@ -232,13 +232,12 @@ class ProfileGate:
             prof = self.profiles.compute(list(candidate.files),
                                          schema=getattr(result, "schema", None),
                                          rows=getattr(result, "rows", None))
-            candidate.extra["profile"] = prof
+            candidate.profile = prof
         prev_prof = None
         if candidate.previous is not None and any(isinstance(c, Drift) for c in checks):
             prev_prof = self.profiles.of_version(candidate.previous)
         results = list(self.evaluate(candidate.product.name, candidate.version_id, checks, prof,
                                      prev_prof))
-        candidate.extra["profile_checks"] = results
         self._store(candidate, checks, results)
         failed = [r for r in results if r["status"] == "fail"]
         for r in results:
@@ -268,7 +267,7 @@ class ProfileGate:
         record_results(self.profiles.metastore, candidate.version_id, stored,
                        candidate.product.name, replace_types=("drift", "anomaly"))
         mine = overall_status(stored)
-        rank = {None: 0, "pass": 1, "warn": 2, "fail": 3, "failed": 3}
+        rank = {None: 0, "pass": 1, "warn": 2, "fail": 3}
         if rank.get(mine, 2) > rank.get(candidate.check_status, 2):
             candidate.check_status = mine
 

@@ -19,10 +19,10 @@ from steward.project.files import Listing, stat_key
 if TYPE_CHECKING:
     from steward.core.model import Project
 
-_FORMAT = 6  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
+_FORMAT = 7  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
 # entries of models name their spec's key; 5: specs validated with their check arguments
 # and column types (project/checkargs.py), and the sidecar warnings; 6: signed, stat keys
-# with ctime and inode
+# with ctime and inode; 7: typed Project.warnings and glossary_ref instead of extra
 
 
 # the modules whose classes the caches pickle: an edit to one makes every cache stale

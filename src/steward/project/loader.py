@@ -147,12 +147,11 @@ class _Loader:
         self.parse_cache.save()
         if self.problems or spec is None:
             raise ConfigError(self.problems)
-        extra: dict[str, Any] = {"warnings": [*self.warnings, *glossary_warnings]}
-        if glossary is not None:
-            extra["glossary"] = glossary
         return LoadedProject.with_spec(spec, root=self.root,  # type: ignore[no-any-return]
                                        products=dict(sorted(self.products.items())),
-                                       source_hashes=self.source_hashes, extra=extra)
+                                       source_hashes=self.source_hashes,
+                                       warnings=(*self.warnings, *glossary_warnings),
+                                       glossary_ref=glossary)
 
     def load_project_file(self) -> tuple[SpecRef | None, tuple[str, str]]:
         """steward.yaml's spec (None when it is broken) and the (models, sources) folders

@@ -33,7 +33,7 @@ def _strip_docstring(fn: ast.FunctionDef) -> ast.FunctionDef:
             and isinstance(body[0].value.value, str):
         body = body[1:] or [ast.Pass()]
     out = ast.FunctionDef(name=fn.name, args=fn.args, body=body, decorator_list=[],
-                          returns=None, type_comment=None, type_params=[])
+                          returns=None, type_comment=None)
     return ast.fix_missing_locations(ast.copy_location(out, fn))
 
 
@@ -46,8 +46,9 @@ def read_python_products(text: str, file: str) -> tuple[list[PyProduct], list[Pr
     shared: list[ast.stmt] = []
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
-            deco = next((d for d in (_is_product_decorator(x) for x in node.decorator_list)
-                         if d), None)
+            deco: ast.Call | bool = next(
+                (d for d in (_is_product_decorator(x) for x in node.decorator_list) if d),
+                False)
             if deco:
                 found.append((node, deco))
                 continue

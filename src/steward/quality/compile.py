@@ -49,10 +49,10 @@ class Compiled:
 
     name: str
     check: Any
-    aggregates: dict[str, exp.Expression] = field(default_factory=dict)
-    predicate: exp.Expression | None = None
-    query: exp.Expression | None = None
-    sample: exp.Expression | None = None
+    aggregates: dict[str, exp.Expr] = field(default_factory=dict)
+    predicate: exp.Expr | None = None
+    query: exp.Expr | None = None
+    sample: exp.Expr | None = None
 
     @property
     def type(self) -> str:
@@ -71,29 +71,29 @@ def col(name: str, qualified: bool = False) -> exp.Column:
     return exp.column(name, table=ALIAS if qualified else None, quoted=True)
 
 
-def scan(files: Sequence[str], alias: str = ALIAS) -> exp.Expression:
+def scan(files: Sequence[str], alias: str = ALIAS) -> exp.Expr:
     """``read_parquet([...]) AS alias`` as a table expression."""
     return exp.Table(this=parquet_scan(list(files)),
                      alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
-def lit(value: Any) -> exp.Expression:
+def lit(value: Any) -> exp.Expr:
     return exp.convert(value)
 
 
-def _count_if(pred: exp.Expression) -> exp.Expression:
+def _count_if(pred: exp.Expr) -> exp.Expr:
     return exp.CountIf(this=pred)
 
 
-def _func(name: str, *args: exp.Expression) -> exp.Expression:
+def _func(name: str, *args: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
-def _as_text(e: exp.Expression) -> exp.Expression:
+def _as_text(e: exp.Expr) -> exp.Expr:
     return exp.Cast(this=e, to=exp.DataType.build("VARCHAR"))
 
 
-def parse_expression(text: str) -> exp.Expression:
+def parse_expression(text: str) -> exp.Expr:
     """A user's SQL predicate as a tree; a syntax error becomes a :class:`CompileError`."""
     try:
         return parse_predicate(text)
@@ -101,7 +101,7 @@ def parse_expression(text: str) -> exp.Expression:
         raise CompileError(str(e)) from None
 
 
-def failing_predicate(check: Any) -> exp.Expression | None:
+def failing_predicate(check: Any) -> exp.Expr | None:
     """The row-level predicate that is TRUE for a failing row (NULL counts as passing)."""
     t = check.type
     if t == "not_null":
@@ -110,7 +110,7 @@ def failing_predicate(check: Any) -> exp.Expression | None:
         return exp.Not(this=exp.In(this=col(check.column),
                                    expressions=[lit(v) for v in check.values]))
     if t == "range":
-        parts: list[exp.Expression] = []
+        parts: list[exp.Expr] = []
         c = col(check.column)
         if check.min is not None:
             parts.append((exp.LT if check.min_inclusive else exp.LTE)(
@@ -197,7 +197,7 @@ def compile_check(check: Any, name: str, idx: int, files: Sequence[str], resolve
     elif t in _STAT_FUNCS:
         c = col(check.column)
         if t == "quantile":
-            agg: exp.Expression = _func("quantile_cont", c, lit(check.q))
+            agg: exp.Expr = _func("quantile_cont", c, lit(check.q))
         elif t == "distinct_count":
             agg = exp.Count(this=exp.Distinct(expressions=[c]))
         elif t == "null_fraction":
@@ -223,7 +223,7 @@ def custom_query(text: str, files: Sequence[str], resolve: Resolver) -> exp.Quer
         tree = parse_check_query(text)
     except CheckSqlError as e:
         raise CompileError(str(e)) from None
-    mapping: dict[str, exp.Expression] = {THIS: parquet_scan(list(files))}
+    mapping: dict[str, exp.Expr] = {THIS: parquet_scan(list(files))}
     for ref in table_references(tree):
         if ref.name == THIS:
             continue
@@ -236,7 +236,7 @@ def custom_query(text: str, files: Sequence[str], resolve: Resolver) -> exp.Quer
                              read=DIALECT)  # type: ignore[return-value]
 
 
-def scan_query(files: Sequence[str], aggregates: dict[str, exp.Expression]) -> exp.Select:
+def scan_query(files: Sequence[str], aggregates: dict[str, exp.Expr]) -> exp.Select:
     """The one aggregate scan: ``SELECT count(*) AS __rows, <aggregates> FROM <version>``."""
     items = [exp.alias_(exp.Count(this=exp.Star()), "__rows")]
     items += [exp.alias_(e.copy(), alias) for alias, e in aggregates.items()]
@@ -257,5 +257,5 @@ def label_all(checks: Sequence[Any]) -> list[tuple[str, Any]]:
     return out
 
 
-def to_sql(e: exp.Expression) -> str:
+def to_sql(e: exp.Expr) -> str:
     return e.sql(dialect=DIALECT)

@@ -120,7 +120,7 @@ class QualityGate:
 
 def worst(*statuses: str | None) -> str | None:
     """The most severe of several summary statuses (other hooks may have set one)."""
-    rank = {None: 0, "pass": 1, "warn": 2, "fail": 3, "failed": 3}
+    rank = {None: 0, "pass": 1, "warn": 2, "fail": 3}
     return max(statuses, key=lambda s: rank.get(s, 2))
 
 

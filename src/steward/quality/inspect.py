@@ -10,7 +10,9 @@ from steward.core.check_results import CheckResult
 from steward.core.errors import NotFound
 from steward.core.records import Version
 from steward.meta.checks import results_for
+from steward.meta.store import Metastore
 from steward.quality.gate import QUARANTINE_FILE
+from steward.store.base import Store
 
 
 @dataclass
@@ -23,10 +25,12 @@ class CheckReport:
     current: bool
     results: list[CheckResult] = field(default_factory=list)
     quarantine_path: str | None = None
-    store: Any = None
+    store: Store | None = None
 
     def sample_file(self, r: CheckResult) -> str | None:
         if not r.sample_path:
+            return None
+        if self.store is None:
             return None
         if r.sample_path.startswith(".checks/"):  # a later check run's (a store key)
             path = self.store.local(r.sample_path)
@@ -45,41 +49,40 @@ class CheckReport:
         }
 
 
-def pick_version(ctx: Any, product: str, version: str | None, env: str) -> Version:
+def pick_version(metastore: Metastore, product: str, version: str | None) -> Version:
     """The version asked for, else the newest finished one (a refused candidate included)."""
     if version:
-        v = ctx.metastore.version(version)
+        v = metastore.version(version)
         if v.product != product:
             raise NotFound(f"version {version!r} belongs to {v.product}, not {product}")
-        return v  # type: ignore[no-any-return]
-    for v in ctx.metastore.versions(product, limit=20):
+        return v
+    for v in metastore.versions(product, limit=20):
         if v.status != "building":
-            return v  # type: ignore[no-any-return]
+            return v
     raise NotFound(f"{product} has no version yet; run 'steward run {product}' first")
 
 
-def check_report(ctx: Any, product: str, version: str | None, env: str) -> CheckReport:
-    """Stored results of one version of ``product`` (``ctx`` is a Context)."""
-    v = pick_version(ctx, product, version, env)
-    current = ctx.metastore.pointer_map(env).get(product) == v.id
-    q = os.path.join(ctx.store.local(v.path), QUARANTINE_FILE)
-    return CheckReport(product, v, env, current, results_for(ctx.metastore, v.id),
-                       q if os.path.exists(q) else None, ctx.store)
+def check_report(metastore: Metastore, store: Store, product: str, version: str | None,
+                 env: str) -> CheckReport:
+    """Stored results of one version of ``product``."""
+    v = pick_version(metastore, product, version)
+    current = metastore.pointer_map(env).get(product) == v.id
+    q = os.path.join(store.local(v.path), QUARANTINE_FILE)
+    return CheckReport(product, v, env, current, results_for(metastore, v.id),
+                       q if os.path.exists(q) else None, store)
 
 
-def current_results(metastore: Any, version_id: str) -> list[CheckResult]:
+def current_results(metastore: Metastore, version_id: str) -> list[CheckResult]:
     """Stored results of one version (for ``steward show``)."""
     return results_for(metastore, version_id)
 
 
-def quarantine_file(ctx: Any, product: str, env: str | None = None) -> str | None:
-    """The quarantined rows of ``product``'s current version, if it set any aside.
+def quarantine_file(store: Store, v: Version | None) -> str | None:
+    """The quarantined rows of version ``v``, if it set any aside.
 
     Query them with ``steward sql "select * from read_parquet('<path>')"``.
     """
-    env = env or ctx.default_env
-    v = ctx.current(env).get(product)
     if v is None:
         return None
-    path = os.path.join(ctx.store.local(v.path), QUARANTINE_FILE)
+    path = os.path.join(store.local(v.path), QUARANTINE_FILE)
     return path if os.path.exists(path) else None

@@ -432,7 +432,9 @@ def _write_spec(project: Any, product: Any, frag: dict[str, Any]) -> str:
         file = os.path.join(root, product.meta_file or product.file)
         with open(file, encoding="utf-8") as f:
             data = yaml.safe_load(f) or {}
-        holder = data.get("sources", data) if "sources" in data else data
+        if "sources" in data and not data["sources"]:
+            data["sources"] = {}
+        holder: dict[str, Any] = data.get("sources", data)  # type: ignore[assignment]
         key = next((k for k in holder if k in (product.name, product.short_name)),
                    product.name)
         entry = dict(holder.get(key) or {})

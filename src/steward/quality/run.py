@@ -85,7 +85,7 @@ def evaluate(checks: Sequence[Any], run: CheckRun, contract: Contract | None = N
 
     # the contract: schema first (no query), nulls in not-nullable columns in the scan
     issues: list[str] = []
-    null_aggs: dict[str, exp.Expression] = {}
+    null_aggs: dict[str, exp.Expr] = {}
     if contract is not None and contract.enforced:
         issues = schema_problems(contract, run.schema)
         for j, colname in enumerate(contract.not_null):
@@ -109,13 +109,14 @@ def evaluate(checks: Sequence[Any], run: CheckRun, contract: Contract | None = N
             results[name] = _error(name, comp.check, _db_message(e))
     out = list(results.values())
     for k, r in enumerate(out):
-        comp = compiled.get(r.name)
-        if r.status == "fail" and comp is not None and comp.sample is not None and run.sample_dir:
-            out[k] = _with_sample(r, comp, run)
+        failing = compiled.get(r.name)
+        if r.status == "fail" and failing is not None and failing.sample is not None \
+                and run.sample_dir:
+            out[k] = _with_sample(r, failing, run)
     return Evaluation(out, compiled, rows)
 
 
-def _scan(run: CheckRun, compiled: dict[str, Compiled], extra: dict[str, exp.Expression]
+def _scan(run: CheckRun, compiled: dict[str, Compiled], extra: dict[str, exp.Expr]
           ) -> tuple[dict[str, Any], dict[str, str]]:
     """The single aggregate scan; if it fails, each check alone to find the culprit."""
     aggs = dict(extra)

@@ -66,7 +66,7 @@ class SqlChange:
     modified: list[str] = field(default_factory=list)
 
 
-def _parse(sql: str) -> exp.Expression | None:
+def _parse(sql: str) -> exp.Expr | None:
     import sqlglot
 
     try:
@@ -75,7 +75,7 @@ def _parse(sql: str) -> exp.Expression | None:
         return None
 
 
-def _projection_map(select: exp.Expression) -> dict[str, str] | None:
+def _projection_map(select: exp.Query) -> dict[str, str] | None:
     from sqlglot import exp
 
     out: dict[str, str] = {}

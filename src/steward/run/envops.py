@@ -1,7 +1,8 @@
 """Environment verbs: plan, create, promote, rollback, diff and DuckDB views of environments.
 
-Each function takes a Context-like object (``.project``, ``.metastore``, ``.store``,
-``.engine``, ``.state_dir``, ``.default_env``, ``.audit``) so the CLI and the API stay thin.
+Each function takes the parts it uses (``run/parts.py`` ``Parts``: ``.project``, ``.metastore``,
+``.store``, ``.engine``, ``.state_dir``, ``.default_env``, ``.audit_trail()``), so the CLI and the
+API stay thin.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from steward.core.errors import NotFound, PlanError
 from steward.core.ids import actor
 from steward.core.records import Version
 from steward.run.changes import ChangePlan, plan_changes, upstream_closure
+from steward.run.parts import Parts, refuse_protected, resolve_product
 from steward.run.planner import dag_of, selected
 
 if TYPE_CHECKING:
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 VIEWS_FILE = "envs.duckdb"
 
 
-def plan(ctx: Any, env: str | None = None, select: Sequence[str] = (),
+def plan(ctx: Parts, env: str | None = None, select: Sequence[str] = (),
          exclude: Sequence[str] = (), from_env: str | None = None) -> ChangePlan:
     """What ``steward run --env env`` would do, categorised; writes nothing."""
     from steward.run.verify import Verifier
@@ -40,7 +42,7 @@ def plan(ctx: Any, env: str | None = None, select: Sequence[str] = (),
     return plan_changes(ctx.project, ctx.reads, env, chosen, base_env=base, damaged=damaged)
 
 
-def create_env(ctx: Any, name: str, from_env: str | None, message: str | None = None,
+def create_env(ctx: Parts, name: str, from_env: str | None, message: str | None = None,
                wait: float = 0.0) -> int:
     from steward.meta import envs as menvs
     from steward.run.lock import ProjectLock
@@ -55,7 +57,7 @@ def create_env(ctx: Any, name: str, from_env: str | None, message: str | None = 
     return n or 0
 
 
-def promote(ctx: Any, src: str, dst: str, select: Sequence[str] = (),
+def promote(ctx: Parts, src: str, dst: str, select: Sequence[str] = (),
             message: str | None = None, wait: float = 0.0) -> menvs.MoveResult:
     """Point ``dst`` at ``src``'s versions of the selection and everything it depends on.
 
@@ -91,7 +93,7 @@ class RollbackPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def plan_rollback(ctx: Any, product: str, to: str | None = None, env: str | None = None,
+def plan_rollback(ctx: Parts, product: str, to: str | None = None, env: str | None = None,
                   downstream: bool = False) -> RollbackPlan:
     from steward.meta import envs as menvs
 
@@ -157,7 +159,7 @@ def plan_rollback(ctx: Any, product: str, to: str | None = None, env: str | None
     return RollbackPlan(env, moves, expected, notes)
 
 
-def _previous(ctx: Any, env: str, product: str, cur: Version) -> Version:
+def _previous(ctx: Parts, env: str, product: str, cur: Version) -> Version:
     from steward.meta import envs as menvs
 
     ms = ctx.metastore
@@ -179,15 +181,15 @@ def _previous(ctx: Any, env: str, product: str, cur: Version) -> Version:
     raise PlanError(f"{product} has no earlier version to roll back to in {env!r}")
 
 
-def rollback(ctx: Any, product: str, to: str | None = None, env: str | None = None,
+def rollback(ctx: Parts, product: str, to: str | None = None, env: str | None = None,
              downstream: bool = False, message: str | None = None, wait: float = 0.0
              ) -> tuple[menvs.MoveResult, list[str]]:
     from steward.meta import envs as menvs
     from steward.run.lock import ProjectLock
 
-    name = ctx.resolve_product(product).name if hasattr(ctx, "resolve_product") else product
+    name = resolve_product(ctx.project, product).name
     env = ctx.env_name(env)
-    ctx.refuse_protected(env, "steward rollback")
+    refuse_protected(ctx.project, env, "steward rollback")
     with ProjectLock(ctx.state_dir, f"rollback {name} in {env}", wait):
         from steward.run.integrity import check_pointers
 
@@ -203,7 +205,7 @@ def rollback(ctx: Any, product: str, to: str | None = None, env: str | None = No
 
 
 # -- diff -------------------------------------------------------------------------------
-def resolve_side(ctx: Any, product: str, ref: str) -> tuple[Version, str]:
+def resolve_side(ctx: Parts, product: str, ref: str) -> tuple[Version, str]:
     """An environment name or a version id (prefix) -> that product's version."""
     ms = ctx.metastore
     if ms.env_exists(ref):
@@ -220,10 +222,10 @@ def resolve_side(ctx: Any, product: str, ref: str) -> tuple[Version, str]:
     return v, v.id
 
 
-def diff(ctx: Any, product: str, a: str, b: str, sample: int = 10) -> DiffResult:
+def diff(ctx: Parts, product: str, a: str, b: str, sample: int = 10) -> DiffResult:
     from steward.run.diff import diff_versions
 
-    name = ctx.resolve_product(product).name if product not in ctx.project.products else product
+    name = resolve_product(ctx.project, product).name
     va, la = resolve_side(ctx, name, a)
     vb, lb = resolve_side(ctx, name, b)
     p = ctx.project.products.get(name)
@@ -242,7 +244,7 @@ def view_name(product: str) -> str:
     return product.replace(".", "__")
 
 
-def write_views(ctx: Any, path: str | None = None) -> tuple[str, int]:
+def write_views(ctx: Parts, path: str | None = None) -> tuple[str, int]:
     """Write a DuckDB file with a schema per environment and a view per product.
 
     Built in a temporary file and renamed over the old one, so a client never sees half.
@@ -254,6 +256,6 @@ def write_views(ctx: Any, path: str | None = None) -> tuple[str, int]:
     return path, ctx.engine.write_views(path, views)
 
 
-def refresh_views_if_present(ctx: Any) -> None:
+def refresh_views_if_present(ctx: Parts) -> None:
     if os.path.exists(os.path.join(ctx.state_dir, VIEWS_FILE)):
         write_views(ctx)

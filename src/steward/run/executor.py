@@ -28,8 +28,9 @@ from steward.core import faults
 from steward.core.errors import BuildError, CheckFailed, RunCancelled, StewardError
 from steward.core.fingerprint import check_fingerprint
 from steward.core.ids import new_id
+from steward.core.materialize import grows_from_previous
 from steward.core.model import Product, Project
-from steward.core.records import RunResult, Step, Version
+from steward.core.records import RunResult, Step, StepStatus, Version
 from steward.engine.base import BuildResult, Engine
 from steward.meta import envs as menvs
 from steward.meta.audit import AuditSink
@@ -57,7 +58,9 @@ class Candidate:
     previous: Version | None
     notes: list[str] = field(default_factory=list)
     check_status: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # the profile a gate computed (published hooks reuse it) and the build's duration
+    profile: dict[str, Any] | None = None
+    build_seconds: float | None = None
     # the version each product a check reads has in this run (None: none)
     resolve: Callable[[str], Version | None] = lambda _n: None  # noqa: E731
     recheck: Version | None = None
@@ -420,7 +423,15 @@ class Executor:
             else:
                 scratch = self.store.new_scratch()
                 files = {i: self.store.data_files(v.path) for i, v in inputs.items()}
-                result = self.engine.build(product, files, scratch)
+                if grows_from_previous(product):  # from the version the env points at
+                    prev = _previous(plan, name)
+                    if prev is not None:
+                        self._inputs_intact({name: prev})
+                    result = self.engine.build_incremental(
+                        product, files, self.store.data_files(prev.path) if prev else None,
+                        scratch)
+                else:
+                    result = self.engine.build(product, files, scratch)
             candidate = Candidate(product, vid, scratch, result, self.store.data_files(scratch),
                                   plan.env, run_id, plan.current.get(name),
                                   notes=list(result.notes), resolve=view,
@@ -444,7 +455,7 @@ class Executor:
                 base, status="published", path=key, schema=tuple(result.schema),
                 row_count=result.rows, bytes=size, data_hash=data_hash,
                 check_status=candidate.check_status, files=manifest, check_fp=check_fp)
-            candidate.extra["build_seconds"] = time.perf_counter() - t0
+            candidate.build_seconds = time.perf_counter() - t0
             return _Outcome(Step(run_id, name, "built", vid, started, time.perf_counter() - t0,
                                  result.rows), version, candidate.notes, candidate)
         except CheckFailed as e:
@@ -452,7 +463,7 @@ class Executor:
             assert scratch is not None
             size = _tree_size(scratch)
             key = self.store.publish(scratch, name, vid)
-            self.ms.update_version(vid, status="failed", error=str(e), check_status="failed",
+            self.ms.update_version(vid, status="failed", error=str(e), check_status="fail",
                                    row_count=candidate.result.rows if candidate else None,
                                    schema=candidate.result.schema if candidate else (),
                                    bytes=size, path=key)
@@ -490,11 +501,15 @@ class Executor:
         t0 = time.perf_counter()
         v = st.version
         assert v is not None
-        status = "reused" if st.action == "reuse" else "kept"
+        status: StepStatus = "reused" if st.action == "reuse" else "kept"
         if alias is not None:
-            v = dataclasses.replace(alias, run_id=run_id, inputs={
-                i: (view(i).id if view(i) is not None else alias.inputs.get(i))  # type: ignore[union-attr]
-                for i in product.inputs})
+            inputs: dict[str, str] = {}
+            for i in product.inputs:
+                seen = view(i)
+                got = seen.id if seen is not None else alias.inputs.get(i)
+                if got is not None:
+                    inputs[i] = got
+            v = dataclasses.replace(alias, run_id=run_id, inputs=inputs)
         want = st.check_fp if st.recheck is not None else None
         if want is None:
             want = self._check_fp(product, view)
@@ -535,6 +550,14 @@ class Executor:
                              v.row_count), dataclasses.replace(
                                  v, check_fp=want, check_status=candidate.check_status),
                         ["checks evaluated again: passed", *candidate.notes])
+
+
+def _previous(plan: BuildPlan, name: str) -> Version | None:
+    """The version an incremental product grows from: the one its environment points
+    at, unless the run rebuilds from scratch (--full-refresh) or that version is damaged."""
+    if plan.steps[name].reason == "full refresh" or name in plan.damaged:
+        return None
+    return plan.current.get(name)
 
 
 def _tree_size(folder: str) -> int:

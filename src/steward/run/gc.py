@@ -27,6 +27,7 @@ from steward.core.records import Version
 from steward.meta import envs as menvs
 from steward.meta.migrations.m0007_integrity import store_key
 from steward.run.lock import ProjectLock
+from steward.run.parts import Parts
 
 
 class GcError(StewardError):
@@ -54,7 +55,7 @@ class GcResult:
                              for v in self.versions]}
 
 
-def _retention(ctx: Any, product: str, keep_last: int | None, keep_days: float | None
+def _retention(ctx: Parts, product: str, keep_last: int | None, keep_days: float | None
                ) -> tuple[int, float]:
     default = ctx.project.spec.defaults.retention
     p = ctx.project.products.get(product)
@@ -66,7 +67,7 @@ def _retention(ctx: Any, product: str, keep_last: int | None, keep_days: float |
     return int(last or 0), float(days or 0)
 
 
-def candidates(ctx: Any, keep_last: int | None = None, keep_days: float | None = None,
+def candidates(ctx: Parts, keep_last: int | None = None, keep_days: float | None = None,
                now: datetime | None = None) -> tuple[list[Version], int]:
     """Versions the policy would delete, and how many were kept because they are pointed at."""
     now = now or datetime.now(UTC)
@@ -93,7 +94,7 @@ def candidates(ctx: Any, keep_last: int | None = None, keep_days: float | None =
     return out, kept_pointed
 
 
-def gc(ctx: Any, dry_run: bool = False, keep_last: int | None = None,
+def gc(ctx: Parts, dry_run: bool = False, keep_last: int | None = None,
        keep_days: float | None = None, wait: float = 0.0) -> GcResult:
     """Delete (or with ``dry_run`` list) the versions the retention policy lets go."""
     if dry_run:
@@ -106,7 +107,7 @@ def _key(path: str) -> str:
     return store_key(path) or path
 
 
-def _collect(ctx: Any, dry_run: bool, keep_last: int | None, keep_days: float | None
+def _collect(ctx: Parts, dry_run: bool, keep_last: int | None, keep_days: float | None
              ) -> GcResult:
     doomed, kept_pointed = candidates(ctx, keep_last, keep_days)
     result = GcResult(dry_run, kept_pointed=kept_pointed)

@@ -19,6 +19,7 @@ from typing import Literal
 
 from steward.core.fingerprint import check_fingerprint, data_fingerprint, source_content
 from steward.core.graph import Dag, select
+from steward.core.materialize import grows_from_previous
 from steward.core.model import Product, Project
 from steward.core.records import Version
 
@@ -198,9 +199,11 @@ def plan_build(
         elif cur is not None and cur.fingerprint == fp and known and consistent(cur):
             step = PlannedStep(name, "keep", fp, cur, "unchanged")
         else:
+            # (an incremental product or snapshot is never reused: a version is also a
+            # function of the version it grew from)
             found = next((v for v in candidates(fp) if v.status == "published"
                           and consistent(v) and (usable is None or usable(v))),
-                         None) if known else None
+                         None) if known and not grows_from_previous(p) else None
             if found is not None:
                 step = PlannedStep(name, "reuse", found.fingerprint, found,
                                    "same code and inputs as an existing version")

@@ -41,7 +41,7 @@ def bind_this(text: str) -> str:
                             text).strip().rstrip(";")
 
 
-def parse_predicate(text: str) -> exp.Expression:
+def parse_predicate(text: str) -> exp.Expr:
     """An ``expression`` check's predicate as a tree; raises :class:`CheckSqlError`."""
     import sqlglot
     from sqlglot import exp
@@ -58,7 +58,7 @@ def parse_predicate(text: str) -> exp.Expression:
         raise CheckSqlError(f"{text!r} is a query, not a row-level predicate",
                             "write a predicate (e.g. 'amount >= 0'), or use a 'sql' check "
                             "for a query returning failing rows")
-    return cast("exp.Expression", tree)
+    return cast("exp.Expr", tree)
 
 
 def parse_check_query(text: str) -> exp.Query:

@@ -45,7 +45,7 @@ class ParsedSql:
     @classmethod
     def from_json(cls, d: dict[str, object]) -> ParsedSql:
         refs = tuple(Reference(n, ln, tuple((a, b, bool(c)) for a, b, c in sp))
-                     for n, ln, sp in d["references"])  # type: ignore[union-attr, misc]
+                     for n, ln, sp in d["references"])  # type: ignore[attr-defined, misc]
         outs = d["outputs"]
         return cls(
             normalized=str(d["normalized"]),
@@ -85,7 +85,7 @@ def parse_sql(text: str) -> ParsedSql:
     )
 
 
-def table_references(tree: exp.Expression) -> list[Reference]:
+def table_references(tree: exp.Expr) -> list[Reference]:
     """Tables the query reads, minus its own CTEs, each with the line it appears on."""
     from sqlglot import exp
 
@@ -97,7 +97,7 @@ def table_references(tree: exp.Expression) -> list[Reference]:
         if not t.db and t.name.lower() in ctes:
             continue
         name = f"{t.db}.{t.name}" if t.db else t.name
-        line = int(t.this.meta.get("line", 1)) if isinstance(t.this, exp.Expression) else 1
+        line = int(t.this.meta.get("line", 1)) if isinstance(t.this, exp.Expr) else 1
         spans = seen[name].spans if name in seen else ()
         span = _span(t)
         if span is not None:
@@ -131,7 +131,7 @@ def splice_references(text: str, spans: list[tuple[int, int, str, bool]],
     return out
 
 
-def output_columns(tree: exp.Expression) -> tuple[str, ...] | None:
+def output_columns(tree: exp.Expr) -> tuple[str, ...] | None:
     from sqlglot import exp
 
     if not isinstance(tree, exp.Query):
@@ -143,7 +143,7 @@ def output_columns(tree: exp.Expression) -> tuple[str, ...] | None:
     return tuple(s.alias_or_name for s in selects)
 
 
-def rewrite_references(text: str, mapping: dict[str, exp.Expression]) -> str:
+def rewrite_references(text: str, mapping: dict[str, exp.Expr]) -> str:
     """Replace each product reference by an expression (e.g. ``read_parquet(...)``)."""
     import sqlglot
     from sqlglot import exp
@@ -151,7 +151,7 @@ def rewrite_references(text: str, mapping: dict[str, exp.Expression]) -> str:
     tree = sqlglot.parse_one(text, read=DIALECT)
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
 
-    def swap(node: exp.Expression) -> exp.Expression:
+    def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table) and node.name:
             if not node.db and node.name.lower() in ctes:
                 return node
@@ -166,11 +166,11 @@ def rewrite_references(text: str, mapping: dict[str, exp.Expression]) -> str:
     return tree.transform(swap).sql(dialect=DIALECT)
 
 
-def parquet_scan(paths: list[str]) -> exp.Expression:
+def parquet_scan(paths: list[str]) -> exp.Expr:
     """``read_parquet([...])`` as a syntax tree."""
     from sqlglot import exp
 
-    arg: exp.Expression
+    arg: exp.Expr
     if len(paths) == 1:
         arg = exp.Literal.string(paths[0])
     else:

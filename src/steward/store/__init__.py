@@ -16,4 +16,6 @@ def open_store(location: str, root: str) -> Store:
         return STORES[scheme](location, root)
     from steward.store.fsspec import FsspecStore
 
-    return FsspecStore(location, root)  # type: ignore[return-value]
+    store = FsspecStore(location, root)
+    store.check()
+    return store  # type: ignore[return-value]

@@ -13,16 +13,40 @@ the environment or the standard AWS configuration (``AWS_ACCESS_KEY_ID``,
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
+from steward.core import faults
+from steward.core.errors import StewardError, StoreUnavailable
 from steward.store.base import DATA_DIR, FileEntry
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 SCRATCH = "scratch"
 META = ".steward-store"
 SIDE = ".checks"
+# a store that does not answer is reported after seconds, not after botocore's minutes
+S3_CONFIG = {"connect_timeout": 5, "read_timeout": 60,
+             "retries": {"max_attempts": 2, "mode": "standard"}}
+
+
+def remote(fn: F) -> F:
+    """Report what goes wrong talking to the object store as one StoreUnavailable."""
+
+    @functools.wraps(fn)
+    def wrapper(self: FsspecStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except StewardError:
+            raise
+        except Exception as e:  # boto, aiohttp and fsspec raise many kinds
+            raise self.unavailable(e) from e
+
+    return wrapper  # type: ignore[return-value]
 
 
 class FsspecStore:
@@ -39,7 +63,9 @@ class FsspecStore:
         self.url = location.rstrip("/")
         self.root = self.url
         try:
-            self.fs, base = fsspec.core.url_to_fs(self.url)
+            options = {"config_kwargs": S3_CONFIG} if self.url.startswith(("s3://", "s3a://")) \
+                else {}
+            self.fs, base = fsspec.core.url_to_fs(self.url, **options)
         except (ImportError, ValueError) as e:
             from steward.core.errors import ConfigError
 
@@ -55,6 +81,39 @@ class FsspecStore:
         self._listing: dict[str, list[FileEntry]] | None = None
         self.fsync = False
 
+    # -- reaching the store ----------------------------------------------------------
+    def unavailable(self, e: BaseException) -> StoreUnavailable:
+        name = type(e).__name__
+        text = str(e).strip() or name
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        denied = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden")
+        if isinstance(e, PermissionError) or any(d in text for d in denied) \
+                or "credentials" in text.lower():
+            return StoreUnavailable(self.url, f"access denied ({text})",
+                                    "check the credentials (AWS_ACCESS_KEY_ID and "
+                                    "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE) and the bucket policy")
+        if isinstance(e, FileNotFoundError) and "bucket" in text.lower():
+            bucket = self.base.split("/", 1)[0]
+            return StoreUnavailable(self.url, f"the bucket {bucket!r} does not exist",
+                                    f"create it (aws s3 mb s3://{bucket}) or correct `store:` "
+                                    "in steward.yaml")
+        if "connect" in name.lower() or "connect" in text.lower() or isinstance(e, TimeoutError):
+            where = f" at {endpoint}" if endpoint else ""
+            return StoreUnavailable(self.url, f"the object store{where} cannot be reached "
+                                    f"({text})", "check the network and AWS_ENDPOINT_URL; "
+                                    "nothing was changed")
+        return StoreUnavailable(self.url, f"{name}: {text}")
+
+    @remote
+    def check(self) -> None:
+        """Fail now, with one clear message, when the store cannot be used."""
+        bucket = self.base.split("/", 1)[0]
+        try:
+            self.fs.info(bucket)  # (exists() would hide an unreachable endpoint)
+        except FileNotFoundError:
+            raise self.unavailable(FileNotFoundError(f"bucket {bucket} does not exist")) \
+                from None
+
     # -- keys ---------------------------------------------------------------------
     def version_key(self, product: str, version_id: str) -> str:
         return f"{product}/{version_id}"
@@ -68,7 +127,10 @@ class FsspecStore:
         """A local copy of ``key`` (a version folder or one file), downloaded once."""
         return self.local(key)
 
+    @remote
     def local(self, key: str, fresh: bool = False) -> str:
+        if os.path.isabs(key):
+            return key  # a local folder already (a build's scratch folder)
         target = os.path.join(self.cache_root, *key.split("/"))
         if os.path.exists(target) and not fresh:
             return target
@@ -93,9 +155,19 @@ class FsspecStore:
         os.makedirs(os.path.join(path, DATA_DIR))
         return path
 
+    @remote
     def publish(self, scratch: str, product: str, version_id: str) -> str:
         key = self.version_key(product, version_id)
-        self.fs.put(scratch + "/", self._remote(key) + "/", recursive=True)
+        remote = self._remote(key)
+        # file by file, data last: a version's objects are complete before any row names
+        # them, and a run killed in between leaves objects only gc looks at
+        for dirpath, _dirs, names in sorted(os.walk(scratch), key=lambda t: DATA_DIR in t[0]):
+            rel = os.path.relpath(dirpath, scratch)
+            for name in sorted(names):
+                dest = f"{remote}/{name}" if rel == "." else \
+                    f"{remote}/{rel.replace(os.sep, '/')}/{name}"
+                self.fs.put_file(os.path.join(dirpath, name), dest)
+                faults.point("store.mid_upload")
         # the scratch folder is what was uploaded: it becomes the cached copy
         target = os.path.join(self.cache_root, *key.split("/"))
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -110,6 +182,7 @@ class FsspecStore:
         side_key = f"{SIDE}/{key}/{run}"
         return os.path.join(self.local_scratch, "side-" + uuid.uuid4().hex), side_key
 
+    @remote
     def commit_side(self, local: str, side_key: str) -> None:
         if os.path.isdir(local) and os.listdir(local):
             self.fs.put(local + "/", self._remote(side_key) + "/", recursive=True)
@@ -121,6 +194,7 @@ class FsspecStore:
             shutil.rmtree(local, ignore_errors=True)
 
     # -- reading ------------------------------------------------------------------
+    @remote
     def _all(self) -> dict[str, list[FileEntry]]:
         """Every version folder's data files, from one recursive listing of the store."""
         if self._listing is None:
@@ -128,6 +202,7 @@ class FsspecStore:
             try:
                 found = self.fs.find(self.base, detail=True)
             except FileNotFoundError:
+                self.check()  # a missing bucket is an error, an empty prefix is not
                 found = {}
             for name, info in found.items():
                 rel = name[len(self.base) + 1:] if name.startswith(self.base + "/") else name
@@ -160,9 +235,11 @@ class FsspecStore:
     def manifest(self, key: str) -> list[FileEntry]:
         return self.manifests([key])[key] or []
 
+    @remote
     def exists(self, key: str) -> bool:
         return key in self._all() or self.fs.exists(self._remote(key))
 
+    @remote
     def size(self, key: str) -> int:
         try:
             return int(self.fs.du(self._remote(key)))
@@ -176,6 +253,7 @@ class FsspecStore:
         return True  # an object store refuses a write when it is attempted
 
     # -- deleting -----------------------------------------------------------------
+    @remote
     def delete(self, key: str) -> None:
         remote = self._remote(key)
         if self.fs.exists(remote):
@@ -183,6 +261,7 @@ class FsspecStore:
         shutil.rmtree(os.path.join(self.cache_root, *key.split("/")), ignore_errors=True)
         self._listing = None
 
+    @remote
     def delete_side(self, key: str) -> None:
         remote = self._remote(f"{SIDE}/{key}")
         if self.fs.exists(remote):
@@ -198,12 +277,14 @@ class FsspecStore:
         return n
 
     # -- small files at the root ----------------------------------------------------
+    @remote
     def read_meta(self, name: str) -> bytes | None:
         try:
             return bytes(self.fs.cat_file(f"{self.base}/{META}/{name}"))
         except FileNotFoundError:
             return None
 
+    @remote
     def write_meta(self, name: str, data: bytes) -> None:
         self.fs.pipe_file(f"{self.base}/{META}/{name}", data)
 

@@ -1,0 +1,1 @@
+"""Bringing projects from other tools into Steward, and artifacts those tools read."""

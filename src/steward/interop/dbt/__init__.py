@@ -1,0 +1,1 @@
+"""dbt: `steward import dbt` and dbt-compatible artifacts."""
