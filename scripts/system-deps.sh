@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# System packages the test suite needs (a real browser for the HTML report test).
+# System packages the test suite needs: a real browser (Chromium) for the HTML report test
+# and the web app tests (Playwright drives this Chromium; it never downloads one).
 # Idempotent: installs only what is missing. CI runs as root on Debian.
 set -euo pipefail
 need=()

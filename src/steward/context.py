@@ -563,6 +563,12 @@ class Context:
     def runs(self, limit: int = 20) -> list[Any]:
         return self.metastore.runs(limit)
 
+    def accounts(self) -> Any:
+        """Users, API tokens and sessions of ``steward serve`` (steward.meta.accounts)."""
+        from steward.meta.accounts import Accounts
+
+        return Accounts(self.metastore.engine)
+
     def run_steps(self, run_id: str) -> list[Any]:
         run = self.metastore.run(run_id)
         return self.metastore.steps(run_id=run.id)

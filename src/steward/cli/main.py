@@ -276,6 +276,7 @@ import steward.cli.interop  # noqa: E402,F401  (import dbt)
 import steward.cli.ml  # noqa: E402,F401  (models, reproduce)
 import steward.cli.profile  # noqa: E402,F401  (profile, drift, metrics, report)
 import steward.cli.quality  # noqa: E402,F401  (check, contract)
+import steward.cli.server  # noqa: E402,F401  (serve, users)
 
 # -- end command modules --
 

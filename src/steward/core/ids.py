@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 # a product name: 'name' or 'domain.name'
@@ -15,11 +18,29 @@ def new_id(prefix: str = "") -> str:
     return f"{prefix}{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}-{os.urandom(3).hex()}"
 
 
+# the signed-in user a server thread acts for (see acting_as); None outside the server
+_ACTING: ContextVar[str | None] = ContextVar("steward_acting_user", default=None)
+
+
 def actor() -> str:
-    """Who acts: ``$STEWARD_ACTOR`` (set it in CI), else the operating-system user."""
+    """Who acts: the signed-in user of a ``steward serve`` request, else ``$STEWARD_ACTOR``
+    (set it in CI), else the operating-system user."""
+    acting = _ACTING.get()
+    if acting:
+        return acting
     import getpass
 
     return os.environ.get("STEWARD_ACTOR") or getpass.getuser()
+
+
+@contextmanager
+def acting_as(name: str) -> Iterator[None]:
+    """Inside the block (in this thread or task), :func:`actor` is ``name``."""
+    token = _ACTING.set(name)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
 
 
 # an environment name: lower case letters, digits, '-' and '_' ('prod', 'dev', 'pr-42')

@@ -142,3 +142,23 @@ model_versions = sa.Table(
     sa.Column("metrics_json", sa.Text), sa.Column("params_json", sa.Text),
     sa.Column("libraries_json", sa.Text), sa.Column("info_json", sa.Text),
 )
+
+# accounts of `steward serve` (migration 9): only hashes of secrets
+users = sa.Table(
+    "users", md,
+    sa.Column("name", sa.String, primary_key=True), sa.Column("role", sa.String),
+    sa.Column("domains_json", sa.Text), sa.Column("owners_json", sa.Text),
+    sa.Column("pii", sa.Boolean), sa.Column("password_hash", sa.String),
+    sa.Column("created_at", sa.String),
+)
+user_tokens = sa.Table(
+    "user_tokens", md,
+    sa.Column("id", sa.String, primary_key=True), sa.Column("user_name", sa.String),
+    sa.Column("label", sa.String), sa.Column("secret_hash", sa.String),
+    sa.Column("created_at", sa.String),
+)
+user_sessions = sa.Table(
+    "user_sessions", md,
+    sa.Column("id_hash", sa.String, primary_key=True), sa.Column("user_name", sa.String),
+    sa.Column("csrf", sa.String), sa.Column("expires_at", sa.String),
+)

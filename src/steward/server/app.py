@@ -1,0 +1,165 @@
+"""The FastAPI application: who is asking, errors as one clear message, the routers."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from steward.core.errors import (
+    ConfigError,
+    IntegrityError,
+    LockError,
+    NotFound,
+    PlanError,
+    SelectionError,
+    StewardError,
+)
+from steward.server.auth import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    Denied,
+    Principal,
+    Unauthenticated,
+    from_user,
+    new_csrf,
+)
+from steward.server.shapes import dumps
+from steward.server.state import ServerState
+
+HERE = os.path.dirname(__file__)
+API_VERSION = "v1"
+# what every page says about where it may load things from: only this server
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
+
+
+class JSON(JSONResponse):
+    """JSON as ``--json`` writes it (dates as text, decimals as numbers)."""
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content).encode()
+
+
+def status_of(e: StewardError) -> int:
+    if isinstance(e, Unauthenticated):
+        return 401
+    if isinstance(e, Denied):
+        return 403
+    if isinstance(e, NotFound):
+        return 404
+    if isinstance(e, PlanError | LockError | IntegrityError):
+        return 409
+    if isinstance(e, SelectionError | ConfigError):
+        return 400
+    return 400
+
+
+def principal(request: Request) -> Principal:
+    """The user of this request; raises Unauthenticated when there is none."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    state: ServerState = request.app.state.steward
+    who = _resolve(request, state)
+    request.state.principal = who
+    return who
+
+
+def _resolve(request: Request, state: ServerState) -> Principal:
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("the Authorization header must be 'Bearer <token>'; "
+                                  "'steward users token NAME' makes a token")
+        token = token.strip()
+        user = state.tokens.get(token)
+        if user is None:
+            user = state.ctx.accounts().token_user(token)
+            if user is None:
+                raise Unauthenticated("this API token is not valid (revoked, or never "
+                                      "issued); 'steward users token NAME' makes a new one")
+            state.tokens.put(token, user)
+        return from_user(user, "token")
+    if state.open_mode():
+        from steward.core.ids import actor
+
+        return Principal(actor(), "admin", pii=True, via="local",
+                         csrf=getattr(request.state, "csrf", "") or "")
+    sid = request.cookies.get(SESSION_COOKIE)
+    if sid:
+        found = state.ctx.accounts().session(sid)
+        if found is not None:
+            return from_user(found[0], "session", found[1])
+    raise Unauthenticated("sign in first: a session (the web pages) or a bearer token "
+                          "(the API) is needed")
+
+
+def create_app(state: ServerState) -> FastAPI:
+    from steward.server import api, pages
+
+    app = FastAPI(
+        title="Steward", version=API_VERSION,
+        description="The API of a Steward project. Every document has the shape of the "
+                    "matching command's `--json` output (`steward ls --json`, "
+                    "`steward show --json`, ...). Authenticate with "
+                    "`Authorization: Bearer <token>` (`steward users token NAME`).",
+        openapi_url=f"/api/{API_VERSION}/openapi.json", docs_url=None, redoc_url=None,
+    )
+    app.state.steward = state
+    app.mount("/static", StaticFiles(directory=os.path.join(HERE, "static")), name="static")
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        # an open (loopback, no users) server protects its forms with a cookie only this
+        # site can read (double submit): another site cannot know it
+        csrf = request.cookies.get(CSRF_COOKIE)
+        fresh = None
+        if not csrf:
+            fresh = csrf = new_csrf()
+        request.state.csrf = csrf
+        response: Response = await call_next(request)
+        if fresh:
+            response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict",
+                                secure=state.settings.secure_cookies)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.exception_handler(StewardError)
+    async def steward_error(request: Request, e: StewardError) -> Response:
+        status = status_of(e)
+        if request.url.path.startswith("/api/"):
+            return JSON({"error": e.render(), "kind": type(e).__name__}, status_code=status,
+                        headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+        if status == 401:
+            from urllib.parse import quote
+
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
+        return pages.error_page(request, status, e.render())
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, e: Exception) -> Response:
+        if request.url.path.startswith("/api/") or request.url.path.startswith("/static/"):
+            return JSON({"error": "no such page", "kind": "NotFound"}, status_code=404)
+        return pages.error_page(request, 404, "no such page")
+
+    app.include_router(api.router, prefix=f"/api/{API_VERSION}")
+    app.include_router(pages.router)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    return app
+
+
+def html_response(text: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status)

@@ -1,0 +1,214 @@
+"""What the server keeps between requests: the Context, its derived caches, the jobs.
+
+The project is loaded once; a watcher thread loads it again every few seconds (from the
+load cache, so cheaply when nothing changed) and swaps in a new Context when the
+declarations changed. Everything in the metastore (runs, versions, pointers, audit) is
+read live on each request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from steward.server.auth import TokenCache
+from steward.server.jobs import Jobs
+
+WATCH_SECONDS = 2.0
+MEMO_ENTRIES = 2000
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8400
+    watch: bool = True
+    secure_cookies: bool = False  # set behind HTTPS
+
+
+@dataclass
+class Derived:
+    """Values computed from one loaded project and reused until it changes: per
+    environment, the column lineage (graph, classifications) and whether the search index
+    was brought up to date, each under the audit event that last moved its pointers."""
+
+    key: str | None
+    lineage: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict)
+    indexed: dict[str, Any] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class ServerState:
+    def __init__(self, root: str, settings: Settings | None = None):
+        from steward.context import Context
+
+        self.settings = settings or Settings()
+        self.ctx = Context(root)
+        self.ctx.project  # noqa: B018  (load now: a broken project fails at start)
+        self.ctx.metastore  # noqa: B018  (and migrate it before the first request)
+        self.root = self.ctx.root
+        self.jobs = Jobs()
+        self.tokens = TokenCache()
+        self.derived = Derived(self.ctx.project.load_key)
+        self._stop = threading.Event()
+        self._users: tuple[float, int] | None = None
+        self._changes: tuple[float, Any] | None = None
+        if self.settings.watch:
+            threading.Thread(target=self._watch, name="steward-watch", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        try:  # the first product page and search need the lineage and the index: now
+            self.lineage()
+            self.search_index().close()
+        except Exception:
+            pass
+        while not self._stop.wait(WATCH_SECONDS):
+            try:
+                self.reload()
+            except Exception:  # a project mid-edit: keep serving the last good one
+                continue
+
+    def reload(self) -> bool:
+        """Load the project again; True when its declarations changed."""
+        from steward.context import Context
+        from steward.project.loader import load_project
+
+        project = load_project(self.root)
+        if project.load_key == self.ctx.project.load_key:
+            return False
+        ctx = Context(self.root)
+        ctx.__dict__["project"] = project
+        ctx.__dict__["metastore"] = self.ctx.metastore
+        self.ctx = ctx
+        self.derived = Derived(project.load_key)
+        return True
+
+    def lineage(self, env: str | None = None) -> tuple[Any, Any]:
+        """(column lineage graph, classifications) of the project over ``env``'s versions."""
+        ctx, d = self.ctx, self.derived
+        env = env or ctx.default_env
+        moved = ctx.reads.env_audit_seq(env) if ctx.reads.env_exists(env) else None
+        with d.lock:
+            hit = d.lineage.get(env)
+            if hit is None or hit[0] != moved:
+                from steward.catalog.service import lineage
+
+                graph, classes = lineage(ctx.project, ctx.metastore, env)
+                hit = d.lineage[env] = (moved, graph, classes)
+            return hit[1], hit[2]
+
+    def memo(self, key: Any, make: Any) -> Any:
+        """``make()``, reused while ``key`` (and the project) stays the same."""
+        d = self.derived
+        with d.lock:
+            if key in d.memo:
+                return d.memo[key]
+        value = make()
+        with d.lock:
+            if len(d.memo) > MEMO_ENTRIES:
+                d.memo.clear()
+            d.memo[key] = value
+        return value
+
+    def changes(self) -> tuple[Any, ...]:
+        """What says the metastore changed: the last audit event (every pointer move,
+        promotion, rollback and check from the web), the last run and its status, and a
+        ten-second tick (profiles are written on a side thread after a version is
+        published). Asked at most once a second."""
+        now = time.monotonic()
+        hit = self._changes
+        if hit is not None and now - hit[0] < 1.0:
+            return hit[1]  # type: ignore[no-any-return]
+        ctx = self.ctx
+        last = ctx.audit_trail().log(None, None, None, None, 1)
+        runs = ctx.runs(1)
+        key = (last[0].seq if last else 0, (runs[0].id, runs[0].status) if runs else None,
+               int(time.time() // 10))
+        self._changes = (now, key)
+        return key
+
+    def moved(self, env: str) -> Any:
+        """The audit event that last moved ``env``'s pointers (None for no environment)."""
+        return self.ctx.reads.env_audit_seq(env) if self.ctx.reads.env_exists(env) else None
+
+    def pointer_map(self, env: str) -> dict[str, str]:
+        """``env``'s pointers (product -> version id), read again when they move."""
+        return self.memo(("pointers", env, self.moved(env)),  # type: ignore[no-any-return]
+                         lambda: self.ctx.metastore.pointer_map(env))
+
+    def metastore(self) -> Any:
+        """The metastore, with pointer maps and the environment list remembered."""
+        return _Remembering(self)
+
+    def classes(self) -> dict[Any, Any]:
+        """(product, column) -> (classifications, via): declared and propagated."""
+        return self.lineage()[1]  # type: ignore[no-any-return]
+
+    def search_index(self, env: str | None = None) -> Any:
+        """The catalog index, synced when the project or ``env``'s pointers changed; the
+        caller closes it."""
+        ctx, d = self.ctx, self.derived
+        env = env or ctx.default_env
+        moved = ctx.reads.env_audit_seq(env) if ctx.reads.env_exists(env) else None
+        from steward.catalog.search import CatalogIndex, project_entries
+
+        with d.lock:
+            if d.indexed.get(env, "never") == moved:
+                return CatalogIndex.for_project(ctx.project.root)
+        graph, classes = self.lineage(env)
+        with d.lock:
+            index = CatalogIndex.for_project(ctx.project.root)
+            index.sync(project_entries(ctx.project, graph.columns, classes))
+            d.indexed[env] = moved
+            return index
+
+    def open_mode(self) -> bool:
+        """True while no user exists: the server acts as the local user (loopback only;
+        a server bound to another address never opens, even if every user is removed)."""
+        if not is_loopback(self.settings.host):
+            return False
+        now = time.monotonic()
+        if self._users is None or now - self._users[0] > 2.0:
+            self._users = (now, self.ctx.accounts().count())
+        return self._users[1] == 0
+
+    def users_changed(self) -> None:
+        self._users = None
+        self.tokens.clear()
+
+
+class _Remembering:
+    """The metastore as the catalog card reads it, with what a page asks again and again
+    (every environment's pointers) answered from the server's memory."""
+
+    def __init__(self, state: ServerState):
+        self._state = state
+        self._ms = state.ctx.metastore
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ms, name)
+
+    def pointer_map(self, env: str) -> dict[str, str]:
+        return self._state.pointer_map(env)
+
+    def environments(self) -> list[dict[str, Any]]:
+        return self._state.memo(("environments", self._state.changes()),  # type: ignore[no-any-return]
+                                self._ms.environments)
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
