@@ -105,6 +105,10 @@ class IncrementalSpec(Spec):
     unique_key: tuple[str, ...] = ()
     where: str | None = None
     strategy: Literal["merge", "append"] | None = None  # default: merge with a unique_key
+    # row checks (not_null, accepted_values, range, regex, length, expression,
+    # relationships) on every row of the new version, or on its new rows only; table
+    # checks (unique, row_count, statistics, sql) always see the whole version
+    check_rows: Literal["all", "new"] = "all"
 
     @field_validator("unique_key", mode="before")
     @classmethod

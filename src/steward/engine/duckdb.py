@@ -194,11 +194,11 @@ class DuckDBEngine(FileSources):
         from steward.engine.incremental import build_incremental
 
         try:
-            rows, files = build_incremental(self, product, self._sql_of(product, inputs),
-                                            previous, os.path.join(out_dir, "data"))
+            rows, files, new = build_incremental(self, product, self._sql_of(product, inputs),
+                                                 previous, os.path.join(out_dir, "data"))
         except duckdb.Error as e:
             raise BuildError(clean_error(e, product.file)) from None
-        return BuildResult(rows, self.describe(files), tuple(files))
+        return BuildResult(rows, self.describe(files), tuple(files), new_files=tuple(new))
 
     def _sql_of(self, product: Product, inputs: Mapping[str, list[str]]) -> str:
         """The product's query with its inputs' files spliced in."""
