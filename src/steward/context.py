@@ -214,7 +214,8 @@ class Context:
         warnings = [*check_owners(self.project), *self.project.extra.get("warnings", ())]
         for warning in warnings:
             self.console.message(warning, "warn")
-        with ProjectLock(self.state_dir, f"run --env {env}", wait):
+        with ProjectLock(self.state_dir, f"run --env {env}", wait,
+                         metastore_url=self.metastore_url):
             runner = self.runner()
             runner.recover()
             source = from_env or (self.default_env if env != self.default_env else None)
@@ -392,7 +393,8 @@ class Context:
         inputs = {n: p.inputs for n, p in self.project.products.items()}
         if not repair:
             return verify_state(self.metastore, self.store, self.audit_trail(), inputs, deep)
-        with ProjectLock(self.state_dir, "verify --repair"):
+        with ProjectLock(self.state_dir, "verify --repair",
+                         metastore_url=self.metastore_url):
             return verify_state(self.metastore, self.store, self.audit_trail(), inputs, deep,
                                 repair=True, actor=actor())
 

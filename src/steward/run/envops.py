@@ -48,7 +48,8 @@ def create_env(ctx: Any, name: str, from_env: str | None, message: str | None = 
     name = ctx.env_name(name)
     if from_env:
         from_env = ctx.env_name(from_env)
-    with ProjectLock(ctx.state_dir, f"env create {name}", wait):
+    with ProjectLock(ctx.state_dir, f"env create {name}", wait,
+                     metastore_url=ctx.metastore_url):
         n = menvs.create_env(ctx.metastore, name, from_env, actor(), message,
                              ctx.audit_trail())
     refresh_views_if_present(ctx)
@@ -70,7 +71,8 @@ def promote(ctx: Any, src: str, dst: str, select: Sequence[str] = (),
     if select:
         chosen = selected(ctx.project, list(select), [])
         products = sorted(upstream_closure(ctx.project, chosen))
-    with ProjectLock(ctx.state_dir, f"promote {src} -> {dst}", wait):
+    with ProjectLock(ctx.state_dir, f"promote {src} -> {dst}", wait,
+                     metastore_url=ctx.metastore_url):
         from steward.run.integrity import check_pointers
 
         check_pointers(ctx.metastore, src, ctx.audit_trail())
@@ -188,7 +190,8 @@ def rollback(ctx: Any, product: str, to: str | None = None, env: str | None = No
     name = ctx.resolve_product(product).name if hasattr(ctx, "resolve_product") else product
     env = ctx.env_name(env)
     ctx.refuse_protected(env, "steward rollback")
-    with ProjectLock(ctx.state_dir, f"rollback {name} in {env}", wait):
+    with ProjectLock(ctx.state_dir, f"rollback {name} in {env}", wait,
+                     metastore_url=ctx.metastore_url):
         from steward.run.integrity import check_pointers
 
         check_pointers(ctx.metastore, env, ctx.audit_trail())
