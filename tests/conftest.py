@@ -156,6 +156,33 @@ def _declared_postgres(root: Path) -> str | None:
     return None
 
 
+class _Postgres:
+    """A psycopg connection that takes sqlite3's ``?`` placeholders (tests' raw edits)."""
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self.con = psycopg.connect(url.replace("+psycopg", ""))
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        return self.con.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+
+    def __enter__(self) -> _Postgres:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.con.__exit__(*exc)
+
+
+def metastore_connection(root: Path) -> Any:
+    """A DB-API connection to ``root``'s metastore (sqlite3, or psycopg on the PostgreSQL
+    pass), for tests that change it behind Steward's back."""
+    import sqlite3
+
+    url = _declared_postgres(root)
+    return sqlite3.connect(root / ".steward" / "meta.db") if url is None else _Postgres(url)
+
+
 def steward(root: Path, *args: str, env: dict[str, str] | None = None
             ) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of the ``steward`` executable run in ``root``."""
