@@ -73,6 +73,8 @@ class _Loader:
         # memo keys the spec being validated consulted (see memo_spec)
         self.consulted: list[tuple[Any, ...]] = []
         self.docs: dict[str, tuple[Located, tuple[Any, ...]]] = {}
+        # environment variables steward.yaml and sources/*.yml named -> value (None: unset)
+        self.env_used: dict[str, str | None] = {}
         self.spans: dict[str, list[tuple[int, int, str, bool]]] = {}
 
     # -- helpers ---------------------------------------------------------------------
@@ -104,6 +106,17 @@ class _Loader:
             self.memo_out[key] = doc
         self.problems.extend(doc.problems)
         return doc
+
+    def read_expanded_yaml(self, path: str) -> Located:
+        """A YAML file whose ``${VAR}`` references are expanded (steward.yaml, sources)."""
+        doc = self.read_yaml(path)
+        if doc.problems or doc.data is None:
+            return doc
+        from steward.project.envvars import expand_document
+
+        expanded = expand_document(doc, self.env_used)
+        self.problems.extend(expanded.problems)
+        return expanded
 
     def add(self, product: Product) -> None:
         if not _valid_name(product.name):
@@ -158,7 +171,7 @@ class _Loader:
         """steward.yaml's spec (None when it is broken) and the (models, sources) folders
         to read: the declared ones, or the defaults where it does not say."""
         path = os.path.join(self.root, PROJECT_FILE)
-        doc = self.read_yaml(path)
+        doc = self.read_expanded_yaml(path)
         folders = declared_folders(doc.data)
         if doc.problems or not isinstance(doc.data, dict):
             try:
@@ -186,7 +199,7 @@ class _Loader:
 
     def load_sources(self, folder: str) -> None:
         for path in self.listing.files_under(os.path.join(self.root, folder), (".yml", ".yaml")):
-            doc = self.read_yaml(path)
+            doc = self.read_expanded_yaml(path)
             if doc.problems:
                 continue
             if not isinstance(doc.data, dict) or "sources" not in doc.data:
@@ -658,7 +671,15 @@ def _load_project(root: str | None, hash_sources: bool, rehash: bool = False) ->
     memo_path = os.path.join(root, STATE_DIR, "cache", "models.pickle")
     loader = _Loader(root, hash_sources, cache.read_memo(memo_path) if hash_sources else None,
                      listing if key is not None else None, rehash)
-    project = loader.load().evolve(load_key=key)
+    loaded = loader.load()
+    if key is not None and hash_sources and sorted(loader.env_used) != cache.env_names(root):
+        # the key covers the values of the variables the project names: record which
+        try:
+            cache.write_env_names(root, sorted(loader.env_used))
+            key = cache.digest(root, folders)  # type: ignore[arg-type]
+        except OSError:
+            key = None  # (not cached: the next load reads the files again)
+    project = loaded.evolve(load_key=key)
     for p in project.products.values():  # computed once, then kept in the cache
         _ = p.local_digest, p.metadata_fp, p.spec_json, p.code_fp
     if hash_sources:
