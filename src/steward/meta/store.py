@@ -22,7 +22,8 @@ __all__ = ["CHUNK", "TABLES", "Metastore", "chunks", "default_url", "now", "pres
 # whose schema records its migration means the metastore was damaged by hand.
 TABLES = ("products", "versions", "environments", "env_pointers", "runs", "run_steps",
           "check_results", "profiles", "metrics", "pointer_moves", "fingerprint_code",
-          "env_specs", "audit_events", "audit_checkpoints", "pii_detections", "pii_scans")
+          "env_specs", "audit_events", "audit_checkpoints", "pii_detections", "pii_scans",
+          "source_reads")
 
 
 def present(ms: Metastore, column: sa.ColumnElement[Any], ids: Iterable[str]) -> set[str]:

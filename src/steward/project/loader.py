@@ -237,7 +237,7 @@ class _Loader:
                 continue
             declared = raw
             raw = normalise_checks(raw, doc, loc, self.problems)
-            raw.setdefault("kind", "file")
+            raw.setdefault("kind", "database" if "connection" in raw else "file")
 
             def build(raw: dict[str, Any] = raw, declared: dict[str, Any] = declared,
                       loc: tuple[Any, ...] = loc) -> Any:
@@ -263,7 +263,8 @@ class _Loader:
                 continue
             assert src is not None  # (validation raised on every mistake)
             full = _qualify(str(name), src.dump.get("domain"))
-            kind = "file" if src.dump["kind"] == "file" else "python_source"
+            kind = {"file": "file", "database": "database_source"}.get(
+                src.dump["kind"], "python_source")
             product = Product.with_spec(src, name=full, kind=kind, file=doc.file, line=line,
                                         meta_file=doc.file)
             self.add(product)
@@ -291,7 +292,7 @@ class _Loader:
                 ))
                 return
             self.source_hashes[product.name] = self.stat_cache.hash_files(paths)
-        else:
+        elif product.kind == "python_source":
             file = callable_file(spec["callable"], self.root)
             if file is None:
                 self.problems.append(Problem(

@@ -120,6 +120,10 @@ class Runner:
         current = self.metastore.pointers(env)
         damaged = self.damaged(current)
         prebuilt = self.refresh_sources(chosen)
+        from steward.run.dbsources import refresh_database_sources
+
+        prebuilt.update(refresh_database_sources(self.project, self.metastore, self.store,
+                                                 self.engine, self.verifier, current, chosen))
         outputs = {n: (p.output_hash or f"failed:{new_id()}") for n, p in prebuilt.items()}
         try:
             plan = plan_for(outputs=outputs, damaged=damaged,
