@@ -66,6 +66,16 @@ class Context:
                 url = "sqlite:///" + os.path.join(self.root, rel)
         return url
 
+    @property
+    def lock_url(self) -> str | None:
+        """The metastore's URL when the project lock is held in it (PostgreSQL), else
+        None. The metastore is opened first: a failure is reported where it is declared."""
+        url = self.metastore_url
+        if not url.startswith("postgres"):
+            return None
+        _ = self.metastore
+        return url
+
     @cached_property
     def metastore(self) -> Metastore:
         from steward.meta.reads import sqlite_file
@@ -215,7 +225,7 @@ class Context:
         for warning in warnings:
             self.console.message(warning, "warn")
         with ProjectLock(self.state_dir, f"run --env {env}", wait,
-                         metastore_url=self.metastore_url):
+                         metastore_url=self.lock_url):
             runner = self.runner()
             runner.recover()
             source = from_env or (self.default_env if env != self.default_env else None)
@@ -394,7 +404,7 @@ class Context:
         if not repair:
             return verify_state(self.metastore, self.store, self.audit_trail(), inputs, deep)
         with ProjectLock(self.state_dir, "verify --repair",
-                         metastore_url=self.metastore_url):
+                         metastore_url=self.lock_url):
             return verify_state(self.metastore, self.store, self.audit_trail(), inputs, deep,
                                 repair=True, actor=actor())
 

@@ -9,6 +9,7 @@ names itself in ``application_name`` so a refused process can say who holds it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -84,11 +85,10 @@ class AdvisoryLock:
 
     def release(self) -> None:
         if self._conn is not None:
-            try:
+            # (a lost connection released it already)
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
                 self._conn.execute(sa.text("SELECT pg_advisory_unlock(:a, :b)"),
                                    {"a": STEWARD_KEY, "b": self.key})
-            except sa.exc.SQLAlchemyError:
-                pass  # a lost connection released it already
         self._dispose()
 
     def _dispose(self) -> None:

@@ -49,7 +49,7 @@ def create_env(ctx: Any, name: str, from_env: str | None, message: str | None = 
     if from_env:
         from_env = ctx.env_name(from_env)
     with ProjectLock(ctx.state_dir, f"env create {name}", wait,
-                     metastore_url=ctx.metastore_url):
+                     metastore_url=ctx.lock_url):
         n = menvs.create_env(ctx.metastore, name, from_env, actor(), message,
                              ctx.audit_trail())
     refresh_views_if_present(ctx)
@@ -72,7 +72,7 @@ def promote(ctx: Any, src: str, dst: str, select: Sequence[str] = (),
         chosen = selected(ctx.project, list(select), [])
         products = sorted(upstream_closure(ctx.project, chosen))
     with ProjectLock(ctx.state_dir, f"promote {src} -> {dst}", wait,
-                     metastore_url=ctx.metastore_url):
+                     metastore_url=ctx.lock_url):
         from steward.run.integrity import check_pointers
 
         check_pointers(ctx.metastore, src, ctx.audit_trail())
@@ -191,7 +191,7 @@ def rollback(ctx: Any, product: str, to: str | None = None, env: str | None = No
     env = ctx.env_name(env)
     ctx.refuse_protected(env, "steward rollback")
     with ProjectLock(ctx.state_dir, f"rollback {name} in {env}", wait,
-                     metastore_url=ctx.metastore_url):
+                     metastore_url=ctx.lock_url):
         from steward.run.integrity import check_pointers
 
         check_pointers(ctx.metastore, env, ctx.audit_trail())

@@ -99,7 +99,7 @@ def gc(ctx: Any, dry_run: bool = False, keep_last: int | None = None,
     if dry_run:
         return _collect(ctx, True, keep_last, keep_days)
     with ProjectLock(ctx.state_dir, "gc", wait,
-                     metastore_url=ctx.metastore_url):
+                     metastore_url=ctx.lock_url):
         return _collect(ctx, False, keep_last, keep_days)
 
 
