@@ -147,7 +147,7 @@ def published_state(root: Path) -> tuple[list[Any], list[Any], list[str]]:
 
 def _declared_postgres(root: Path) -> str | None:
     try:
-        text = (root / "steward.yaml").read_text()
+        text = (root / "steward.yaml").read_bytes().decode("utf-8", "replace")
     except OSError:
         return None
     for line in text.splitlines():
