@@ -17,7 +17,7 @@ from steward.cli.scaffold import scaffold
 from steward.context import Context
 from steward.meta.reads import latest_migration
 from steward.meta.store import TABLES, Metastore
-from tests.conftest import steward, write
+from tests.conftest import steward, steward_process, write
 
 SLOW = """\
 import os, time
@@ -125,3 +125,20 @@ def test_two_machines_sharing_a_metastore_never_interleave(pg_url: str, tmp_path
     assert {n: v.id for n, v in Context(a).current().items()} == \
         {n: v.id for n, v in ctx.current().items()}
     assert json.loads(steward(a, "ls", "--json")[1])
+
+
+def test_the_sqlite_fast_paths_step_aside(pg_url: str, tmp_path: Path):
+    root = _project(tmp_path / "p", pg_url)
+    code, out, err = steward(root, "run")
+    assert code == 0, err
+    noop = root / ".steward" / "cache" / "noop.json"
+    assert not noop.exists() or "prod" not in json.loads(noop.read_text()).get("envs", {})
+    imported, code, out, err = steward_process(root, "run")
+    assert code == 0 and "sqlalchemy" in imported, err  # the full path answered
+    ctx = Context(root)
+    last = ctx.metastore.runs(limit=1)[0]
+    assert {s.status for s in ctx.metastore.steps(last.id)} == {"kept"}
+    assert not (root / ".steward" / "meta.db").exists()
+    imported, code, out, _ = steward_process(root, "plan", "--json")
+    assert code == 0 and imported == ["sqlalchemy"]  # plan: the driver, nothing else heavy
+    assert json.loads(out)["summary"]["keep"] == 3
