@@ -24,11 +24,6 @@ MIGRATIONS_LOCK = 2
 POLL_S = 0.1
 
 
-def is_postgres(url: str | None) -> bool:
-    return bool(url) and str(url).split("://", 1)[0].split("+", 1)[0] in (
-        "postgresql", "postgres")
-
-
 class AdvisoryLock:
     """``pg_try_advisory_lock`` on a dedicated connection, polled until ``wait`` passes."""
 
