@@ -26,7 +26,9 @@ from steward import product
 @product()
 def slow(staging__orders):
     open(os.environ["STEWARD_TEST_MARK"], "w").write("started")
-    time.sleep(float(os.environ.get("STEWARD_TEST_SLEEP", "0")))
+    deadline = time.monotonic() + 120  # until the test lets it finish
+    while not os.path.exists(os.environ["STEWARD_TEST_RELEASE"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return staging__orders
 """
 
@@ -91,7 +93,8 @@ def test_two_machines_sharing_a_metastore_never_interleave(pg_url: str, tmp_path
     shutil.copytree(a, b)
     write(b, "models/marts/extra.sql", "select count(*) as n from staging.orders\n")
     mark = tmp_path / "mark"
-    env = {**os.environ, "STEWARD_TEST_MARK": str(mark), "STEWARD_TEST_SLEEP": "4"}
+    release = tmp_path / "release"
+    env = {**os.environ, "STEWARD_TEST_MARK": str(mark), "STEWARD_TEST_RELEASE": str(release)}
     exe = [sys.executable, "-m", "steward.cli.main"]
     first = subprocess.Popen([*exe, "run"], cwd=a, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
@@ -105,11 +108,15 @@ def test_two_machines_sharing_a_metastore_never_interleave(pg_url: str, tmp_path
     assert refused.returncode == 3, refused.stderr
     assert "the lock is held in the metastore" in refused.stderr
     assert "run --env prod" in refused.stderr and "nothing was changed" in refused.stderr
-    waited = subprocess.run([*exe, "run", "--wait", "120"], cwd=b, env=env,
-                            capture_output=True, text=True, timeout=180)
+    waiting = subprocess.Popen([*exe, "run", "--wait", "120"], cwd=b, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    assert first.poll() is None and waiting.poll() is None  # the first still holds it
+    release.write_text("go")
     out_a, err_a = first.communicate(timeout=120)
     assert first.returncode == 0, err_a
-    assert waited.returncode == 0, waited.stderr
+    out_b, err_b = waiting.communicate(timeout=180)
+    assert waiting.returncode == 0, err_b
     ctx = Context(b)
     runs = sorted(ctx.metastore.runs(), key=lambda r: r.started_at)
     done = [r for r in runs if r.status != "running"]

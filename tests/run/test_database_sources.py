@@ -93,6 +93,9 @@ def test_read_kept_while_unchanged_and_read_incrementally(shop: dict[str, Any]):
     r = Context(root).run()
     assert statuses(r) == {"raw.orders": "kept", "raw.customers": "kept",
                            "marts.totals": "kept"}
+    assert r.notes["raw.orders"] == [
+        "not read: its change signal or watermark says nothing changed"]
+    assert r.notes["raw.customers"] == ["read again: its data is unchanged"]
     orders_reads = [x for x in reads(Context(root)) if x[0] == "raw.orders"]
     assert len(orders_reads) == 1 and orders_reads[0][2] == "2"
     assert len(reads(Context(root))) == 2  # customers: read again, the same content

@@ -146,9 +146,12 @@ class Runner:
             for p in prebuilt.values():
                 if p.scratch and os.path.isdir(p.scratch):
                     shutil.rmtree(p.scratch, ignore_errors=True)
-        for name in prebuilt:
+        for name, pre in prebuilt.items():
             st = plan.steps.get(name)
             if st is not None and st.action in ("keep", "reuse"):
                 result.notes.setdefault(name, []).append(
-                    "called again (refresh: always): its output is unchanged")
+                    "called again (refresh: always): its output is unchanged"
+                    if self.project[name].kind == "python_source" else
+                    "read again: its data is unchanged" if pre.scratch else
+                    "not read: its change signal or watermark says nothing changed")
         return result
