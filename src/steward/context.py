@@ -238,7 +238,8 @@ class Context:
             result = runner.run(
                 lambda **kw: self.plan_build(select, exclude, env, full_refresh, **kw),
                 env, chosen, selection.strip() or None, workers,
-                lambda plan: prepare_run(self.metastore, self.project, plan))
+                lambda plan: prepare_run(self.metastore, self.project, plan),
+                full_refresh=full_refresh)
             if any(st.status in ("built", "failed") for st in result.steps):
                 self.emit_openlineage(result.run_id, keep=False)
             if any(st.status in ("built", "reused") for st in result.steps):

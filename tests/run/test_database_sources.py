@@ -110,6 +110,11 @@ def test_read_kept_while_unchanged_and_read_incrementally(shop: dict[str, Any]):
     assert rows == [{"n": 3, "total": pytest.approx(116.75)}]
     assert Context(root).sql("select count(distinct id) as n from raw.orders").to_pylist() \
         == [{"n": 3}]
+    # --full-refresh reads everything again, whatever the signal and the watermark say
+    r = Context(root).run(full_refresh=True)
+    assert r.ok
+    last = [x for x in reads(Context(root)) if x[0] == "raw.orders"][-1]
+    assert last[2:] == ("3", 3)
 
 
 def test_content_hash_decides_without_a_signal(shop: dict[str, Any]):

@@ -11,7 +11,7 @@ For each selected database source a run, before it plans:
    fingerprint, nothing downstream rebuilds), and records the read's signal and
    watermark against it (``source_reads``).
 
-A read that fails (the server unreachable, credentials refused, the table gone) is that
+``steward run --full-refresh`` reads every database source in full. A read that fails (the server unreachable, credentials refused, the table gone) is that
 source's failure: what reads it is skipped and no pointer moves.
 """
 
@@ -33,7 +33,10 @@ DATA_FILE = "part-0.parquet"
 
 def refresh_database_sources(project: Project, ms: Any, store: Any, engine: Callable[[], Any],
                              verifier: Any, current: Mapping[str, Version],
-                             chosen: set[str]) -> dict[str, Prebuilt]:
+                             chosen: set[str], incremental: bool = True
+                             ) -> dict[str, Prebuilt]:
+    """``incremental=False`` (``steward run --full-refresh``): every source read in full,
+    whatever its change signal and watermark say."""
     from steward.engine import dbsource
     from steward.meta import sources as msources
 
@@ -44,7 +47,8 @@ def refresh_database_sources(project: Project, ms: Any, store: Any, engine: Call
         product = project[name]
         cur = current.get(name)
         usable = cur is not None and verifier.shallow(cur) is None
-        rec = msources.recorded(ms, name, cur.data_hash) if cur is not None and usable else None
+        rec = msources.recorded(ms, name, cur.data_hash) \
+            if cur is not None and usable and incremental else None
         scratch: str | None = None
         try:
             signal = dbsource.change_signal(product)

@@ -116,14 +116,15 @@ class Runner:
     # -- the run -------------------------------------------------------------------
     def run(self, plan_for: Callable[..., BuildPlan], env: str, chosen: set[str],
             selection: str | None, workers: int | None,
-            prepare: Callable[[BuildPlan], None]) -> RunResult:
+            prepare: Callable[[BuildPlan], None], full_refresh: bool = False) -> RunResult:
         current = self.metastore.pointers(env)
         damaged = self.damaged(current)
         prebuilt = self.refresh_sources(chosen)
         from steward.run.dbsources import refresh_database_sources
 
         prebuilt.update(refresh_database_sources(self.project, self.metastore, self.store,
-                                                 self.engine, self.verifier, current, chosen))
+                                                 self.engine, self.verifier, current, chosen,
+                                                 incremental=not full_refresh))
         outputs = {n: (p.output_hash or f"failed:{new_id()}") for n, p in prebuilt.items()}
         try:
             plan = plan_for(outputs=outputs, damaged=damaged,
