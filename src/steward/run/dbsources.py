@@ -11,8 +11,9 @@ For each selected database source a run, before it plans:
    fingerprint, nothing downstream rebuilds), and records the read's signal and
    watermark against it (``source_reads``).
 
-``steward run --full-refresh`` reads every database source in full. A read that fails (the server unreachable, credentials refused, the table gone) is that
-source's failure: what reads it is skipped and no pointer moves.
+``steward run --full-refresh`` reads every database source in full. A read that fails
+(the server unreachable, credentials refused, the table gone) is that source's
+failure: what reads it is skipped and no pointer moves.
 """
 
 from __future__ import annotations
