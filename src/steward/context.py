@@ -66,6 +66,16 @@ class Context:
                 url = "sqlite:///" + os.path.join(self.root, rel)
         return url
 
+    @property
+    def lock_url(self) -> str | None:
+        """The metastore's URL when the project lock is held in it (PostgreSQL), else
+        None. The metastore is opened first: a failure is reported where it is declared."""
+        url = self.metastore_url
+        if not url.startswith("postgres"):
+            return None
+        _ = self.metastore
+        return url
+
     @cached_property
     def metastore(self) -> Metastore:
         from steward.meta.reads import sqlite_file
@@ -214,7 +224,8 @@ class Context:
         warnings = [*check_owners(self.project), *self.project.warnings]
         for warning in warnings:
             self.console.message(warning, "warn")
-        with ProjectLock(self.state_dir, f"run --env {env}", wait):
+        with ProjectLock(self.state_dir, f"run --env {env}", wait,
+                         metastore_url=self.lock_url):
             runner = self.runner()
             runner.recover()
             source = from_env or (self.default_env if env != self.default_env else None)
@@ -227,7 +238,8 @@ class Context:
             result = runner.run(
                 lambda **kw: self.plan_build(select, exclude, env, full_refresh, **kw),
                 env, chosen, selection.strip() or None, workers,
-                lambda plan: prepare_run(self.metastore, self.project, plan))
+                lambda plan: prepare_run(self.metastore, self.project, plan),
+                full_refresh=full_refresh)
             if any(st.status in ("built", "failed") for st in result.steps):
                 self.emit_openlineage(result.run_id, keep=False)
             if any(st.status in ("built", "reused") for st in result.steps):
@@ -403,7 +415,8 @@ class Context:
         inputs = {n: p.inputs for n, p in self.project.products.items()}
         if not repair:
             return verify_state(self.metastore, self.store, self.audit_trail(), inputs, deep)
-        with ProjectLock(self.state_dir, "verify --repair"):
+        with ProjectLock(self.state_dir, "verify --repair",
+                         metastore_url=self.lock_url):
             return verify_state(self.metastore, self.store, self.audit_trail(), inputs, deep,
                                 repair=True, actor=actor())
 

@@ -25,6 +25,8 @@ FINGERPRINT_VERSION = 2
 _DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "file": ("format", "options", "on_error"),
     "python_source": ("callable", "params", "refresh"),
+    # (the connection as written: a password read from the environment is no part of it)
+    "database_source": ("connection", "table", "query", "watermark", "change_signal"),
     "sql": ("on_fail",),
     "python": ("inputs", "inputs_as", "on_fail"),
     "model": ("inputs", "table", "features", "target", "split", "metrics", "params", "seed",
@@ -50,7 +52,7 @@ def data_config(product: Product) -> dict[str, Any]:
     if dumped.get("materialize", "table") != "table":
         # (only when set: a plain table keeps the fingerprint it always had)
         cfg.update({k: dumped.get(k) for k in _MATERIALIZE})
-    if product.kind in ("file", "python_source"):
+    if product.kind in ("file", "python_source", "database_source"):
         # declared types are casts for a source: they change the data
         cols = dumped.get("columns") or {}
         cfg["types"] = {c: s["type"] for c, s in cols.items() if s.get("type")}
@@ -100,8 +102,11 @@ def source_content(product: Product, file_hash: str | None, output_hash: str | N
     ``always`` (the default): its callable's file and the content hash of what the
     callable returned when it last ran (a run calls it again first; a plan assumes
     the current version's output). With ``refresh: on_change``: its callable's file only.
+    A database source: the content hash of what a run read (or, when its change signal
+    is unchanged, of the current version).
     """
-    if product.kind != "python_source" or product.spec_dump.get("refresh") == "on_change":
+    if product.kind == "file" or (product.kind == "python_source"
+                                  and product.spec_dump.get("refresh") == "on_change"):
         return file_hash or ""
     return digest("output", file_hash or "", output_hash or "")
 

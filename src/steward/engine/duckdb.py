@@ -162,6 +162,11 @@ class DuckDBEngine(FileSources):
             return pyrunner.build_python(product, inputs, out, self.root, self.describe)
         if product.kind == "python_source":
             return pyrunner.build_python_source(product, out, self.root, self.describe)
+        if product.kind == "database_source":  # (read in full; a run reads incrementally)
+            from steward.engine import dbsource
+
+            got = dbsource.read(product, out)
+            return self._result(out, got.rows, notes=tuple(got.notes))
         raise BuildError(f"unknown product kind {product.kind}")  # pragma: no cover
 
     def _copy(self, select_sql: str, out: str) -> int:

@@ -162,3 +162,12 @@ user_sessions = sa.Table(
     sa.Column("id_hash", sa.String, primary_key=True), sa.Column("user_name", sa.String),
     sa.Column("csrf", sa.String), sa.Column("expires_at", sa.String),
 )
+
+source_reads = sa.Table(
+    "source_reads", md,
+    sa.Column("product", sa.String, primary_key=True),
+    sa.Column("data_hash", sa.String, primary_key=True),
+    sa.Column("signal", sa.Text), sa.Column("watermark", sa.Text),
+    sa.Column("watermark_type", sa.String), sa.Column("rows_read", sa.BigInteger),
+    sa.Column("read_at", sa.DateTime(timezone=True)),
+)

@@ -112,7 +112,8 @@ def gc(ctx: Parts, dry_run: bool = False, keep_last: int | None = None,
     """Delete (or with ``dry_run`` list) the versions the retention policy lets go."""
     if dry_run:
         return _collect(ctx, True, keep_last, keep_days)
-    with ProjectLock(ctx.state_dir, "gc", wait):
+    with ProjectLock(ctx.state_dir, "gc", wait,
+                     metastore_url=ctx.lock_url):
         return _collect(ctx, False, keep_last, keep_days)
 
 
