@@ -83,3 +83,32 @@ def test_scoring_a_table_without_a_feature_names_it(ml_project: Path):
     scored = m.score({"distance": [90, 2], "hour": [3, 3], "weekend": [0, 1]})
     assert list(scored["prediction"]) == [True, False]
     assert scored["score"].between(0, 1).all()
+
+
+LGBM_PY = '''
+from steward import model
+
+
+@model
+def late_model(X, y, seed, n_estimators=20):
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(n_estimators=n_estimators, random_state=seed,
+                          verbose=-1).fit(X, y)
+'''
+
+
+def test_a_lightgbm_model_is_saved_safely_and_scores(ml_project: Path):
+    write(ml_project, "models/ml/late_model.py", LGBM_PY)
+    write(ml_project, "models/ml/late_model.yml", (ml_project / "models/ml/late_model.yml")
+          .read_text().replace("  max_depth: 3", "  n_estimators: 30"))
+    ctx = Context(ml_project)
+    result = ctx.run()
+    assert result.ok, [s.error for s in result.steps]
+    rec = model_record(ctx.metastore, ctx.current()["ml.late_model"].id)
+    assert rec.flavor == "sklearn" and rec.artifact == "model.skops"
+    assert "lightgbm.sklearn.LGBMClassifier" in rec.info["trusted_types"]
+    assert rec.libraries["lightgbm"] and rec.params == {"n_estimators": 30}
+    scored = ctx.sql("select count(*) as n, count(score) as s from ml.scored_trips")
+    assert scored.to_pylist() == [{"n": 1200, "s": 1200}]
+    assert Context(ml_project).reproduce("ml.late_model").identical
