@@ -233,3 +233,11 @@ def test_a_noop_run_from_the_command_line_trains_nothing(ml_project: Path):
     assert code == 0, err
     assert "kept" in out and "built" not in out
     assert len(product_records(Context(ml_project).metastore, "ml.late_model")) == 1
+
+
+def test_plan_says_what_changed_in_a_model(ml_project: Path):
+    assert Context(ml_project).run().ok
+    edit(ml_project / "models/ml/late_model.yml", "max_depth: 3", "max_depth: 4")
+    code, out, err = steward(ml_project, "plan")
+    assert code == 0, err
+    assert "model declaration changed" in out and "ml.scored_trips: rebuild" in out

@@ -62,7 +62,7 @@ def data_config(product: Product) -> dict[str, Any]:
 
 
 # what trains a model: a change of version is a change of the model
-ML_LIBRARIES = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
+ML_LIBRARIES = ("scikit-learn", "skops", "numpy", "scipy", "pandas", "lightgbm", "xgboost")
 
 
 def ml_library_versions() -> dict[str, str | None]:

@@ -56,6 +56,8 @@ def save(estimator: Any, folder: str, flavor: str, who: str) -> Saved:
             if flavor == "sklearn":
                 raise BuildError(f"{who}: flavor 'sklearn' saves with skops, which is not "
                                  "installed; pip install 'datasteward[ml]'") from None
+            notes.append("skops is not installed: pickled instead (pip install "
+                         "'datasteward[ml]' to save it safely)")
         else:
             path = os.path.join(folder, "model.skops")
             try:

@@ -175,9 +175,14 @@ def signature(df: Any, features: list[str], target: str) -> dict[str, Any]:
     """Input columns (name and type, in order) and the target's type."""
     import pyarrow as pa
 
-    schema = pa.Schema.from_pandas(df[[*features, target]], preserve_index=False)
-    return {"inputs": [{"name": f, "type": str(schema.field(f).type)} for f in features],
-            "target": {"name": target, "type": str(schema.field(target).type)}}
+    def kind(col: str) -> str:
+        try:
+            return str(pa.Schema.from_pandas(df[[col]], preserve_index=False).field(col).type)
+        except (pa.ArrowException, TypeError, ValueError):  # mixed Python objects
+            return str(df[col].dtype)
+
+    return {"inputs": [{"name": f, "type": kind(f)} for f in features],
+            "target": {"name": target, "type": kind(target)}}
 
 
 def build_model(product: Product, inputs: Mapping[str, list[str]], out_dir: str, root: str,

@@ -420,6 +420,11 @@ def _direct(pc: ProductChange, p: Product, project: Project, rec: dict[str, Any]
         pc.category, pc.added, pc.removed, pc.modified = (ch.category, ch.added, ch.removed,
                                                            ch.modified)
         pc.reasons.extend(ch.reasons)
+    elif p.kind == "model":
+        pc.category = "breaking"
+        pc.reasons.append("model code changed" if rec["code"] != p.normalized_code else
+                          "model declaration changed (features, split, params, seed or "
+                          "libraries): retrained")
     else:
         pc.category = "breaking"
         pc.reasons.append("Python code changed (not analysed: treated as breaking)")

@@ -10,6 +10,11 @@ from steward import product
     owner="ml-team@example.com",
     tags=["ml", "scores"],
     primary_key=["flight_id"],
+    columns={
+        "flight_id": {"description": "The flight"},
+        "prediction": {"description": "Late (more than 15 minutes) or not, as predicted"},
+        "late_probability": {"description": "The model's probability that it is late"},
+    },
 )
 def delay_risk(ml__new_flights, ml__delay_model):
     scored = ml__delay_model.score(ml__new_flights)
