@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # System packages the test suite needs: a real browser (Chromium) for the HTML report test
-# and the web app tests (Playwright drives this Chromium; it never downloads one).
+# and the web app tests (Playwright drives this Chromium; it never downloads one), and
+# PostgreSQL's server binaries (tests/pg.py starts a throwaway cluster with initdb and
+# pg_ctl; Debian keeps them in /usr/lib/postgresql/<version>/bin, out of PATH).
 # Idempotent: installs only what is missing. CI runs as root on Debian.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
+then
+  need+=(postgresql)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing system packages: ${need[*]}"

@@ -10,11 +10,14 @@ output is what a user sees, then summarises the result through the Python API:
    rebuilt, as new versions next to the old ones;
 4. the delivery is withdrawn: the next run points back at the original versions
    without building anything;
-5. optional steps run when this Steward has the commands (check, profile, lineage...).
+5. a model is a product: a challenger trained on broken data is refused by its metric
+   gate, an improved one is trained in 'dev' and promoted to prod;
+6. optional steps run when this Steward has the commands (check, profile, lineage...).
 
     python examples/flights/demo.py            # fresh state on the first run, else kept
     python examples/flights/demo.py --fresh    # wipe .steward/ first
     python examples/flights/demo.py --no-drift # skip steps 3 and 4
+    python examples/flights/demo.py --no-model # skip step 5
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 STATE = os.path.join(HERE, ".steward")
 SHOWCASE = "marts.carrier_monthly_ontime"
+MODEL = "ml.delay_model"
+TRAINING_SQL = os.path.join(HERE, "models", "ml", "delay_training.sql")
+MODEL_YML = os.path.join(HERE, "models", "ml", "delay_model.yml")
 
 # Commands other areas add to Steward; each runs only if `steward --help` lists it, and a
 # failure is reported but never stops the demo. (command, arguments, what it shows)
@@ -64,6 +70,9 @@ def steward(*args: str, check: bool = True) -> int:
     print("$ steward " + " ".join(_quote(a) for a in args), flush=True)
     started = time.perf_counter()
     env = dict(os.environ)
+    # the example's model is small: one thread trains it as fast as many, and spares a
+    # busy machine the threads fighting over its cores
+    env.setdefault("OMP_NUM_THREADS", "1")
     if not sys.stdout.isatty():
         env.setdefault("COLUMNS", "120")  # Rich tables wider than 80 columns in a log
     code = subprocess.call(cmd, cwd=HERE, env=env)
@@ -99,6 +108,46 @@ def available_commands() -> set[str]:
 def scenario(*args: str) -> None:
     print(f"$ python scenario.py {' '.join(args)}", flush=True)
     subprocess.check_call([sys.executable, os.path.join(HERE, "scenario.py"), *args], cwd=HERE)
+
+
+def model_steps(commands: set[str]) -> None:
+    """A challenger refused by its gate, an improved model promoted (files restored)."""
+    if "models" not in commands:
+        return
+    banner("5. a model is a product: only a model as good as the one in use is published")
+    steward("models")
+    with open(TRAINING_SQL) as f:
+        training_sql = f.read()
+    with open(MODEL_YML) as f:
+        model_yml = f.read()
+    try:
+        print("-- an upstream time zone bug shifts the weather by 12 hours; a challenger is")
+        print("   trained on it in 'dev' and refused: its ROC AUC is more than 2% below the")
+        print("   version in use")
+        with open(TRAINING_SQL, "w") as f:
+            f.write(training_sql.replace("and w.time_hour = f.time_hour",
+                                         "and w.time_hour = f.time_hour + interval 12 hours"))
+        steward("run", "--env", "dev", check=False)
+        steward("check", "show", MODEL, "--env", "dev", check=False)
+        print("-- the weather is fixed; the model gets more trees and the day of the week:")
+        print("   trained in 'dev', it passes its gates; diff, then promote it to prod")
+        with open(TRAINING_SQL, "w") as f:
+            f.write(training_sql)
+        with open(MODEL_YML, "w") as f:
+            f.write(model_yml.replace("max_iter: 40", "max_iter: 80")
+                    .replace("learning_rate: 0.1\n", "learning_rate: 0.15\n")
+                    .replace("month, distance", "month, day_of_week, distance"))
+        steward("run", "--env", "dev")
+        steward("diff", MODEL, "prod", "dev")
+        steward("promote", "dev", "prod")
+        steward("log", MODEL)
+        steward("reproduce", MODEL, check=False)
+    finally:
+        with open(TRAINING_SQL, "w") as f:
+            f.write(training_sql)
+        with open(MODEL_YML, "w") as f:
+            f.write(model_yml)
+    print("   (the demo put the example's files back; a real change is committed instead)")
 
 
 def summary() -> None:
@@ -143,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="delete the example's .steward/ state first (default on first run)")
     ap.add_argument("--no-drift", action="store_true",
                     help="skip the upstream-change steps")
+    ap.add_argument("--no-model", action="store_true",
+                    help="skip the model steps")
     args = ap.parse_args(argv)
 
     try:
@@ -188,9 +239,12 @@ def main(argv: list[str] | None = None) -> int:
         steward("run")
         steward("log", "staging.flights")
 
+    if not args.no_model:
+        model_steps(commands)
+
     optional = [s for s in OPTIONAL_STEPS if s[0] in commands]
     if optional:
-        banner("5. more of Steward")
+        banner("6. more of Steward")
         for cmd, cmd_args, what in optional:
             print(f"-- {what}")
             if steward(cmd, *cmd_args, check=False) != 0:

@@ -38,3 +38,20 @@ def product(
         return fn
 
     return mark
+
+
+def model(fn: F | None = None, /, *, name: str | None = None, **metadata: Any) -> Any:
+    """Declare a model product: the function fits and returns an estimator.
+
+    Its parameters ``X``, ``y`` and ``seed`` receive the training features, the training
+    target and the declared seed; parameters with a default value are hyper-parameters
+    (set by ``params`` in the sidecar); any other parameter names an input product.
+    Features, target, split, metrics and gates are declared in the sidecar YAML (see
+    docs/ml.md). Usable bare (``@model``) or with metadata (``@model(name=...)``).
+    """
+
+    def mark(f: F) -> F:
+        f.__steward_model__ = {"name": name, **metadata}  # type: ignore[attr-defined]
+        return f
+
+    return mark(fn) if fn is not None else mark

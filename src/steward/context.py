@@ -66,6 +66,16 @@ class Context:
                 url = "sqlite:///" + os.path.join(self.root, rel)
         return url
 
+    @property
+    def lock_url(self) -> str | None:
+        """The metastore's URL when the project lock is held in it (PostgreSQL), else
+        None. The metastore is opened first: a failure is reported where it is declared."""
+        url = self.metastore_url
+        if not url.startswith("postgres"):
+            return None
+        _ = self.metastore
+        return url
+
     @cached_property
     def metastore(self) -> Metastore:
         from steward.meta.reads import sqlite_file
@@ -214,7 +224,8 @@ class Context:
         warnings = [*check_owners(self.project), *self.project.warnings]
         for warning in warnings:
             self.console.message(warning, "warn")
-        with ProjectLock(self.state_dir, f"run --env {env}", wait):
+        with ProjectLock(self.state_dir, f"run --env {env}", wait,
+                         metastore_url=self.lock_url):
             runner = self.runner()
             runner.recover()
             source = from_env or (self.default_env if env != self.default_env else None)
@@ -227,7 +238,8 @@ class Context:
             result = runner.run(
                 lambda **kw: self.plan_build(select, exclude, env, full_refresh, **kw),
                 env, chosen, selection.strip() or None, workers,
-                lambda plan: prepare_run(self.metastore, self.project, plan))
+                lambda plan: prepare_run(self.metastore, self.project, plan),
+                full_refresh=full_refresh)
             if any(st.status in ("built", "failed") for st in result.steps):
                 self.emit_openlineage(result.run_id, keep=False)
             if any(st.status in ("built", "reused") for st in result.steps):
@@ -242,9 +254,19 @@ class Context:
     def runner(self) -> Any:
         from steward.run.runner import Runner
 
-        return Runner(self.project, self.metastore, self.store, lambda: self.engine,
+        return Runner(self.project, self.metastore, self.store, self.build_engine,
                       self.console, self.audit_trail(), actor(), self.post_build_hooks,
                       self.published_hooks)
+
+    def build_engine(self) -> Engine:
+        """The engine builds run on: the project's, wrapped to train models when it has
+        some (steward.ml.engine)."""
+        if not any(p.kind == "model" for p in self.project.products.values()):
+            return self.engine
+        from steward.ml.engine import ModelEngine
+
+        return ModelEngine(self.engine, self.project, self.metastore,  # type: ignore[return-value]
+                           self.store)
 
     def env_name(self, env: str | None) -> str:
         """``env`` (default: the project's default environment), validated."""
@@ -293,6 +315,12 @@ class Context:
         hooks.append(PiiGate(self.metastore, self.engine,
                              self.project.spec.compliance == "strict",
                              propagated=self.propagated_classifications))
+        if any(p.kind == "model" for p in self.project.products.values()):
+            from steward.ml.gate import ModelGate
+            from steward.ml.skew import SkewCheck
+
+            hooks.insert(0, ModelGate(self.metastore, self.store))
+            hooks.append(SkewCheck(Profiles(self.metastore, self.store, self.engine)))
         return hooks
 
     def published_hooks(self) -> list[Any]:
@@ -387,7 +415,8 @@ class Context:
         inputs = {n: p.inputs for n, p in self.project.products.items()}
         if not repair:
             return verify_state(self.metastore, self.store, self.audit_trail(), inputs, deep)
-        with ProjectLock(self.state_dir, "verify --repair"):
+        with ProjectLock(self.state_dir, "verify --repair",
+                         metastore_url=self.lock_url):
             return verify_state(self.metastore, self.store, self.audit_trail(), inputs, deep,
                                 repair=True, actor=actor())
 
@@ -472,6 +501,49 @@ class Context:
                    after={"file": os.path.abspath(output), "rows": rows},
                    reason=query[:2000])
         return rows
+
+    # -- models (steward.ml) -------------------------------------------------------
+    def models(self) -> list[Any]:
+        """Every model with its current version per environment and its metrics."""
+        from steward.ml.registry import overview
+
+        return overview(self.reads, self.project)
+
+    def is_model(self, name: str) -> bool:
+        return self.resolve_product(name).kind == "model"
+
+    def model_log(self, name: str, limit: int = 20) -> list[Any]:
+        """A model's versions, newest first, with metrics, params and input versions."""
+        from steward.ml.registry import model_log
+
+        return model_log(self.reads, self.resolve_product(name).name, limit)
+
+    def model_diff(self, name: str, a: str, b: str) -> Any:
+        """Params, metrics, input versions and holdout predictions of two versions."""
+        from steward.ml.registry import model_diff
+        from steward.run.envops import resolve_side
+
+        p = self.resolve_product(name)
+        return model_diff(self.metastore, self.store, p, resolve_side(self, p.name, a)[0],
+                          resolve_side(self, p.name, b)[0])
+
+    def reproduce(self, name: str, version: str | None = None, env: str | None = None
+                  ) -> Any:
+        """Retrain a model version (default: the one ``env`` points at) from its recorded
+        inputs, declaration, seed and code; compare its holdout predictions."""
+        from steward.ml.registry import reproduce
+
+        p = self.resolve_product(name)
+        if p.kind != "model":
+            raise NotFound(f"{p.name} is not a model")
+        if version is None:
+            v = self.current(env).get(p.name)
+            if v is None:
+                raise NotFound(f"{p.name} has no version in {env or self.default_env!r}; "
+                               "name one with --version")
+        else:
+            v = self.metastore.version(version)
+        return reproduce(self.metastore, self.store, self.engine, p, v)
 
     # -- quality (steward.quality) ----------------------------------------------------
     def check(self, select: Sequence[str] = (), exclude: Sequence[str] = (),

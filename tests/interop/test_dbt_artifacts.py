@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from steward.context import Context
 from steward.interop.dbt.convert import import_dbt
@@ -17,6 +18,9 @@ from steward.interop.dbt.convert import import_dbt
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from dbtenv import DBT_PYTHON  # noqa: E402
+
+# dbt-duckdb builds the same project in the same run (its venv is created once)
+pytestmark = pytest.mark.slow
 
 PROJECT = Path(__file__).resolve().parent / "dbt_project"
 SCHEMAS = """

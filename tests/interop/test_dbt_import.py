@@ -26,6 +26,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from dbtenv import DBT_PYTHON  # noqa: E402
 
+# dbt-duckdb builds the same project in the same run (its venv is created once)
+pytestmark = pytest.mark.slow
+
 # dbt relation -> the Steward product the import makes of it
 TABLES = {
     "main.country_codes": "seeds.country_codes",

@@ -211,3 +211,33 @@ def test_a_snapshot_is_never_reused_from_an_earlier_version(tmp_path: Path) -> N
     # the first state came back with an older updated_at: no new record, history kept
     assert Context(root).sql("SELECT count(*) AS n FROM marts.history").to_pylist() == [
         {"n": 2}]
+
+
+def test_row_checks_can_look_at_the_new_rows_only(tmp_path: Path) -> None:
+    after = MERGE.replace(">=", ">")  # the new rows: later days only
+    root = project(tmp_path, ["1,2026-01-01,10,2026-01-01"], after)
+    assert Context(root).run().ok
+    # a stricter rule from now on: old rows (amount 10) would fail it, new ones pass
+    (root / "models" / "marts" / "events.yml").write_text(
+        after + "  check_rows: new\n"
+        "columns:\n  amount: {checks: [{range: {min: 15}}]}\n"
+        "checks:\n  - row_count: {min: 1}\n")
+    write(root, ["1,2026-01-01,10,2026-01-01", "2,2026-01-02,20,2026-01-02"])
+    ctx = Context(root)
+    result = ctx.run()
+    assert result.ok, result
+    version = ctx.current("prod")["marts.events"]
+    results = {r.name: r for r in ctx.check_results("marts.events").results}
+    assert results["range_amount"].status == "pass" and results["range_amount"].total == 1
+    assert "(new rows)" in results["range_amount"].message
+    assert results["row_count"].total == 2  # a table check sees the whole version
+    assert version.row_count == 2
+
+    # the same rule on every row refuses the version; the previous one stays current
+    (root / "models" / "marts" / "events.yml").write_text(
+        after + "columns:\n  amount: {checks: [{range: {min: 15}}]}\n")
+    write(root, ["1,2026-01-01,10,2026-01-01", "2,2026-01-02,20,2026-01-02",
+                 "3,2026-01-03,30,2026-01-03"])
+    result = Context(root).run()
+    assert not result.ok
+    assert Context(root).current("prod")["marts.events"].id == version.id

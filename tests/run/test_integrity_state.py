@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from steward.context import Context
 from steward.core.errors import BuildError, LockError, PlanError, SelectionError
-from tests.conftest import write
+from tests.conftest import metastore_connection, write
 
 
 def step(result, product):
@@ -27,8 +27,8 @@ def sh(cmd: list[str], root: Path, *args: str) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
-def meta(root: Path) -> sqlite3.Connection:
-    return sqlite3.connect(root / ".steward" / "meta.db")
+def meta(root: Path) -> Any:
+    return metastore_connection(root)
 
 
 # -- 8. steward sql only reads -----------------------------------------------------------
@@ -237,6 +237,7 @@ def test_gc_on_a_read_only_store_is_refused(starter: Path, monkeypatch: pytest.M
 
 
 # -- 12. an emptied metastore or a cut audit trail is refused -------------------------------
+@pytest.mark.sqlite_only
 def test_a_truncated_metastore_is_refused(starter: Path, steward_cmd):
     assert Context(starter).run().ok
     open(starter / ".steward/meta.db", "w").close()
@@ -249,6 +250,7 @@ def test_a_truncated_metastore_is_refused(starter: Path, steward_cmd):
     assert p.returncode == 4
 
 
+@pytest.mark.sqlite_only
 def test_a_new_metastore_over_a_store_with_versions_is_refused(starter: Path, steward_cmd):
     assert Context(starter).run().ok
     for f in ("meta.db", "meta.db-wal", "meta.db-shm"):
@@ -275,6 +277,7 @@ def test_deleting_the_last_audit_events_is_detected(starter: Path, steward_cmd):
 
 
 # -- 13. moved and copied projects ------------------------------------------------------
+@pytest.mark.sqlite_only
 def test_a_moved_and_a_copied_project_keep_working_apart(starter: Path, steward_cmd,
                                                           tmp_path: Path):
     assert sh(steward_cmd, starter, "run").returncode == 0
@@ -352,7 +355,8 @@ def test_rollback_waits_for_a_running_run(starter: Path):
     release = threading.Event()
 
     def hold():
-        with ProjectLock(str(starter / ".steward"), "a run"):
+        with ProjectLock(str(starter / ".steward"), "a run",
+                         metastore_url=Context(starter).metastore_url):
             held.set()
             release.wait(30)
 

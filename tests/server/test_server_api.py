@@ -104,3 +104,24 @@ def test_me_names_the_token_owner(client: Any, shop: Shop) -> None:
     assert client.get("/api/v1/me", headers=shop.auth("olivia")).json() == {
         "name": "olivia", "role": "owner", "domains": ["staging"], "owners": [],
         "pii": False, "via": "token"}
+
+
+def test_the_page_of_an_empty_product_renders(tmp_path: Any) -> None:
+    """A version with no rows has a profile without distinct counts or extremes."""
+    from srvhelpers import client_of, make_shop
+
+    shop = make_shop(tmp_path / "shop", users=False)
+    mart = shop.root / "models" / "marts" / "daily_revenue.sql"
+    mart.write_text(mart.read_text().replace("group by order_date",
+                                             "group by order_date having count(*) > 1000"))
+    from steward.context import Context
+
+    assert Context(shop.root).run().ok
+    assert Context(shop.root).current()["marts.daily_revenue"].row_count == 0
+    c, state = client_of(shop.root)
+    try:
+        r = c.get("/products/marts.daily_revenue")
+        assert r.status_code == 200, r.text[:500]
+        assert "marts.daily_revenue" in r.text
+    finally:
+        state.stop()

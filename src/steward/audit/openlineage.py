@@ -335,7 +335,8 @@ class EventBuilder:
         if product.name in self._jobs:
             return self._jobs[product.name]
         kind = {"sql": "QUERY", "python": "PYTHON", "file": "SOURCE",
-                "python_source": "SOURCE"}[product.kind]
+                "python_source": "SOURCE", "database_source": "SOURCE",
+                "model": "ML_TRAINING"}[product.kind]
         facets: Doc = {"jobType": _facet("jobType", processingType="BATCH",
                                          integration="STEWARD", jobType=kind)}
         if product.kind == "sql" and product.code:

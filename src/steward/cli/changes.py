@@ -49,9 +49,14 @@ def diff(
 
     ctx = _ctx(project)
     r = run_diff(ctx, product, a, b, sample)
+    model = ctx.model_diff(product, a, b) if ctx.is_model(product) else None
     if json_out:
-        return _dump(r.to_json())
+        return _dump({**r.to_json(), "model": model.to_json()} if model else r.to_json())
     out = _out()
+    if model is not None:
+        from steward.cli.ml import print_model_diff
+
+        print_model_diff(out, model)
     out.print(f"{r.product}: {r.a} -> {r.b}")
     out.print(f"rows: {r.rows_a:,} -> {r.rows_b:,}")
     sd = r.schema

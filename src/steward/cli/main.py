@@ -200,6 +200,10 @@ def log(
 ) -> None:
     """A product's versions, newest first, with the environments pointing at each."""
     ctx = _ctx(project)
+    if product and ctx.is_model(product):  # metrics, params and input versions too
+        from steward.cli.ml import print_model_log
+
+        return print_model_log(ctx, product, limit, json_out)
     entries = ctx.log(product, limit)
     if json_out:
         return _dump([{"product": v.product, "version": v.id, "status": v.status,
@@ -269,6 +273,7 @@ import steward.cli.catalog  # noqa: E402,F401  (catalog, glossary, lineage, owne
 import steward.cli.changes  # noqa: E402,F401  (plan, diff, promote, rollback, gc, env)
 import steward.cli.compliance  # noqa: E402,F401  (audit, compliance, pii, openlineage)
 import steward.cli.interop  # noqa: E402,F401  (import dbt)
+import steward.cli.ml  # noqa: E402,F401  (models, reproduce)
 import steward.cli.profile  # noqa: E402,F401  (profile, drift, metrics, report)
 import steward.cli.quality  # noqa: E402,F401  (check, contract)
 import steward.cli.server  # noqa: E402,F401  (serve, users)

@@ -25,8 +25,12 @@ FINGERPRINT_VERSION = 2
 _DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "file": ("format", "options", "on_error"),
     "python_source": ("callable", "params", "refresh"),
+    # (the connection as written: a password read from the environment is no part of it)
+    "database_source": ("connection", "table", "query", "watermark", "change_signal"),
     "sql": ("on_fail",),
     "python": ("inputs", "inputs_as", "on_fail"),
+    "model": ("inputs", "table", "features", "target", "split", "metrics", "params", "seed",
+              "task", "flavor", "on_fail"),
 }
 
 
@@ -48,11 +52,31 @@ def data_config(product: Product) -> dict[str, Any]:
     if dumped.get("materialize", "table") != "table":
         # (only when set: a plain table keeps the fingerprint it always had)
         cfg.update({k: dumped.get(k) for k in _MATERIALIZE})
-    if product.kind in ("file", "python_source"):
+    if product.kind in ("file", "python_source", "database_source"):
         # declared types are casts for a source: they change the data
         cols = dumped.get("columns") or {}
         cfg["types"] = {c: s["type"] for c, s in cols.items() if s.get("type")}
+    if product.kind == "model":  # a new library version trains a new model
+        cfg["libraries"] = ml_library_versions()
     return cfg
+
+
+# what trains a model: a change of version is a change of the model
+ML_LIBRARIES = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
+
+
+def ml_library_versions() -> dict[str, str | None]:
+    """The installed version of each library that trains and saves models (read from
+    the packages' metadata: nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in ML_LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def code_fingerprint(product: Product, source_hash: str = "") -> str:
@@ -78,8 +102,11 @@ def source_content(product: Product, file_hash: str | None, output_hash: str | N
     ``always`` (the default): its callable's file and the content hash of what the
     callable returned when it last ran (a run calls it again first; a plan assumes
     the current version's output). With ``refresh: on_change``: its callable's file only.
+    A database source: the content hash of what a run read (or, when its change signal
+    is unchanged, of the current version).
     """
-    if product.kind != "python_source" or product.spec_dump.get("refresh") == "on_change":
+    if product.kind == "file" or (product.kind == "python_source"
+                                  and product.spec_dump.get("refresh") == "on_change"):
         return file_hash or ""
     return digest("output", file_hash or "", output_hash or "")
 
@@ -89,9 +116,12 @@ def check_config(product: Product, default_contract: str, default_on_fail: str) 
     dumped = product.spec_dump
     cols = {c: {k: s.get(k) for k in ("type", "nullable", "checks")}
             for c, s in (dumped.get("columns") or {}).items()}
-    return {"checks": dumped.get("checks") or [], "columns": cols,
-            "contract": dumped.get("contract") or default_contract,
-            "on_fail": dumped.get("on_fail") or default_on_fail}
+    out = {"checks": dumped.get("checks") or [], "columns": cols,
+           "contract": dumped.get("contract") or default_contract,
+           "on_fail": dumped.get("on_fail") or default_on_fail}
+    if dumped.get("gates"):  # a model's metric gates
+        out["gates"] = dumped["gates"]
+    return out
 
 
 def check_fingerprint(product: Product, default_contract: str, default_on_fail: str,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     AnySpec = FileSource | PythonSource | SqlProductSpec | PythonProductSpec
 
-Kind = Literal["file", "python_source", "sql", "python"]
+Kind = Literal["file", "python_source", "database_source", "sql", "python", "model"]
 # what a check of a product needs from the project: (label, columns it names, where it
 # is declared in the spec, the product a relationships check refers to or None)
 CheckUse = tuple[str, tuple[str, ...], tuple[Any, ...], str | None]
@@ -194,7 +194,7 @@ class Product(_DeferredSpec):
 
     @property
     def is_source(self) -> bool:
-        return self.kind in ("file", "python_source")
+        return self.kind in ("file", "python_source", "database_source")
 
     @property
     def domain(self) -> str:

@@ -90,7 +90,42 @@ class PythonSource(_Common):
     refresh: Literal["always", "on_change"] = "always"
 
 
-SourceSpec = Annotated[FileSource | PythonSource, Field(discriminator="kind")]
+class DatabaseSource(_Common):
+    """Rows of a table or query in a database (PostgreSQL), read into Arrow.
+
+    Fingerprinted by its data: by the value of ``change_signal`` (a query returning one
+    value, e.g. ``select max(updated_at) from orders``) when declared, else by a content
+    hash of what was read. With ``watermark`` (a column that only grows), a run reads
+    only the rows past the largest value the current version holds and appends them.
+    ``connection`` may name environment variables (``${PGPASSWORD}``): they are expanded
+    only when Steward connects.
+    """
+
+    kind: Literal["database"] = "database"
+    connection: str
+    table: str | None = None
+    query: str | None = None
+    change_signal: str | None = None
+    watermark: str | None = None
+
+    @field_validator("connection")
+    @classmethod
+    def _postgres(cls, v: str) -> str:
+        scheme = v.split("://", 1)[0] if "://" in v else ""
+        if scheme.split("+", 1)[0] not in ("postgresql", "postgres"):
+            raise ValueError("a database source reads PostgreSQL: write a URL like "
+                             "postgresql://user:${PGPASSWORD}@host:5432/database")
+        return v
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DatabaseSource:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give either 'table' or 'query' (one of them)")
+        return self
+
+
+SourceSpec = Annotated[FileSource | PythonSource | DatabaseSource,
+                       Field(discriminator="kind")]
 
 
 class IncrementalSpec(Spec):
@@ -105,6 +140,10 @@ class IncrementalSpec(Spec):
     unique_key: tuple[str, ...] = ()
     where: str | None = None
     strategy: Literal["merge", "append"] | None = None  # default: merge with a unique_key
+    # row checks (not_null, accepted_values, range, regex, length, expression,
+    # relationships) on every row of the new version, or on its new rows only; table
+    # checks (unique, row_count, statistics, sql) always see the whole version
+    check_rows: Literal["all", "new"] = "all"
 
     @field_validator("unique_key", mode="before")
     @classmethod

@@ -18,6 +18,9 @@ class BuildResult:
     files: tuple[str, ...]
     rejected: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # an incremental build: the files holding only its new rows (the rest came from the
+    # previous version); what `check_rows: new` scopes row checks to
+    new_files: tuple[str, ...] = ()
 
 
 # A query handed to an engine: a sqlglot tree, or text in Steward's dialect

@@ -162,6 +162,11 @@ class DuckDBEngine(FileSources):
             return pyrunner.build_python(product, inputs, out, self.root, self.describe)
         if product.kind == "python_source":
             return pyrunner.build_python_source(product, out, self.root, self.describe)
+        if product.kind == "database_source":  # (read in full; a run reads incrementally)
+            from steward.engine import dbsource
+
+            got = dbsource.read(product, out)
+            return self._result(out, got.rows, notes=tuple(got.notes))
         raise BuildError(f"unknown product kind {product.kind}")  # pragma: no cover
 
     def _copy(self, select_sql: str, out: str) -> int:
@@ -194,11 +199,11 @@ class DuckDBEngine(FileSources):
         from steward.engine.incremental import build_incremental
 
         try:
-            rows, files = build_incremental(self, product, self._sql_of(product, inputs),
-                                            previous, os.path.join(out_dir, "data"))
+            rows, files, new = build_incremental(self, product, self._sql_of(product, inputs),
+                                                 previous, os.path.join(out_dir, "data"))
         except duckdb.Error as e:
             raise BuildError(clean_error(e, product.file)) from None
-        return BuildResult(rows, self.describe(files), tuple(files))
+        return BuildResult(rows, self.describe(files), tuple(files), new_files=tuple(new))
 
     def _sql_of(self, product: Product, inputs: Mapping[str, list[str]]) -> str:
         """The product's query with its inputs' files spliced in."""

@@ -46,18 +46,20 @@ META: dict[str, dict[str, str]] = {
 
 
 def build_incremental(engine: DuckDBEngine, product: Product, base: str,
-                      previous: list[str] | None, data_dir: str) -> tuple[int, list[str]]:
+                      previous: list[str] | None, data_dir: str
+                      ) -> tuple[int, list[str], list[str]]:
     """Write the new version of ``product`` into ``data_dir``; ``base`` is its query with
     its inputs spliced in, ``previous`` the files of the version it grows from (None:
-    the first build). Returns the row count and the version's files."""
+    the first build). Returns the row count, the version's files and those of them that
+    hold only new rows (none when the new and old rows share a file)."""
     spec = product.spec_dump
     out = os.path.join(data_dir, "part-0.parquet")
     if spec.get("materialize") == "snapshot":
-        return _snapshot(engine, product, base, previous, out), [out]
+        return _snapshot(engine, product, base, previous, out), [out], []
     inc = spec.get("incremental") or {}
     keys = list(inc.get("unique_key") or ())
     if previous is None:
-        return engine._copy_integers(base, out), [out]
+        return engine._copy_integers(base, out), [out], []
     prev = f"read_parquet({sql_list(previous)}, union_by_name = true)"
     new = f"SELECT * FROM (\n{base}\n) AS steward_new"
     if inc.get("where"):
@@ -85,9 +87,10 @@ def build_incremental(engine: DuckDBEngine, product: Product, base: str,
     before = cur.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_list(previous)})"
                          ).fetchall()
     if [tuple(r[:2]) for r in shape] == [tuple(r[:2]) for r in before]:
-        return _grow(engine, staged, rows, previous, keys if merge else [], data_dir)
+        total, files = _grow(engine, staged, rows, previous, keys if merge else [], data_dir)
+        return total, files, files[-1:]
     try:
-        return _rewrite(engine, new, prev, keys if merge else [], out), [out]
+        return _rewrite(engine, new, prev, keys if merge else [], out), [out], []
     finally:
         os.remove(staged)
 

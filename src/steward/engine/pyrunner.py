@@ -27,9 +27,10 @@ Describe = Callable[[list[str]], tuple[Column, ...]]
 
 
 def build_python(product: Product, inputs: Mapping[str, list[str]], out: str, root: str,
-                 describe: Describe) -> BuildResult:
+                 describe: Describe, given: Mapping[str, Any] | None = None) -> BuildResult:
     """Call a Python product with its inputs (Arrow, pandas or polars) and write what it
-    returns to ``out``."""
+    returns to ``out``. ``given``: inputs handed over as these objects instead of tables
+    (a model, loaded by steward.ml)."""
     import pyarrow.parquet as pq
 
     spec = product.spec
@@ -37,6 +38,9 @@ def build_python(product: Product, inputs: Mapping[str, list[str]], out: str, ro
     fn = _load_function(os.path.join(root, product.file), product.function)
     kwargs = {}
     for param, name in product.params.items():
+        if given is not None and name in given:
+            kwargs[param] = given[name]
+            continue
         table = pq.read_table(inputs[name])
         kwargs[param] = _convert(table, spec.inputs_as)
     try:
@@ -206,3 +210,8 @@ def _python_error(e: Exception, product: Product) -> str:
     user = [f for f in frames if f.filename.endswith(os.path.basename(product.file))]
     where = f"{product.file}:{user[-1].lineno}" if user else product.file
     return f"{where}: {product.name} raised {type(e).__name__}: {e}"
+
+
+# what other runners of user code (steward.ml) call
+load_function = _load_function
+python_error = _python_error

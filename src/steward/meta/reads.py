@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from steward.core.records import Column, Version
+from steward.core.urls import shown_url as shown_url  # (where it was first)
 
 CHUNK = 900  # below SQLite's default limit of 999 bound parameters per statement
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
@@ -34,18 +35,6 @@ def sqlite_file(url: str) -> str | None:
         return None
     path = url[len("sqlite:///"):].split("?", 1)[0]
     return path if path and path != ":memory:" else None
-
-
-def shown_url(url: str) -> str:
-    """``url`` as messages show it: without its password, quoted when it is not a URL."""
-    if "://" not in url:
-        return repr(url)
-    start = url.index("://") + 3
-    head, at, tail = url.rpartition("@")  # (a password may hold an '@')
-    colon = head.find(":", start)
-    if not at or colon < 0:
-        return url
-    return f"{head[:colon]}:***@{tail}"
 
 
 def latest_migration() -> int:

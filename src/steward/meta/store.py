@@ -64,7 +64,9 @@ class Metastore:
                 path = url[len("sqlite:///"):]
                 if path and path != ":memory:":
                     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            self.engine = sa.create_engine(url, future=True)
+            # (a server that never answers is an error after 10 s, not a hang)
+            args = {"connect_timeout": 10} if url.startswith("postgres") else {}
+            self.engine = sa.create_engine(url, future=True, connect_args=args)
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             with self.engine.connect():
@@ -78,7 +80,25 @@ class Metastore:
 
     # -- schema ----------------------------------------------------------------------
     def migrate(self) -> list[int]:
-        """Apply the migrations not yet applied; returns their numbers."""
+        """Apply the migrations not yet applied; returns their numbers.
+
+        On PostgreSQL, processes opening one metastore at once take turns (an advisory
+        lock): the second finds the migrations applied.
+        """
+        if self.engine.dialect.name != "postgresql":
+            return self._migrate()
+        from steward.meta.pglock import MIGRATIONS_LOCK, STEWARD_KEY
+
+        keys = {"a": STEWARD_KEY, "b": MIGRATIONS_LOCK}
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.execute(sa.text("SELECT pg_advisory_lock(:a, :b)"), keys)
+            try:
+                return self._migrate()
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:a, :b)"), keys)
+
+    def _migrate(self) -> list[int]:
         applied: list[int] = []
         with self.engine.begin() as conn:
             conn.execute(sa.text(
@@ -427,11 +447,13 @@ def _unavailable(url: str, e: Exception) -> MetastoreUnavailable:
     cause = getattr(e, "orig", None) or e
     reason = next((ln.strip() for ln in str(cause).splitlines() if ln.strip()),
                   type(cause).__name__)
-    return MetastoreUnavailable(
-        shown, f"cannot connect ({reason})",
-        "check that the path names a database file Steward can create and write"
-        if kind == "sqlite" else
-        "check the host, port, database and user in the URL, and that the server is up")
+    if "authentication failed" in reason or "password" in reason:
+        hint = "check the user and password in the URL (or the variable it is read from)"
+    elif kind == "sqlite":
+        hint = "check that the path names a database file Steward can create and write"
+    else:
+        hint = "check the host, port, database and user in the URL, and that the server is up"
+    return MetastoreUnavailable(shown, f"cannot connect ({reason})", hint)
 
 
 def _check_tables(engine: sa.Engine, url: str) -> None:

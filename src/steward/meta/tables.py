@@ -133,6 +133,16 @@ check_results = sa.Table(
     sa.Column("checked_at", sa.DateTime(timezone=True)),
 )
 
+model_versions = sa.Table(
+    "model_versions", md,
+    sa.Column("version_id", sa.String, primary_key=True),
+    sa.Column("product", sa.String), sa.Column("created_at", sa.DateTime(timezone=True)),
+    sa.Column("flavor", sa.String), sa.Column("artifact", sa.String),
+    sa.Column("artifact_hash", sa.String), sa.Column("task", sa.String),
+    sa.Column("metrics_json", sa.Text), sa.Column("params_json", sa.Text),
+    sa.Column("libraries_json", sa.Text), sa.Column("info_json", sa.Text),
+)
+
 # accounts of `steward serve` (migration 9): only hashes of secrets
 users = sa.Table(
     "users", md,
@@ -151,4 +161,13 @@ user_sessions = sa.Table(
     "user_sessions", md,
     sa.Column("id_hash", sa.String, primary_key=True), sa.Column("user_name", sa.String),
     sa.Column("csrf", sa.String), sa.Column("expires_at", sa.String),
+)
+
+source_reads = sa.Table(
+    "source_reads", md,
+    sa.Column("product", sa.String, primary_key=True),
+    sa.Column("data_hash", sa.String, primary_key=True),
+    sa.Column("signal", sa.Text), sa.Column("watermark", sa.Text),
+    sa.Column("watermark_type", sa.String), sa.Column("rows_read", sa.BigInteger),
+    sa.Column("read_at", sa.DateTime(timezone=True)),
 )

@@ -9,6 +9,7 @@ files are not in the key: they are re-hashed through the stat cache on every loa
 from __future__ import annotations
 
 import functools
+import json
 import os
 import pickle
 import sys
@@ -54,6 +55,9 @@ def digest(root: str, folders: list[str], listing: Listing | None = None) -> str
     h.update(_version().encode())
     for name in ("steward.yaml", "glossary.yaml"):
         _add(h, os.path.join(root, name), name, listing)
+    names = env_names(root)
+    if names:  # ${VAR} in steward.yaml or sources: the values are part of the project
+        h.update(json.dumps([os.environ.get(n) for n in names]).encode())
     for folder in folders:
         base = os.path.join(root, folder)
         if listing is not None:
@@ -64,6 +68,29 @@ def digest(root: str, folders: list[str], listing: Listing | None = None) -> str
                 path = os.path.join(d, f)
                 _add(h, path, path[len(root) + 1:], listing)  # (os.walk joins onto root)
     return h.hexdigest()
+
+
+def _env_path(root: str) -> str:
+    return os.path.join(root, ".steward", "cache", "env.json")
+
+
+def env_names(root: str) -> list[str]:
+    """The environment variables the last load of the project read (``${VAR}``)."""
+    try:
+        with open(_env_path(root)) as f:
+            names = json.load(f)
+    except (OSError, ValueError):
+        return []
+    return [str(n) for n in names] if isinstance(names, list) else []
+
+
+def write_env_names(root: str, names: list[str]) -> None:
+    path = _env_path(root)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(names, f)
+    os.replace(tmp, path)
 
 
 def _add(h: Any, path: str, rel: str, listing: Listing | None) -> None:

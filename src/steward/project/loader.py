@@ -73,6 +73,8 @@ class _Loader:
         # memo keys the spec being validated consulted (see memo_spec)
         self.consulted: list[tuple[Any, ...]] = []
         self.docs: dict[str, tuple[Located, tuple[Any, ...]]] = {}
+        # environment variables steward.yaml and sources/*.yml named -> value (None: unset)
+        self.env_used: dict[str, str | None] = {}
         self.spans: dict[str, list[tuple[int, int, str, bool]]] = {}
 
     # -- helpers ---------------------------------------------------------------------
@@ -104,6 +106,17 @@ class _Loader:
             self.memo_out[key] = doc
         self.problems.extend(doc.problems)
         return doc
+
+    def read_expanded_yaml(self, path: str) -> Located:
+        """A YAML file whose ``${VAR}`` references are expanded (steward.yaml, sources)."""
+        doc = self.read_yaml(path)
+        if doc.problems or doc.data is None:
+            return doc
+        from steward.project.envvars import expand_document
+
+        expanded = expand_document(doc, self.env_used)
+        self.problems.extend(expanded.problems)
+        return expanded
 
     def add(self, product: Product) -> None:
         if not _valid_name(product.name):
@@ -139,6 +152,10 @@ class _Loader:
         self.resolve_references()
         check_graph(self.products, self.problems)
         check_columns(self.products, self.problems, self.where, self.line_of)
+        if any(p.kind == "model" for p in self.products.values()):
+            from steward.project.mlload import check_model_columns
+
+            check_model_columns(self.products, self.problems, self.line_of)
         from steward.project.glossary import load_glossary
 
         glossary, glossary_warnings = load_glossary(self.root, self.products, self.problems,
@@ -157,7 +174,7 @@ class _Loader:
         """steward.yaml's spec (None when it is broken) and the (models, sources) folders
         to read: the declared ones, or the defaults where it does not say."""
         path = os.path.join(self.root, PROJECT_FILE)
-        doc = self.read_yaml(path)
+        doc = self.read_expanded_yaml(path)
         folders = declared_folders(doc.data)
         if doc.problems or not isinstance(doc.data, dict):
             try:
@@ -185,7 +202,7 @@ class _Loader:
 
     def load_sources(self, folder: str) -> None:
         for path in self.listing.files_under(os.path.join(self.root, folder), (".yml", ".yaml")):
-            doc = self.read_yaml(path)
+            doc = self.read_expanded_yaml(path)
             if doc.problems:
                 continue
             if not isinstance(doc.data, dict) or "sources" not in doc.data:
@@ -223,7 +240,7 @@ class _Loader:
                 continue
             declared = raw
             raw = normalise_checks(raw, doc, loc, self.problems)
-            raw.setdefault("kind", "file")
+            raw.setdefault("kind", "database" if "connection" in raw else "file")
 
             def build(raw: dict[str, Any] = raw, declared: dict[str, Any] = declared,
                       loc: tuple[Any, ...] = loc) -> Any:
@@ -249,7 +266,8 @@ class _Loader:
                 continue
             assert src is not None  # (validation raised on every mistake)
             full = _qualify(str(name), src.dump.get("domain"))
-            kind = "file" if src.dump["kind"] == "file" else "python_source"
+            kind = {"file": "file", "database": "database_source"}.get(
+                src.dump["kind"], "python_source")
             product = Product.with_spec(src, name=full, kind=kind, file=doc.file, line=line,
                                         meta_file=doc.file)
             self.add(product)
@@ -277,7 +295,7 @@ class _Loader:
                 ))
                 return
             self.source_hashes[product.name] = self.stat_cache.hash_files(paths)
-        else:
+        elif product.kind == "python_source":
             file = callable_file(spec["callable"], self.root)
             if file is None:
                 self.problems.append(Problem(
@@ -470,6 +488,11 @@ class _Loader:
             ))
             return
         for py in found:
+            if py.decorator == "model":  # a model product (steward.ml)
+                from steward.project.mlload import load_model
+
+                load_model(self, py, rel, text, meta, doc, folder_domain)
+                continue
             raw = {**meta, **{k: v for k, v in py.metadata.items() if k != "name"}}
             located = doc or Located(rel, raw, {(): py.line})
             merged = normalise_checks(raw, located, (), self.problems)
@@ -524,7 +547,7 @@ class _Loader:
                     resolved.append(target)
                     targets[ref] = target
             params: dict[str, str] = {}
-            if product.kind == "python":
+            if product.kind in ("python", "model"):
                 params = dict(zip(self._params.get(name, []), resolved, strict=False))
             spans = tuple((a, b, targets[r], c) for a, b, r, c in self.spans.get(name, ())
                           if r in targets)
@@ -657,7 +680,15 @@ def _load_project(root: str | None, hash_sources: bool, rehash: bool = False) ->
     memo_path = os.path.join(root, STATE_DIR, "cache", "models.pickle")
     loader = _Loader(root, hash_sources, cache.read_memo(memo_path) if hash_sources else None,
                      listing if key is not None else None, rehash)
-    project = loader.load().evolve(load_key=key)
+    loaded = loader.load()
+    if key is not None and hash_sources and sorted(loader.env_used) != cache.env_names(root):
+        # the key covers the values of the variables the project names: record which
+        try:
+            cache.write_env_names(root, sorted(loader.env_used))
+            key = cache.digest(root, folders)  # type: ignore[arg-type]
+        except OSError:
+            key = None  # (not cached: the next load reads the files again)
+    project = loaded.evolve(load_key=key)
     for p in project.products.values():  # computed once, then kept in the cache
         _ = p.local_digest, p.metadata_fp, p.spec_json, p.code_fp
     if hash_sources:

@@ -17,12 +17,22 @@ class PyProduct:
     metadata: dict[str, Any]
     normalized: str
     problems: list[Problem] = field(default_factory=list)
+    decorator: str = "product"  # or "model" (steward.ml.model)
+    defaults: list[str] = field(default_factory=list)  # parameters with a default value
+    varkw: bool = False  # the function takes **kwargs
+
+
+_DECORATORS = ("product", "model")
+
+
+def _decorator_name(node: ast.expr) -> str | None:
+    target = node.func if isinstance(node, ast.Call) else node
+    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+    return name if name in _DECORATORS else None
 
 
 def _is_product_decorator(node: ast.expr) -> ast.Call | bool:
-    target = node.func if isinstance(node, ast.Call) else node
-    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
-    if name != "product":
+    if _decorator_name(node) is None:
         return False
     return node if isinstance(node, ast.Call) else True
 
@@ -74,6 +84,14 @@ def read_python_products(text: str, file: str) -> tuple[list[PyProduct], list[Pr
                         "Steward reads product metadata without running your code",
                     ))
         params = [a.arg for a in fn.args.args + fn.args.kwonlyargs]
+        positional = fn.args.args
+        defaults = [a.arg for a in positional[len(positional) - len(fn.args.defaults):]] \
+            if fn.args.defaults else []
+        defaults += [a.arg for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults,
+                                           strict=True) if d is not None]
+        kind = next((n for n in (_decorator_name(d) for d in fn.decorator_list) if n),
+                    "product")
         normalized = shared_src + "\n" + ast.unparse(_strip_docstring(fn))
-        out.append(PyProduct(fn.name, fn.lineno, params, meta, normalized))
+        out.append(PyProduct(fn.name, fn.lineno, params, meta, normalized, [], kind,
+                             defaults, fn.args.kwarg is not None))
     return out, problems

@@ -21,9 +21,9 @@ def _known_keys() -> set[str]:
     if not _KNOWN_KEYS:
         from pydantic import BaseModel
 
-        from steward.core import checks, spec
+        from steward.core import checks, mlspec, spec
 
-        for mod in (spec, checks):
+        for mod in (spec, checks, mlspec):
             for obj in vars(mod).values():
                 if isinstance(obj, type) and issubclass(obj, BaseModel):
                     _KNOWN_KEYS.update(obj.model_fields)

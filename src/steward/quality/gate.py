@@ -22,7 +22,7 @@ from steward.core.errors import CheckFailed
 from steward.core.words import counted
 from steward.meta.checks import record_results
 from steward.meta.store import Metastore
-from steward.quality.compile import NOT_COMPILED, Compiled, scan
+from steward.quality.compile import NOT_COMPILED, ROW_LEVEL, Compiled, scan
 from steward.quality.contract import Contract, contract_of
 from steward.quality.run import CheckRun, Evaluation, evaluate
 from steward.sql.parse import DIALECT
@@ -76,9 +76,13 @@ class QualityGate:
             resolve=resolve, sample_dir=candidate.sample_dir,
             sample_prefix=candidate.sample_prefix,
         )
-        ev = evaluate(checks, run, contract)
-        results = ev.results
         on_fail = product.spec.on_fail or self.default_on_fail
+        new_files = _new_rows_only(candidate, on_fail)
+        if new_files:
+            ev = _scoped(checks, run, contract, new_files)
+        else:
+            ev = evaluate(checks, run, contract)
+        results = ev.results
         if on_fail == "quarantine_rows" and candidate.recheck is None \
                 and _quarantinable(results, ev):
             results = self._quarantine(candidate, checks, contract, run, ev)
@@ -161,6 +165,29 @@ def quarantine_rows(engine: Any, files: list[str], failing: list[Compiled], fold
     del files[1:]
     shutil.rmtree(tmp_dir, ignore_errors=True)
     return moved
+
+
+def _new_rows_only(candidate: Any, on_fail: str) -> list[str]:
+    """The files of an incremental version's new rows when its row checks look at those
+    only (``incremental: {check_rows: new}``); none otherwise (quarantine reads every row)."""
+    inc = candidate.product.spec_dump.get("incremental") or {}
+    new = list(getattr(candidate.result, "new_files", ()) or ())
+    if inc.get("check_rows") != "new" or candidate.recheck is not None \
+            or on_fail == "quarantine_rows":
+        return []
+    return new
+
+
+def _scoped(checks: list[Any], run: CheckRun, contract: Contract, new_files: list[str]
+            ) -> Evaluation:
+    """Row checks on the new rows, table checks and the contract on the whole version."""
+    row = [c for c in checks if c.type in ROW_LEVEL]
+    rest = [c for c in checks if c.type not in ROW_LEVEL]
+    whole = evaluate(rest, run, contract)
+    fresh = evaluate(row, replace(run, files=new_files), None)
+    scoped = [replace(r, message=f"{r.message} (new rows)") for r in fresh.results]
+    return Evaluation([*whole.results, *scoped], {**whole.compiled, **fresh.compiled},
+                      whole.rows)
 
 
 def failure_summary(product: str, results: list[CheckResult]) -> str:

@@ -50,7 +50,8 @@ def create_env(ctx: Parts, name: str, from_env: str | None, message: str | None 
     name = ctx.env_name(name)
     if from_env:
         from_env = ctx.env_name(from_env)
-    with ProjectLock(ctx.state_dir, f"env create {name}", wait):
+    with ProjectLock(ctx.state_dir, f"env create {name}", wait,
+                     metastore_url=ctx.lock_url):
         n = menvs.create_env(ctx.metastore, name, from_env, actor(), message,
                              ctx.audit_trail())
     refresh_views_if_present(ctx)
@@ -72,7 +73,8 @@ def promote(ctx: Parts, src: str, dst: str, select: Sequence[str] = (),
     if select:
         chosen = selected(ctx.project, list(select), [])
         products = sorted(upstream_closure(ctx.project, chosen))
-    with ProjectLock(ctx.state_dir, f"promote {src} -> {dst}", wait):
+    with ProjectLock(ctx.state_dir, f"promote {src} -> {dst}", wait,
+                     metastore_url=ctx.lock_url):
         from steward.run.integrity import check_pointers
 
         check_pointers(ctx.metastore, src, ctx.audit_trail())
@@ -190,7 +192,8 @@ def rollback(ctx: Parts, product: str, to: str | None = None, env: str | None = 
     name = resolve_product(ctx.project, product).name
     env = ctx.env_name(env)
     refuse_protected(ctx.project, env, "steward rollback")
-    with ProjectLock(ctx.state_dir, f"rollback {name} in {env}", wait):
+    with ProjectLock(ctx.state_dir, f"rollback {name} in {env}", wait,
+                     metastore_url=ctx.lock_url):
         from steward.run.integrity import check_pointers
 
         check_pointers(ctx.metastore, env, ctx.audit_trail())

@@ -91,7 +91,20 @@ def candidates(ctx: Parts, keep_last: int | None = None, keep_days: float | None
             if v.created_at is not None and v.created_at > cutoff:
                 continue
             out.append(v)
-    return out, kept_pointed
+    return _keep_model_inputs(ctx, by_product, out), kept_pointed
+
+
+def _keep_model_inputs(ctx: Any, by_product: dict[str, list[Version]], out: list[Version]
+                       ) -> list[Version]:
+    """A published model version that stays is reproduced from its input versions
+    (``steward reproduce``): never delete one of them."""
+    models = {n for n, p in ctx.project.products.items() if p.kind == "model"}
+    if not models or not out:
+        return out
+    doomed = {v.id for v in out}
+    needed = {i for n in models for v in by_product.get(n, ())
+              if v.status == "published" and v.id not in doomed for i in v.inputs.values()}
+    return [v for v in out if v.id not in needed]
 
 
 def gc(ctx: Parts, dry_run: bool = False, keep_last: int | None = None,
@@ -99,7 +112,8 @@ def gc(ctx: Parts, dry_run: bool = False, keep_last: int | None = None,
     """Delete (or with ``dry_run`` list) the versions the retention policy lets go."""
     if dry_run:
         return _collect(ctx, True, keep_last, keep_days)
-    with ProjectLock(ctx.state_dir, "gc", wait):
+    with ProjectLock(ctx.state_dir, "gc", wait,
+                     metastore_url=ctx.lock_url):
         return _collect(ctx, False, keep_last, keep_days)
 
 

@@ -1,4 +1,8 @@
-"""One writer per project: a file lock, with a message that says who holds it."""
+"""One writer per project: a file lock, with a message that says who holds it.
+
+With a PostgreSQL metastore, runners on several machines share the project's state, so
+the lock is a PostgreSQL advisory lock instead (:mod:`steward.meta.pglock`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import json
 import os
 import time
 from types import TracebackType
+from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -13,7 +18,15 @@ from steward.core.errors import LockError
 
 
 class ProjectLock:
-    def __init__(self, state_dir: str, purpose: str, wait: float = 0.0):
+    """``metastore_url``: the project's metastore; a PostgreSQL one holds the lock."""
+
+    def __init__(self, state_dir: str, purpose: str, wait: float = 0.0,
+                 metastore_url: str | None = None):
+        self.shared: Any = None
+        if metastore_url and metastore_url.startswith(("postgresql", "postgres:")):
+            from steward.meta.pglock import AdvisoryLock
+
+            self.shared = AdvisoryLock(metastore_url, purpose)
         os.makedirs(state_dir, exist_ok=True)
         self.path = os.path.join(state_dir, "run.lock")
         self.info_path = os.path.join(state_dir, "run.lock.json")
@@ -22,6 +35,15 @@ class ProjectLock:
         self.wait = wait
 
     def __enter__(self) -> ProjectLock:
+        if self.shared is not None:
+            if not self.shared.acquire(self.wait):
+                holder = self.shared.holder()
+                self.shared.release()
+                raise LockError(
+                    "another Steward process is working on this project (the lock is held "
+                    "in the metastore" + (f": {holder}" if holder else "") + "); nothing was "
+                    "changed. Wait for it to finish, or pass --wait SECONDS")
+            return self
         try:
             self.lock.acquire(timeout=self.wait if self.wait > 0 else 0.05)
         except Timeout:
@@ -46,4 +68,7 @@ class ProjectLock:
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
+        if self.shared is not None:
+            self.shared.release()
+            return
         self.lock.release()

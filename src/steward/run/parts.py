@@ -50,6 +50,11 @@ class Parts(Protocol):
     def default_env(self) -> str: ...
 
     @property
+    def lock_url(self) -> str | None:
+        """The metastore's URL when the project lock is held there (PostgreSQL)."""
+        ...
+
+    @property
     def project(self) -> Project: ...
 
     @property

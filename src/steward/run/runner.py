@@ -116,10 +116,15 @@ class Runner:
     # -- the run -------------------------------------------------------------------
     def run(self, plan_for: Callable[..., BuildPlan], env: str, chosen: set[str],
             selection: str | None, workers: int | None,
-            prepare: Callable[[BuildPlan], None]) -> RunResult:
+            prepare: Callable[[BuildPlan], None], full_refresh: bool = False) -> RunResult:
         current = self.metastore.pointers(env)
         damaged = self.damaged(current)
         prebuilt = self.refresh_sources(chosen)
+        from steward.run.dbsources import refresh_database_sources
+
+        prebuilt.update(refresh_database_sources(self.project, self.metastore, self.store,
+                                                 self.engine, self.verifier, current, chosen,
+                                                 incremental=not full_refresh))
         outputs = {n: (p.output_hash or f"failed:{new_id()}") for n, p in prebuilt.items()}
         try:
             plan = plan_for(outputs=outputs, damaged=damaged,
@@ -142,9 +147,12 @@ class Runner:
             for p in prebuilt.values():
                 if p.scratch and os.path.isdir(p.scratch):
                     shutil.rmtree(p.scratch, ignore_errors=True)
-        for name in prebuilt:
+        for name, pre in prebuilt.items():
             st = plan.steps.get(name)
             if st is not None and st.action in ("keep", "reuse"):
                 result.notes.setdefault(name, []).append(
-                    "called again (refresh: always): its output is unchanged")
+                    "called again (refresh: always): its output is unchanged"
+                    if self.project[name].kind == "python_source" else
+                    "read again: its data is unchanged" if pre.scratch else
+                    "not read: its change signal or watermark says nothing changed")
         return result

@@ -41,9 +41,15 @@ def templates() -> Any:
                            autoescape=select_autoescape(default=True, default_for_string=True))
         _ENV.filters["q"] = lambda s: quote(str(s), safe="")
         _ENV.filters["when"] = lambda d: f"{d:%Y-%m-%d %H:%M}" if d else ""
-        _ENV.filters["num"] = lambda n: "" if n is None else f"{n:,}"
+        _ENV.filters["num"] = _num
         _ENV.globals["safe_svg"] = Markup  # only for SVG this server generated and escaped
     return _ENV
+
+
+def _num(n: Any) -> str:
+    """A count with thousands separators; nothing for a value a profile does not have
+    (an empty version's columns have no distinct count)."""
+    return f"{n:,}" if isinstance(n, int | float) else ""
 
 
 def render(request: Request, template: str, status: int = 200, **data: Any) -> HTMLResponse:
