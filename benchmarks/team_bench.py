@@ -67,16 +67,16 @@ def main() -> int:
     moto, endpoint = start_moto()
     s3env = {**S3_ENV, "AWS_ENDPOINT_URL": endpoint}
     os.environ.update(s3env)
-    import s3fs
+    from steward.store.s3 import ArrowS3
 
-    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    fs = ArrowS3(allow_bucket_creation=True).fs
     work = tempfile.mkdtemp(prefix="steward-team-bench-")
     rows: list[tuple[str, str, float, float]] = []
     ok = True
     try:
         gen, _, _ = generate(args.products, os.path.join(work, "gen"))
         bucket = "bench-" + uuid.uuid4().hex[:8]
-        fs.mkdir(bucket)
+        fs.create_dir(bucket)
         team = os.path.join(work, "gen-team")
         team_copy(gen, team, cluster.url(cluster.create_database("gen")), bucket)
         first, noop = {}, {}
@@ -94,7 +94,7 @@ def main() -> int:
             shutil.copytree(EXAMPLE, flights,
                             ignore=shutil.ignore_patterns(".steward", "__pycache__"))
             fbucket = "flights-" + uuid.uuid4().hex[:8]
-            fs.mkdir(fbucket)
+            fs.create_dir(fbucket)
             fteam = os.path.join(work, "flights-team")
             team_copy(str(EXAMPLE), fteam, cluster.url(cluster.create_database("flights")),
                       fbucket)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from steward.cli.scaffold import scaffold
+from steward.store.s3 import ArrowS3
 
 
 def _free_port() -> int:
@@ -65,12 +66,15 @@ def s3_env(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return env
 
 
+def s3_client() -> ArrowS3:
+    """Steward's own S3 client, on whatever endpoint the environment names."""
+    return ArrowS3()
+
+
 @pytest.fixture
 def bucket(s3_env: dict[str, str]) -> str:
-    import s3fs
-
     name = "b-" + uuid.uuid4().hex[:12]
-    s3fs.S3FileSystem(skip_instance_cache=True).mkdir(name)
+    ArrowS3(allow_bucket_creation=True).fs.create_dir(name)
     return name
 
 

@@ -12,13 +12,11 @@ import pytest
 
 from steward.context import Context
 from tests.conftest import steward, write
+from tests.store.conftest import s3_client
 
 
 def objects(bucket: str, prefix: str = "shop") -> list[str]:
-    import s3fs
-
-    fs = s3fs.S3FileSystem(skip_instance_cache=True)
-    return sorted(p.split("/", 2)[2] for p in fs.find(f"{bucket}/{prefix}"))
+    return sorted(p.split("/", 2)[2] for p in s3_client().find(f"{bucket}/{prefix}"))
 
 
 def test_versions_live_in_the_bucket_and_every_command_works(s3_project: Path, bucket: str):
@@ -78,12 +76,9 @@ def test_a_later_check_run_writes_beside_the_version_never_into_it(s3_project: P
 
 
 def test_a_damaged_object_is_found_by_verify(s3_project: Path, bucket: str):
-    import s3fs
-
     assert Context(s3_project).run().ok
     v = Context(s3_project).current("prod")["staging.orders"]
-    fs = s3fs.S3FileSystem(skip_instance_cache=True)
-    fs.pipe_file(f"{bucket}/shop/{v.path}/data/part-0.parquet", b"garbage")
+    s3_client().pipe_file(f"{bucket}/shop/{v.path}/data/part-0.parquet", b"garbage")
     shutil.rmtree(s3_project / ".steward" / "cache" / "store")
     code, out, err = steward(s3_project, "verify")
     assert code != 0

@@ -29,9 +29,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 SCRATCH = "scratch"
 META = ".steward-store"
 SIDE = ".checks"
-# a store that does not answer is reported after seconds, not after botocore's minutes
-S3_CONFIG = {"connect_timeout": 5, "read_timeout": 60,
-             "retries": {"max_attempts": 2, "mode": "standard"}}
 
 
 def remote(fn: F) -> F:
@@ -53,24 +50,24 @@ class FsspecStore:
     kind = "fsspec"
 
     def __init__(self, location: str, project_root: str):
-        try:
-            import fsspec
-        except ImportError:  # pragma: no cover - fsspec comes with s3fs
-            from steward.core.errors import ConfigError
-
-            raise ConfigError(f"store {location!r} needs fsspec: pip install "
-                              "'datasteward[s3]'") from None
         self.url = location.rstrip("/")
         self.root = self.url
-        try:
-            options = {"config_kwargs": S3_CONFIG} if self.url.startswith(("s3://", "s3a://")) \
-                else {}
-            self.fs, base = fsspec.core.url_to_fs(self.url, **options)
-        except (ImportError, ValueError) as e:
-            from steward.core.errors import ConfigError
+        scheme, _, rest = self.url.partition("://")
+        self.fs: Any
+        if scheme in ("s3", "s3a"):
+            from steward.store.s3 import ArrowS3
 
-            raise ConfigError(f"store {location!r}: {e}; for S3 install "
-                              "'datasteward[s3]'") from None
+            self.fs, base = ArrowS3(), rest
+        else:
+            try:
+                import fsspec
+
+                self.fs, base = fsspec.core.url_to_fs(self.url)
+            except (ImportError, ValueError) as e:
+                from steward.core.errors import ConfigError
+
+                raise ConfigError(f"store {location!r}: {e}; install the fsspec package "
+                                  "that serves this scheme") from None
         self.base = base.rstrip("/")
         import xxhash
 
@@ -86,7 +83,8 @@ class FsspecStore:
         name = type(e).__name__
         text = str(e).strip() or name
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        denied = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden")
+        denied = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden",
+                  "ACCESS_DENIED", "INVALID_ACCESS_KEY_ID", "SIGNATURE_DOES_NOT_MATCH")
         if isinstance(e, PermissionError) or any(d in text for d in denied) \
                 or "credentials" in text.lower():
             return StoreUnavailable(self.url, f"access denied ({text})",
