@@ -139,6 +139,10 @@ class _Loader:
         self.resolve_references()
         check_graph(self.products, self.problems)
         check_columns(self.products, self.problems, self.where, self.line_of)
+        if spec is not None and (spec.dump.get("engine") or {}).get("type") == "spark":
+            from steward.project.crosscheck import check_spark
+
+            check_spark(self.products, self.problems)
         from steward.project.glossary import load_glossary
 
         glossary, glossary_warnings = load_glossary(self.root, self.products, self.problems,

@@ -143,7 +143,8 @@ class Executor:
                 tasks[n] = "settle"
         if any(k == "build" for k in tasks.values()) or any(
                 plan.steps[n].recheck is not False for n in tasks):
-            _ = self.engine  # start it here, once, not racing in the worker threads
+            # start it here, once, not racing in the worker threads (a Spark session)
+            getattr(self.engine, "start", lambda: None)()
         self.console.run_started(run_id, env, len(plan.order),
                                  sum(1 for k in tasks.values() if k == "build"))
         steps: dict[str, Step] = {}

@@ -1,0 +1,221 @@
+"""Steward's dialect to Spark SQL, with sqlglot.
+
+Models, checks and profiles are written in Steward's dialect
+(:data:`steward.sql.parse.DIALECT`), where a version's files are read with
+``read_parquet([...])``. :func:`to_spark` turns such a query into Spark SQL: each scan
+becomes a named view (the engine registers it over the files), and the few functions
+sqlglot passes through unchanged are mapped to Spark's. :func:`spark_problems` says, at
+load time, what in a model Spark would not run as written: a construct sqlglot cannot
+transpile faithfully (``unsupported_level=RAISE``), a join or function Spark lacks, a
+type only DuckDB has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
+
+from steward.sql.parse import DIALECT
+
+SPARK = "spark"
+
+# DuckDB types Spark has no type for (a model that casts to one cannot run on Spark)
+DUCKDB_ONLY_TYPES = {
+    exp.DataType.Type.INT128: "HUGEINT", exp.DataType.Type.UINT128: "UHUGEINT",
+    exp.DataType.Type.UTINYINT: "UTINYINT", exp.DataType.Type.USMALLINT: "USMALLINT",
+    exp.DataType.Type.UINT: "UINTEGER", exp.DataType.Type.UBIGINT: "UBIGINT",
+    exp.DataType.Type.UNION: "UNION", exp.DataType.Type.ENUM: "ENUM",
+    exp.DataType.Type.UUID: "UUID", exp.DataType.Type.BIT: "BIT",
+    exp.DataType.Type.TIMETZ: "TIME WITH TIME ZONE", exp.DataType.Type.TIME: "TIME",
+    exp.DataType.Type.TIMESTAMP_NS: "TIMESTAMP_NS", exp.DataType.Type.JSON: "JSON",
+}
+# Steward's own queries cast to unsigned types where a signed one of Spark does the same
+_INTERNAL_TYPES = {exp.DataType.Type.UBIGINT: "BIGINT", exp.DataType.Type.UINT: "BIGINT",
+                   exp.DataType.Type.USMALLINT: "INT", exp.DataType.Type.UTINYINT: "SMALLINT",
+                   exp.DataType.Type.INT128: "DECIMAL(38, 0)",
+                   exp.DataType.Type.UINT128: "DECIMAL(38, 0)"}
+
+# functions sqlglot does not know, which Spark has under the same name and meaning
+SAME_NAME = frozenset({
+    "abs", "acos", "asin", "atan", "atan2", "cbrt", "ceil", "ceiling", "concat_ws", "cos",
+    "cosh", "cot", "degrees", "exp", "factorial", "floor", "gcd", "isnan", "lcm", "ln",
+    "log10", "log2", "lower", "lpad", "ltrim", "md5", "nullif", "pi", "radians", "repeat",
+    "reverse", "rpad", "rtrim", "sha1", "sign", "sin", "sinh", "sqrt", "tan", "tanh",
+    "translate", "trim", "upper", "left", "right", "length", "ascii", "bit_length",
+    "initcap", "instr", "least", "greatest", "nvl", "ifnull", "coalesce", "isnull",
+    "weekday", "dayofweek", "dayofyear", "weekofyear", "quarter", "last_day", "make_date",
+    "sum", "min", "max", "avg", "count", "stddev_samp", "stddev_pop", "var_samp", "var_pop",
+    "corr", "covar_pop", "covar_samp", "bool_and", "bool_or", "every", "any_value",
+    "first", "last", "kurtosis", "skewness", "median", "mode", "product",
+    "row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag", "lead",
+    "first_value", "last_value", "nth_value", "hour", "minute",
+    "second", "year", "month", "day", "dayofmonth", "split_part", "regexp_replace",
+    "regexp_extract", "position", "replace", "contains", "starts_with", "ends_with",
+})
+
+
+class SparkSqlError(ValueError):
+    """What in a query Spark cannot run as written."""
+
+
+@dataclass
+class SparkQuery:
+    """A query in Spark SQL, with the views its scans read: view name -> files."""
+
+    sql: str
+    scans: dict[str, list[str]] = field(default_factory=dict)
+    describe: bool = False  # DESCRIBE <query>: ``sql`` is the described query
+
+
+def scan_view(files: list[str]) -> str:
+    """The view name a version's files are read under (the same files, the same name)."""
+    digest = hashlib.blake2b("\0".join(files).encode(), digest_size=10).hexdigest()
+    return f"steward_scan_{digest}"
+
+
+def _files(node: exp.Expression) -> list[str] | None:
+    """The paths of a ``read_parquet(...)`` call, or None when it is not one."""
+    if isinstance(node, exp.ReadParquet) or (
+            isinstance(node, exp.Anonymous) and str(node.this).lower() == "read_parquet"):
+        args = node.expressions
+        if not args:
+            return None
+        first = args[0]
+        items = first.expressions if isinstance(first, exp.Array) else [first]
+        if all(isinstance(i, exp.Literal) and i.is_string for i in items):
+            return [str(i.this) for i in items]
+    return None
+
+
+def _fn(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _epoch_us(e: exp.Expression) -> exp.Expression:
+    return _fn("unix_micros", exp.Cast(this=e, to=exp.DataType.build("TIMESTAMP")))
+
+
+def _map_function(node: exp.Anonymous) -> exp.Expression | None:
+    """Spark's form of a DuckDB function sqlglot passes through unchanged."""
+    name = str(node.this).lower()
+    args = [a.copy() for a in node.expressions]
+    if name == "hash" and len(args) == 1:  # DuckDB: a 64-bit hash; Spark's hash is 32-bit
+        return _fn("xxhash64", *args)
+    if name == "epoch_us" and len(args) == 1:
+        return _epoch_us(args[0])
+    if name in ("isinf", "isfinite") and len(args) == 1:
+        # by its text, which works for every type (a date or timestamp is always finite)
+        text = exp.Cast(this=args[0], to=exp.DataType.build("STRING"))
+        inf = exp.In(this=text, expressions=[exp.Literal.string("Infinity"),
+                                             exp.Literal.string("-Infinity")])
+        if name == "isinf":
+            return inf
+        inf.append("expressions", exp.Literal.string("NaN"))
+        return exp.Not(this=exp.Paren(this=inf))
+    if name == "quantile_cont" and len(args) == 2:
+        return _fn("percentile", *args)
+    return None
+
+
+def _rewrite(node: exp.Expression, scans: dict[str, list[str]]) -> exp.Expression:
+    if isinstance(node, exp.Table):
+        files = _files(node.this)
+        if files is not None:
+            view = scan_view(files)
+            scans[view] = files
+            table = exp.Table(this=exp.to_identifier(view))
+            if node.alias:
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(node.alias)))
+            return table
+    if isinstance(node, exp.IsInf):
+        return _map_function(exp.Anonymous(this="isinf", expressions=[node.this]))  # type: ignore[return-value]
+    if (isinstance(node, exp.BitwiseRightShift) and isinstance(node.this, exp.Anonymous)
+            and str(node.this.this).lower() == "hash"):
+        # buckets of a 64-bit hash: Spark's is signed, so shift it unsigned
+        return _fn("shiftrightunsigned", node.this.copy(), node.expression.copy())
+    if isinstance(node, exp.TimeToUnix):  # DuckDB's epoch(): seconds, with fractions
+        return exp.Div(this=_epoch_us(node.this.copy()),
+                       expression=exp.Literal.number("1e6"))
+    if isinstance(node, exp.PercentileCont) and node.expression:  # quantile_cont(x, q)
+        return _fn("percentile", node.this.copy(), node.expression.copy())
+    if isinstance(node, exp.Anonymous):
+        mapped = _map_function(node)
+        if mapped is not None:
+            return mapped
+    if isinstance(node, exp.DataType) and node.this in _INTERNAL_TYPES:
+        return exp.DataType.build(_INTERNAL_TYPES[node.this], dialect=SPARK)
+    return node
+
+
+def to_spark(query: Any) -> SparkQuery:
+    """A query in Steward's dialect (text or tree) as Spark SQL, with its scans."""
+    text = query.sql(dialect=DIALECT) if isinstance(query, exp.Expression) else str(query)
+    try:
+        trees = [t for t in sqlglot.parse(text, read=DIALECT) if t is not None]
+    except ParseError as e:
+        raise SparkSqlError(f"cannot read the query: {e}") from None
+    if len(trees) != 1:
+        raise SparkSqlError(f"one statement expected, found {len(trees)}")
+    scans: dict[str, list[str]] = {}
+    tree = trees[0]
+    describe = isinstance(tree, exp.Describe) and isinstance(tree.this, exp.Query)
+    if describe:
+        tree = tree.this
+    tree = tree.transform(lambda n: _rewrite(n, scans))
+    try:
+        sql = tree.sql(dialect=SPARK, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as e:
+        raise SparkSqlError(str(e)) from None
+    return SparkQuery(sql, scans, describe)
+
+
+def spark_problems(code: str) -> list[tuple[int, str]]:
+    """(line, what) for each construct of a model Spark cannot run as written."""
+    try:
+        tree = sqlglot.parse_one(code, read=DIALECT)
+    except ParseError:
+        return []  # the load reports syntax errors already
+    found: list[tuple[int, str]] = []
+    seen: set[str] = set()
+
+    def add(node: exp.Expression, what: str) -> None:
+        if what not in seen:
+            seen.add(what)
+            found.append((_line(node), what))
+
+    for node in tree.walk():
+        if isinstance(node, exp.DataType) and node.this in DUCKDB_ONLY_TYPES:
+            add(node, f"the type {DUCKDB_ONLY_TYPES[node.this]} exists in DuckDB only "
+                      "(Spark has no such type); cast to a type both engines have")
+        elif isinstance(node, exp.Join) and str(node.args.get("method") or "").upper() in (
+                "ASOF", "POSITIONAL"):
+            add(node, f"{str(node.args['method']).upper()} JOIN is DuckDB only")
+        elif isinstance(node, exp.Anonymous):
+            name = str(node.this).lower()
+            if name not in SAME_NAME and _map_function(node) is None and name not in (
+                    "read_parquet",):
+                add(node, f"the function {name}() is not known to translate to Spark SQL")
+        elif type(node).__name__ == "Columns":
+            add(node, "COLUMNS(...) expressions are DuckDB only")
+    try:
+        to_spark(tree)
+    except SparkSqlError as e:
+        add(tree, f"cannot be transpiled faithfully to Spark SQL: {e}")
+    return found
+
+
+def _line(node: exp.Expression) -> int:
+    """The 1-based line of ``node`` in the text it was parsed from (1 if unknown): the
+    line of the first name written in it or, failing that, in what holds it."""
+    at: exp.Expression | None = node
+    while at is not None:
+        for n in at.walk():
+            if isinstance(n, exp.Identifier) and "line" in (n.meta or {}):
+                return int(n.meta["line"])
+        at = at.parent
+    return 1
