@@ -100,6 +100,9 @@ def _epoch_us(e: exp.Expression) -> exp.Expression:
     return _fn("unix_micros", exp.Cast(this=e, to=exp.DataType.build("TIMESTAMP")))
 
 
+_INTERVALS = {"to_days": 0, "to_hours": 1, "to_minutes": 2, "to_seconds": 3}
+
+
 def _map_function(node: exp.Anonymous) -> exp.Expression | None:
     """Spark's form of a DuckDB function sqlglot passes through unchanged."""
     name = str(node.this).lower()
@@ -117,6 +120,10 @@ def _map_function(node: exp.Anonymous) -> exp.Expression | None:
             return inf
         inf.append("expressions", exp.Literal.string("NaN"))
         return exp.Not(this=exp.Paren(this=inf))
+    if name in _INTERVALS and len(args) == 1:  # to_minutes(x): an interval of x minutes
+        parts: list[exp.Expression] = [exp.Literal.number(0) for _ in range(4)]
+        parts[_INTERVALS[name]] = args[0]
+        return _fn("make_dt_interval", *parts)
     if name == "quantile_cont" and len(args) == 2:
         return _fn("percentile", *args)
     return None
@@ -138,6 +145,11 @@ def _rewrite(node: exp.Expression, scans: dict[str, list[str]]) -> exp.Expressio
             and str(node.this.this).lower() == "hash"):
         # buckets of a 64-bit hash: Spark's is signed, so shift it unsigned
         return _fn("shiftrightunsigned", node.this.copy(), node.expression.copy())
+    if isinstance(node, exp.ToDays):
+        return _map_function(exp.Anonymous(this="to_days", expressions=[node.this]))  # type: ignore[return-value]
+    if isinstance(node, exp.Dayname | exp.Monthname):  # Spark's dayname() says 'Mon'
+        pattern = "EEEE" if isinstance(node, exp.Dayname) else "MMMM"
+        return _fn("date_format", node.this.copy(), exp.Literal.string(pattern))
     if isinstance(node, exp.TimeToUnix):  # DuckDB's epoch(): seconds, with fractions
         return exp.Div(this=_epoch_us(node.this.copy()),
                        expression=exp.Literal.number("1e6"))

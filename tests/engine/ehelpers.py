@@ -1,0 +1,18 @@
+"""Helpers for the engine conformance suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SPARK_YAML = ('engine: {type: spark, master: "local[2]", conf: {spark.sql.shuffle.partitions: 2, '
+              'spark.ui.enabled: false, spark.default.parallelism: 2}}\n')
+ENGINE_YAML = {"duckdb": "engine: {type: duckdb}\n", "spark": SPARK_YAML}
+
+
+
+def use_engine(root: Path, engine: str) -> None:
+    """Make the project at ``root`` run on ``engine``."""
+    path = root / "steward.yaml"
+    lines = [ln for ln in path.read_text().splitlines(keepends=True)
+             if not ln.lstrip("# ").startswith("engine:")]
+    path.write_text("".join(lines).rstrip("\n") + "\n" + ENGINE_YAML[engine])
