@@ -99,13 +99,14 @@ class SparkEngine:
                         for f in df.schema.fields]
                 return rows if what == "rows" else (rows[0] if rows else None)
             if what == "rows":
-                return [tuple(r) for r in df.collect()]
+                return [tuple(_plain(v) for v in r) for r in df.collect()]
             if what == "first":
                 got = df.take(1)
-                return tuple(got[0]) if got else None
+                return tuple(_plain(v) for v in got[0]) if got else None
             if what == "record":
                 got = df.take(1)
-                return dict(zip(df.columns, got[0], strict=True)) if got else {}
+                return ({c: _plain(v) for c, v in zip(df.columns, got[0], strict=True)}
+                        if got else {})
             return df.toArrow()
         except StewardError:
             raise
@@ -242,6 +243,15 @@ class SparkEngine:
 
     def data_hash(self, files: list[str]) -> str:
         return self.local.data_hash(files)  # type: ignore[no-any-return]
+
+
+def _plain(value: Any) -> Any:
+    """A value as DuckDB returns it: a struct as a dict, a list of them as dicts."""
+    if isinstance(value, tuple) and hasattr(value, "asDict"):
+        return {k: _plain(v) for k, v in value.asDict().items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _parquet_rows(files: list[str]) -> int:

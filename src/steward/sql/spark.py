@@ -107,7 +107,7 @@ def _map_function(node: exp.Anonymous) -> exp.Expression | None:
     """Spark's form of a DuckDB function sqlglot passes through unchanged."""
     name = str(node.this).lower()
     args = [a.copy() for a in node.expressions]
-    if name == "hash" and len(args) == 1:  # DuckDB: a 64-bit hash; Spark's hash is 32-bit
+    if name == "hash" and args:  # DuckDB: a 64-bit hash; Spark's hash is 32-bit
         return _fn("xxhash64", *args)
     if name == "epoch_us" and len(args) == 1:
         return _epoch_us(args[0])
@@ -129,6 +129,26 @@ def _map_function(node: exp.Anonymous) -> exp.Expression | None:
     return None
 
 
+def _smallest_n(node: exp.Expression) -> bool:
+    return isinstance(node, exp.ArgMin) and node.args.get("count") is not None
+
+
+def _smallest(node: exp.Expression, where: exp.Expression | None) -> exp.Expression:
+    """DuckDB's ``arg_min(x, key, n)`` (the ``x`` of the ``n`` smallest keys, as a list)
+    in Spark: the pairs collected, sorted by key, the first ``n`` values kept."""
+    pair = exp.Struct(expressions=[
+        exp.PropertyEQ(this=exp.to_identifier("k"), expression=node.expression.copy()),
+        exp.PropertyEQ(this=exp.to_identifier("v"), expression=node.this.copy())])
+    collected: exp.Expression = exp.Anonymous(this="collect_list", expressions=[pair])
+    if where is not None:
+        collected = exp.Filter(this=collected, expression=where.copy())
+    rest = sqlglot.parse_one(
+        f"slice(transform(array_sort(__pairs), p -> p.v), 1, {node.args['count'].sql()})",
+        read=SPARK)
+    return rest.transform(lambda n: collected.copy() if isinstance(n, exp.Column)
+                          and n.name == "__pairs" else n)
+
+
 def _rewrite(node: exp.Expression, scans: dict[str, list[str]]) -> exp.Expression:
     if isinstance(node, exp.Table):
         files = _files(node.this)
@@ -139,6 +159,10 @@ def _rewrite(node: exp.Expression, scans: dict[str, list[str]]) -> exp.Expressio
             if node.alias:
                 table.set("alias", exp.TableAlias(this=exp.to_identifier(node.alias)))
             return table
+    if isinstance(node, exp.Filter) and _smallest_n(node.this):
+        return _smallest(node.this, node.expression)
+    if _smallest_n(node):
+        return _smallest(node, None)
     if isinstance(node, exp.IsInf):
         return _map_function(exp.Anonymous(this="isinf", expressions=[node.this]))  # type: ignore[return-value]
     if (isinstance(node, exp.BitwiseRightShift) and isinstance(node.this, exp.Anonymous)
@@ -178,7 +202,8 @@ def to_spark(query: Any) -> SparkQuery:
     describe = isinstance(tree, exp.Describe) and isinstance(tree.this, exp.Query)
     if describe:
         tree = tree.this
-    tree = tree.transform(lambda n: _rewrite(n, scans))
+    # twice: what a rewrite moves into a new node (arg_min's parts) is rewritten too
+    tree = tree.transform(lambda n: _rewrite(n, scans)).transform(lambda n: _rewrite(n, scans))
     try:
         sql = tree.sql(dialect=SPARK, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as e:
