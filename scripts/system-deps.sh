@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# System packages the test suite needs (a real browser for the HTML report test).
+# System packages the test suite needs (a real browser for the HTML report test; Java 17
+# for the Spark engine).
 # Idempotent: installs only what is missing. CI runs as root on Debian.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if ! command -v java >/dev/null 2>&1; then
+  # Debian 12 ships openjdk-17; newer releases only a newer default JRE (Spark 4 runs on 17+)
+  if command -v apt-cache >/dev/null 2>&1 && apt-cache show openjdk-17-jre-headless >/dev/null 2>&1; then
+    need+=(openjdk-17-jre-headless)
+  else
+    need+=(default-jre-headless)
+  fi
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing system packages: ${need[*]}"

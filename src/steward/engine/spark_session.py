@@ -8,7 +8,9 @@ Spark Connect server that does not answer — is one :class:`ConfigError` at the
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 from typing import Any
 
 from steward.core.errors import ConfigError, Problem
@@ -34,6 +36,7 @@ LOCAL_CONF: dict[str, str] = {
     "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}",
 }
 
+CONNECT_TIMEOUT = 5.0  # seconds to open a connection to a Spark Connect server
 INSTALL_JAVA = ("install Java 17 (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; "
                 "or run scripts/system-deps.sh), or set JAVA_HOME to a Java 17 installation")
 
@@ -95,6 +98,15 @@ def start_session(spec: SparkEngineSpec, root: str) -> Any:
 def _connect(spec: SparkEngineSpec, root: str, conf: dict[str, str]) -> Any:
     from pyspark.sql import SparkSession
 
+    assert spec.remote
+    hint = ("check that the server runs and engine.remote names its host and port "
+            "(sc://host:15002)")
+    host, port = _address(spec.remote)
+    try:  # the client retries for minutes; a closed port is said at once
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as e:
+        raise _problem(root, f"the Spark Connect server {spec.remote} is unreachable: "
+                       f"{e.strerror or e}", hint, "remote") from None
     try:
         builder = SparkSession.builder.remote(spec.remote)
         session = builder.getOrCreate()
@@ -107,10 +119,20 @@ def _connect(spec: SparkEngineSpec, root: str, conf: dict[str, str]) -> Any:
                        "pip install 'pyspark[connect]'", "remote") from None
     except Exception as e:
         raise _problem(root, f"the Spark Connect server {spec.remote} did not answer: "
-                       f"{_first_line(e)}",
-                       "check that the server runs and engine.remote names its host and port "
-                       "(sc://host:15002)", "remote") from None
+                       f"{_first_line(e)}", hint, "remote") from None
     return session
+
+
+def _address(url: str) -> tuple[str, int]:
+    """(host, port) of ``sc://host[:port][/;params]`` (Spark Connect's port: 15002)."""
+    rest = url.removeprefix("sc://").split("/", 1)[0].split(";", 1)[0]
+    m = re.fullmatch(r"\[(?P<v6>[^\]]+)\](?::(?P<p6>\d+))?|(?P<host>[^:]+)(?::(?P<port>\d+))?",
+                     rest)
+    if not m:
+        return rest, 15002
+    host = m.group("v6") or m.group("host")
+    port = m.group("p6") or m.group("port")
+    return host, int(port) if port else 15002
 
 
 def _text(value: Any) -> str:

@@ -1,0 +1,91 @@
+"""Bad input for the Spark engine: each is one clear message, exit code 2, and loses
+nothing already published."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+from ehelpers import use_engine
+
+from tests.conftest import published_state, steward
+
+BIN = str(Path(sys.executable).parent)
+
+
+def _spark(root: Path, extra: str = "") -> None:
+    path = root / "steward.yaml"
+    use_engine(root, "duckdb")
+    text = path.read_text().replace("engine: {type: duckdb}\n", "")
+    path.write_text(text + "engine:\n  type: spark\n" + extra)
+
+
+def _clean(err: str) -> None:
+    assert "Traceback" not in err and "py4j" not in err.lower(), err
+
+
+def test_java_missing_says_what_to_install(starter: Path) -> None:
+    _spark(starter)
+    # JAVA_HOME pointing nowhere
+    code, _, err = steward(starter, "run", env={"JAVA_HOME": str(starter / "no-java")})
+    assert code == 2, err
+    assert "steward.yaml:" in err and "holds no bin/java" in err
+    assert "openjdk-17-jre-headless" in err
+    _clean(err)
+    # no JAVA_HOME and no java on the PATH
+    code, _, err = steward(starter, "run", env={"JAVA_HOME": None, "PATH": BIN})
+    assert code == 2, err
+    assert "no 'java' is on the PATH" in err and "openjdk-17-jre-headless" in err
+    _clean(err)
+    assert published_state(starter)[0] == []  # nothing was built or pointed at
+
+
+def test_an_unreachable_spark_connect_server_is_one_message(starter: Path) -> None:
+    # built on DuckDB first: what is published must stay as it was
+    assert steward(starter, "run")[0] == 0
+    before = published_state(starter)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    _spark(starter, f"  remote: sc://127.0.0.1:{port}\n")
+    sql = starter / "models" / "marts" / "daily_revenue.sql"
+    sql.write_text(sql.read_text().replace("order by order_date", "order by order_date desc"))
+    code, _, err = steward(starter, "run")
+    assert code == 2, err
+    line = starter.joinpath("steward.yaml").read_text().splitlines().index(
+        f"  remote: sc://127.0.0.1:{port}") + 1
+    assert (f"steward.yaml:{line}: the Spark Connect server sc://127.0.0.1:{port} is "
+            "unreachable") in err, err
+    assert "sc://host:15002" in err
+    _clean(err)
+    assert published_state(starter) == before
+
+
+def test_a_construct_spark_cannot_run_is_refused_at_load(starter: Path) -> None:
+    sql = starter / "models" / "marts" / "daily_revenue.sql"
+    sql.write_text("select o.order_date, count(*) as orders, sum(o.amount) as revenue\n"
+                   "from staging.orders o\n"
+                   "asof join staging.orders p on o.order_date >= p.order_date\n"
+                   "group by o.order_date\n")
+    _spark(starter)
+    code, _, err = steward(starter, "run")
+    assert code == 2, err
+    assert "models/marts/daily_revenue.sql:3: marts.daily_revenue: ASOF JOIN is DuckDB only" \
+        in err
+    _clean(err)
+
+
+def test_a_type_only_duckdb_has_is_refused_at_load(starter: Path) -> None:
+    sql = starter / "models" / "staging" / "orders.sql"
+    sql.write_text("select order_id, customer, amount,\n"
+                   "  cast(ordered_at as date) as order_date,\n"
+                   "  cast(order_id as UTINYINT) as small_id\n"
+                   "from raw.orders\n")
+    assert steward(starter, "plan")[0] == 0  # DuckDB has the type
+    _spark(starter)
+    code, _, err = steward(starter, "plan")
+    assert code == 2, err
+    assert "models/staging/orders.sql:3: staging.orders: the type UTINYINT exists in DuckDB " \
+        "only" in err
+    _clean(err)
