@@ -89,3 +89,36 @@ def test_a_type_only_duckdb_has_is_refused_at_load(starter: Path) -> None:
     assert "models/staging/orders.sql:3: staging.orders: the type UTINYINT exists in DuckDB " \
         "only" in err
     _clean(err)
+
+
+PROBE = """
+import json, sys
+sys.argv = ["steward", *json.loads(sys.argv[1])]
+from steward.cli.entry import main
+try:
+    main()
+except SystemExit as e:
+    code = e.code
+sys.stdout.flush()
+sys.stderr.write("\\nPYSPARK=%s\\n" % ("pyspark" in sys.modules))
+"""
+
+
+def _pyspark_imported(root: Path, *args: str) -> bool:
+    import json
+    import subprocess
+
+    p = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(args))], cwd=root,
+                       capture_output=True, text=True, timeout=120)
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("PYSPARK="), p.stderr
+    return last == "PYSPARK=True"
+
+
+def test_help_and_a_run_with_nothing_to_build_never_import_pyspark(starter: Path) -> None:
+    assert steward(starter, "run")[0] == 0  # built on DuckDB
+    _spark(starter)
+    assert not _pyspark_imported(starter, "--help")
+    assert not _pyspark_imported(starter, "run")  # the engine changed, nothing to build
+    assert not _pyspark_imported(starter, "run")  # the no-op fast path
+    assert not _pyspark_imported(starter, "sql", "select count(*) from marts.daily_revenue")

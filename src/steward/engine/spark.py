@@ -78,18 +78,25 @@ class SparkEngine:
     def dataframe(self, query: Query) -> tuple[Any, bool]:
         """``query`` (Steward's dialect) as a Spark DataFrame over its versions' files, and
         whether it was a ``DESCRIBE`` (the frame is then the described query's)."""
+        spark = self.session
         try:
-            q = to_spark(query)
+            q = to_spark(query, self._columns_of)
+            self._register(q.scans)
+            df = spark.sql(q.sql)
         except SparkSqlError as e:
             raise BuildError(f"query: {e}") from None
-        spark = self.session
-        for view, files in q.scans.items():
-            spark.read.parquet(*files).createOrReplaceTempView(view)
-        try:
-            df = spark.sql(q.sql)
         except Exception as e:
             raise BuildError(f"query: {spark_error(e)}") from None
         return df, q.describe
+
+    def _register(self, scans: Mapping[str, list[str]]) -> None:
+        for view, files in scans.items():
+            self.session.read.parquet(*files).createOrReplaceTempView(view)
+
+    def _columns_of(self, scans: Mapping[str, list[str]], sql: str) -> list[str]:
+        """The columns a Spark SQL query returns (analysed, not run)."""
+        self._register(scans)
+        return list(self.session.sql(sql).columns)
 
     def _run(self, query: Query, what: str) -> Any:
         df, describe = self.dataframe(query)
@@ -180,15 +187,13 @@ class SparkEngine:
             mapping[name] = parquet_scan(files)
             mapping.setdefault(name.split(".", 1)[-1], mapping[name])
         sql = rewrite_references(product.code, mapping)
-        try:
-            q = to_spark(sql)
-        except SparkSqlError as e:
-            raise BuildError(f"{product.file}: {e}") from None
         spark = self.session
         try:
-            for view, files in q.scans.items():
-                spark.read.parquet(*files).createOrReplaceTempView(view)
+            q = to_spark(sql, self._columns_of)
+            self._register(q.scans)
             df = spark.sql(q.sql)
+        except SparkSqlError as e:
+            raise BuildError(f"{product.file}: {e}") from None
         except Exception as e:
             raise BuildError(f"{product.file}: {spark_error(e)}") from None
         names = [f.name for f in df.schema.fields]

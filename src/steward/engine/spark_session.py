@@ -68,10 +68,11 @@ def start_session(spec: SparkEngineSpec, root: str) -> Any:
     """A Spark session as ``spec`` says: local/cluster (``master``) or Spark Connect."""
     import warnings
 
+    # (PySpark warns about the pandas version when imported; Steward hands it no pandas)
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                            category=FutureWarning)
     try:
-        with warnings.catch_warnings():  # (about pandas versions it is not using here)
-            warnings.simplefilter("ignore", FutureWarning)
-            from pyspark.sql import SparkSession
+        from pyspark.sql import SparkSession
     except ImportError:
         raise _problem(root, "engine spark needs PySpark, which is not installed",
                        "pip install 'datasteward[spark]'", "type") from None

@@ -13,6 +13,7 @@ type only DuckDB has.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,8 +189,52 @@ def _rewrite(node: exp.Expression, scans: dict[str, list[str]]) -> exp.Expressio
     return node
 
 
-def to_spark(query: Any) -> SparkQuery:
-    """A query in Steward's dialect (text or tree) as Spark SQL, with its scans."""
+# the column names a Spark SQL query returns, its scans registered: (scans, sql) -> names
+ColumnsOf = Callable[[dict[str, list[str]], str], list[str]]
+
+
+def _by_name(tree: exp.Expression, scans: dict[str, list[str]], columns_of: ColumnsOf
+             ) -> exp.Expression:
+    """``UNION [ALL] BY NAME`` (which Spark SQL lacks) as a plain union: each side selects
+    the columns of both by name, in DuckDB's order (the left side's, then the right's
+    new ones), NULL where a side has no such column."""
+    unions = [u for u in tree.find_all(exp.Union) if u.args.get("by_name")]
+    for union in reversed(unions):  # the innermost first
+        with_ = tree.args.get("with_")
+        ctes = list(with_.expressions) if with_ is not None else []
+        holder = union.find_ancestor(exp.CTE)
+        if holder is not None and holder in ctes:
+            ctes = ctes[:ctes.index(holder)]
+
+        def names(side: exp.Expression, ctes: list[exp.Expression] = ctes) -> list[str]:
+            q = exp.select("*").from_(exp.Subquery(this=side.copy(),
+                                                   alias=exp.TableAlias(this=exp.to_identifier("__s"))))
+            if ctes:
+                q.set("with_", exp.With(expressions=[c.copy() for c in ctes]))
+            return columns_of(scans, q.sql(dialect=SPARK))
+
+        left, right = names(union.this), names(union.expression)
+        wanted = left + [c for c in right if c.lower() not in {x.lower() for x in left}]
+
+        def project(side: exp.Expression, have: list[str], wanted: list[str] = wanted
+                    ) -> exp.Expression:
+            lower = {h.lower(): h for h in have}
+            items = [exp.column(lower[c.lower()], quoted=True) if c.lower() in lower
+                     else exp.alias_(exp.null(), c, quoted=True) for c in wanted]
+            return exp.select(*items).from_(exp.Subquery(
+                this=side.copy(), alias=exp.TableAlias(this=exp.to_identifier("__s"))))
+
+        union.set("this", project(union.this, left))
+        union.set("expression", project(union.expression, right))
+        union.set("by_name", None)
+    return tree
+
+
+def to_spark(query: Any, columns_of: ColumnsOf | None = None) -> SparkQuery:
+    """A query in Steward's dialect (text or tree) as Spark SQL, with its scans.
+
+    ``columns_of`` answers what columns a query returns; without it ``UNION BY NAME``
+    cannot be translated (a :class:`SparkSqlError`)."""
     text = query.sql(dialect=DIALECT) if isinstance(query, exp.Expression) else str(query)
     try:
         trees = [t for t in sqlglot.parse(text, read=DIALECT) if t is not None]
@@ -204,6 +249,10 @@ def to_spark(query: Any) -> SparkQuery:
         tree = tree.this
     # twice: what a rewrite moves into a new node (arg_min's parts) is rewritten too
     tree = tree.transform(lambda n: _rewrite(n, scans)).transform(lambda n: _rewrite(n, scans))
+    if any(u.args.get("by_name") for u in tree.find_all(exp.Union)):
+        if columns_of is None:
+            raise SparkSqlError("UNION BY NAME needs its sides' columns")
+        tree = _by_name(tree, scans, columns_of)
     try:
         sql = tree.sql(dialect=SPARK, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as e:
@@ -240,7 +289,7 @@ def spark_problems(code: str) -> list[tuple[int, str]]:
         elif type(node).__name__ == "Columns":
             add(node, "COLUMNS(...) expressions are DuckDB only")
     try:
-        to_spark(tree)
+        to_spark(tree, lambda scans, sql: [])  # (the columns are known at build time)
     except SparkSqlError as e:
         add(tree, f"cannot be transpiled faithfully to Spark SQL: {e}")
     return found
