@@ -60,6 +60,8 @@ def test_build_diff_and_environments(starter: Path, engine_type: str) -> None:
         "keyed", 4, 3, 1, 0, 0)
     d = diff(ctx, "marts.daily_revenue", "prod", "dev")
     assert (d.removed, d.changed, d.unchanged) == (1, 0, 2)
+    d = diff(ctx, "raw.orders", "prod", "dev")  # no primary key: whole rows compared
+    assert (d.mode, d.added, d.removed, d.unchanged) == ("full-row", 0, 0, 4)
     moved = promote(ctx, "dev", "prod")
     assert set(moved.moves) >= {"staging.orders", "marts.daily_revenue"}
     assert Context(starter).sql("select count(*) as n from staging.orders").to_pylist() == [

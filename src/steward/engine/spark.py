@@ -291,7 +291,7 @@ def spark_error(e: Exception) -> str:
     text = str(e)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     head = lines[0] if lines else type(e).__name__
-    cls = getattr(e, "getErrorClass", None)
+    cls = getattr(e, "getCondition", None)
     try:
         code = cls() if callable(cls) else None
     except Exception:  # pragma: no cover

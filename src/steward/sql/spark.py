@@ -130,6 +130,18 @@ def _map_function(node: exp.Anonymous) -> exp.Expression | None:
     return None
 
 
+def _aliases(node: exp.Expression) -> set[str]:
+    """The names of the tables the SELECT holding ``node`` reads."""
+    select = node.find_ancestor(exp.Select)
+    if select is None:
+        return set()
+    found = set()
+    for source in [select.args.get("from_"), *(select.args.get("joins") or [])]:
+        if source is not None and source.this is not None:
+            found.add(source.this.alias_or_name)
+    return found
+
+
 def _smallest_n(node: exp.Expression) -> bool:
     return isinstance(node, exp.ArgMin) and node.args.get("count") is not None
 
@@ -160,6 +172,18 @@ def _rewrite(node: exp.Expression, scans: dict[str, list[str]]) -> exp.Expressio
             if node.alias:
                 table.set("alias", exp.TableAlias(this=exp.to_identifier(node.alias)))
             return table
+    sample = node.args.get("sample") if isinstance(node, exp.Select) else None
+    if isinstance(sample, exp.TableSample) and sample.args.get("size") is not None:
+        # a repeatable sample of n rows (Spark's TABLESAMPLE (n ROWS) is the first n)
+        seed = sample.args.get("seed") or exp.Literal.number(0)
+        node = node.copy()
+        node.set("sample", None)
+        return node.order_by(_fn("rand", seed.copy())).limit(sample.args["size"].copy())
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Column) \
+            and not node.this.table and node.this.name in _aliases(node):
+        # DuckDB's list(t) of a table alias: its rows as structs
+        whole = sqlglot.parse_one(f"struct(`{node.this.name}`.*)", read=SPARK)
+        return exp.ArrayAgg(this=whole)
     if isinstance(node, exp.Filter) and _smallest_n(node.this):
         return _smallest(node.this, node.expression)
     if _smallest_n(node):
