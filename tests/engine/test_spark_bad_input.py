@@ -122,3 +122,29 @@ def test_help_and_a_run_with_nothing_to_build_never_import_pyspark(starter: Path
     assert not _pyspark_imported(starter, "run")  # the engine changed, nothing to build
     assert not _pyspark_imported(starter, "run")  # the no-op fast path
     assert not _pyspark_imported(starter, "sql", "select count(*) from marts.daily_revenue")
+
+
+def test_a_spark_build_killed_mid_write_leaves_nothing_visible(starter: Path,
+                                                               spark_session) -> None:
+    from steward.context import Context
+
+    _spark(starter, '  conf: {spark.sql.shuffle.partitions: 2, spark.ui.enabled: false}\n')
+    # killed (kill -9) after Spark wrote staging.orders, before its files were moved in
+    import os
+    import subprocess
+
+    exe = [sys.executable, "-m", "steward.cli.main", "run"]
+    p = subprocess.run(exe, cwd=starter, capture_output=True, text=True, timeout=900,
+                       env={**os.environ, "STEWARD_FAULT": "spark.after_write"})
+    assert p.returncode == -9, (p.returncode, p.stderr[-2000:])
+    pointers, versions, _ = published_state(starter)
+    assert pointers == []
+    assert {status for _, status, _ in versions} <= {"building", "published"}
+    # the next run recovers (its scratch removed) and builds everything
+    ctx = Context(starter)
+    result = ctx.run()
+    assert result.ok, [(s.product, s.error) for s in result.steps]
+    assert ctx.verify().ok
+    store = starter / ".steward" / "store"
+    assert not list(store.rglob(".spark-*"))
+    assert ctx.sql("select count(*) as n from marts.daily_revenue").to_pylist() == [{"n": 3}]

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
+from steward.core import faults
 from steward.core.errors import BuildError, StewardError
 from steward.core.model import Product
 from steward.core.records import Column
@@ -217,8 +218,14 @@ class SparkEngine:
                 df.write.mode("errorifexists").option("compression", "zstd").parquet(tmp)
             except Exception as e:
                 raise BuildError(f"{where}: {spark_error(e)}") from None
+            faults.point("spark.after_write")
             parts = sorted(f for f in os.listdir(tmp)
                            if f.startswith("part-") and f.endswith(".parquet"))
+            if not parts:  # no rows, and Spark wrote no file: an empty one with the schema
+                import pyarrow.parquet as pq
+
+                pq.write_table(df.limit(0).toArrow(), os.path.join(tmp, "part-empty.parquet"))
+                parts = ["part-empty.parquet"]
             os.makedirs(folder, exist_ok=True)
             out = []
             for i, f in enumerate(parts):

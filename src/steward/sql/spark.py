@@ -142,6 +142,19 @@ def _aliases(node: exp.Expression) -> set[str]:
     return found
 
 
+_DATE_PARTS = tuple(getattr(exp, n) for n in (
+    "Year", "Month", "Day", "Quarter", "DayOfWeek", "DayOfMonth", "DayOfYear", "WeekOfYear",
+    "Week", "Hour", "Minute", "Second") if hasattr(exp, n))
+_ROW_NUMBERS = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile)
+
+
+def _int32(node: exp.Expression) -> bool:
+    """A date part, or a window's row number / rank: INT on Spark, BIGINT on DuckDB."""
+    if isinstance(node, exp.Window):
+        return isinstance(node.this, _ROW_NUMBERS)
+    return isinstance(node, _DATE_PARTS)
+
+
 def _smallest_n(node: exp.Expression) -> bool:
     return isinstance(node, exp.ArgMin) and node.args.get("count") is not None
 
@@ -188,6 +201,18 @@ def _rewrite(node: exp.Expression, scans: dict[str, list[str]]) -> exp.Expressio
         return _smallest(node.this, node.expression)
     if _smallest_n(node):
         return _smallest(node, None)
+    if isinstance(node, exp.Round) and node.args.get("decimals") is not None \
+            and not node.args.get("steward"):
+        # DuckDB rounds a double as round(x * 10^n) / 10^n; Spark rounds its exact
+        # decimal expansion (22.275 -> 22.28 where DuckDB says 22.27)
+        scale = exp.Pow(this=exp.Literal.number(10), expression=node.args["decimals"].copy())
+        inner = exp.Round(this=exp.Mul(this=node.this.copy(), expression=scale.copy()),
+                          steward=True)
+        return exp.Div(this=inner, expression=scale)
+    if _int32(node) and not (isinstance(node.parent, exp.Cast)
+                             and node.parent.to.this == exp.DataType.Type.BIGINT):
+        # DuckDB's date parts and row numbers are BIGINT, Spark's INT
+        return exp.Cast(this=node.copy(), to=exp.DataType.build("BIGINT"))
     if isinstance(node, exp.IsInf):
         return _map_function(exp.Anonymous(this="isinf", expressions=[node.this]))  # type: ignore[return-value]
     if (isinstance(node, exp.BitwiseRightShift) and isinstance(node.this, exp.Anonymous)
