@@ -11,8 +11,16 @@ ENGINE_YAML = {"duckdb": "engine: {type: duckdb}\n", "spark": SPARK_YAML}
 
 
 def use_engine(root: Path, engine: str) -> None:
-    """Make the project at ``root`` run on ``engine``."""
+    """Make the project at ``root`` run on ``engine`` (its ``engine:`` block replaced)."""
     path = root / "steward.yaml"
-    lines = [ln for ln in path.read_text().splitlines(keepends=True)
-             if not ln.lstrip("# ").startswith("engine:")]
-    path.write_text("".join(lines).rstrip("\n") + "\n" + ENGINE_YAML[engine])
+    kept: list[str] = []
+    inside = False
+    for line in path.read_text().splitlines(keepends=True):
+        if line.lstrip("# ").startswith("engine:"):
+            inside = not line.startswith("#")
+            continue
+        if inside and line.startswith((" ", "\t")):
+            continue
+        inside = False
+        kept.append(line)
+    path.write_text("".join(kept).rstrip("\n") + "\n" + ENGINE_YAML[engine])

@@ -203,8 +203,9 @@ def _rewrite(node: exp.Expression, scans: dict[str, list[str]]) -> exp.Expressio
         return _smallest(node, None)
     if isinstance(node, exp.Round) and node.args.get("decimals") is not None \
             and not node.args.get("steward"):
-        # DuckDB rounds a double as round(x * 10^n) / 10^n; Spark rounds its exact
-        # decimal expansion (22.275 -> 22.28 where DuckDB says 22.27)
+        # in double arithmetic, as DuckDB's round of a DECIMAL / BIGINT ratio is (Spark's
+        # would keep a DECIMAL). A tie in decimal notation may still differ by one unit:
+        # DuckDB rounds the binary value (22.275 -> 22.27), Spark what it prints (22.28)
         scale = exp.Pow(this=exp.Literal.number(10), expression=node.args["decimals"].copy())
         inner = exp.Round(this=exp.Mul(this=node.this.copy(), expression=scale.copy()),
                           steward=True)
