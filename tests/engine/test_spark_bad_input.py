@@ -148,3 +148,18 @@ def test_a_spark_build_killed_mid_write_leaves_nothing_visible(starter: Path,
     store = starter / ".steward" / "store"
     assert not list(store.rglob(".spark-*"))
     assert ctx.sql("select count(*) as n from marts.daily_revenue").to_pylist() == [{"n": 3}]
+
+
+def test_engine_settings_are_checked_per_engine(starter: Path) -> None:
+    path = starter / "steward.yaml"
+    base = path.read_text()
+    line = len(base.splitlines()) + 1
+    for engine, want in [
+        ("{type: sparkk}", f"steward.yaml:{line}: unknown engine type 'sparkk': duckdb or spark"),
+        ("{type: spark, threads: 4}", "unknown key 'threads' (at engine.threads)"),
+        ('{type: spark, remote: "http://h:1"}', "engine.remote: String should match"),
+    ]:
+        path.write_text(base + f"engine: {engine}\n")
+        code, _, err = steward(starter, "plan")
+        assert code == 2 and want in err, err
+        _clean(err)

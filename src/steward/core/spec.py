@@ -126,9 +126,9 @@ class SparkEngineSpec(Spec):
 
 
 def _engine_type(value: Any) -> str:
-    got = value.get("type", "duckdb") if isinstance(value, dict) else getattr(value, "type",
-                                                                              "duckdb")
-    return got if got in ("duckdb", "spark") else "duckdb"
+    if isinstance(value, dict):
+        return str(value.get("type", "duckdb"))
+    return str(getattr(value, "type", "duckdb"))
 
 
 AnyEngineSpec = Annotated[
