@@ -259,3 +259,28 @@ def test_spark_refuses_at_load_what_it_cannot_run(starter: Path) -> None:
     text = e.value.render()
     assert "models/marts/daily_revenue.sql:2:" in text
     assert "marts.daily_revenue" in text and "UHUGEINT exists in DuckDB only" in text
+
+
+SPARK_PRODUCT = '''\
+from steward import product
+
+
+@product(owner="data@example.com", inputs_as="spark")
+def big_orders(staging__orders):
+    return staging__orders.where("amount > 20").select("order_id", "amount")
+'''
+
+
+def test_python_products_on_spark_may_ask_for_spark_dataframes(starter: Path,
+                                                               engine_type: str) -> None:
+    _write(starter, {"models/marts/big_orders.py": SPARK_PRODUCT})
+    use_engine(starter, engine_type)
+    ctx = Context(starter)
+    step = {s.product: s for s in ctx.run().steps}["marts.big_orders"]
+    if engine_type == "duckdb":
+        assert step.status == "failed"
+        assert "inputs_as: spark needs the Spark engine" in step.error
+        return
+    assert step.status == "built", step.error
+    got = ctx.sql("select order_id, amount from marts.big_orders order by 1").to_pylist()
+    assert got == [{"order_id": 2, "amount": 99.0}, {"order_id": 4, "amount": 42.0}]

@@ -102,7 +102,7 @@ class SqlProductSpec(_Common):
 class PythonProductSpec(_Common):
     kind: Literal["python"] = "python"
     inputs: dict[str, str] = Field(default_factory=dict)
-    inputs_as: Literal["arrow", "pandas", "polars"] = "arrow"
+    inputs_as: Literal["arrow", "pandas", "polars", "spark"] = "arrow"
 
 
 class EngineSpec(Spec):

@@ -113,6 +113,9 @@ def _load_function(path: str, func: str) -> Any:
 
 
 def _convert(table: Any, kind: str) -> Any:
+    if kind == "spark":
+        raise BuildError("inputs_as: spark needs the Spark engine (engine: {type: spark}); "
+                         "use arrow, pandas or polars on this engine")
     if kind == "pandas":
         return table.to_pandas()
     if kind == "polars":
@@ -206,3 +209,8 @@ def _python_error(e: Exception, product: Product) -> str:
     user = [f for f in frames if f.filename.endswith(os.path.basename(product.file))]
     where = f"{product.file}:{user[-1].lineno}" if user else product.file
     return f"{where}: {product.name} raised {type(e).__name__}: {e}"
+
+
+# for engines that call a product themselves (Spark DataFrames: steward.engine.spark)
+load_function = _load_function
+python_error = _python_error
