@@ -189,9 +189,10 @@ def _rewrite(node: exp.Expression, scans: dict[str, list[str]]) -> exp.Expressio
     if isinstance(sample, exp.TableSample) and sample.args.get("size") is not None:
         # a repeatable sample of n rows (Spark's TABLESAMPLE (n ROWS) is the first n)
         seed = sample.args.get("seed") or exp.Literal.number(0)
-        node = node.copy()
-        node.set("sample", None)
-        return node.order_by(_fn("rand", seed.copy())).limit(sample.args["size"].copy())
+        plain = node.copy()
+        assert isinstance(plain, exp.Select)
+        plain.set("sample", None)
+        return plain.order_by(_fn("rand", seed.copy())).limit(sample.args["size"].copy())
     if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Column) \
             and not node.this.table and node.this.name in _aliases(node):
         # DuckDB's list(t) of a table alias: its rows as structs
@@ -319,7 +320,7 @@ def spark_problems(code: str) -> list[tuple[int, str]]:
     found: list[tuple[int, str]] = []
     seen: set[str] = set()
 
-    def add(node: exp.Expression, what: str) -> None:
+    def add(node: Any, what: str) -> None:
         if what not in seen:
             seen.add(what)
             found.append((_line(node), what))
@@ -345,10 +346,10 @@ def spark_problems(code: str) -> list[tuple[int, str]]:
     return found
 
 
-def _line(node: exp.Expression) -> int:
+def _line(node: Any) -> int:
     """The 1-based line of ``node`` in the text it was parsed from (1 if unknown): the
     line of the first name written in it or, failing that, in what holds it."""
-    at: exp.Expression | None = node
+    at: Any = node
     while at is not None:
         for n in at.walk():
             if isinstance(n, exp.Identifier) and "line" in (n.meta or {}):
