@@ -163,3 +163,15 @@ def test_engine_settings_are_checked_per_engine(starter: Path) -> None:
         code, _, err = steward(starter, "plan")
         assert code == 2 and want in err, err
         _clean(err)
+
+
+def test_a_spark_session_that_cannot_start_is_one_message(starter: Path) -> None:
+    _spark(starter, "  master: nowhere://cluster\n")
+    code, _, err = steward(starter, "run")
+    assert code == 2, err
+    line = starter.joinpath("steward.yaml").read_text().splitlines().index(
+        "  master: nowhere://cluster") + 1
+    assert f"steward.yaml:{line}: the Spark session did not start (master nowhere://cluster)" \
+        in err, err
+    _clean(err)
+    assert published_state(starter)[0] == []
