@@ -16,14 +16,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 def product(
     name: str | None = None,
     *,
-    inputs_as: Literal["arrow", "pandas", "polars"] = "arrow",
+    inputs_as: Literal["arrow", "pandas", "polars", "spark"] = "arrow",
     **metadata: Any,
 ) -> Callable[[F], F]:
     """Declare a Python data product.
 
     Each parameter of the decorated function names an input product (``raw__flights``
     or, with ``inputs={"param": "raw.flights"}`` in the metadata, any name). The
-    function receives Arrow tables (or pandas / polars frames when ``inputs_as`` asks)
+    function receives Arrow tables (or pandas / polars frames, or Spark DataFrames on the
+    Spark engine, when ``inputs_as`` asks)
     and returns one table.
 
     Args:

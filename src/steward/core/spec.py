@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from steward.core.base import Spec
 from steward.core.checks import Check
@@ -201,14 +201,38 @@ class SqlProductSpec(_Common):
 class PythonProductSpec(_Common):
     kind: Literal["python"] = "python"
     inputs: dict[str, str] = Field(default_factory=dict)
-    inputs_as: Literal["arrow", "pandas", "polars"] = "arrow"
+    inputs_as: Literal["arrow", "pandas", "polars", "spark"] = "arrow"
 
 
 class EngineSpec(Spec):
+    """``engine: {type: duckdb}`` (the default): the embedded engine."""
+
     type: Literal["duckdb"] = "duckdb"
     threads: int | None = Field(default=None, ge=1)
     memory_limit: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class SparkEngineSpec(Spec):
+    """``engine: {type: spark}``: Apache Spark, local (``master``) or a Spark Connect
+    server (``remote: sc://host:port``); ``conf`` is passed to the session."""
+
+    type: Literal["spark"]
+    master: str = "local[2]"
+    remote: str | None = Field(default=None, pattern=r"^sc://")
+    app_name: str = "steward"
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+def _engine_type(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("type", "duckdb"))
+    return str(getattr(value, "type", "duckdb"))
+
+
+AnyEngineSpec = Annotated[
+    Annotated[EngineSpec, Tag("duckdb")] | Annotated[SparkEngineSpec, Tag("spark")],
+    Discriminator(_engine_type)]
 
 
 class DefaultsSpec(Spec):
@@ -246,7 +270,7 @@ class ProjectSpec(Spec):
 
     name: str
     description: str | None = None
-    engine: EngineSpec = Field(default_factory=EngineSpec)
+    engine: AnyEngineSpec = Field(default_factory=EngineSpec)
     store: str = ".steward/store"
     metastore: str | None = None
     environments: EnvironmentsSpec = Field(default_factory=EnvironmentsSpec)

@@ -6,7 +6,8 @@ from typing import Any
 
 from steward.engine.base import Engine
 
-ENGINES: dict[str, str] = {"duckdb": "steward.engine.duckdb:DuckDBEngine"}
+ENGINES: dict[str, str] = {"duckdb": "steward.engine.duckdb:DuckDBEngine",
+                           "spark": "steward.engine.spark:SparkEngine"}
 
 
 def open_engine(spec: Any, root: str) -> Engine:

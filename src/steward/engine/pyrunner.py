@@ -117,6 +117,9 @@ def _load_function(path: str, func: str) -> Any:
 
 
 def _convert(table: Any, kind: str) -> Any:
+    if kind == "spark":
+        raise BuildError("inputs_as: spark needs the Spark engine (engine: {type: spark}); "
+                         "use arrow, pandas or polars on this engine")
     if kind == "pandas":
         return table.to_pandas()
     if kind == "polars":
@@ -212,6 +215,6 @@ def _python_error(e: Exception, product: Product) -> str:
     return f"{where}: {product.name} raised {type(e).__name__}: {e}"
 
 
-# what other runners of user code (steward.ml) call
+# what other runners of user code call (steward.ml; Spark DataFrames: steward.engine.spark)
 load_function = _load_function
 python_error = _python_error

@@ -96,3 +96,27 @@ def close_hint(word: str, options: Iterable[str]) -> str | None:
     """"did you mean ...?" for the closest of ``options``, if one is close."""
     close = difflib.get_close_matches(word, sorted(options), n=1)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def check_spark(products: Mapping[str, Product], problems: list[Problem]) -> None:
+    """With ``engine: {type: spark}``: each SQL product's constructs Spark cannot run as
+    written (sqlglot cannot transpile them faithfully), at their line, before anything
+    runs."""
+    for name, p in sorted(products.items()):
+        if p.kind != "sql" or not p.code:
+            continue
+        for line, what in _spark_memo(p.code):
+            problems.append(Problem(
+                p.file, p.line + line - 1, f"{name}: {what}",
+                "write it in SQL both engines share, or use engine: {type: duckdb}"))
+
+
+_SPARK_SEEN: dict[str, list[tuple[int, str]]] = {}
+
+
+def _spark_memo(code: str) -> list[tuple[int, str]]:
+    from steward.sql.spark import spark_problems
+
+    if code not in _SPARK_SEEN:
+        _SPARK_SEEN[code] = spark_problems(code)
+    return _SPARK_SEEN[code]

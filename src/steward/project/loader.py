@@ -156,6 +156,10 @@ class _Loader:
             from steward.project.mlload import check_model_columns
 
             check_model_columns(self.products, self.problems, self.line_of)
+        if spec is not None and (spec.dump.get("engine") or {}).get("type") == "spark":
+            from steward.project.crosscheck import check_spark
+
+            check_spark(self.products, self.problems)
         from steward.project.glossary import load_glossary
 
         glossary, glossary_warnings = load_glossary(self.root, self.products, self.problems,

@@ -41,8 +41,13 @@ def validate(
     except ValidationError as e:
         for err in e.errors():
             loc = (*prefix, *err["loc"])
+            if loc[:1] == ("engine",) and loc[1:2] in (("duckdb",), ("spark",)):
+                loc = (loc[0], *loc[2:])  # (the engine's type, named by pydantic's union)
             problems.append(_problem(doc, loc, err))
         return None
+
+
+ENGINE_TYPES = ["duckdb", "spark"]
 
 
 def _problem(doc: Located, loc: tuple[Any, ...], err: Any) -> Problem:
@@ -53,14 +58,20 @@ def _problem(doc: Located, loc: tuple[Any, ...], err: Any) -> Problem:
         key = str(loc[-1])
         msg = f"unknown key '{key}' (at {where})"
         close = difflib.get_close_matches(key, sorted(_known_keys()), n=1)
-        hint = (f"did you mean '{close[0]}'?" if close
+        hint = (f"did you mean '{close[0]}'?" if close and close[0] != key
+                else f"'{key}' is not a setting here" if close
                 else "remove it, or see docs/project-format.md")
+        if loc[:1] == ("engine",):
+            hint = f"{hint}; each engine's settings: docs/engines.md"
     elif kind == "missing":
         msg = f"missing required key '{loc[-1]}' (at {where})"
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
         tag = (err.get("ctx") or {}).get("tag", "")
         msg = f"unknown kind {tag!r} (at {where})"
-        close = difflib.get_close_matches(str(tag), sorted(CHECK_TYPES), n=1)
+        options = ENGINE_TYPES if loc[:1] == ("engine",) else sorted(CHECK_TYPES)
+        if loc[:1] == ("engine",):
+            msg = f"unknown engine type {tag!r}: {' or '.join(ENGINE_TYPES)}"
+        close = difflib.get_close_matches(str(tag), options, n=1)
         if close:
             hint = f"did you mean '{close[0]}'?"
     else:

@@ -135,7 +135,6 @@ class Executor:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         env = plan.env
-        self.ms.start_run(run_id, env, selection, self.actor)
         aliases = {v.product: v for v in getattr(plan, "aliases", ())}
         tasks: dict[str, str] = {}  # product -> build | settle
         for n in plan.order:
@@ -146,7 +145,9 @@ class Executor:
                 tasks[n] = "settle"
         if any(k == "build" for k in tasks.values()) or any(
                 plan.steps[n].recheck is not False for n in tasks):
-            _ = self.engine  # start it here, once, not racing in the worker threads
+            # start it here, once, not racing in the worker threads (a Spark session)
+            getattr(self.engine, "start", lambda: None)()
+        self.ms.start_run(run_id, env, selection, self.actor)
         self.console.run_started(run_id, env, len(plan.order),
                                  sum(1 for k in tasks.values() if k == "build"))
         steps: dict[str, Step] = {}
