@@ -127,13 +127,16 @@ def _seed_row(i: int, rng: random.Random, variant: str) -> str:
         return f"{i},g{i % 10},{rng.random():.6f}"
     if variant == "decimal":
         return f"{i},g{i % 10},{i * 1.5:.3f}"
-    null = (lambda v: "" if rng.random() < 0.05 else v)  # about 5 % NULLs per column
+    def null(v: str) -> str:  # about 5 % NULLs per column
+        return "" if rng.random() < 0.05 else v
+
     day = 18000 + i % 400
+    ts = f"2026-{1 + i % 12:02d}-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d}"
     return ",".join([
         str(i), null(f"g{i % 10}"), null(f"{rng.uniform(-500, 5000):.2f}"),
         null(f"{rng.gauss(50, 20):.6f}"),
         null(f"{1970 + day // 365}-{1 + day % 12:02d}-{1 + day % 28:02d}"),
-        null(f"2026-{1 + i % 12:02d}-{1 + i % 28:02d} {i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d}"),
+        null(ts),
         null("true" if rng.random() < 0.3 else "false")])
 
 
