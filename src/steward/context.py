@@ -323,7 +323,9 @@ class Context:
         hooks: list[Any] = []
         from steward.profile.service import ProfileOnPublish, Profiles
 
-        hooks.append(ProfileOnPublish(Profiles(self.metastore, self.store, self.engine)))
+        # profiles stored 64 versions to a transaction; the run flushes the rest
+        hooks.append(ProfileOnPublish(Profiles(self.metastore, self.store, self.engine),
+                                      batch=64))
         return hooks
 
     def audit(self, action: str, targets: Sequence[str] = (), before: Any = None,

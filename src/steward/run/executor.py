@@ -242,6 +242,7 @@ class Executor:
                                     d, "skipped", {"error": f"upstream {name} {step.status}"})
             for f in side:
                 f.result()  # hooks never raise: their failures are notes
+            self._flush_published()
         except KeyboardInterrupt:
             cancelled = True
             pool.shutdown(wait=False, cancel_futures=True)
@@ -384,6 +385,19 @@ class Executor:
         with self._notes_lock:
             self.late_notes.setdefault(version.product, []).extend(notes)
         return notes
+
+    def _flush_published(self) -> None:
+        """Store what batching published hooks still hold (profiles); never raises."""
+        for ph in self.on_published:
+            flush = getattr(ph, "flush", None)
+            if flush is None:
+                continue
+            try:
+                with timed(hook_phase(ph)):
+                    flush()
+            except Exception as e:  # a side product must never fail a published build
+                self.console.message(f"post-publish hook failed: {type(e).__name__}: {e}",
+                                     "warn")
 
     def _check_fp(self, product: Product, view: Callable[[str], Version | None]
                   ) -> str | None:
