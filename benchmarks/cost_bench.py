@@ -12,7 +12,12 @@ For a generated project (``generate.py``, any variant) this script measures, in 
   INTEGER, DOUBLE, DECIMAL x2, DATE, TIMESTAMP, TIMESTAMPTZ, VARCHAR x2, BOOLEAN, with
   NULLs), median of repeated calls, in process and on the DuckDB path (floor: 3 ms).
 
-    python benchmarks/cost_bench.py --n 1000 --variant real
+With ``--baseline SRC`` (the ``src`` folder of another checkout, e.g. from ``git archive
+BASE src | tar -x -C /tmp/base``), each round also builds a fresh copy of the project with
+that code (``PYTHONPATH=SRC``), alternating with the current code, so that the two are
+compared under the same machine load.
+
+    python benchmarks/cost_bench.py --n 1000 --variant real [--rounds 2] [--baseline SRC]
 """
 
 from __future__ import annotations
@@ -110,6 +115,9 @@ def main() -> int:
     ap.add_argument("--variant", choices=VARIANTS, default="real")
     ap.add_argument("--rounds", type=int, default=1,
                     help="alternate floor and Steward builds this many times")
+    ap.add_argument("--baseline", default=None,
+                    help="src folder of another version of Steward to alternate with")
+    ap.add_argument("--no-profile", action="store_true", help="skip the profile timing")
     args = ap.parse_args()
     prepare_bytecode()
     lines = [f"cost_bench: N={args.n}, variant {args.variant}, {os.cpu_count()} cores"]
@@ -127,6 +135,16 @@ def main() -> int:
         lines.append(f"  Steward's own overhead per product: {per:.1f} ms "
                      f"[{'PASS' if per < 8 else 'MISS'} < 8 ms]")
         lines.append("  phases (busy s): " + ", ".join(f"{k} {v:.2f}" for k, v in ph.items()))
+        if args.baseline:
+            st_b, _, _ = generate(args.n, root + "_base", variant=args.variant)
+            env = {**os.environ, "PYTHONPATH": os.path.abspath(args.baseline)}
+            b = measure([STEWARD, "run", "--json"], st_b, env=env)
+            lines.append(f"  baseline ({args.baseline}): steward run {b.wall:.2f} s, peak RSS "
+                         f"{b.rss_mb:.0f} MB" + (" FAILED" if b.failed else "")
+                         + f"; baseline / current: {b.wall / s.wall:.2f}x")
+    if args.no_profile:
+        print("\n".join(lines))
+        return 0
     auto, duck, used = profile_cost()
     lines.append(f"profile of a 1,000-row, 12-column mixed version: {auto:.2f} ms ({used}), "
                  f"DuckDB path {duck:.2f} ms ({duck / auto:.1f}x) "
