@@ -184,21 +184,23 @@ class Context:
     def plan_build(self, select: Sequence[str] = (), exclude: Sequence[str] = (),
                    env: str | None = None, full_refresh: bool = False,
                    outputs: Any = None, damaged: Any = None, usable: Any = None) -> BuildPlan:
+        from steward.core.phases import timed
         from steward.run.planner import plan_build, selected
 
-        env = env or self.default_env
-        chosen = selected(self.project, list(select), list(exclude))
-        current = self.metastore.pointers(env)
-        reads = self.metastore.reads
-        plan = plan_build(self.project, env, current, None, chosen, full_refresh,
-                          lookup=reads.published_by_fingerprint, hashes=reads.data_hashes,
-                          outputs=outputs, damaged=damaged, usable=usable)
-        if full_refresh:
-            return plan
-        from steward.run.changes import compatible_plan
+        with timed("plan"):
+            env = env or self.default_env
+            chosen = selected(self.project, list(select), list(exclude))
+            current = self.metastore.pointers(env)
+            reads = self.metastore.reads
+            plan = plan_build(self.project, env, current, None, chosen, full_refresh,
+                              lookup=reads.published_by_fingerprint, hashes=reads.data_hashes,
+                              outputs=outputs, damaged=damaged, usable=usable)
+            if full_refresh:
+                return plan
+            from steward.run.changes import compatible_plan
 
-        # products untouched by a non-breaking upstream change keep their data
-        return compatible_plan(self.project, reads, plan)
+            # products untouched by a non-breaking upstream change keep their data
+            return compatible_plan(self.project, reads, plan)
 
     def run(self, select: Sequence[str] = (), exclude: Sequence[str] = (),
             env: str | None = None, full_refresh: bool = False, wait: float = 0.0,
@@ -226,11 +228,14 @@ class Context:
             self.console.message(warning, "warn")
         with ProjectLock(self.state_dir, f"run --env {env}", wait,
                          metastore_url=self.lock_url):
-            runner = self.runner()
-            runner.recover()
-            source = from_env or (self.default_env if env != self.default_env else None)
-            runner.prepare_env(env, source)
-            self.sync_products()
+            from steward.core.phases import timed
+
+            with timed("prepare"):
+                runner = self.runner()
+                runner.recover()
+                source = from_env or (self.default_env if env != self.default_env else None)
+                runner.prepare_env(env, source)
+                self.sync_products()
             chosen = selected(self.project, list(select), list(exclude))
             from steward.run.changes import prepare_run
 
@@ -241,11 +246,13 @@ class Context:
                 lambda plan: prepare_run(self.metastore, self.project, plan),
                 full_refresh=full_refresh)
             if any(st.status in ("built", "failed") for st in result.steps):
-                self.emit_openlineage(result.run_id, keep=False)
+                with timed("openlineage"):
+                    self.emit_openlineage(result.run_id, keep=False)
             if any(st.status in ("built", "reused") for st in result.steps):
                 from steward.run.envops import refresh_views_if_present
 
-                refresh_views_if_present(self)
+                with timed("views"):
+                    refresh_views_if_present(self)
             if result.ok and not select and not exclude and not full_refresh \
                     and not result.held_back:
                 self._remember_noop(env, [s.product for s in result.steps], warnings)
@@ -328,7 +335,9 @@ class Context:
         hooks: list[Any] = []
         from steward.profile.service import ProfileOnPublish, Profiles
 
-        hooks.append(ProfileOnPublish(Profiles(self.metastore, self.store, self.engine)))
+        # profiles stored 64 versions to a transaction; the run flushes the rest
+        hooks.append(ProfileOnPublish(Profiles(self.metastore, self.store, self.engine),
+                                      batch=64))
         return hooks
 
     def audit(self, action: str, targets: Sequence[str] = (), before: Any = None,
@@ -357,7 +366,10 @@ class Context:
             from steward.catalog.lineage import build_lineage
         except ImportError:
             return None
-        g = build_lineage(self.project, self._current_schemas())
+        from steward.core.phases import timed
+
+        with timed("lineage"):
+            g = build_lineage(self.project, self._current_schemas())
         return ({n: dict(pl.columns) for n, pl in g.products.items()},
                 {n: pl.level for n, pl in g.products.items()})
 

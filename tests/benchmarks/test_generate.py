@@ -38,3 +38,24 @@ def test_projects_match_and_a_leaf_edit_rebuilds_one(tmp_path: Path) -> None:
     edit_leaf(st, dbt, nodes, leaf, constant=-1)
     again = Context(st).run()
     assert sorted(s.product for s in again.steps if s.status == "built") == [f"m.{leaf}"]
+
+
+def test_the_real_and_decimal_variants_build_with_their_types(tmp_path: Path) -> None:
+    st, _, nodes = generate(30, str(tmp_path / "r"), threads=2, variant="real")
+    assert nodes[4].agg and not any(nodes[4].name in n.parents for n in nodes)
+    ctx = Context(st)
+    assert ctx.run().ok
+    current = ctx.current()
+    types = {c.name: c.type for c in current["m.p0001"].schema}
+    assert types == {"id": "BIGINT", "grp": "VARCHAR", "amount": "DECIMAL(12,2)",
+                     "score": "DOUBLE", "day": "DATE", "ts": "TIMESTAMP", "flag": "BOOLEAN"}
+    assert current["m.p0005"].row_count < 1000  # an aggregation
+    from steward.meta import profiles as mp
+
+    prof = mp.load_profile(ctx.metastore, current["m.p0001"].id)
+    assert prof["engine"] == "arrow" and prof["columns"]["amount"]["nulls"] > 0
+    st, _, _ = generate(5, str(tmp_path / "d"), threads=2, variant="decimal")
+    ctx = Context(st)
+    assert ctx.run().ok
+    assert [c.type for c in ctx.current()["m.p0003"].schema] == [
+        "INTEGER", "VARCHAR", "DECIMAL(18,3)"]

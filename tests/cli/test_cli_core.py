@@ -52,6 +52,9 @@ def test_init_run_ls_show_sql_log_runs(tmp_path: Path, steward_cmd):
 
 def test_run_json_events(starter: Path, steward_cmd):
     lines = [json.loads(x) for x in sh(steward_cmd, starter, "run", "--json").stdout.splitlines()]
+    # the run's events, then where its time went (the phases event comes last)
+    assert lines[-1]["event"] == "phases" and "build" in lines[-1]["phases"]
+    lines = lines[:-1]
     assert lines[0]["event"] == "run_started" and lines[-1]["event"] == "run_finished"
     finished = [x for x in lines if x["event"] == "step_finished"]
     assert {x["product"]: x["status"] for x in finished} == {

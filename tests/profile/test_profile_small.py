@@ -176,10 +176,38 @@ def test_timestamp_histograms_match_bin_for_bin_on_the_edges(con, table, lo, ste
     assert small["columns"]["ts"]["histogram"]["counts"].count(0) == 0
 
 
+DECIMALS = """
+SELECT
+  CASE WHEN range % 7 = 0 THEN NULL ELSE (range * 1.5 - 300)::DECIMAL(12,2) END AS money,
+  (range % 5)::DECIMAL(4,1) AS small,
+  (range * 0.0001 - 0.05)::DECIMAL(30,4) AS wide,
+  CASE WHEN range % 3 = 0 THEN 0 ELSE range * 1000003 % 99991 END::DECIMAL(18,0) AS whole,
+  NULL::DECIMAL(10,2) AS none
+FROM range(2500)
+"""
+
+
+def test_decimals_are_profiled_in_process_and_agree_with_duckdb(con, table, engine):
+    files = table(DECIMALS)
+    small, _ = _agree(con, engine, files)
+    cols = small["columns"]
+    assert cols["money"]["type"] == "DECIMAL(12,2)" and cols["money"]["nulls"] == 358
+    assert cols["money"]["negatives"] > 0 and cols["whole"]["zeros"] == 834
+    assert cols["small"]["distinct"] == 5 and cols["none"]["count"] == 0
+    assert compute_profile(engine, files)["engine"] == "arrow"  # the default path too
+
+
 def test_types_the_small_path_does_not_render_use_duckdb(con, table, engine):
     files = table("SELECT 1.5 AS dec, range AS i FROM range(10)")
+    assert compute_profile(engine, files)["engine"] == "arrow"  # decimals: in process
+    # a decimal beyond 64 bits, a nested column: the DuckDB path, and it says so
+    files = table("SELECT (range::DECIMAL(38,0) * 1e30::DECIMAL(38,0))::DECIMAL(38,0) AS d"
+                  " FROM range(10)")
     p = compute_profile(engine, files)
-    assert p["engine"] == "duckdb" and p["columns"]["dec"]["kind"] == "numeric"
+    assert p["engine"] == "duckdb" and p["columns"]["d"]["kind"] == "numeric"
+    files = table("SELECT [range, 1] AS l, {'a': range} AS s FROM range(10)")
+    p = compute_profile(engine, files)
+    assert p["engine"] == "duckdb" and p["columns"]["l"]["kind"] == "other"
     files = table("SELECT CASE WHEN range = 0 THEN 'infinity'::TIMESTAMP "
                   "ELSE TIMESTAMP '2024-01-01' END AS ts FROM range(5)")
     assert compute_profile(engine, files, method="arrow")["engine"] == "duckdb"

@@ -150,6 +150,9 @@ class JsonConsole:
     def run_finished(self, result: Any) -> None:
         self._emit(event="run_finished", **result.summary())
 
+    def phases(self, totals: dict[str, Any]) -> None:
+        self._emit(event="phases", phases=totals)
+
     def message(self, text: str, level: str = "info") -> None:
         self._emit(event="message", level=level, text=text)
 

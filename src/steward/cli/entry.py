@@ -73,8 +73,10 @@ def _fast_run(args: list[str]) -> int | None:
     except StewardError:
         return None  # the full path reports it
     from steward.core.ids import actor
+    from steward.core.phases import timed, totals
 
-    done = noop_run(root, str(opts.get("env") or "") or None, actor())
+    with timed("noop"):
+        done = noop_run(root, str(opts.get("env") or "") or None, actor())
     if done is None:
         return None
     from steward.cli.console import make_console
@@ -87,6 +89,8 @@ def _fast_run(args: list[str]) -> int | None:
     for step in r.steps:
         console.step_finished(step.product, step.status, {"version": step.version_id})
     console.run_finished(r)
+    if opts.get("json"):
+        console.phases(totals())  # as the full path does
     return 0
 
 

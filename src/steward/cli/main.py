@@ -93,6 +93,10 @@ def run(
     ctx = _ctx(project, console)
     result = ctx.run(select or [], exclude or [], env, full_refresh, wait, from_env, workers,
                      rehash)
+    if json_out:
+        from steward.core.phases import totals
+
+        console.phases(totals())  # where the command's time went, per phase
     if not result.ok:
         raise typer.Exit(1)
 

@@ -69,6 +69,31 @@ def record_profile(ms: Metastore, product: str, version_id: str, profile: dict[s
     return True
 
 
+def record_profiles(ms: Metastore,
+                    items: Sequence[tuple[str, str, dict[str, Any], Sequence[MetricPoint]]],
+                    at: datetime | None = None) -> int:
+    """:func:`record_profile` for many versions (product, version id, profile, points), in
+    one transaction: the publish hook's batch. Returns the number of metric points added."""
+    if not items:
+        return 0
+    when = at or datetime.now(UTC)
+    ids = [vid for _, vid, _, _ in items]
+    with ms.begin() as conn:
+        conn.execute(profiles.delete().where(profiles.c.version_id.in_(ids)))
+        conn.execute(_INSERT_PROFILE, [
+            {"version_id": vid, "product": product, "created_at": when,
+             "seconds": prof.get("seconds"),
+             "profile_json": json.dumps(prof, separators=(",", ":"), default=str)}
+            for product, vid, prof, _ in items])
+        has = set(conn.execute(sa.select(metrics.c.version_id).distinct()
+                               .where(metrics.c.version_id.in_(ids))).scalars())
+        rows = _metric_rows([p for _, vid, _, points in items if vid not in has
+                             for p in points])
+        if rows:
+            conn.execute(_INSERT_METRICS, rows)
+    return len(rows)
+
+
 # built once: the publish hook runs them for every version
 _DELETE_PROFILE = profiles.delete().where(profiles.c.version_id == sa.bindparam("v"))
 _INSERT_PROFILE = profiles.insert()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -122,8 +123,8 @@ class Metastore:
                        or 0)
 
     def begin(self) -> Any:
-        """A transaction: ``with ms.begin() as conn: ...``."""
-        return self.engine.begin()
+        """A transaction: ``with ms.begin() as conn: ...`` (timed as ``metastore``)."""
+        return _timed_begin(self.engine)
 
     # -- products --------------------------------------------------------------------
     def product_metadata_fps(self) -> dict[str, str]:
@@ -368,6 +369,14 @@ class Metastore:
             conn.execute(t.versions.update().where(t.versions.c.status == "building")
                          .values(status="failed", error="the run building it was killed"))
         return ids
+
+
+@contextlib.contextmanager
+def _timed_begin(engine: Any) -> Iterator[Any]:
+    from steward.core.phases import timed
+
+    with timed("metastore"), engine.begin() as conn:
+        yield conn
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

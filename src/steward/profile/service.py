@@ -13,8 +13,9 @@ Two hooks wire this into a build (see ``Context.post_build_hooks`` / ``published
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -118,6 +119,14 @@ class Profiles:
         mp.record_profile(self.metastore, version.product, version.id, profile,
                           metric_points(version.product, version.id, profile, at, extra), at)
 
+    def record_many(self, items: Sequence[tuple[Version, dict[str, Any],
+                                                dict[str, float | None] | None]]) -> None:
+        """:meth:`record` for many published versions, in one transaction."""
+        at = datetime.now(UTC)
+        mp.record_profiles(self.metastore, [
+            (v.product, v.id, prof, metric_points(v.product, v.id, prof, at, extra))
+            for v, prof, extra in items], at)
+
     def history(self, product: str, metric: str, column: str | None,
                 exclude_version: str | None = None) -> list[float | None]:
         """Past values of a metric, oldest first: the series, else the stored profiles."""
@@ -187,10 +196,25 @@ class Profiles:
 
 
 class ProfileOnPublish:
-    """Published hook: profile the new version and append its metrics; never raises."""
+    """Published hook: profile the new version and append its metrics; never raises.
 
-    def __init__(self, profiles: Profiles):
+    Profiles are stored in batches of ``batch`` versions, one transaction each (a row of
+    SQL per version costs more than its profile); :meth:`flush` stores the rest, and the
+    executor calls it when the run's builds are done. A process killed before a flush
+    loses only profiles, which are computed again when asked for (``of_version``).
+    """
+
+    def __init__(self, profiles: Profiles, batch: int = 1):
         self.profiles = profiles
+        self.batch = max(batch, 1)
+        self._pending: list[tuple[Version, dict[str, Any], dict[str, float | None]]] = []
+        self._lock = threading.Lock()
+
+    def flush(self) -> None:
+        with self._lock:
+            items, self._pending = self._pending, []
+        if items:
+            self.profiles.record_many(items)
 
     def __call__(self, candidate: Any, version: Version) -> None:
         prof = getattr(candidate, "profile", None)
@@ -210,7 +234,14 @@ class ProfileOnPublish:
                  "check_pass_rate": _pass_rate(self.profiles.metastore, version.id)
                  if checked else None,
                  "profile_s": prof.get("seconds")}
-        self.profiles.record(version, prof, extra)
+        if self.batch == 1:
+            self.profiles.record(version, prof, extra)
+            return
+        with self._lock:
+            self._pending.append((version, prof, extra))
+            full = len(self._pending) >= self.batch
+        if full:
+            self.flush()
 
 
 class ProfileGate:

@@ -15,9 +15,15 @@ conventions as the DuckDB profile, and every statistic is exact:
 - the ``exact`` flag is set where the DuckDB path sets it (small-range integers and
   dates), so that a profile means the same whichever path computed it.
 
-Columns whose values this module does not reproduce faithfully (decimals, huge integers,
-UUIDs, enums, ``TIME``, nanosecond timestamps, infinite timestamps...) make
-:func:`small_profile` return None, and the caller uses the DuckDB path.
+Decimals are measured as the DuckDB path measures them, as ``DOUBLE`` values (their
+unscaled integers divided by ten to the scale), with distinct, zero and negative counts
+taken exactly on the unscaled integers; a decimal of more than 18 digits is profiled
+here as long as its values fit in 64 bits.
+
+Columns whose values this module does not reproduce faithfully (huge integers, UUIDs,
+enums, ``TIME``, nanosecond timestamps, infinite timestamps, nested types...) make
+:func:`small_profile` return None, and the caller uses the DuckDB path (the profile's
+``engine`` says which path ran).
 """
 
 from __future__ import annotations
@@ -102,6 +108,8 @@ def duckdb_type(arrow_type: Any) -> str | None:
         return "DATE"
     if pa.types.is_timestamp(t) and t.unit == "us":
         return "TIMESTAMP WITH TIME ZONE" if t.tz else "TIMESTAMP"
+    if pa.types.is_decimal128(t):
+        return f"DECIMAL({t.precision},{t.scale})"
     return None
 
 
@@ -158,9 +166,12 @@ def _column(arr: Any, sql_type: str, n_rows: int, bins: int, top_k: int) -> dict
                          "null_fraction": (nulls / n_rows) if n_rows else 0.0}
     at = arr.type
     if kind == "numeric":
-        if t not in _INT or not pa.types.is_integer(at):
-            raise Unsupported(sql_type)  # decimals, huge integers
-        _integer(p, arr, bins)
+        if pa.types.is_decimal128(at) and (t.startswith("DECIMAL") or t.startswith("NUMERIC")):
+            _decimal(p, arr, bins)
+        elif t not in _INT or not pa.types.is_integer(at):
+            raise Unsupported(sql_type)  # huge integers
+        else:
+            _integer(p, arr, bins)
     elif kind == "float":
         if not pa.types.is_floating(at):
             raise Unsupported(sql_type)
@@ -296,6 +307,34 @@ def _integer(p: dict[str, Any], arr: Any, bins: int) -> None:
     _sketched(p, f)
     p["zeros"] = int(np.count_nonzero(v == 0))
     p["negatives"] = int(np.count_nonzero(v < 0))
+    _histogram(p, f, bins)
+
+
+def _decimal(p: dict[str, Any], arr: Any, bins: int) -> None:
+    """A decimal column, as the DuckDB path measures it: its values cast to ``DOUBLE``.
+
+    The unscaled integers are read in place from the 128-bit little-endian words (low
+    64 bits; a value that does not fit there is :class:`Unsupported`).
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    if arr.null_count:
+        arr = arr.drop_null()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    words = np.frombuffer(arr.buffers()[1], dtype="<i8", count=2 * len(arr),
+                          offset=arr.offset * 16)
+    lo, hi = words[0::2], words[1::2]
+    if np.any(hi != (lo >> 63)):
+        raise Unsupported("decimal beyond 64 bits")
+    v = np.sort(lo)
+    p["distinct"] = int(np.count_nonzero(v[1:] != v[:-1])) + 1 if len(v) else 0
+    p["zeros"] = int(np.count_nonzero(v == 0))
+    p["negatives"] = int(np.count_nonzero(v < 0))
+    # DuckDB's DECIMAL -> DOUBLE: the unscaled value as a double, divided by 10^scale
+    f = v.astype(np.float64) / float(10 ** arr.type.scale)
+    _sketched(p, f)
     _histogram(p, f, bins)
 
 

@@ -653,10 +653,13 @@ def load_project(root: str | None = None, *, hash_sources: bool = True,
 
     # A load allocates tens of thousands of objects and frees few cycles; the collector's
     # passes over everything already loaded cost a third of the load of 1,000 products.
+    from steward.core.phases import timed
+
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_project(root, hash_sources, rehash)
+        with timed("load"):
+            return _load_project(root, hash_sources, rehash)
     finally:
         if enabled:
             gc.enable()

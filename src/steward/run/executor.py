@@ -30,6 +30,7 @@ from steward.core.fingerprint import check_fingerprint
 from steward.core.ids import new_id
 from steward.core.materialize import grows_from_previous
 from steward.core.model import Product, Project
+from steward.core.phases import hook_phase, timed
 from steward.core.records import RunResult, Step, StepStatus, Version
 from steward.engine.base import BuildResult, Engine
 from steward.meta import envs as menvs
@@ -147,7 +148,8 @@ class Executor:
                 plan.steps[n].recheck is not False for n in tasks):
             # start it here, once, not racing in the worker threads (a Spark session)
             getattr(self.engine, "start", lambda: None)()
-        self.ms.start_run(run_id, env, selection, self.actor)
+        with timed("metastore"):
+            self.ms.start_run(run_id, env, selection, self.actor)
         self.console.run_started(run_id, env, len(plan.order),
                                  sum(1 for k in tasks.values() if k == "build"))
         steps: dict[str, Step] = {}
@@ -241,6 +243,7 @@ class Executor:
                                     d, "skipped", {"error": f"upstream {name} {step.status}"})
             for f in side:
                 f.result()  # hooks never raise: their failures are notes
+            self._flush_published()
         except KeyboardInterrupt:
             cancelled = True
             pool.shutdown(wait=False, cancel_futures=True)
@@ -270,10 +273,11 @@ class Executor:
         moves, held = self._consistent_moves(plan, steps, resolved)
         result.held_back = held
         faults.point("run.before_commit")
-        raced = menvs.commit_run(self.ms, env, run_id, moves,
-                                 {n: plan.current[n].id if n in plan.current else None
-                                  for n in moves},
-                                 made_aliases, self.actor, self.audit)
+        with timed("metastore"):
+            raced = menvs.commit_run(self.ms, env, run_id, moves,
+                                     {n: plan.current[n].id if n in plan.current else None
+                                      for n in moves},
+                                     made_aliases, self.actor, self.audit)
         faults.point("run.after_commit")
         for n in raced:
             held[n] = "another writer moved its pointer during the run; nothing was overwritten"
@@ -282,9 +286,10 @@ class Executor:
         result.stale = self._stale(plan, final)
         bad = any(s.status in ("failed", "blocked", "skipped") for s in ordered)
         result.status = "failed" if bad else "success"
-        self.ms.record_steps(ordered)
-        result.duration_s = time.perf_counter() - t0
-        self.ms.finish_run(run_id, result.status, result.summary())
+        with timed("metastore"):
+            self.ms.record_steps(ordered)
+            result.duration_s = time.perf_counter() - t0
+            self.ms.finish_run(run_id, result.status, result.summary())
         self.console.run_finished(result)
         return result
 
@@ -374,12 +379,26 @@ class Executor:
         notes: list[str] = []
         for ph in self.on_published:
             try:
-                ph(candidate, version)
+                with timed(hook_phase(ph)):
+                    ph(candidate, version)
             except Exception as e:  # a side product must never fail a published build
                 notes.append(f"post-publish hook failed: {type(e).__name__}: {e}")
         with self._notes_lock:
             self.late_notes.setdefault(version.product, []).extend(notes)
         return notes
+
+    def _flush_published(self) -> None:
+        """Store what batching published hooks still hold (profiles); never raises."""
+        for ph in self.on_published:
+            flush = getattr(ph, "flush", None)
+            if flush is None:
+                continue
+            try:
+                with timed(hook_phase(ph)):
+                    flush()
+            except Exception as e:  # a side product must never fail a published build
+                self.console.message(f"post-publish hook failed: {type(e).__name__}: {e}",
+                                     "warn")
 
     def _check_fp(self, product: Product, view: Callable[[str], Version | None]
                   ) -> str | None:
@@ -411,7 +430,8 @@ class Executor:
             metadata_fp=product.metadata_fp, status="building", path=key,
             created_at=started, run_id=run_id, inputs={k: v.id for k, v in inputs.items()},
         )
-        self.ms.insert_version(base)
+        with timed("metastore"):
+            self.ms.insert_version(base)
         pre = self.prebuilt.pop(name, None)
         scratch: str | None = None
         candidate: Candidate | None = None
@@ -428,28 +448,33 @@ class Executor:
                     prev = _previous(plan, name)
                     if prev is not None:
                         self._inputs_intact({name: prev})
-                    result = self.engine.build_incremental(
-                        product, files, self.store.data_files(prev.path) if prev else None,
-                        scratch)
+                    with timed("build"):
+                        result = self.engine.build_incremental(
+                            product, files, self.store.data_files(prev.path) if prev else None,
+                            scratch)
                 else:
-                    result = self.engine.build(product, files, scratch)
+                    with timed("build"):
+                        result = self.engine.build(product, files, scratch)
             candidate = Candidate(product, vid, scratch, result, self.store.data_files(scratch),
                                   plan.env, run_id, plan.current.get(name),
                                   notes=list(result.notes), resolve=view,
                                   sample_dir=os.path.join(scratch, SAMPLES_DIR))
             for hook in self.post_build:
-                hook(candidate)
-            files_now = self.store.data_files(scratch)
-            data_hash = self.verifier.content_hash(files_now)
-            manifest = tuple((os.path.basename(f), os.path.getsize(f)) for f in files_now)
-            check_fp = self._check_fp(product, view)
-            size = _tree_size(scratch)
-            key = self.store.publish(scratch, name, vid)
+                with timed(hook_phase(hook)):
+                    hook(candidate)
+            with timed("publish"):
+                files_now = self.store.data_files(scratch)
+                data_hash = self.verifier.content_hash(files_now)
+                manifest = tuple((os.path.basename(f), os.path.getsize(f)) for f in files_now)
+                check_fp = self._check_fp(product, view)
+                size = _tree_size(scratch)
+                key = self.store.publish(scratch, name, vid)
             faults.point("store.after_rename")
             result = candidate.result  # a hook may have rewritten the data (quarantine)
-            self.ms.publish(vid, schema=result.schema, row_count=result.rows, bytes=size,
-                            data_hash=data_hash, check_status=candidate.check_status,
-                            files=manifest, check_fp=check_fp, path=key)
+            with timed("metastore"):
+                self.ms.publish(vid, schema=result.schema, row_count=result.rows, bytes=size,
+                                data_hash=data_hash, check_status=candidate.check_status,
+                                files=manifest, check_fp=check_fp, path=key)
             faults.point("run.after_publish")
             # what ms.version(vid) would read back, without the round trip
             version = dataclasses.replace(

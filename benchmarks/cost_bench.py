@@ -1,0 +1,160 @@
+"""Build cost per product: Steward's own work next to the engine's, and profile cost.
+
+For a generated project (``generate.py``, any variant) this script measures, in one run:
+
+- the physical floor: the same N queries written by hand as DuckDB ``COPY ... TO``
+  Parquet (zstd) statements, one after the other on one connection, each reading its
+  parents' Parquet files: what the engine alone costs;
+- ``steward run --json`` on the same project (a new process, wall time and peak RSS)
+  and the seconds per phase it reports (its ``phases`` event);
+- Steward's own overhead per product: (build wall time - floor) / N (floor: 8 ms);
+- profile-on-publish of a 1,000-row version of 12 columns of mixed types (BIGINT,
+  INTEGER, DOUBLE, DECIMAL x2, DATE, TIMESTAMP, TIMESTAMPTZ, VARCHAR x2, BOOLEAN, with
+  NULLs), median of repeated calls, in process and on the DuckDB path (floor: 3 ms).
+
+With ``--baseline SRC`` (the ``src`` folder of another checkout, e.g. from ``git archive
+BASE src | tar -x -C /tmp/base``), each round also builds a fresh copy of the project with
+that code (``PYTHONPATH=SRC``), alternating with the current code, so that the two are
+compared under the same machine load.
+
+    python benchmarks/cost_bench.py --n 1000 --variant real [--rounds 2] [--baseline SRC]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from generate import COLUMNS, VARIANTS, generate, sql  # noqa: E402
+
+from run import STEWARD, WORK, measure, phases_of, prepare_bytecode  # noqa: E402
+
+MIXED_12 = """
+SELECT range AS id, (range % 97)::INTEGER AS small,
+  CASE WHEN range % 13 = 0 THEN NULL ELSE (range * 7919 % 1000) * 0.37 END AS score,
+  (range * 1.5)::DECIMAL(18,3) AS amount,
+  CASE WHEN range % 11 = 0 THEN NULL ELSE (range % 500 - 250)::DECIMAL(12,2) END AS delta,
+  DATE '2024-01-01' + (range % 400)::INTEGER AS day,
+  TIMESTAMP '2024-01-01' + to_microseconds(range * 1234567891) AS ts,
+  TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_microseconds(range * 3600000017) AS tz,
+  CASE WHEN range % 17 = 0 THEN NULL ELSE 'g' || (range % 10)::VARCHAR END AS grp,
+  md5(range::VARCHAR) AS token, range % 3 = 0 AS flag,
+  CASE WHEN range % 5 = 0 THEN NULL ELSE range * 1000003 % 99991 END AS big
+FROM range(1000)
+"""
+
+
+def physical_floor(n: int, variant: str, seed_csv: str, out: str) -> float:
+    """Seconds for the N products as hand-written COPY statements on one connection."""
+    import duckdb
+    from generate import dag
+
+    os.makedirs(out, exist_ok=True)
+    con = duckdb.connect()
+    path = {"seed": os.path.join(out, "seed.parquet")}
+    cols = ", ".join(f"{c}::{t} AS {c}" for c, t in COLUMNS[variant])
+    t0 = time.perf_counter()
+    con.execute(f"COPY (SELECT {cols} FROM read_csv('{seed_csv}', header = true)) "
+                f"TO '{path['seed']}' (FORMAT parquet, COMPRESSION zstd)")
+    for i, node in enumerate(dag(n, variant=variant), 1):
+        q = sql(node, i, lambda name: f"read_parquet('{path[name]}')", variant=variant)
+        q = re.sub(r"read_parquet\('([^']+)'\)(?! as)", r"read_parquet('\1') as t", q)
+        path[node.name] = os.path.join(out, f"{node.name}.parquet")
+        con.execute(f"COPY ({q}) TO '{path[node.name]}' (FORMAT parquet, COMPRESSION zstd)")
+    return time.perf_counter() - t0
+
+
+def profile_cost(repeat: int = 200) -> tuple[float, float, str]:
+    """Median milliseconds of profile-on-publish of a 1,000-row, 12-column version:
+    the default (in process) path and the DuckDB path, and the path the default took."""
+    import duckdb
+
+    from steward.profile.compute import compute_profile
+
+    d = tempfile.mkdtemp(prefix="steward-cost-")
+    f = os.path.join(d, "v.parquet")
+    con = duckdb.connect()
+    con.execute(f"COPY ({MIXED_12}) TO '{f}' (FORMAT parquet, COMPRESSION zstd)")
+    described = con.execute(f"DESCRIBE SELECT * FROM '{f}'").fetchall()
+    schema = [(str(r[0]), str(r[1])) for r in described]
+
+    class _Engine:  # the two queries the DuckDB path makes, on a plain connection
+        def rows(self, q: str) -> list:
+            return con.execute(q).fetchall()
+
+        def first(self, q: str) -> tuple:
+            return con.execute(q).fetchone()
+
+    eng = _Engine()
+    out = []
+    used = ""
+    for method, k in (("auto", repeat), ("duckdb", max(repeat // 10, 5))):
+        compute_profile(eng, [f], schema=schema, rows=1000, method=method)  # warm
+        times = []
+        for _ in range(k):
+            t = time.perf_counter()
+            p = compute_profile(eng, [f], schema=schema, rows=1000, method=method)
+            times.append(time.perf_counter() - t)
+        if method == "auto":
+            used = p["engine"]
+        out.append(statistics.median(times) * 1000)
+    return out[0], out[1], used
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--variant", choices=VARIANTS, default="real")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="alternate floor and Steward builds this many times")
+    ap.add_argument("--baseline", default=None,
+                    help="src folder of another version of Steward to alternate with")
+    ap.add_argument("--no-profile", action="store_true", help="skip the profile timing")
+    args = ap.parse_args()
+    prepare_bytecode()
+    lines = [f"cost_bench: N={args.n}, variant {args.variant}, {os.cpu_count()} cores"]
+    for r in range(args.rounds):
+        root = os.path.join(WORK, f"cost_{args.variant}_{args.n}")
+        st, _, _ = generate(args.n, root, variant=args.variant)
+        floor = physical_floor(args.n, args.variant, os.path.join(root, "data", "seed.csv"),
+                               os.path.join(root, "floor"))
+        s = measure([STEWARD, "run", "--json"], st)
+        per = (s.wall - floor) / args.n * 1000
+        ph = phases_of(s.out)
+        lines.append(f"round {r + 1}: floor (COPY by hand) {floor:.2f} s; steward run "
+                     f"{s.wall:.2f} s, peak RSS {s.rss_mb:.0f} MB"
+                     + (" FAILED" if s.failed else ""))
+        lines.append(f"  Steward's own overhead per product: {per:.1f} ms "
+                     f"[{'PASS' if per < 8 else 'MISS'} < 8 ms]")
+        lines.append("  phases (busy s): " + ", ".join(f"{k} {v:.2f}" for k, v in ph.items()))
+        if args.baseline:
+            st_b, _, _ = generate(args.n, root + "_base", variant=args.variant)
+            env = {**os.environ, "PYTHONPATH": os.path.abspath(args.baseline)}
+            b = measure([STEWARD, "run", "--json"], st_b, env=env)
+            lines.append(f"  baseline ({args.baseline}): steward run {b.wall:.2f} s, peak RSS "
+                         f"{b.rss_mb:.0f} MB" + (" FAILED" if b.failed else "")
+                         + f"; baseline / current: {b.wall / s.wall:.2f}x")
+    if args.no_profile:
+        print("\n".join(lines))
+        return 0
+    auto, duck, used = profile_cost()
+    lines.append(f"profile of a 1,000-row, 12-column mixed version: {auto:.2f} ms ({used}), "
+                 f"DuckDB path {duck:.2f} ms ({duck / auto:.1f}x) "
+                 f"[{'PASS' if auto < 3 else 'MISS'} < 3 ms]")
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(WORK, f"cost_{args.variant}.txt"), "w") as f:
+        f.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

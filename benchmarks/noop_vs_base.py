@@ -1,0 +1,57 @@
+"""No-op run and load + plan of this code against another version, alternating.
+
+Each version runs on the project it built itself (the no-op fast path trusts only the
+code that recorded the last run): ``cost_bench.py --baseline`` leaves them in
+``_work/cost_<variant>_<n>`` and ``..._base``.
+
+    python benchmarks/noop_vs_base.py /tmp/base/src [--rounds 10] [--variant real]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = os.path.dirname(sys.executable)
+PLAN = ("import sys, time; t = time.perf_counter()\n"
+        "from steward.context import Context\n"
+        "Context(sys.argv[1]).plan_build(); print(time.perf_counter() - t)\n")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("baseline", help="src folder of the other version")
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--variant", default="real")
+    ap.add_argument("--n", type=int, default=1000)
+    args = ap.parse_args()
+    root = os.path.join(HERE, "_work", f"cost_{args.variant}_{args.n}")
+    runs = (("current", os.path.join(root, "steward"), {}),
+            ("base", os.path.join(root + "_base", "steward"),
+             {"PYTHONPATH": os.path.abspath(args.baseline)}))
+    got: dict[str, list[float]] = {}
+    for _ in range(args.rounds):
+        for tag, project, extra in runs:
+            env = {**os.environ, **extra}
+            t = time.perf_counter()
+            subprocess.run([os.path.join(BIN, "steward"), "run", "--json"], cwd=project,
+                           env=env, capture_output=True, check=True)
+            got.setdefault(f"no-op {tag}", []).append(time.perf_counter() - t)
+            p = subprocess.run([sys.executable, "-c", PLAN, project], cwd=project, env=env,
+                               capture_output=True, text=True, check=True)
+            got.setdefault(f"load+plan {tag}", []).append(float(p.stdout.split()[-1]))
+    med = {k: statistics.median(v) for k, v in got.items()}
+    for k, v in got.items():
+        print(f"{k:<18} median {med[k]:.3f} s  range {min(v):.2f}-{max(v):.2f}")
+    print(f"base / current: no-op {med['no-op base'] / med['no-op current']:.2f}x, "
+          f"load+plan {med['load+plan base'] / med['load+plan current']:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
