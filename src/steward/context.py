@@ -177,7 +177,7 @@ class Context:
         from steward.run.planner import plan_build, selected
 
         env = env or self.default_env
-        chosen = selected(self.project, list(select), list(exclude))
+        chosen = selected(self.project, list(select), list(exclude), self.selection_states(env))
         current = self.metastore.pointers(env)
         reads = self.metastore.reads
         plan = plan_build(self.project, env, current, None, chosen, full_refresh,
@@ -220,7 +220,8 @@ class Context:
             source = from_env or (self.default_env if env != self.default_env else None)
             runner.prepare_env(env, source)
             self.sync_products()
-            chosen = selected(self.project, list(select), list(exclude))
+            chosen = selected(self.project, list(select), list(exclude),
+                              self.selection_states(env))
             from steward.run.changes import prepare_run
 
             selection = " ".join(select) + (f" --exclude {' '.join(exclude)}" if exclude else "")
@@ -255,6 +256,19 @@ class Context:
 
         return ModelEngine(self.engine, self.project, self.metastore,  # type: ignore[return-value]
                            self.store)
+
+    def selection_states(self, env: str) -> Any:
+        """What ``state:`` selectors ask: product -> its states against an environment
+        (``env``, or the one a selector names), each computed once."""
+        import functools
+
+        @functools.cache
+        def states(other: str | None) -> dict[str, set[str]]:
+            from steward.run.state import product_states
+
+            return product_states(self.metastore.reads, self.project, other or env)
+
+        return states
 
     def env_name(self, env: str | None) -> str:
         """``env`` (default: the project's default environment), validated."""
@@ -540,7 +554,7 @@ class Context:
         from steward.run.planner import selected
 
         env = env or self.default_env
-        chosen = selected(self.project, list(select), list(exclude))
+        chosen = selected(self.project, list(select), list(exclude), self.selection_states(env))
         current = {n: v for n, v in self.current(env).items() if n in chosen}
         return check_versions(self.project.products, current, self.metastore, self.store,
                               self.engine, env, self.project.spec.defaults.contract, workers)
