@@ -28,7 +28,8 @@ def project(root: Path) -> Path:
     (root / "macros").mkdir()
     (root / "steward.yaml").write_text("name: mac\nvars:\n  min_amount: 5\n")
     (root / "data" / "orders.csv").write_text("id,amount\n1,3\n2,10\n3,20\n")
-    (root / "sources" / "raw.yml").write_text("sources:\n  raw.shop_orders:\n    path: data/orders.csv\n")
+    (root / "sources" / "raw.yml").write_text(
+        "sources:\n  raw.shop_orders:\n    path: data/orders.csv\n")
     (root / "macros" / "money.sql").write_text(
         "{% macro cents(col) %}({{ col }} * 100){% endmacro %}\n"
         "\n"
@@ -36,7 +37,8 @@ def project(root: Path) -> Path:
         "  {{ col }} >= {{ var('min_amount') }}\n"
         "{%- endmacro %}\n")
     (root / "models" / "staging" / "orders.sql").write_text(
-        "select id, {{ cents('amount') }} as cents\nfrom raw.shop_orders\nwhere {{ big('amount') }}\n")
+        "select id, {{ cents('amount') }} as cents\nfrom raw.shop_orders\n"
+        "where {{ big('amount') }}\n")
     (root / "models" / "staging" / "orders.yml").write_text(
         "checks:\n  - sql: \"select * from {{ this }} where {{ cents('0') }} > cents\"\n")
     (root / "models" / "marts" / "total.sql").write_text(

@@ -72,7 +72,7 @@ class Macros:
                 "install it with: pip install 'datasteward[jinja]'"))
             self._renderer = False
             return False
-        files = []
+        files: list[tuple[str, str, str | None]] = []
         for p in self.paths:
             text, problem = read_text(p, self._rel(p))
             if problem is not None:
@@ -81,8 +81,8 @@ class Macros:
                 files.append((self._rel(p), text, None))
         r = Renderer(self.project_name, dict(self.variables), ref_name=lambda n: n,
                      source_name=lambda s, t: f"{s}.{t}", macro_files=files)
-        for e in r.problems:
-            self.problems.append(Problem(e.file, e.line, f"macro: {e.message}",
+        for err in r.problems:
+            self.problems.append(Problem(err.file, err.line, f"macro: {err.message}",
                                          "fix the macro; every model using it waits on it"))
         self._renderer = r
         return r
