@@ -107,14 +107,18 @@ def export_contract(product: Any, project: Any, version: Any = None, *,
             prop["primaryKey"] = True
             prop["primaryKeyPosition"] = pk.index(name) + 1
         props.append(prop)
-    obj: dict[str, Any] = {"name": product.short_name, "physicalName": product.name,
-                           "logicalType": "object",
+    # the object is the table its server holds (the version's files, read as a table
+    # named after it): name and physicalName are the short name, the product is a
+    # custom property (what import maps it back to)
+    obj: dict[str, Any] = {"name": product.short_name, "physicalName": product.short_name,
+                           "businessName": product.name, "logicalType": "object",
                            "physicalType": "view" if product.kind in ("sql", "python")
                            else "table", "properties": props}
     if spec.description:
         obj["description"] = spec.description.strip()
     if spec.tags:
         obj["tags"] = list(spec.tags)
+    obj["customProperties"] = [{"property": "stewardProduct", "value": product.name}]
     table_rules = [_rule(ch, None) for ch in table_checks if ch.type not in ("drift", "anomaly")]
     if table_rules:
         obj["quality"] = table_rules
@@ -420,7 +424,10 @@ def import_file(project: Any, path: str, product: str | None = None
     mode = next((cp.get("value") for cp in doc.get("customProperties") or ()
                  if cp.get("property") == "stewardContract"), None)
     for obj in doc["schema"]:
-        target = _find_product(project, product or obj.get("physicalName") or obj["name"])
+        named = next((cp.get("value") for cp in obj.get("customProperties") or ()
+                      if cp.get("property") == "stewardProduct"), None)
+        target = _find_product(project, product or named or obj.get("physicalName")
+                               or obj["name"])
         frag, skipped = contract_to_spec(obj)
         if mode in ("strict", "lenient"):
             frag["contract"] = mode
