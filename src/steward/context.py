@@ -259,16 +259,10 @@ class Context:
 
     def selection_states(self, env: str) -> Any:
         """What ``state:`` selectors ask: product -> its states against an environment
-        (``env``, or the one a selector names), each computed once."""
-        import functools
+        (``env``, or the one a selector names; see :mod:`steward.run.state`)."""
+        from steward.run.state import states_for
 
-        @functools.cache
-        def states(other: str | None) -> dict[str, set[str]]:
-            from steward.run.state import product_states
-
-            return product_states(self.metastore.reads, self.project, other or env)
-
-        return states
+        return states_for(self.metastore.reads, self.project, env)
 
     def env_name(self, env: str | None) -> str:
         """``env`` (default: the project's default environment), validated."""

@@ -123,3 +123,12 @@ def test_a_plain_project_never_imports_jinja2(starter: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_jinja_without_a_macros_folder_says_so(starter: Path) -> None:
+    sql = starter / "models" / "marts" / "daily_revenue.sql"
+    sql.write_text("select * from {{ ref('orders') }}\n")
+    with pytest.raises(ConfigError) as e:
+        load_project(str(starter))
+    assert "models/marts/daily_revenue.sql:1:" in str(e.value)
+    assert "macros/ folder" in str(e.value)

@@ -40,6 +40,12 @@ def test_state_modified_follows_code_and_config_edits(starter: Path) -> None:
     assert sel(starter, "state:modified.configs") == {"marts.daily_revenue"}
     assert sel(starter, "state:modified") == {"staging.orders", "marts.daily_revenue"}
 
+    # steward plan takes the same selectors
+    from steward.run.envops import plan
+
+    cp = plan(Context(starter), None, ["state:modified.body"])
+    assert {n for n, c in cp.products.items() if c.direct} == {"staging.orders"}
+
     # a run of state:modified+ builds what changed and what reads it; then nothing differs
     result = Context(starter).run(["state:modified+"])
     assert result.ok

@@ -465,7 +465,11 @@ class _Loader:
         parsed = self.parse_cache.parse(text)
         name = _qualify(Path(path).stem, spec.dump.get("domain") or folder_domain)
         if parsed.error:
-            self.problems.append(Problem(rel, parsed.error_line, parsed.error))
+            from steward.project.macros import uses_jinja
+
+            hint = ("Jinja is rendered only in a project with a macros/ folder of "
+                    "{% macro %} files" if self.macros is None and uses_jinja(text) else None)
+            self.problems.append(Problem(rel, parsed.error_line, parsed.error, hint))
             self.broken.add(name)
             return None
         product = Product.with_spec(

@@ -11,7 +11,8 @@ description, owner, columns...) differs from what the environment last recorded.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from steward.run.changes import local_fingerprint
 
@@ -41,3 +42,15 @@ def product_states(reads: Reads, project: Project, env: str) -> dict[str, set[st
                 states |= {"modified.configs", "modified"}
         out[name] = states
     return out
+
+
+def states_for(reads: Reads, project: Project, env: str) -> Callable[[str | None], Any]:
+    """What ``state:`` selectors ask (:data:`steward.core.graph.States`): the states
+    against ``env``, or against the environment a selector names; each computed once."""
+    import functools
+
+    @functools.cache
+    def states(other: str | None) -> dict[str, set[str]]:
+        return product_states(reads, project, other or env)
+
+    return states
