@@ -29,9 +29,8 @@ VIEWS_FILE = "envs.duckdb"
 def plan(ctx: Parts, env: str | None = None, select: Sequence[str] = (),
          exclude: Sequence[str] = (), from_env: str | None = None) -> ChangePlan:
     """What ``steward run --env env`` would do, categorised; writes nothing."""
-    from steward.run.verify import Verifier
-
     from steward.run.state import states_for
+    from steward.run.verify import Verifier
 
     env = ctx.env_name(env)
     base = from_env or (ctx.default_env if env != ctx.default_env else None)
