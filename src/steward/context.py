@@ -189,7 +189,8 @@ class Context:
 
         with timed("plan"):
             env = env or self.default_env
-            chosen = selected(self.project, list(select), list(exclude))
+            chosen = selected(self.project, list(select), list(exclude),
+                              self.selection_states(env))
             current = self.metastore.pointers(env)
             reads = self.metastore.reads
             plan = plan_build(self.project, env, current, None, chosen, full_refresh,
@@ -236,7 +237,8 @@ class Context:
                 source = from_env or (self.default_env if env != self.default_env else None)
                 runner.prepare_env(env, source)
                 self.sync_products()
-            chosen = selected(self.project, list(select), list(exclude))
+            chosen = selected(self.project, list(select), list(exclude),
+                              self.selection_states(env))
             from steward.run.changes import prepare_run
 
             selection = " ".join(select) + (f" --exclude {' '.join(exclude)}" if exclude else "")
@@ -274,6 +276,13 @@ class Context:
 
         return ModelEngine(self.engine, self.project, self.metastore,  # type: ignore[return-value]
                            self.store)
+
+    def selection_states(self, env: str) -> Any:
+        """What ``state:`` selectors ask: product -> its states against an environment
+        (``env``, or the one a selector names; see :mod:`steward.run.state`)."""
+        from steward.run.state import states_for
+
+        return states_for(self.metastore.reads, self.project, env)
 
     def env_name(self, env: str | None) -> str:
         """``env`` (default: the project's default environment), validated."""
@@ -565,7 +574,7 @@ class Context:
         from steward.run.planner import selected
 
         env = env or self.default_env
-        chosen = selected(self.project, list(select), list(exclude))
+        chosen = selected(self.project, list(select), list(exclude), self.selection_states(env))
         current = {n: v for n, v in self.current(env).items() if n in chosen}
         return check_versions(self.project.products, current, self.metastore, self.store,
                               self.engine, env, self.project.spec.defaults.contract, workers)

@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from steward.audit.ol_columns import SqlFacts, direct_subtype, indirect_fields, sql_facts
 from steward.core.model import Product, Project
 from steward.core.records import Run, Step, Version
 from steward.core.spec import OpenLineageSpec
@@ -73,6 +74,11 @@ FACET_SCHEMAS = {
         "dataQualityAssertions": ("1-1-0", "DataQualityAssertionsDatasetFacet"),
         "outputStatistics": ("1-0-2", "OutputStatisticsOutputDatasetFacet"),
     }.items()}
+
+# the quantiles a stored profile holds (steward.profile.compute.QUANTILES), in order
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+# the namespace of a local file, a file source's input dataset (name: its absolute path)
+FILE_NAMESPACE = "file://"
 
 # product -> output column -> ((input product, input column, how), ...)
 ColumnLineage = Mapping[str, Mapping[str, Sequence[tuple[str, str, str]]]]
@@ -140,6 +146,7 @@ class EventBuilder:
         self._dataset_facets: dict[str, Doc] = {}
         self._version_facets: dict[str, Doc] = {}
         self._run_facets_base: dict[str, Doc] = {}
+        self._file_docs: dict[str, list[Doc]] = {}
 
     # -- data from the metastore, read once per run ------------------------------------
     def load(self, version_ids: Sequence[str]) -> None:
@@ -219,6 +226,10 @@ class EventBuilder:
                 m["min"] = float(p["min"])
             if numeric and p.get("max") is not None:
                 m["max"] = float(p["max"])
+            qs = p.get("quantiles") if numeric else None
+            if qs and len(qs) == len(QUANTILES):
+                m["quantiles"] = {str(q): float(x) for q, x in zip(QUANTILES, qs, strict=True)
+                                  if x is not None}
             cols[name] = m
         doc = _facet("dataQualityMetrics_input" if as_input else "dataQualityMetrics",
                      columnMetrics=cols, rowCount=v.row_count, bytes=v.bytes,
@@ -259,19 +270,32 @@ class EventBuilder:
             return {"namespace": ns, "name": up, "field": col, "transformations": []}
 
         known = self.column_lineage.get(product.name)
+        facts = (sql_facts(product.code, tuple(product.inputs))
+                 if product.kind == "sql" and product.code else SqlFacts())
         fields: dict[str, Any] = {}
         if known and self.lineage_level.get(product.name, "column") == "column":
             for col in outputs:
                 edges = known.get(col) or next(
                     (e for c, e in known.items() if c.lower() == col.lower()), ())
                 if edges:
-                    f: Doc = {"inputFields": [field(up, upc) for up, upc, _how in edges],
-                              "transformationDescription": ", ".join(
-                                  sorted({h for *_x, h in edges}))}
+                    ins = []
+                    for up, upc, how in edges:
+                        f = field(up, upc)
+                        f["transformations"] = [{"type": "DIRECT", "subtype": direct_subtype(
+                            how, col, up, upc, facts)}]
+                        ins.append(f)
+                    doc: Doc = {"inputFields": ins, "transformationDescription": ", ".join(
+                        sorted({h for *_x, h in edges}))}
                     if all(h == "identity" for *_x, h in edges):
-                        f["transformationType"] = "IDENTITY"
-                    fields[col] = f
-            return _facet("columnLineage", fields=fields, dataset=[])
+                        doc["transformationType"] = "IDENTITY"
+                    fields[col] = doc
+                elif col.lower() in facts.columnless:  # count(*): rows, not a column
+                    ins = indirect_fields(facts, ns, ("GROUP_BY", "FILTER", "JOIN"))
+                    if ins:
+                        fields[col] = {"inputFields": ins,
+                                       "transformationDescription": "aggregate of rows"}
+            return _facet("columnLineage", fields=fields,
+                          dataset=indirect_fields(facts, ns))
         # Table level only: every output column may depend on every input column.
         ins = []
         for i in product.inputs:
@@ -280,7 +304,30 @@ class EventBuilder:
         for col in outputs:
             fields[col] = {"inputFields": ins,
                            "transformationDescription": "table-level lineage only"}
-        return _facet("columnLineage", fields=fields, dataset=[])
+        return _facet("columnLineage", fields=fields, dataset=indirect_fields(facts, ns))
+
+    def _files(self, product: Product) -> list[Doc]:
+        """A file source's files, as input datasets (``file://`` and the absolute path,
+        or ``s3://bucket`` and the key)."""
+        if product.kind != "file":
+            return []
+        if product.name not in self._file_docs:
+            from steward.project.files import resolve_paths
+
+            try:
+                paths = resolve_paths(product.spec_dump["path"], self.project.root)
+            except (ImportError, ValueError, OSError):
+                paths = []
+            docs = []
+            for path in sorted(paths):
+                if "://" in path:
+                    scheme, _, rest = path.partition("://")
+                    host, _, key = rest.partition("/")
+                    docs.append(_ref(f"{scheme}://{host}", key))
+                else:
+                    docs.append(_ref(FILE_NAMESPACE, os.path.abspath(path)))
+            self._file_docs[product.name] = docs
+        return [{**d, "inputFacets": {}} for d in self._file_docs[product.name]]
 
     # -- datasets, jobs, events ----------------------------------------------------------
     def _output(self, product: Product, v: Version | None, final: bool) -> Doc:
@@ -329,7 +376,7 @@ class EventBuilder:
                         in_facets["dataQualityAssertions"] = dq
             out.append({"namespace": self.ns, "name": name, "facets": facets,
                         "inputFacets": in_facets})
-        return out
+        return out + self._files(product)
 
     def _job(self, product: Product) -> Doc:
         if product.name in self._jobs:

@@ -63,8 +63,7 @@ def run(
                       typer.Argument(help=(
                           "Selection, as in dbt: name, glob (staging.*), +x / x+ / 2+x, "
                           "tag:t, path:models/marts (a folder), source:raw, domain:d, "
-                          "owner:o, kind:sql; a,b intersects. dbt's state:modified needs no "
-                          "selector: unchanged products are kept."))] = None,
+                          "owner:o, kind:sql, state:modified[@env]; a,b intersects."))] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", "-x")] = None,
     env: EnvOpt = None,
     from_env: Annotated[str | None, typer.Option("--from", help="Create a new env from this one.")
@@ -82,10 +81,21 @@ def run(
 ) -> None:
     """Build the selected products into an environment; unchanged ones are reused.
 
-    Selectors, as in dbt: NAME or a glob (staging.*), +NAME / NAME+ / 2+NAME,
-    tag:T, path:models/marts (a folder, a file or a glob), source:raw (raw.*);
-    and domain:D, owner:O, kind:sql. Selectors add up; a,b keeps what both select.
-    dbt's state:modified needs no selector: a run keeps what did not change.
+    Selectors add up; a,b keeps what both select. As in dbt:
+
+    dbt -s stg_orders            steward run stg_orders (or staging.stg_orders, staging.*)
+    dbt -s +orders / orders+ / 2+orders     the same
+    dbt -s tag:nightly           tag:nightly
+    dbt -s path:models/marts     path:models/marts (a folder, a file or a glob)
+    dbt -s source:shop+          source:shop+
+    dbt -s state:modified+ --state prod-artifacts/     state:modified+@prod (default: --env)
+    dbt -s state:new / state:modified.body / state:modified.configs     the same
+    dbt --exclude x              --exclude x
+    (no equivalent)              domain:staging, owner:team@example.com, kind:python
+
+    state:modified compares with what the environment last ran: a product's own code
+    and config, not its inputs. Without a selector, a run still keeps every product
+    that did not change.
     """
     from steward.cli.console import make_console
 

@@ -152,15 +152,38 @@ def contract_export(
     product: Annotated[str, typer.Argument(help="Product name.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
                       ] = None,
+    env: EnvOpt = None,
     project: ProjectOpt = None,
 ) -> None:
-    """Write a product's contract and checks as an Open Data Contract Standard YAML."""
+    """Write a product's contract and checks as an Open Data Contract Standard YAML.
+
+    Over a contract exported before (-o FILE), its version is kept when nothing changed,
+    else bumped by the plan's category: breaking -> major, non-breaking -> minor,
+    metadata -> patch.
+    """
+    import yaml
+
     from steward.quality.odcs import export_yaml
 
     ctx = _ctx(project)
+    env = ctx.env_name(env)
     p = ctx.resolve_product(product)
-    v = ctx.current().get(p.name)
-    text = export_yaml(p, ctx.project, v)
+    v = ctx.current(env).get(p.name)
+    previous = None
+    if output is not None and output.exists():
+        try:
+            previous = yaml.safe_load(output.read_text())
+        except (OSError, yaml.YAMLError):
+            previous = None
+    category = None
+    if isinstance(previous, dict):
+        from steward.run.envops import plan
+
+        change = plan(ctx, env, [p.name]).products.get(p.name)
+        category = change.category if change is not None and change.direct else None
+    text = export_yaml(p, ctx.project, v, env=env,
+                       previous=previous if isinstance(previous, dict) else None,
+                       category=category)
     if output is None:
         typer.echo(text, nl=False)
     else:

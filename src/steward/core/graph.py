@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cached_property
@@ -106,6 +106,7 @@ def select(
     attrs: Mapping[str, Mapping[str, object]],
     selectors: Iterable[str],
     exclude: Iterable[str] = (),
+    states: States | None = None,
 ) -> set[str]:
     """dbt's selection syntax over the DAG.
 
@@ -113,30 +114,45 @@ def select(
     an intersection. An atom is a name or glob (``staging.*``), ``tag:x``, ``domain:y``,
     ``owner:z``, ``kind:sql``, ``path:models/marts`` (a folder, a file or a glob) or
     ``source:raw`` (the sources named ``raw.*``); ``+atom`` adds its ancestors,
-    ``atom+`` its descendants, ``2+atom`` limits the depth.
+    ``atom+`` its descendants, ``2+atom`` limits the depth. ``state:modified`` (or
+    ``state:new``, ``state:modified.body``, ``state:modified.configs``, each with an
+    optional ``@env``) asks ``states`` which products differ from what an environment
+    last ran (None: the environment the selection is for).
     """
-    chosen = _union(dag, attrs, selectors) if list(selectors) else set(dag.parents)
-    excluded = _union(dag, attrs, exclude)
+    chosen = _union(dag, attrs, selectors, states) if list(selectors) else set(dag.parents)
+    excluded = _union(dag, attrs, exclude, states)
     return chosen - excluded
 
 
-def _union(dag: Dag, attrs: Mapping[str, Mapping[str, object]], items: Iterable[str]) -> set[str]:
+# env (None: the one selected for) -> product -> its states ("new", "modified", ...)
+States = Callable[[str | None], Mapping[str, Collection[str]]]
+STATES = ("modified", "modified.body", "modified.configs", "new")
+
+
+def _union(dag: Dag, attrs: Mapping[str, Mapping[str, object]], items: Iterable[str],
+           states: States | None = None) -> set[str]:
     out: set[str] = set()
     for item in items:
         for word in item.split():
             parts = [p for p in word.split(",") if p]
-            sets = [_atom(dag, attrs, p) for p in parts]
+            sets = [_atom(dag, attrs, p, states) for p in parts]
             if sets:
                 out |= set.intersection(*sets)
     return out
 
 
-def _atom(dag: Dag, attrs: Mapping[str, Mapping[str, object]], text: str) -> set[str]:
+def _atom(dag: Dag, attrs: Mapping[str, Mapping[str, object]], text: str,
+          states: States | None = None) -> set[str]:
     m = _ATOM.match(text)
     if not m:
         raise SelectionError(f"cannot read selector {text!r}")
     up, core, down = m.groups()
-    base = _match(dag, attrs, core)
+    if core.startswith("state:"):
+        base = _state(core, states)
+        if not base:  # nothing modified is an answer, not a mistake
+            return set()
+    else:
+        base = _match(dag, attrs, core)
     if not base:
         raise SelectionError(
             f"selector {text!r} matches no product",
@@ -150,13 +166,23 @@ def _atom(dag: Dag, attrs: Mapping[str, Mapping[str, object]], text: str) -> set
     return out
 
 
+def _state(core: str, states: States | None) -> set[str]:
+    value, _, env = core.partition(":")[2].partition("@")
+    if value not in STATES:
+        raise SelectionError(f"unknown state {value!r}; use state:{', state:'.join(STATES)}"
+                             " (optionally @ENV)")
+    if states is None:
+        raise SelectionError(f"selector {core!r} needs a project's environments")
+    return {n for n, s in states(env or None).items() if value in s}
+
+
 def _match(dag: Dag, attrs: Mapping[str, Mapping[str, object]], core: str) -> set[str]:
     if ":" in core:
         key, _, value = core.partition(":")
         if key not in {"tag", "domain", "owner", "kind", "path", "source"}:
             raise SelectionError(
-                f"unknown selector method {key!r}; use tag:, domain:, owner:, kind:, path: "
-                "or source:"
+                f"unknown selector method {key!r}; use tag:, domain:, owner:, kind:, path:, "
+                "source: or state:"
             )
         if key == "source":  # dbt's source:name / source:name.table
             return {n for n, a in attrs.items() if a.get("kind") in ("file", "python_source")

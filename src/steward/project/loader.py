@@ -76,6 +76,8 @@ class _Loader:
         # environment variables steward.yaml and sources/*.yml named -> value (None: unset)
         self.env_used: dict[str, str | None] = {}
         self.spans: dict[str, list[tuple[int, int, str, bool]]] = {}
+        self.macros: Any = None  # steward.project.macros.Macros, when there are macro files
+        self.macros_key: tuple[Any, ...] | None = None
 
     # -- helpers ---------------------------------------------------------------------
     def rel(self, path: str) -> str:
@@ -148,7 +150,10 @@ class _Loader:
         spec, (models, sources) = self.load_project_file()
         # a broken steward.yaml does not hide the mistakes in the models and sources
         self.load_sources(sources)
+        self.load_macros(spec)
         self.load_models(models)
+        if self.macros is not None:
+            self.problems.extend(self.macros.problems)
         self.resolve_references()
         check_graph(self.products, self.problems)
         check_columns(self.products, self.problems, self.where, self.line_of)
@@ -203,6 +208,16 @@ class _Loader:
         if spec is not None:
             folders = (spec.dump["paths"]["models"], spec.dump["paths"]["sources"])
         return spec, folders
+
+    def load_macros(self, spec: SpecRef | None) -> None:
+        from steward.project.macros import Macros, macro_paths, macros_key
+
+        paths = macro_paths(self.root, self.listing)
+        if paths:
+            dump = spec.dump if spec is not None else {}
+            self.macros = Macros(self.root, paths, dump.get("vars") or {},
+                                 dump.get("name") or "steward")
+            self.macros_key = macros_key(self.root, paths)
 
     def load_sources(self, folder: str) -> None:
         for path in self.listing.files_under(os.path.join(self.root, folder), (".yml", ".yaml")):
@@ -323,6 +338,8 @@ class _Loader:
             sidecar = sidecars[path]
             key = (self.listing.model_key(path, sidecar, folder_domain, self.root)
                    if path.endswith(".sql") else None)
+            if key is not None and self.macros_key is not None:
+                key = (*key, self.macros_key)
             hit = self.memo_in.get(key) if key else None
             if hit is not None:  # the same files as at the last load: no read, parse, check
                 self.restore(hit)
@@ -445,6 +462,11 @@ class _Loader:
             self.broken.add(_qualify(Path(path).stem, meta.get("domain") or folder_domain))
             return None
         doc = doc or Located(rel, meta)
+        if self.macros is not None:
+            domain = meta.get("domain") if isinstance(meta.get("domain"), str) else None
+            text, meta = self.render_jinja(rel, text, meta, doc, domain or folder_domain, path)
+            if text is None:
+                return None
         raw = meta
         meta = normalise_checks(meta, doc, (), self.problems)
 
@@ -461,7 +483,11 @@ class _Loader:
         parsed = self.parse_cache.parse(text)
         name = _qualify(Path(path).stem, spec.dump.get("domain") or folder_domain)
         if parsed.error:
-            self.problems.append(Problem(rel, parsed.error_line, parsed.error))
+            from steward.project.macros import uses_jinja
+
+            hint = ("Jinja is rendered only in a project with a macros/ folder of "
+                    "{% macro %} files" if self.macros is None and uses_jinja(text) else None)
+            self.problems.append(Problem(rel, parsed.error_line, parsed.error, hint))
             self.broken.add(name)
             return None
         product = Product.with_spec(
@@ -475,6 +501,25 @@ class _Loader:
         if product.meta_file:
             self.docs.setdefault(name, (doc, ()))
         return spec_key
+
+    def render_jinja(self, rel: str, text: str, meta: dict[str, Any], doc: Located,
+                     domain: str | None, path: str
+                     ) -> tuple[str | None, dict[str, Any]]:
+        """The model's SQL and its custom checks rendered with the project's macros
+        (``steward.project.macros``); None for the SQL when that failed (reported)."""
+        from steward.project.macros import uses_jinja
+
+        meta, problems = self.macros.render_checks(meta, doc.file, doc.line)
+        self.problems.extend(problems)
+        out: str | None = text
+        if uses_jinja(text):
+            out, problem = self.macros.render(rel, text, this=_qualify(Path(path).stem, domain))
+            if problem is not None:
+                self.problems.append(problem)
+        if out is None or problems:
+            self.broken.add(_qualify(Path(path).stem, domain))
+            return None, meta
+        return out, meta
 
     def load_python(self, path: str, folder_domain: str | None, meta: dict[str, Any],
                     doc: Located | None) -> None:

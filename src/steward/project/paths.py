@@ -29,20 +29,22 @@ def find_root(start: str | os.PathLike[str] = ".") -> str:
 
 
 def project_folders(root: str) -> list[str] | None:
-    """The folders the loader walks, read cheaply from steward.yaml's ``paths``."""
+    """The folders the loader walks, read cheaply from steward.yaml's ``paths``, and
+    ``macros`` (whose files the SQL models may render with)."""
     try:
         with open(os.path.join(root, PROJECT_FILE), encoding="utf-8") as f:
             text = f.read()
     except (OSError, UnicodeDecodeError):  # the loader reports it in place
         return None
     if "paths:" not in text:
-        return ["models", "sources"]
+        return ["models", "sources", "macros"]
     import yaml
 
     try:
         data = yaml.safe_load(text) or {}
         paths = data.get("paths") or {}
-        return [str(paths.get("models", "models")), str(paths.get("sources", "sources"))]
+        return [str(paths.get("models", "models")), str(paths.get("sources", "sources")),
+                "macros"]
     except (yaml.YAMLError, AttributeError):
         return None
 

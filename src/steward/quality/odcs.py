@@ -53,11 +53,30 @@ def logical_type(physical: str | None) -> str | None:
 
 
 # -- export ----------------------------------------------------------------------------
-def export_contract(product: Any, project: Any, version: Any = None) -> dict[str, Any]:
-    """A product's contract as an ODCS v3.1 document (a plain dict)."""
+def export_contract(product: Any, project: Any, version: Any = None, *,
+                    env: str | None = None, previous: dict[str, Any] | None = None,
+                    category: str | None = None) -> dict[str, Any]:
+    """A product's contract as an ODCS v3.1 document (a plain dict).
+
+    ``previous``: the contract exported before (its version is kept or bumped by
+    ``category``, see :mod:`steward.quality.odcs_extra`); ``env``: the environment
+    ``version`` is current in (the ``servers`` block).
+    """
+    from steward.quality import odcs_extra as extra
+
     spec = product.spec
     actual = {c.name: c.type for c in version.schema} if version is not None else {}
     pk = list(spec.primary_key)
+    # checks declared on the table with one column are that column's rules
+    by_column: dict[str, list[Any]] = {}
+    table_checks = []
+    for ch in spec.checks:
+        col = getattr(ch, "column", None)
+        if isinstance(col, str) and col in spec.columns | actual:
+            by_column.setdefault(col, []).append(ch)
+        else:
+            table_checks.append(ch)
+    glossary = getattr(project, "glossary", None)
     props = []
     names = list(spec.columns) + [c for c in actual if c not in spec.columns]
     for name in names:
@@ -76,20 +95,31 @@ def export_contract(product: Any, project: Any, version: Any = None) -> dict[str
                 prop["classification"] = ", ".join(c.classification)
             if c.tags:
                 prop["tags"] = list(c.tags)
-            quality = [_rule(ch, name) for ch in c.checks if ch.type not in ("drift", "anomaly")]
-            if quality:
-                prop["quality"] = quality
+            if c.glossary:
+                term = glossary.terms.get(c.glossary) if glossary is not None else None
+                prop["authoritativeDefinitions"] = [extra.glossary_link(
+                    c.glossary, term.definition if term is not None else None)]
+        quality = [_rule(ch, name) for ch in (*(c.checks if c else ()), *by_column.get(name, ()))
+                   if ch.type not in ("drift", "anomaly")]
+        if quality:
+            prop["quality"] = quality
         if name in pk:
             prop["primaryKey"] = True
             prop["primaryKeyPosition"] = pk.index(name) + 1
         props.append(prop)
-    obj: dict[str, Any] = {"name": product.short_name, "physicalName": product.name,
-                           "logicalType": "object",
+    # the object is the table its server holds (the version's files, read as a table
+    # named after it): name and physicalName are the short name, the product is a
+    # custom property (what import maps it back to)
+    obj: dict[str, Any] = {"name": product.short_name, "physicalName": product.short_name,
+                           "businessName": product.name, "logicalType": "object",
                            "physicalType": "view" if product.kind in ("sql", "python")
                            else "table", "properties": props}
     if spec.description:
         obj["description"] = spec.description.strip()
-    table_rules = [_rule(ch, None) for ch in spec.checks if ch.type not in ("drift", "anomaly")]
+    if spec.tags:
+        obj["tags"] = list(spec.tags)
+    obj["customProperties"] = [{"property": "stewardProduct", "value": product.name}]
+    table_rules = [_rule(ch, None) for ch in table_checks if ch.type not in ("drift", "anomaly")]
     if table_rules:
         obj["quality"] = table_rules
     doc: dict[str, Any] = {
@@ -98,6 +128,8 @@ def export_contract(product: Any, project: Any, version: Any = None) -> dict[str
         "name": product.name, "version": "1.0.0", "status": "active",
         "domain": product.domain,
     }
+    if (srv := extra.servers(project, version, env)):
+        doc["servers"] = srv
     if spec.description:
         doc["description"] = {"purpose": spec.description.strip()}
     if spec.tags:
@@ -106,17 +138,20 @@ def export_contract(product: Any, project: Any, version: Any = None) -> dict[str
         doc["team"] = {"name": product.domain, "members": [
             {"username": spec.owner, "role": "owner"}]}
     doc["schema"] = [obj]
+    if (sla := extra.sla_properties(product)):
+        doc["slaProperties"] = sla
     custom = [{"property": "stewardContract",
                "value": spec.contract or project.spec.defaults.contract}]
     if version is not None:
         custom.append({"property": "stewardVersion", "value": version.id})
     doc["customProperties"] = custom
+    doc["version"] = extra.next_version(previous, doc, category)
     return doc
 
 
-def export_yaml(product: Any, project: Any, version: Any = None) -> str:
-    return yaml.safe_dump(export_contract(product, project, version), sort_keys=False,
-                          allow_unicode=True, width=100)
+def export_yaml(product: Any, project: Any, version: Any = None, **kwargs: Any) -> str:
+    return yaml.safe_dump(export_contract(product, project, version, **kwargs),
+                          sort_keys=False, allow_unicode=True, width=100)
 
 
 def _rule(check: Any, column: str | None) -> dict[str, Any]:
@@ -324,6 +359,12 @@ def contract_to_spec(obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             col["description"] = prop["description"]
         if prop.get("classification"):
             col["classification"] = [c.strip() for c in str(prop["classification"]).split(",")]
+        if prop.get("tags"):
+            col["tags"] = [str(t) for t in prop["tags"]]
+        from steward.quality.odcs_extra import glossary_term
+
+        if (term := glossary_term(prop)) is not None:
+            col["glossary"] = term
         checks = []
         if prop.get("unique"):
             checks.append({"type": "unique", "column": name})
@@ -348,6 +389,8 @@ def contract_to_spec(obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     frag: dict[str, Any] = {}
     if obj.get("description"):
         frag["description"] = obj["description"]
+    if obj.get("tags"):
+        frag["tags"] = [str(t) for t in obj["tags"]]
     if columns:
         frag["columns"] = columns
     if table_checks:
@@ -381,10 +424,17 @@ def import_file(project: Any, path: str, product: str | None = None
     mode = next((cp.get("value") for cp in doc.get("customProperties") or ()
                  if cp.get("property") == "stewardContract"), None)
     for obj in doc["schema"]:
-        target = _find_product(project, product or obj.get("physicalName") or obj["name"])
+        named = next((cp.get("value") for cp in obj.get("customProperties") or ()
+                      if cp.get("property") == "stewardProduct"), None)
+        target = _find_product(project, product or named or obj.get("physicalName")
+                               or obj["name"])
         frag, skipped = contract_to_spec(obj)
         if mode in ("strict", "lenient"):
             frag["contract"] = mode
+        from steward.quality.odcs_extra import freshness_of
+
+        if (fresh := freshness_of(doc)) is not None:
+            frag["freshness"] = fresh
         if doc.get("team") and isinstance(doc["team"], dict):
             owners = [m["username"] for m in doc["team"].get("members") or ()
                       if m.get("role") == "owner"]
@@ -426,20 +476,26 @@ def _validate_checks(frag: dict[str, Any], path: str) -> None:
 
 
 def _write_spec(project: Any, product: Any, frag: dict[str, Any]) -> str:
-    """Merge ``frag`` into the product's sidecar (models) or its source entry (sources)."""
+    """Merge ``frag`` into the product's sidecar (models) or its source entry (sources),
+    keeping the file's comments, order and layout (round-trip YAML)."""
+    from ruamel.yaml import YAML
+
+    rt = YAML()
+    rt.preserve_quotes = True
+    rt.width = 100
     root = project.root
     if product.is_source:
         file = os.path.join(root, product.meta_file or product.file)
         with open(file, encoding="utf-8") as f:
-            data = yaml.safe_load(f) or {}
+            data = rt.load(f) or {}
         if "sources" in data and not data["sources"]:
             data["sources"] = {}
-        holder: dict[str, Any] = data.get("sources", data)  # type: ignore[assignment]
+        holder: Any = data.get("sources", data)
         key = next((k for k in holder if k in (product.name, product.short_name)),
                    product.name)
-        entry = dict(holder.get(key) or {})
-        entry.update(frag)
-        holder[key] = entry
+        if holder.get(key) is None:
+            holder[key] = {}
+        _merge(holder[key], frag)
     else:
         if product.meta_file:
             file = os.path.join(root, product.meta_file)
@@ -448,8 +504,35 @@ def _write_spec(project: Any, product: Any, frag: dict[str, Any]) -> str:
         data = {}
         if os.path.exists(file):
             with open(file, encoding="utf-8") as f:
-                data = yaml.safe_load(f) or {}
-        data.update(frag)
+                data = rt.load(f) or {}
+        _merge(data, frag)
     with open(file, "w", encoding="utf-8") as f:
-        yaml.safe_dump(data, f, sort_keys=False, allow_unicode=True, width=100)
+        rt.dump(data, f)
     return os.path.relpath(file, root)
+
+
+_COLUMN_KEYS = ("type", "nullable", "description", "classification", "tags", "glossary",
+                "checks")
+
+
+def _merge(target: Any, frag: dict[str, Any]) -> None:
+    """``frag``'s keys into ``target`` in place. The contract decides the columns and
+    what it maps of each (type, nullability, docs, glossary, tags, checks); a column's
+    other keys, and every comment on what the contract leaves alone, stay."""
+    for k, v in frag.items():
+        if k == "columns" and isinstance(target.get(k), dict) and isinstance(v, dict):
+            cols = target[k]
+            for name in [n for n in cols if n not in v]:
+                del cols[name]
+            for name, spec in v.items():
+                if isinstance(cols.get(name), dict) and isinstance(spec, dict):
+                    for ck in [ck for ck in cols[name] if ck in _COLUMN_KEYS
+                               and ck not in spec]:
+                        del cols[name][ck]
+                    for ck, cv in spec.items():
+                        if cols[name].get(ck) != cv:
+                            cols[name][ck] = cv
+                else:
+                    cols[name] = spec
+        elif target.get(k) != v:
+            target[k] = v

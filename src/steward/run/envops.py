@@ -29,12 +29,14 @@ VIEWS_FILE = "envs.duckdb"
 def plan(ctx: Parts, env: str | None = None, select: Sequence[str] = (),
          exclude: Sequence[str] = (), from_env: str | None = None) -> ChangePlan:
     """What ``steward run --env env`` would do, categorised; writes nothing."""
+    from steward.run.state import states_for
     from steward.run.verify import Verifier
 
     env = ctx.env_name(env)
-    chosen = selected(ctx.project, list(select), list(exclude))
     base = from_env or (ctx.default_env if env != ctx.default_env else None)
     compared = env if ctx.reads.env_exists(env) or not base else base
+    chosen = selected(ctx.project, list(select), list(exclude),
+                      states_for(ctx.reads, ctx.project, compared))
     verifier = Verifier(ctx.store)
     pointers = ctx.reads.pointers(compared) if ctx.reads.env_exists(compared) else {}
     verifier.prefetch(pointers.values())

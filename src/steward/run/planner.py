@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from steward.core.fingerprint import check_fingerprint, data_fingerprint, source_content
-from steward.core.graph import Dag, select
+from steward.core.graph import Dag, States, select
 from steward.core.materialize import grows_from_previous
 from steward.core.model import Product, Project
 from steward.core.records import Version
@@ -77,8 +77,10 @@ def attributes(project: Project) -> dict[str, dict[str, object]]:
     }
 
 
-def selected(project: Project, selectors: list[str], exclude: list[str]) -> set[str]:
-    return select(dag_of(project), attributes(project), selectors, exclude)
+def selected(project: Project, selectors: list[str], exclude: list[str],
+             states: States | None = None) -> set[str]:
+    """``states``: what ``state:`` selectors ask (see :mod:`steward.run.state`)."""
+    return select(dag_of(project), attributes(project), selectors, exclude, states)
 
 
 class _SameData:
