@@ -1,0 +1,164 @@
+"""The metastore side of operations (see m0012): freshness samples, alerts and their
+deliveries, and what each scheduled fire decided."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from steward.meta.store import Metastore
+
+md = sa.MetaData()
+TS = sa.DateTime(timezone=True)
+
+freshness_samples = sa.Table(
+    "freshness_samples", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("product", sa.String(255), nullable=False),
+    sa.Column("env", sa.String(255), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("age_s", sa.Float),  # None: no version, or no value in the column
+    sa.Column("limit_s", sa.Float),
+    sa.Column("status", sa.String(16), nullable=False),  # ok, warn, breach, unknown
+    sa.Index("ix_freshness_product_at", "product", "env", "at"),
+)
+
+alerts = sa.Table(
+    "alerts", md,
+    sa.Column("key", sa.String(512), primary_key=True),  # event:env:subject
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("env", sa.String(255)),
+    sa.Column("subject", sa.String(255)),
+    sa.Column("status", sa.String(16), nullable=False),  # open, resolved
+    sa.Column("message", sa.Text),
+    sa.Column("opened_at", TS, nullable=False),
+    sa.Column("resolved_at", TS),
+    sa.Column("count", sa.Integer, nullable=False, default=1),
+)
+
+alert_deliveries = sa.Table(
+    "alert_deliveries", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(512), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # opened, resolved
+    sa.Column("channel", sa.String(255), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text),
+)
+
+schedule_fires = sa.Table(
+    "schedule_fires", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("schedule", sa.String(255), nullable=False),
+    sa.Column("env", sa.String(255), nullable=False),
+    sa.Column("due_at", TS, nullable=False),
+    sa.Column("fired_at", TS, nullable=False),
+    # started, success, failed, error, skipped (the environment was busy), interrupted
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("finished_at", TS),
+)
+
+
+def _rows(ms: Metastore, q: Any) -> list[dict[str, Any]]:
+    with ms.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def add_samples(ms: Metastore, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        with ms.engine.begin() as conn:
+            conn.execute(freshness_samples.insert(), rows)
+
+
+def samples(ms: Metastore, product: str, env: str, since: datetime) -> list[dict[str, Any]]:
+    """Samples of ``product`` in ``env`` from ``since`` on, with the one just before."""
+    t = freshness_samples
+    before = _rows(ms, sa.select(t).where(t.c.product == product, t.c.env == env,
+                                          t.c.at < since).order_by(t.c.at.desc()).limit(1))
+    return before + _rows(ms, sa.select(t).where(t.c.product == product, t.c.env == env,
+                                                 t.c.at >= since).order_by(t.c.at))
+
+
+def open_alerts(ms: Metastore) -> dict[str, dict[str, Any]]:
+    return {r["key"]: r for r in _rows(ms, sa.select(alerts).where(alerts.c.status == "open"))}
+
+
+def all_alerts(ms: Metastore, limit: int = 200) -> list[dict[str, Any]]:
+    return _rows(ms, sa.select(alerts).order_by(alerts.c.opened_at.desc()).limit(limit))
+
+
+def open_alert(ms: Metastore, key: str, event: str, env: str | None, subject: str | None,
+               message: str, at: datetime) -> bool:
+    """Open ``key``; False (and a count bumped) when it is open already."""
+    with ms.engine.begin() as conn:
+        row = conn.execute(sa.select(alerts.c.status).where(alerts.c.key == key)).first()
+        if row is not None and row[0] == "open":
+            conn.execute(alerts.update().where(alerts.c.key == key)
+                         .values(count=alerts.c.count + 1))
+            return False
+        conn.execute(alerts.delete().where(alerts.c.key == key))
+        conn.execute(alerts.insert(), {"key": key, "event": event, "env": env,
+                                       "subject": subject, "status": "open",
+                                       "message": message, "opened_at": at, "count": 1})
+        return True
+
+
+def resolve_alert(ms: Metastore, key: str, at: datetime) -> None:
+    with ms.engine.begin() as conn:
+        conn.execute(alerts.update().where(alerts.c.key == key, alerts.c.status == "open")
+                     .values(status="resolved", resolved_at=at))
+
+
+def add_delivery(ms: Metastore, row: dict[str, Any]) -> None:
+    with ms.engine.begin() as conn:
+        conn.execute(alert_deliveries.insert(), row)
+
+
+def deliveries(ms: Metastore, key: str | None = None) -> list[dict[str, Any]]:
+    q = sa.select(alert_deliveries).order_by(alert_deliveries.c.id)
+    if key is not None:
+        q = q.where(alert_deliveries.c.key == key)
+    return _rows(ms, q)
+
+
+def add_fire(ms: Metastore, row: dict[str, Any]) -> int:
+    with ms.engine.begin() as conn:
+        return int(conn.execute(schedule_fires.insert(), row).inserted_primary_key[0])
+
+
+def finish_fire(ms: Metastore, fire_id: int, status: str, at: datetime,
+                run_id: str | None = None, reason: str | None = None) -> None:
+    with ms.engine.begin() as conn:
+        conn.execute(schedule_fires.update().where(schedule_fires.c.id == fire_id)
+                     .values(status=status, finished_at=at, run_id=run_id, reason=reason))
+
+
+def fires(ms: Metastore, schedule: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    t = schedule_fires
+    q = sa.select(t).order_by(t.c.id.desc()).limit(limit)
+    if schedule is not None:
+        q = q.where(t.c.schedule == schedule)
+    return _rows(ms, q)
+
+
+def interrupt_started(ms: Metastore, at: datetime) -> list[dict[str, Any]]:
+    """Mark fires left 'started' by a process that died as 'interrupted'; returns them."""
+    t = schedule_fires
+    left = _rows(ms, sa.select(t).where(t.c.status == "started"))
+    if left:
+        with ms.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.status == "started").values(
+                status="interrupted", finished_at=at,
+                reason="the server stopped during this run (recovered on the next start)"))
+    return left
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, default=str)
