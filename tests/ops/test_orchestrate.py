@@ -48,7 +48,7 @@ def _exe() -> str:
 
 
 def test_run_selection_for_real(starter: Path) -> None:
-    doc = run_selection(["staging.orders"], "dev", str(starter), executable=_exe())
+    doc = run_selection(["+staging.orders"], "dev", str(starter), executable=_exe())
     assert doc["status"] == "success" and doc["env"] == "dev"
     with pytest.raises(StewardRunFailed) as e:
         run_selection(["no_such_product"], "dev", str(starter), executable=_exe())

@@ -25,7 +25,7 @@ def _wait(job: Any) -> None:
 
 
 def test_cron_fires_when_due(starter: Path) -> None:
-    _schedules(starter, "  nightly: {cron: '0 2 * * *', select: staging.orders+, env: dev}\n")
+    _schedules(starter, "  nightly: {cron: '0 2 * * *', select: +marts.daily_revenue, env: dev}\n")
     ctx = Context(starter)
     sched = Scheduler(lambda: ctx)
     t0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ def test_cron_fires_when_due(starter: Path) -> None:
     (f,) = fires(ctx.metastore, "nightly")
     assert f["status"] == "success" and f["env"] == "dev" and f["run_id"]
     run = ctx.metastore.run(f["run_id"])
-    assert run.env == "dev" and run.selection == "staging.orders+"
+    assert run.env == "dev" and run.selection == "+marts.daily_revenue"
     assert set(ctx.current("dev")) == {"raw.orders", "staging.orders", "marts.daily_revenue"}
 
 

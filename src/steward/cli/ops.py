@@ -24,7 +24,8 @@ def freshness(
 ) -> None:
     """Each product's age against its freshness SLO, and its compliance over 7 and 30
     days; exits 1 when one is in breach."""
-    from steward.ops.freshness import evaluate, human, record as keep, report
+    from steward.ops.freshness import evaluate, human, report
+    from steward.ops.freshness import record as keep
 
     ctx = _ctx(project)
     names = [ctx.resolve_product(p).name for p in products or []]
@@ -144,4 +145,28 @@ def alerts(json_out: JsonOpt = False, project: ProjectOpt = None) -> None:
         t.add_row(r["status"], r["event"], r["env"] or "", r["subject"] or "",
                   f"{r['opened_at']:%Y-%m-%d %H:%M}", r["message"] or "", shown or "-")
     _out().print(t)
+    return None
+
+
+@app.command()
+def maturity(json_out: JsonOpt = False, project: ProjectOpt = None) -> None:
+    """Score the project against the practice rubric; print the gaps worth closing first."""
+    from steward.ops.maturity import maturity as score
+
+    ctx = _ctx(project)
+    doc = score(ctx)
+    if json_out:
+        return _dump(doc)
+    out = _out()
+    prev = doc["history"][1]["score"] if len(doc["history"]) > 1 else None
+    trend = f" (was {prev:g})" if prev is not None and prev != doc["score"] else ""
+    out.print(f"maturity {doc['score']:g}/100{trend}")
+    for a in doc["areas"]:
+        out.print(f"  {a['name']:<28} {a['points']:>5.1f}/{a['weight']:g}  {a['detail']}",
+                  markup=False)
+    if doc["gaps"]:
+        out.print("\nclose these first (most gain for the effort):")
+        for i, g in enumerate(doc["gaps"], 1):
+            out.print(f"  {i}. {g['name']} (+{g['gain']:g} points): {g['fix']}",
+                      markup=False)
     return None

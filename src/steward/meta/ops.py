@@ -65,6 +65,14 @@ schedule_fires = sa.Table(
     sa.Column("finished_at", TS),
 )
 
+maturity_scores = sa.Table(
+    "maturity_scores", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("areas_json", sa.Text, nullable=False),
+)
+
 
 def _rows(ms: Metastore, q: Any) -> list[dict[str, Any]]:
     with ms.engine.connect() as conn:
@@ -162,3 +170,17 @@ def interrupt_started(ms: Metastore, at: datetime) -> list[dict[str, Any]]:
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, default=str)
+
+
+def add_maturity(ms: Metastore, at: datetime, score: float, areas: dict[str, float]) -> None:
+    with ms.engine.begin() as conn:
+        conn.execute(maturity_scores.insert(), {"at": at, "score": score,
+                                                "areas_json": dumps(areas)})
+
+
+def maturity_history(ms: Metastore, limit: int = 50) -> list[dict[str, Any]]:
+    t = maturity_scores
+    rows = _rows(ms, sa.select(t).order_by(t.c.id.desc()).limit(limit))
+    for r in rows:
+        r["areas"] = json.loads(r.pop("areas_json"))
+    return rows

@@ -78,13 +78,17 @@ class StewardRunFailed(Exception):
 def run_selection(select: Sequence[str] = (), env: str | None = None,
                   project_dir: str | None = None, **options: Any) -> dict[str, Any]:
     """Run a selection in a subprocess (a Dagster op's body, an Airflow PythonOperator's
-    callable): the run summary as a dict, or :class:`StewardRunFailed` with its outcome."""
+    callable): the run's last event (run_finished: status, counts) as a dict, or
+    :class:`StewardRunFailed` with its outcome."""
     cmd = steward_command(select, env, project_dir, **options)
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=project_dir)
     result = outcome(p.returncode)
     if not result.ok:
         raise StewardRunFailed(result, p.stderr or p.stdout)
-    try:
-        return json.loads(p.stdout)  # type: ignore[no-any-return]
-    except json.JSONDecodeError:
-        return {"output": p.stdout}
+    # --json prints one event a line; the last one is the run's summary
+    for line in reversed(p.stdout.strip().splitlines()):
+        try:
+            return json.loads(line)  # type: ignore[no-any-return]
+        except json.JSONDecodeError:
+            continue
+    return {"output": p.stdout}

@@ -67,7 +67,8 @@ class _Collector:
         yield count
 
         steps = GaugeMetricFamily("steward_step_duration_seconds",
-                                  "Duration of each step of the last run", labels=["env", "product"])
+                                  "Duration of each step of the last run",
+                                  labels=["env", "product"])
         if env in last:
             for st in ctx.metastore.steps(run_id=last[env].id):
                 secs = getattr(st, "duration_s", None)

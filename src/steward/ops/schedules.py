@@ -83,6 +83,7 @@ class Scheduler:
         self._next: dict[str, datetime] = {}
         self._sigs: dict[str, str] = {}
         self._stop = threading.Event()
+        self.last_error: str | None = None
         self.waiting = 0  # fires queued behind a run of the same environment
         self.running = 0
 
@@ -194,8 +195,8 @@ class Scheduler:
         """Tick every second until stopped; a broken project (mid-edit) is retried."""
         try:
             self.recover()
-        except Exception:
-            pass
+        except Exception as e:  # a project mid-edit: fires are still taken from now on
+            self.last_error = f"{type(e).__name__}: {e}"
         while not self._stop.wait(TICK_SECONDS):
             try:
                 self.tick()
