@@ -85,13 +85,38 @@ def add_samples(ms: Metastore, rows: list[dict[str, Any]]) -> None:
             conn.execute(freshness_samples.insert(), rows)
 
 
-def samples(ms: Metastore, product: str, env: str, since: datetime) -> list[dict[str, Any]]:
-    """Samples of ``product`` in ``env`` from ``since`` on, with the one just before."""
+def samples(ms: Metastore, env: str, since: datetime,
+            products: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Product -> its samples in ``env`` from ``since`` on, oldest first, each led by the
+    last one before ``since`` (which holds at the window's start)."""
     t = freshness_samples
-    before = _rows(ms, sa.select(t).where(t.c.product == product, t.c.env == env,
-                                          t.c.at < since).order_by(t.c.at.desc()).limit(1))
-    return before + _rows(ms, sa.select(t).where(t.c.product == product, t.c.env == env,
-                                                 t.c.at >= since).order_by(t.c.at))
+    cols = (t.c.id, t.c.product, t.c.at, t.c.age_s, t.c.limit_s, t.c.status)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in _rows(ms, sa.select(*cols).where(t.c.id.in_(_last_ids(env, since, products)))):
+        out.setdefault(r["product"], []).append(r)
+    q = sa.select(*cols).where(t.c.env == env, t.c.at >= since).order_by(t.c.at, t.c.id)
+    if products is not None:
+        q = q.where(t.c.product.in_(products))
+    for r in _rows(ms, q):
+        out.setdefault(r["product"], []).append(r)
+    return out
+
+
+def _last_ids(env: str, before: datetime | None, products: list[str] | None) -> Any:
+    t = freshness_samples
+    q = sa.select(sa.func.max(t.c.id)).where(t.c.env == env)
+    if before is not None:
+        q = q.where(t.c.at < before)
+    if products is not None:
+        q = q.where(t.c.product.in_(products))
+    return q.group_by(t.c.product).scalar_subquery()
+
+
+def last_samples(ms: Metastore, env: str) -> dict[str, dict[str, Any]]:
+    """Product -> its latest sample in ``env``."""
+    t = freshness_samples
+    return {r["product"]: r for r in _rows(ms, sa.select(t.c.product, t.c.at, t.c.status)
+                                           .where(t.c.id.in_(_last_ids(env, None, None))))}
 
 
 def open_alerts(ms: Metastore) -> dict[str, dict[str, Any]]:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import bisect
 import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,12 +76,18 @@ def delivery_metrics(ctx: Any, since_days: float = 30, domain: str | None = None
             if v is not None and v.created_at is not None:
                 leads.append((at - _aware(v.created_at)).total_seconds())
 
+    bad: dict[str, list[datetime]] = {}  # env -> times of rollbacks and failed runs
+    for r in rollbacks:
+        bad.setdefault(r.after["env"], []).append(_ts(r.ts))
+    for run in failed_runs:
+        bad.setdefault(run.env, []).append(_aware(run.started_at))
+    for times in bad.values():
+        times.sort()
     failures = 0
     for e in promotions:
-        at, env = _ts(e.ts), e.after["env"]
-        end = at + FAILURE_WINDOW
-        if any(r.after.get("env") == env and at < _ts(r.ts) <= end for r in rollbacks) or \
-                any(r.env == env and at < _aware(r.started_at) <= end for r in failed_runs):
+        at, times = _ts(e.ts), bad.get(e.after["env"], [])
+        i = bisect.bisect_right(times, at)
+        if i < len(times) and times[i] <= at + FAILURE_WINDOW:
             failures += 1
 
     restores = []
@@ -88,10 +95,16 @@ def delivery_metrics(ctx: Any, since_days: float = 30, domain: str | None = None
         [(_aware(r.finished_at), r.env) for r in failed_runs]
     fixes = [(_ts(e.ts), e.after["env"]) for e in promotions] + \
         [(_aware(r.finished_at), r.env) for r in good_runs]
+    fixed: dict[str, list[datetime]] = {}
+    for t, env in fixes:
+        fixed.setdefault(env, []).append(t)
+    for times in fixed.values():
+        times.sort()
     for at, env in sorted(incidents):
-        later = [t for t, e in fixes if e == env and t > at]
-        if later:
-            restores.append((min(later) - at).total_seconds())
+        times = fixed.get(env, [])
+        i = bisect.bisect_right(times, at)
+        if i < len(times):
+            restores.append((times[i] - at).total_seconds())
 
     weeks = max(since_days / 7.0, 1 / 7.0)
     return {

@@ -4,7 +4,8 @@ The age is measured on the build time of the environment's current version, or, 
 ``column:``, on the newest value of that column. Each evaluation can be recorded as a
 sample (the time series ``steward serve`` writes every minute); compliance over a window
 is the share of the window's time the samples said fresh: each sample holds until the
-next one (or, for the last, until now).
+next one (or, for the last, until now). A sample is stored when a product's status
+changes, and at least every six hours.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from steward.core.durations import parse_duration
 
 WINDOWS = (7, 30)  # days of the compliance shown per product
+HEARTBEAT = timedelta(hours=6)  # a sample at least this often, even without a change
 
 
 @dataclass(frozen=True)
@@ -112,32 +114,47 @@ def _newest(ctx: Any, name: str, version: Any, column: str) -> Any:
     return table.column(0)[0].as_py() if table.num_rows else None
 
 
-def record(ctx: Any, results: list[Freshness], at: datetime | None = None) -> None:
-    """Append ``results`` to the freshness time series."""
-    from steward.meta.ops import add_samples
+def record(ctx: Any, results: list[Freshness], at: datetime | None = None,
+           force: bool = False) -> int:
+    """Append ``results`` to the freshness time series: a product's sample is written when
+    its status changed since its last one, or when that is older than ``HEARTBEAT`` (the
+    series keeps every transition, and the age at least that often). Returns the count."""
+    from steward.meta.ops import add_samples, last_samples
 
     at = at or datetime.now(UTC)
-    add_samples(ctx.metastore, [{"product": f.product, "env": f.env, "at": at,
-                                 "age_s": f.age_s, "limit_s": f.limit_s,
-                                 "status": f.status} for f in results])
+    last: dict[str, dict[str, Any]] = {}
+    for env in {f.env for f in results}:
+        last.update({(env, p): r for p, r in last_samples(ctx.metastore, env).items()})
+    rows = []
+    for f in results:
+        prev = last.get((f.env, f.product))
+        if not force and prev is not None and prev["status"] == f.status and \
+                at - (aware(prev["at"]) or at) < HEARTBEAT:
+            continue
+        rows.append({"product": f.product, "env": f.env, "at": at, "age_s": f.age_s,
+                     "limit_s": f.limit_s, "status": f.status})
+    add_samples(ctx.metastore, rows)
+    return len(rows)
 
 
 def compliance(ctx: Any, product: str, env: str, days: int,
                now: datetime | None = None) -> float | None:
     """Share (0..1) of the last ``days`` the product was fresh (not in breach), from the
     samples; None when none was taken in or before the window."""
-    return _compliance(series(ctx, product, env, days, now), days, now)
+    return _compliance(series(ctx, env, days, [product], now).get(product, []), days, now)
 
 
-def series(ctx: Any, product: str, env: str, days: int,
-           now: datetime | None = None) -> list[dict[str, Any]]:
+def series(ctx: Any, env: str, days: int, products: list[str] | None = None,
+           now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Product -> its samples over the last ``days`` (with the one before), one query."""
     from steward.meta.ops import samples
 
     now = now or datetime.now(UTC)
-    rows = samples(ctx.metastore, product, env, now - timedelta(days=days))
-    for r in rows:
-        r["at"] = aware(r["at"])
-    return rows
+    out = samples(ctx.metastore, env, now - timedelta(days=days), products)
+    for rows in out.values():
+        for r in rows:
+            r["at"] = aware(r["at"])
+    return out
 
 
 def _compliance(rows: list[dict[str, Any]], days: int, now: datetime | None) -> float | None:
@@ -178,12 +195,17 @@ def breaches(rows: list[dict[str, Any]], now: datetime | None = None) -> list[di
 
 
 def report(ctx: Any, env: str | None = None, names: list[str] | None = None,
-           now: datetime | None = None) -> list[dict[str, Any]]:
+           now: datetime | None = None, results: list[Freshness] | None = None
+           ) -> list[dict[str, Any]]:
     """Each product's freshness now, its compliance over 7 and 30 days and its breaches."""
     now = now or datetime.now(UTC)
     out = []
-    for f in evaluate(ctx, env, names, now):
-        rows = series(ctx, f.product, f.env, max(WINDOWS), now)
+    if results is None:
+        results = evaluate(ctx, env, names, now)
+    every = series(ctx, ctx.env_name(env), max(WINDOWS), names or None, now) \
+        if results else {}
+    for f in results:
+        rows = every.get(f.product, [])
         doc = f.to_json()
         for days in WINDOWS:
             cut = now - timedelta(days=days)

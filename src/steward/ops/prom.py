@@ -29,18 +29,22 @@ from typing import Any
 RECENT_RUNS = 200
 
 
-def exposition(ctx: Any, queue_depth: int = 0, env: str | None = None) -> bytes:
-    """The exposition of ``ctx``'s project (its default environment unless ``env``)."""
+def exposition(ctx: Any, queue_depth: int = 0, env: str | None = None,
+               freshness: list[dict[str, Any]] | None = None) -> bytes:
+    """The exposition of ``ctx``'s project (its default environment unless ``env``).
+    ``freshness``: the server's last freshness report, else it is computed now."""
     from prometheus_client import CollectorRegistry, generate_latest
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(ctx, queue_depth, env))
+    registry.register(_Collector(ctx, queue_depth, env, freshness))
     return generate_latest(registry)  # type: ignore[no-any-return]
 
 
 class _Collector:
-    def __init__(self, ctx: Any, queue_depth: int, env: str | None):
+    def __init__(self, ctx: Any, queue_depth: int, env: str | None,
+                 freshness: list[dict[str, Any]] | None):
         self.ctx, self.queue_depth, self.env = ctx, queue_depth, env
+        self.freshness = freshness
 
     def collect(self) -> Any:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -104,7 +108,7 @@ class _Collector:
         yield fails
         yield passed
 
-        yield from _freshness(ctx, env)
+        yield from _freshness(ctx, env, self.freshness)
 
         from steward.meta.ops import open_alerts
 
@@ -118,7 +122,7 @@ class _Collector:
         yield from _delivery(ctx)
 
 
-def _freshness(ctx: Any, env: str) -> Any:
+def _freshness(ctx: Any, env: str, docs: list[dict[str, Any]] | None) -> Any:
     from prometheus_client.core import GaugeMetricFamily
 
     from steward.ops.freshness import report
@@ -130,7 +134,7 @@ def _freshness(ctx: Any, env: str) -> Any:
     comp = GaugeMetricFamily("steward_freshness_slo_compliance_ratio",
                              "Share of the window the product met its freshness SLO",
                              labels=["env", "product", "window"])
-    for doc in report(ctx, env, now=datetime.now(UTC)):
+    for doc in docs if docs is not None else report(ctx, env, now=datetime.now(UTC)):
         if doc["age_s"] is not None:
             age.add_metric([env, doc["product"]], doc["age_s"])
         if doc["limit_s"] is not None:

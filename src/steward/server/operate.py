@@ -31,6 +31,7 @@ class Operations:
         self.scheduler = Scheduler(lambda: state.ctx, state.jobs.start, run_context)
         self.passes = 0
         self.last_error: str | None = None
+        self.reports: dict[str, list[dict[str, Any]]] = {}  # env -> last freshness report
 
     def start(self) -> None:
         self.scheduler.start_thread()
@@ -51,13 +52,14 @@ class Operations:
     def watch_once(self) -> None:
         """Evaluate every environment's freshness, record it, and sync the alerts."""
         from steward.ops.alerts import watch
-        from steward.ops.freshness import evaluate, record
+        from steward.ops.freshness import evaluate, record, report
 
         ctx = self.state.ctx
         for env in [e["name"] for e in ctx.metastore.environments()]:
             results = evaluate(ctx, env)
             record(ctx, results)
             watch(ctx, env, results)
+            self.reports[env] = report(ctx, env, results=results)
         self.passes += 1
 
     def _watch(self) -> None:
@@ -81,7 +83,9 @@ def metrics(request: Request) -> Response:
     state = request.app.state.steward
     ops = getattr(state, "operations", None)
     depth = ops.scheduler.queue_depth if ops is not None else 0
-    return Response(exposition(state.ctx, depth), media_type=CONTENT_TYPE_LATEST)
+    ctx = state.ctx
+    docs = ops.reports.get(ctx.default_env) if ops is not None else None
+    return Response(exposition(ctx, depth, freshness=docs), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/operations", include_in_schema=False)
