@@ -30,21 +30,23 @@ RECENT_RUNS = 200
 
 
 def exposition(ctx: Any, queue_depth: int = 0, env: str | None = None,
-               freshness: list[dict[str, Any]] | None = None) -> bytes:
+               freshness: list[dict[str, Any]] | None = None,
+               delivery: dict[str, Any] | None = None) -> bytes:
     """The exposition of ``ctx``'s project (its default environment unless ``env``).
-    ``freshness``: the server's last freshness report, else it is computed now."""
+    ``freshness`` and ``delivery``: the server's last reports (its watch computes them
+    every pass), else they are computed now."""
     from prometheus_client import CollectorRegistry, generate_latest
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(ctx, queue_depth, env, freshness))
+    registry.register(_Collector(ctx, queue_depth, env, freshness, delivery))
     return generate_latest(registry)  # type: ignore[no-any-return]
 
 
 class _Collector:
     def __init__(self, ctx: Any, queue_depth: int, env: str | None,
-                 freshness: list[dict[str, Any]] | None):
+                 freshness: list[dict[str, Any]] | None, delivery: dict[str, Any] | None):
         self.ctx, self.queue_depth, self.env = ctx, queue_depth, env
-        self.freshness = freshness
+        self.freshness, self.delivery = freshness, delivery
 
     def collect(self) -> Any:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -119,7 +121,7 @@ class _Collector:
         yield alerts
         yield GaugeMetricFamily("steward_schedule_queue_depth",
                                 "Scheduled runs running or waiting", value=self.queue_depth)
-        yield from _delivery(ctx)
+        yield from _delivery(ctx, self.delivery)
 
 
 def _freshness(ctx: Any, env: str, docs: list[dict[str, Any]] | None) -> Any:
@@ -147,12 +149,13 @@ def _freshness(ctx: Any, env: str, docs: list[dict[str, Any]] | None) -> Any:
     yield comp
 
 
-def _delivery(ctx: Any) -> Any:
+def _delivery(ctx: Any, d: dict[str, Any] | None) -> Any:
     from prometheus_client.core import GaugeMetricFamily
 
     from steward.ops.delivery import delivery_metrics
 
-    d = delivery_metrics(ctx, since_days=30)
+    if d is None:
+        d = delivery_metrics(ctx, since_days=30)
     deploys = GaugeMetricFamily("steward_deployments_total",
                                 "Promotions into protected environments over 30 days",
                                 labels=["env"])

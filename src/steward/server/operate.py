@@ -32,6 +32,7 @@ class Operations:
         self.passes = 0
         self.last_error: str | None = None
         self.reports: dict[str, list[dict[str, Any]]] = {}  # env -> last freshness report
+        self.delivery: dict[str, Any] | None = None
 
     def start(self) -> None:
         self.scheduler.start_thread()
@@ -60,6 +61,9 @@ class Operations:
             record(ctx, results)
             watch(ctx, env, results)
             self.reports[env] = report(ctx, env, results=results)
+        from steward.ops.delivery import delivery_metrics
+
+        self.delivery = delivery_metrics(ctx)
         self.passes += 1
 
     def _watch(self) -> None:
@@ -85,7 +89,12 @@ def metrics(request: Request) -> Response:
     depth = ops.scheduler.queue_depth if ops is not None else 0
     ctx = state.ctx
     docs = ops.reports.get(ctx.default_env) if ops is not None else None
-    return Response(exposition(ctx, depth, freshness=docs), media_type=CONTENT_TYPE_LATEST)
+    delivery = ops.delivery if ops is not None else None
+    # the same text while nothing changed (the metastore, the watch's last pass, the
+    # queue, a ten-second tick): a scrape every few seconds costs one exposition
+    key = ("metrics", state.changes(), ops.passes if ops is not None else None, depth)
+    text = state.memo(key, lambda: exposition(ctx, depth, freshness=docs, delivery=delivery))
+    return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/operations", include_in_schema=False)
