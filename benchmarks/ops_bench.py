@@ -1,8 +1,8 @@
 """Operations on a catalog-sized project: ``/metrics``, delivery metrics and maturity.
 
 On a generated project of N products (``serve_project.py``), each with a freshness SLO,
-a month of freshness samples every six hours (the heartbeat) with a breach a day (two
-transitions) for each product, and
+a month of freshness samples every six hours (the heartbeat) with a breach of an hour a
+day (two transitions more) for each product, and
 E audit events (promotions and rollbacks into prod), this measures, in-process:
 
 - **/metrics**: the exposition a scrape gets (the server's route calls the same function);
@@ -68,10 +68,12 @@ def main() -> None:
     for name in names:
         t = now - timedelta(days=args.days)
         while t < now:
-            for off, status in ((0, "ok"), (1, "breach"), (2, "ok")):
+            # the heartbeat every six hours, and a breach of an hour once a day
+            steps = ((0, "ok"), (1, "breach"), (2, "ok"), (6, "ok"), (12, "ok"), (18, "ok"))
+            for off, status in steps:
                 rows.append({"product": name, "env": "prod", "at": t + timedelta(hours=off),
                              "age_s": 60.0, "limit_s": 21600.0, "status": status})
-            t += timedelta(hours=6)  # the heartbeat (a sample at each change besides)
+            t += timedelta(days=1)
     add_samples(ctx.metastore, rows)
     some = sorted(current)[:20]
     events = [{"actor": "bench", "action": "promote" if i % 10 else "rollback",

@@ -87,18 +87,21 @@ def add_samples(ms: Metastore, rows: list[dict[str, Any]]) -> None:
 
 def samples(ms: Metastore, env: str, since: datetime,
             products: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Product -> its samples in ``env`` from ``since`` on, oldest first, each led by the
-    last one before ``since`` (which holds at the window's start)."""
+    """Product -> its samples in ``env`` from ``since`` on, oldest first (``at``,
+    ``status``), each led by the last one before ``since`` (it holds at the window's
+    start)."""
     t = freshness_samples
-    cols = (t.c.id, t.c.product, t.c.at, t.c.age_s, t.c.limit_s, t.c.status)
+    cols = (t.c.product, t.c.at, t.c.status)
     out: dict[str, list[dict[str, Any]]] = {}
-    for r in _rows(ms, sa.select(*cols).where(t.c.id.in_(_last_ids(env, since, products)))):
-        out.setdefault(r["product"], []).append(r)
     q = sa.select(*cols).where(t.c.env == env, t.c.at >= since).order_by(t.c.at, t.c.id)
     if products is not None:
         q = q.where(t.c.product.in_(products))
-    for r in _rows(ms, q):
-        out.setdefault(r["product"], []).append(r)
+    with ms.engine.connect() as conn:
+        for p, at, status in conn.execute(
+                sa.select(*cols).where(t.c.id.in_(_last_ids(env, since, products)))):
+            out.setdefault(p, []).append({"at": at, "status": status})
+        for p, at, status in conn.execute(q):
+            out.setdefault(p, []).append({"at": at, "status": status})
     return out
 
 

@@ -48,11 +48,11 @@ def delivery_metrics(ctx: Any, since_days: float = 30, domain: str | None = None
               if isinstance(e.after, dict) and e.after.get("env") in prod]
     events.sort(key=lambda e: e.seq)
 
+    mine = None if domain is None else {n for n, p in ctx.project.products.items()
+                                        if p.domain == domain}
+
     def wanted(products: list[str]) -> list[str]:
-        if domain is None:
-            return products
-        known = ctx.project.products
-        return [p for p in products if p in known and known[p].domain == domain]
+        return products if mine is None else [p for p in products if p in mine]
 
     promotions = [e for e in events if e.action == "promote" and wanted(e.targets)]
     rollbacks = [e for e in events if e.action == "rollback" and wanted(e.targets)]
@@ -65,16 +65,16 @@ def delivery_metrics(ctx: Any, since_days: float = 30, domain: str | None = None
     for e in promotions:
         by_env[e.after["env"]] = by_env.get(e.after["env"], 0) + 1
 
-    ids = [v for e in promotions for p, v in (e.after.get("pointers") or {}).items()
-           if v and p in wanted([p])]
-    versions = versions_by_id(ctx.metastore, ids)
+    ids = {v for e in promotions for p, v in (e.after.get("pointers") or {}).items()
+           if v and (mine is None or p in mine)}
+    built = {vid: _aware(v.created_at) for vid, v in
+             versions_by_id(ctx.metastore, sorted(ids)).items() if v.created_at is not None}
     leads = []
     for e in promotions:
         at = _ts(e.ts)
         for p, vid in (e.after.get("pointers") or {}).items():
-            v = versions.get(vid) if vid and p in wanted([p]) else None
-            if v is not None and v.created_at is not None:
-                leads.append((at - _aware(v.created_at)).total_seconds())
+            if vid in built and (mine is None or p in mine):
+                leads.append((at - built[vid]).total_seconds())
 
     bad: dict[str, list[datetime]] = {}  # env -> times of rollbacks and failed runs
     for r in rollbacks:
