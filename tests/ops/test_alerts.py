@@ -139,3 +139,24 @@ def test_alerts_cli(starter: Path, receiver: Receiver) -> None:
     assert code == 0, err
     doc = json.loads(out)
     assert doc["alerts"][0]["event"] == "drift" and doc["deliveries"][0]["ok"] is True
+
+
+def test_drift_alert(starter: Path, receiver: Receiver) -> None:
+    _channels(starter, f"    team: {{type: webhook, url: '{receiver.url}', events: [drift]}}\n")
+    p = starter / "models/staging/orders.yml"
+    p.write_text(p.read_text() + "checks:\n  - drift: {column: amount, metric: ks, "
+                                 "threshold: 0.1, severity: warn}\n")
+    ctx = Context(starter)
+    assert ctx.run().ok
+    assert watch(ctx, "prod") == {"opened": 0, "resolved": 0}  # the first version: no drift
+    csv = starter / "data/orders.csv"
+    lines = csv.read_text().splitlines()
+    moved = [lines[0]] + [",".join([*r.split(",")[:2], str(float(r.split(",")[2]) * 100),
+                                    r.split(",")[3]]) for r in lines[1:]]
+    csv.write_text("\n".join(moved) + "\n")
+    ctx = Context(starter)
+    assert ctx.run().ok  # a warning: published
+    assert watch(ctx, "prod") == {"opened": 1, "resolved": 0}
+    doc = receiver.received[0]
+    assert doc["event"] == "drift" and doc["product"] == "staging.orders"
+    assert doc["details"]["checks"]

@@ -150,7 +150,8 @@ def sync(ctx: Any, wanted: list[Alert], events: set[str], scope: set[str | None]
 
 def watch(ctx: Any, env: str, freshness: list[Any] | None = None) -> dict[str, int]:
     """One pass of the server's watch over ``env``: its last run, its current versions'
-    checks and its freshness SLOs, turned into opened and resolved alerts."""
+    checks (a drift or anomaly check that did not pass is a ``drift`` alert) and its
+    freshness SLOs, turned into opened and resolved alerts."""
     wanted: list[Alert] = []
     runs = [r for r in ctx.metastore.runs(50) if r.env == env and r.finished_at is not None]
     if runs and runs[0].status not in ("success", "ok"):
@@ -158,13 +159,22 @@ def watch(ctx: Any, env: str, freshness: list[Any] | None = None) -> dict[str, i
         wanted.append(Alert("run_failed", env, None, f"run {r.id} {r.status}",
                             {"run": r.id, "selection": r.selection}))
     current = ctx.current(env) if ctx.metastore.env_exists(env) else {}
+    from steward.meta.checks import results_for_versions
+
+    results = results_for_versions(ctx.metastore, [v.id for v in current.values()])
     for name, v in sorted(current.items()):
         if v.check_status in ("fail", "failed", "error"):
             wanted.append(Alert("check_failed", env, name,
                                 f"checks {v.check_status} on version {v.id}",
                                 {"version": v.id}))
+        moved = [r for r in results.get(v.id, [])
+                 if r.type in ("drift", "anomaly") and r.status != "pass"]
+        if moved:
+            wanted.append(Alert("drift", env, name, "; ".join(r.message for r in moved),
+                                {"version": v.id, "checks": [r.name for r in moved]}))
     for f in freshness or []:
         if f.status == "breach":
             wanted.append(Alert("freshness_breach", env, f.product, f.message,
                                 {"age_s": f.age_s, "limit_s": f.limit_s}))
-    return sync(ctx, wanted, {"run_failed", "check_failed", "freshness_breach"}, {env})
+    return sync(ctx, wanted, {"run_failed", "check_failed", "freshness_breach", "drift"},
+                {env})
