@@ -166,7 +166,9 @@ def deliveries(ms: Metastore, key: str | None = None) -> list[dict[str, Any]]:
 
 def add_fire(ms: Metastore, row: dict[str, Any]) -> int:
     with ms.engine.begin() as conn:
-        return int(conn.execute(schedule_fires.insert(), row).inserted_primary_key[0])
+        key = conn.execute(schedule_fires.insert(), row).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def finish_fire(ms: Metastore, fire_id: int, status: str, at: datetime,

@@ -122,7 +122,7 @@ def record(ctx: Any, results: list[Freshness], at: datetime | None = None,
     from steward.meta.ops import add_samples, last_samples
 
     at = at or datetime.now(UTC)
-    last: dict[str, dict[str, Any]] = {}
+    last: dict[tuple[str, str], dict[str, Any]] = {}
     for env in {f.env for f in results}:
         last.update({(env, p): r for p, r in last_samples(ctx.metastore, env).items()})
     rows = []
