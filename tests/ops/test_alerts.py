@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from receivers import Receiver
@@ -160,3 +161,70 @@ def test_drift_alert(starter: Path, receiver: Receiver) -> None:
     doc = receiver.received[0]
     assert doc["event"] == "drift" and doc["product"] == "staging.orders"
     assert doc["details"]["checks"]
+
+
+class _Inbox:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 keeping what it receives; ``refuse``
+    answers every recipient with a 550."""
+
+    def __init__(self, refuse: bool = False):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Any] = []
+        inbox = self
+
+        class Handler:
+            async def handle_RCPT(self, server: Any, session: Any, envelope: Any,  # noqa: N802
+                                  address: str, options: Any) -> str:
+                if refuse:
+                    return "550 no such user here"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                from email import message_from_bytes
+
+                inbox.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+                return "250 Message accepted"
+
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+        self.controller.start()
+        self.url = f"smtp://127.0.0.1:{port}"
+
+    def close(self) -> None:
+        self.controller.stop()
+
+
+def test_email_to_the_owner(starter: Path) -> None:
+    inbox = _Inbox()
+    try:
+        _channels(starter, f"    mail: {{type: email, url: '{inbox.url}', "
+                           "to: oncall@example.com}\n")
+        ctx = Context(starter)
+        assert raise_alert(ctx, Alert("check_failed", "prod", "staging.orders", "2 failures"))
+        ((rcpt, msg),) = inbox.messages
+        assert rcpt == ["oncall@example.com", "data-team@example.com"]
+        assert msg["Subject"] == "[starter] check_failed staging.orders (prod)"
+        assert "2 failures" in msg.get_payload()
+        assert deliveries(ctx.metastore)[0]["ok"]
+    finally:
+        inbox.close()
+
+
+def test_smtp_refusal_is_recorded(starter: Path) -> None:
+    inbox = _Inbox(refuse=True)
+    try:
+        _channels(starter, f"    mail: {{type: email, url: '{inbox.url}', to: x@example.com, "
+                           "retries: 1}\n")
+        ctx = Context(starter)
+        assert raise_alert(ctx, Alert("drift", "prod", None, "drifted"))
+        (row,) = deliveries(ctx.metastore)
+        assert not row["ok"] and row["attempts"] == 2 and "550" in row["error"]
+        assert inbox.messages == []
+    finally:
+        inbox.close()

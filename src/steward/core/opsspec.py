@@ -58,15 +58,26 @@ class ScheduleSpec(Spec):
 
 
 class ChannelSpec(Spec):
-    """Where alerts go: a JSON webhook, a Slack-compatible webhook, or a command (given
-    the alert as JSON on its standard input)."""
+    """Where alerts go: a JSON webhook, a Slack-compatible webhook, a command (given the
+    alert as JSON on its standard input), or email over SMTP (``url:
+    smtp://host:port``, ``to:``; the product's owner too when it is an address)."""
 
-    type: Literal["webhook", "slack", "command"]
+    type: Literal["webhook", "slack", "command", "email"]
     url: str | None = None
     command: tuple[str, ...] = ()
+    to: tuple[str, ...] = ()
+    sender: str = "steward@localhost"
+    starttls: bool = False
+    user_env: str | None = None  # environment variables holding the SMTP login
+    password_env: str | None = None
     events: tuple[str, ...] = ALERT_EVENTS
     timeout: float = Field(default=5.0, gt=0)
     retries: int = Field(default=2, ge=0, le=10)
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
 
     @field_validator("command", mode="before")
     @classmethod
@@ -90,7 +101,10 @@ class ChannelSpec(Spec):
         if self.type == "command" and not self.command:
             raise ValueError("a command channel needs 'command' (e.g. 'notify-team')")
         if self.type != "command" and not self.url:
-            raise ValueError(f"a {self.type} channel needs 'url'")
+            raise ValueError(f"a {self.type} channel needs 'url'"
+                             + (" (smtp://host:port)" if self.type == "email" else ""))
+        if self.type == "email" and not (self.url or "").startswith("smtp://"):
+            raise ValueError("an email channel's url is smtp://host:port")
         return self
 
 

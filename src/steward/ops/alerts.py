@@ -51,8 +51,44 @@ def slack_payload(doc: dict[str, Any]) -> dict[str, Any]:
     return {"text": text}
 
 
+def send_mail(channel: Any, doc: dict[str, Any]) -> None:
+    """One email to the channel's ``to`` and the product's owner (when an address)."""
+    import os
+    import smtplib
+    from email.message import EmailMessage
+    from urllib.parse import urlsplit
+
+    to = list(channel.to)
+    if doc.get("owner") and "@" in doc["owner"] and doc["owner"] not in to:
+        to.append(doc["owner"])
+    if not to:
+        raise RuntimeError("no recipient: give 'to:' (the product has no owner address)")
+    msg = EmailMessage()
+    msg["From"], msg["To"] = channel.sender, ", ".join(to)
+    what = " ".join(x for x in (doc["product"], f"({doc['env']})" if doc["env"] else "") if x)
+    msg["Subject"] = (f"[{doc['project']}] {'resolved: ' if doc['kind'] == 'resolved' else ''}"
+                      f"{doc['event']} {what}")[:200]
+    msg.set_content(slack_payload(doc)["text"] + "\n\n" + json.dumps(doc, indent=2,
+                                                                      default=str))
+    where = urlsplit(channel.url)
+    try:
+        with smtplib.SMTP(where.hostname or "127.0.0.1", where.port or 25,
+                          timeout=channel.timeout) as smtp:
+            if channel.starttls:
+                smtp.starttls()
+            if channel.user_env:
+                smtp.login(os.environ.get(channel.user_env, ""),
+                           os.environ.get(channel.password_env or "", ""))
+            smtp.send_message(msg)
+    except (smtplib.SMTPException, OSError) as e:
+        raise RuntimeError(f"{channel.url}: {e}") from None
+
+
 def send(channel: Any, doc: dict[str, Any]) -> None:
     """Deliver ``doc`` once through ``channel``; raises on failure."""
+    if channel.type == "email":
+        send_mail(channel, doc)
+        return
     if channel.type == "command":
         p = subprocess.run(list(channel.command), input=json.dumps(doc, default=str),
                            capture_output=True, text=True, timeout=channel.timeout)
