@@ -92,3 +92,20 @@ def test_operations_page_and_delivery(starter: Path) -> None:
 def test_delivery_bad_since(starter: Path) -> None:
     code, _, err = steward(starter, "delivery", "--since", "lately")
     assert code == 2 and "--since" in err
+
+
+def test_metrics_need_a_token_once_users_exist(starter: Path) -> None:
+    ctx = Context(starter)
+    assert ctx.run().ok
+    accounts = ctx.accounts()
+    accounts.add("prometheus", "viewer", "correct horse battery", (), (), False)
+    token = accounts.new_token("prometheus", "scrape")
+    c, state = _client(starter)
+    try:
+        anonymous = c.get("/metrics", follow_redirects=False)
+        scraped = c.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    finally:
+        state.stop()
+    assert anonymous.status_code in (303, 401) and "steward_" not in anonymous.text
+    assert scraped.status_code == 200
+    assert "steward_product_rows" in _families(scraped.text)

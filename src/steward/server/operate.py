@@ -79,11 +79,13 @@ class Operations:
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
-    """Prometheus exposition (open like a health check: no product data, only numbers)."""
+    """Prometheus exposition, for a signed-in user or an API token (as every page)."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
     from steward.ops.prom import exposition
+    from steward.server.app import principal
 
+    principal(request)
     state = request.app.state.steward
     ops = getattr(state, "operations", None)
     depth = ops.scheduler.queue_depth if ops is not None else 0
