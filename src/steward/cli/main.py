@@ -288,6 +288,7 @@ import steward.cli.changes  # noqa: E402,F401  (plan, diff, promote, rollback, g
 import steward.cli.compliance  # noqa: E402,F401  (audit, compliance, pii, openlineage)
 import steward.cli.interop  # noqa: E402,F401  (import dbt)
 import steward.cli.ml  # noqa: E402,F401  (models, reproduce)
+import steward.cli.ops  # noqa: E402,F401  (freshness, delivery, schedules, alerts)
 import steward.cli.profile  # noqa: E402,F401  (profile, drift, metrics, report)
 import steward.cli.quality  # noqa: E402,F401  (check, contract)
 import steward.cli.server  # noqa: E402,F401  (serve, users)

@@ -13,6 +13,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from steward.core.base import Spec
 from steward.core.checks import Check
 from steward.core.durations import parse_duration
+from steward.core.opsspec import AlertsSpec, ScheduleSpec
 
 
 class ColumnSpec(Spec):
@@ -36,10 +37,16 @@ class FreshnessSLO(Spec):
     """How old the newest data (or the last successful build) may get."""
 
     column: str | None = None
+    max_age: str | None = None  # the SLO: older than this is a breach (else error_after)
     warn_after: str | None = None
     error_after: str | None = None
 
-    @field_validator("warn_after", "error_after")
+    @property
+    def limit(self) -> str | None:
+        """The age past which the product is in breach of its SLO."""
+        return self.max_age or self.error_after
+
+    @field_validator("max_age", "warn_after", "error_after")
     @classmethod
     def _duration(cls, v: str | None) -> str | None:
         if v is not None:
@@ -281,6 +288,8 @@ class ProjectSpec(Spec):
     openlineage: OpenLineageSpec = Field(default_factory=OpenLineageSpec)
     sources: dict[str, SourceSpec] = Field(default_factory=dict)
     vars: dict[str, Any] = Field(default_factory=dict)
+    schedules: dict[str, ScheduleSpec] = Field(default_factory=dict)
+    alerts: AlertsSpec = Field(default_factory=AlertsSpec)
 
 
 class SourcesFile(Spec):

@@ -171,3 +171,66 @@ source_reads = sa.Table(
     sa.Column("watermark_type", sa.String), sa.Column("rows_read", sa.BigInteger),
     sa.Column("read_at", sa.DateTime(timezone=True)),
 )
+
+# operations (m0012)
+
+freshness_samples = sa.Table(
+    "freshness_samples", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("product", sa.String(255), nullable=False),
+    sa.Column("env", sa.String(255), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("age_s", sa.Float),  # None: no version, or no value in the column
+    sa.Column("limit_s", sa.Float),
+    sa.Column("status", sa.String(16), nullable=False),  # ok, warn, breach, unknown
+    sa.Index("ix_freshness_product_at", "product", "env", "at"),
+)
+
+alerts = sa.Table(
+    "alerts", md,
+    sa.Column("key", sa.String(512), primary_key=True),  # event:env:subject
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("env", sa.String(255)),
+    sa.Column("subject", sa.String(255)),
+    sa.Column("status", sa.String(16), nullable=False),  # open, resolved
+    sa.Column("message", sa.Text),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("count", sa.Integer, nullable=False, default=1),
+)
+
+alert_deliveries = sa.Table(
+    "alert_deliveries", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(512), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # opened, resolved
+    sa.Column("channel", sa.String(255), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text),
+)
+
+schedule_fires = sa.Table(
+    "schedule_fires", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("schedule", sa.String(255), nullable=False),
+    sa.Column("env", sa.String(255), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("fired_at", sa.DateTime(timezone=True), nullable=False),
+    # started, success, failed, error, skipped (the environment was busy), interrupted
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+)
+
+maturity_scores = sa.Table(
+    "maturity_scores", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("areas_json", sa.Text, nullable=False),
+)
+
+

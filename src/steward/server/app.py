@@ -153,6 +153,9 @@ def create_app(state: ServerState) -> FastAPI:
 
     app.include_router(api.router, prefix=f"/api/{API_VERSION}")
     app.include_router(pages.router)
+    from steward.server import operate
+
+    app.include_router(operate.router)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

@@ -32,7 +32,8 @@ def serve(root: str | None, host: str, port: int, secure_cookies: bool = False,
     import uvicorn
 
     started = time.perf_counter()
-    app, state = make_app(root, Settings(host, port, secure_cookies=secure_cookies))
+    app, state = make_app(root, Settings(host, port, secure_cookies=secure_cookies,
+                                                operate=True))
     who = "signed-in users" if not state.open_mode() else \
         "you (no users yet: 'steward users add' to require sign-in)"
     shown = f"[{host}]" if ":" in host else host

@@ -26,6 +26,7 @@ class Settings:
     port: int = 8400
     watch: bool = True
     secure_cookies: bool = False  # set behind HTTPS
+    operate: bool = False  # fire schedules, watch freshness and alerts (steward serve does)
 
 
 @dataclass
@@ -58,9 +59,17 @@ class ServerState:
         self._changes: tuple[float, Any] | None = None
         if self.settings.watch:
             threading.Thread(target=self._watch, name="steward-watch", daemon=True).start()
+        self.operations: Any = None
+        if self.settings.operate:
+            from steward.server.operate import Operations
+
+            self.operations = Operations(self)
+            self.operations.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self.operations is not None:
+            self.operations.stop()
 
     def _watch(self) -> None:
         try:  # the first product page and search need the lineage and the index: now

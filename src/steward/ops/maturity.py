@@ -1,0 +1,157 @@
+"""``steward maturity``: the project scored against a rubric of practice areas, from its
+own declarations and history, with the gaps ranked by gain over effort.
+
+Each area scores 0..1 and has a weight (its share of the 100 points). A gap's gain is the
+points it would add; its effort is a rough count of changes (one per product to touch,
+one for a project-wide setting). The few gaps with the best gain per effort come first,
+each with the change that closes it.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+SHOW = 3  # gaps printed
+
+
+@dataclass(frozen=True)
+class Area:
+    name: str
+    weight: float
+    score: float  # 0..1
+    detail: str
+    effort: float  # changes to close the gap
+    fix: str  # the change that closes it
+
+    @property
+    def gain(self) -> float:
+        return self.weight * (1 - self.score)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "gain": round(self.gain, 2),
+                "points": round(self.weight * self.score, 2)}
+
+
+def _share(total: int, good: int) -> float:
+    return good / total if total else 1.0
+
+
+def _first(names: list[str], n: int = 3) -> str:
+    return ", ".join(names[:n]) + (f" (+{len(names) - n} more)" if len(names) > n else "")
+
+
+def areas(ctx: Any, now: datetime | None = None) -> list[Area]:
+    now = now or datetime.now(UTC)
+    project = ctx.project
+    spec = project.spec
+    products = dict(sorted(project.products.items()))
+    built = [n for n, p in products.items() if not p.is_source]
+    out = []
+
+    no_owner = [n for n, p in products.items() if not p.spec.owner]
+    out.append(Area("ownership", 10, _share(len(products), len(products) - len(no_owner)),
+                    f"{len(products) - len(no_owner)}/{len(products)} products name an owner "
+                    "in their YAML", len(no_owner),
+                    f"add 'owner: team@example.com' to {_first(no_owner)}"))
+
+    cols = [(n, c) for n, p in products.items() for c, cs in p.spec.columns.items()]
+    documented = [(n, c) for n, p in products.items() for c, cs in p.spec.columns.items()
+                  if cs.description]
+    undoc = [n for n, p in products.items() if not p.spec.description]
+    score = (_share(len(products), len(products) - len(undoc)) + _share(len(cols),
+                                                                        len(documented))) / 2
+    out.append(Area("documentation", 10, score,
+                    f"{len(products) - len(undoc)}/{len(products)} products and "
+                    f"{len(documented)}/{len(cols)} columns described",
+                    len(undoc) + (len(cols) - len(documented)) / 5,
+                    f"add 'description: ...' to {_first(undoc)}" if undoc else
+                    "describe the remaining columns ('columns: {c: {description: ...}}')"))
+
+    def has_checks(p: Any) -> bool:
+        return bool(p.spec.checks) or any(c.checks for c in p.spec.columns.values())
+
+    unchecked = [n for n in built if not has_checks(products[n])]
+    out.append(Area("checks", 15, _share(len(built), len(built) - len(unchecked)),
+                    f"{len(built) - len(unchecked)}/{len(built)} built products have checks",
+                    len(unchecked),
+                    f"add checks to {_first(unchecked)}, e.g. 'primary_key: [id]' and "
+                    "'columns: {id: {checks: [not_null, unique]}}'"))
+
+    loose = [n for n in built if (products[n].spec.contract or spec.defaults.contract) != "strict"]
+    out.append(Area("contracts", 10, _share(len(built), len(built) - len(loose)),
+                    f"{len(built) - len(loose)}/{len(built)} built products have a strict "
+                    "contract", 1 if loose else 0,
+                    "set 'defaults: {contract: strict}' in steward.yaml (or 'contract: strict' "
+                    f"on {_first(loose)}) and declare column types"))
+
+    classified = [n for n, p in products.items()
+                  if any(c.classification for c in p.spec.columns.values())]
+    sources = [n for n, p in products.items() if p.is_source]
+    unclassified = [n for n in sources if n not in classified]
+    out.append(Area("pii classification", 10,
+                    _share(len(sources), len(sources) - len(unclassified)),
+                    f"{len(sources) - len(unclassified)}/{len(sources)} sources classify "
+                    "their columns", len(unclassified),
+                    f"run 'steward pii scan {unclassified[0]}' and add 'classification: pii' "
+                    "to the personal columns it finds" if unclassified else "-"))
+
+    promotions = ctx.audit_trail().log("promote", None, None,
+                                       (now - timedelta(days=30)).isoformat(), 1)
+    env_score = (0.5 if spec.environments.protected else 0) + (0.5 if promotions else 0)
+    out.append(Area("environments and promotion", 15, env_score,
+                    ("production is protected" if spec.environments.protected else
+                     "no protected environment") + ("; promotions in the last 30 days"
+                                                    if promotions else "; no promotion lately"),
+                    1, f"set 'environments: {{protected: [{spec.environments.default}]}}' in "
+                    "steward.yaml and publish with 'steward run --env dev' then 'steward "
+                    f"promote dev {spec.environments.default}'"))
+
+    ci = any(_mentions_steward(f) for pat in (".github/workflows/*.y*ml", ".gitlab-ci.y*ml",
+                                              "Jenkinsfile", "azure-pipelines.y*ml")
+             for f in glob.glob(os.path.join(project.root, pat)))
+    out.append(Area("ci", 10, 1.0 if ci else 0.0,
+                    "a CI pipeline runs steward" if ci else "no CI pipeline runs steward", 1,
+                    "add a CI job that runs 'steward plan' and 'steward run --env ci' "
+                    "(see docs/deploy.md)"))
+
+    stale = [n for n in built if products[n].spec.freshness is None]
+    out.append(Area("freshness slos", 10, _share(len(built), len(built) - len(stale)),
+                    f"{len(built) - len(stale)}/{len(built)} built products declare a "
+                    "freshness SLO", len(stale),
+                    f"add 'freshness: {{max_age: 24h}}' to {_first(stale)}"))
+
+    operated = (0.5 if spec.schedules else 0) + (0.5 if spec.alerts.channels else 0)
+    out.append(Area("operations", 10, operated,
+                    f"{len(spec.schedules)} schedule(s), {len(spec.alerts.channels)} alert "
+                    "channel(s)", 1,
+                    "add 'schedules: {nightly: {cron: \"0 2 * * *\"}}' and 'alerts: "
+                    "{channels: {team: {type: slack, url: ...}}}' to steward.yaml"))
+    return out
+
+
+def _mentions_steward(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "steward" in f.read()
+    except OSError:
+        return False
+
+
+def maturity(ctx: Any, keep: bool = True, now: datetime | None = None) -> dict[str, Any]:
+    """The score (0..100), each area, the gaps ranked, and the history of the score."""
+    from steward.meta.ops import add_maturity, maturity_history
+
+    now = now or datetime.now(UTC)
+    found = areas(ctx, now)
+    score = round(sum(a.weight * a.score for a in found), 1)
+    gaps = sorted((a for a in found if a.gain > 0.01),
+                  key=lambda a: (-a.gain / max(a.effort, 1.0), -a.gain, a.name))
+    if keep:
+        add_maturity(ctx.metastore, now, score, {a.name: round(a.score, 3) for a in found})
+    history = [{"at": r["at"], "score": r["score"]} for r in maturity_history(ctx.metastore)]
+    return {"score": score, "areas": [a.to_json() for a in found],
+            "gaps": [a.to_json() for a in gaps[:SHOW]], "history": history}
