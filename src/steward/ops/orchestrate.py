@@ -85,10 +85,13 @@ def run_selection(select: Sequence[str] = (), env: str | None = None,
     result = outcome(p.returncode)
     if not result.ok:
         raise StewardRunFailed(result, p.stderr or p.stdout)
-    # --json prints one event a line; the last one is the run's summary
+    # --json prints one event a line; the run's summary is its run_finished event (a
+    # phases event follows it)
     for line in reversed(p.stdout.strip().splitlines()):
         try:
-            return json.loads(line)  # type: ignore[no-any-return]
+            event = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(event, dict) and event.get("event") == "run_finished":
+            return event
     return {"output": p.stdout}
