@@ -114,18 +114,10 @@ def run(
 @app.command("ls")
 def ls(env: EnvOpt = None, json_out: JsonOpt = False, project: ProjectOpt = None) -> None:
     """List products with their current version in an environment."""
+    from steward.server.shapes import products
+
     ctx = _ctx(project)
-    current = ctx.current(ctx.env_name(env))
-    states = ctx.version_states(current)
-    rows = []
-    for p in ctx.project.products.values():
-        v = current.get(p.name)
-        rows.append({
-            "name": p.name, "kind": p.kind, "owner": p.owner, "tags": list(p.tags),
-            "version": v.id if v else None, "rows": v.row_count if v else None,
-            "built_at": v.created_at if v else None, "checks": v.check_status if v else None,
-            "state": states.get(p.name, "ok") if v else None,
-        })
+    rows = products(ctx, env)  # (the API's document of the same question)
     if json_out:
         return _dump(rows)
     from rich.markup import escape
@@ -158,10 +150,9 @@ def show(
     ctx = _ctx(project)
     view = ctx.show(product, env)
     if json_out:
-        from steward.cli.quality import check_results_json
-        from steward.cli.render import show_json
+        from steward.server.shapes import show_document
 
-        return _dump({**show_json(view), "check_results": check_results_json(ctx, view)})
+        return _dump(show_document(ctx, view))
     out = _out()
     render_show(out, view)
     from steward.cli.quality import render_check_summary

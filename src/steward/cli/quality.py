@@ -132,15 +132,6 @@ def render_check_summary(out: Any, ctx: Any, view: Any) -> None:
             _print_result(out, "", r)
 
 
-def check_results_json(ctx: Any, view: Any) -> list[dict[str, Any]]:
-    """The current version's stored check results, for ``steward show --json``."""
-    if view.version is None:
-        return []
-    from steward.quality.inspect import current_results
-
-    return [{k: v for k, v in r.__dict__.items()}
-            for r in current_results(ctx.metastore, view.version.id)]
-
 
 contract_app = typer.Typer(help="Data contracts: export to / import from ODCS v3.1 YAML.",
                            no_args_is_help=True)

@@ -23,25 +23,6 @@ def render_arrow(out: Any, table: Any, limit: int) -> None:
               + (f", {more:,} not shown (--limit 0)" if more else ""))
 
 
-def show_json(view: Any) -> dict[str, Any]:
-    p = view.product
-    v = view.version
-    return {
-        "name": p.name, "kind": p.kind, "file": p.file, "meta_file": p.meta_file,
-        "inputs": list(p.inputs),
-        "spec": p.spec.model_dump(mode="json", exclude_defaults=True),
-        "env": view.env,
-        "version": None if v is None else {
-            "id": v.id, "fingerprint": v.fingerprint, "rows": v.row_count, "bytes": v.bytes,
-            "created_at": v.created_at, "check_status": v.check_status,
-            "schema": [{"name": c.name, "type": c.type} for c in v.schema],
-            "inputs": v.inputs,
-        },
-        "environments": view.environments,
-        "last_step": None if view.last_step is None else view.last_step.__dict__,
-    }
-
-
 def render_show(out: Any, view: Any) -> None:
     p = view.product
     spec = p.spec

@@ -57,7 +57,11 @@ def check_results(ctx: Any, view: Any) -> list[dict[str, Any]]:
 
 def show(ctx: Any, name: str, env: str | None) -> dict[str, Any]:
     """``steward show --json``."""
-    view = ctx.show(name, env)
+    return show_document(ctx, ctx.show(name, env))
+
+
+def show_document(ctx: Any, view: Any) -> dict[str, Any]:
+    """The document of a product view (``Context.show``), for ``show --json`` and the API."""
     p = view.product
     v = view.version
     return {
