@@ -245,3 +245,21 @@ def verify_state(ms: Metastore, store: Any, audit: Any, inputs: Mapping[str, tup
                                         "(left by an interrupted gc or copied in)",
                                         "'steward gc' deletes it", severe=False))
     return out
+
+
+def verify_trail(trail: Any, ms: Any, workers: int | None = None) -> Any:
+    """The audit chain's verification, and (when the chain holds) its replayed pointer
+    moves compared with the pointers as stored: a pointer changed outside Steward makes
+    the report fail, naming it. ``trail`` is the audit trail; returns its report."""
+    report = trail.verify(workers=workers)
+    if report.ok:
+        envs = [e["name"] for e in ms.environments()]
+        wrong = [f for f in compare_pointers(ms, replay_pointers(ms), envs) if f.severe]
+        if wrong:
+            report.first_bad, report.problem = None, "altered"
+            report.message = (f"{len(wrong)} pointer(s) differ from what the audit trail "
+                              f"records, e.g. {wrong[0].subject} {wrong[0].problem}; "
+                              "'steward verify --repair' restores them")
+            report.details["pointers"] = [f.to_json() for f in wrong]
+            report.first_bad = -1
+    return report
