@@ -441,6 +441,23 @@ class Context:
             return verify_state(self.metastore, self.store, self.audit_trail(), inputs, deep,
                                 repair=True, actor=actor())
 
+    def copy_state(self, metastore: str, store: str, deep: bool = False,
+                   progress: Any = None) -> Any:
+        """Copy every version, row and the audit trail to another metastore and store
+        (``steward state copy``); returns (what was copied, the destination's verify)."""
+        from steward.audit.trail import AuditTrail
+        from steward.run.integrity import verify_state
+        from steward.run.lock import ProjectLock
+        from steward.run.statecopy import move_state
+
+        inputs = {n: p.inputs for n, p in self.project.products.items()}
+        with ProjectLock(self.state_dir, "state copy", metastore_url=self.lock_url):
+            return move_state(
+                self.metastore, self.store, metastore, store, self.root,
+                lambda ms, st: AuditTrail(ms, store=st, actor=actor()),
+                lambda ms, st, tr, d: verify_state(ms, st, tr, inputs, d),
+                actor(), deep, progress)
+
     # -- reading ---------------------------------------------------------------------
     def resolve_product(self, name: str) -> Product:
         from steward.run.parts import resolve_product

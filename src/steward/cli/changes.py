@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -228,3 +228,70 @@ def env_views(
     _out().print(f"wrote {out}: {counted(n, 'view')}; e.g. duckdb {out} -c "
                  "'select * from prod.staging__orders'")
 
+
+
+state_app = typer.Typer(help="The project's state (metastore and store) as a whole.",
+                        no_args_is_help=True)
+app.add_typer(state_app, name="state")
+
+
+@state_app.command("copy")
+def state_copy(
+    metastore: Annotated[str, typer.Option(
+        "--metastore", help="Destination metastore URL (an empty database), e.g. "
+                            "postgresql+psycopg://user@host/db or sqlite:///path/meta.db.")],
+    store: Annotated[str, typer.Option(
+        "--store", help="Destination store: a folder or a URL such as s3://bucket/prefix.")],
+    deep: Annotated[bool, typer.Option(
+        "--deep", help="Verify the copy by hashing every file (default: presence and size).")
+                    ] = False,
+    json_out: JsonOpt = False, project: ProjectOpt = None,
+) -> None:
+    """Copy every version, environment, run, check, profile and the audit trail to
+    another metastore and store (e.g. from the embedded default to PostgreSQL and S3),
+    then verify the copy. The project keeps using its own until steward.yaml is changed."""
+    from rich.markup import escape
+
+    from steward.meta.reads import shown_url
+
+    ctx = _ctx(project)
+    out = _out()
+    bar: list[Any] = []
+
+    def progress(what: str, done: int, total: int) -> None:
+        if json_out or what != "versions":
+            return
+        if not bar:
+            from rich.progress import Progress
+
+            p = Progress(console=out, transient=True)
+            p.start()
+            bar.extend([p, p.add_task("copying versions", total=total)])
+        bar[0].update(bar[1], completed=done)
+
+    try:
+        report, check = ctx.copy_state(metastore, store, deep, progress)
+    finally:
+        if bar:
+            bar[0].stop()
+    if json_out:
+        _dump({**report.to_json(), "verify": check.to_json()})
+    else:
+        out.print(f"copied {counted(report.versions, 'version')} ({report.bytes:,} bytes) "
+                  f"and {sum(report.rows.values()):,} metastore rows to "
+                  f"{escape(report.metastore)} + {escape(report.store)}")
+        for key in report.missing:
+            out.print(f"[yellow]   missing[/] {escape(key)}: its folder was not in the store "
+                      "(the row is copied; 'steward verify' reports it)")
+        for f in check.findings:
+            out.print(f"[{'bold red' if f.severe else 'yellow'}]{f.kind:>10}[/] "
+                      f"{escape(f.subject)}: {escape(f.problem)}")
+        status = "[green]verified[/]" if check.ok else "[bold red]the copy has problems[/]"
+        out.print(f"{status}: {check.versions_checked:,} version(s), "
+                  f"{check.audit_events:,} audit event(s)")
+        if check.ok:
+            out.print("next: set in steward.yaml  metastore: "
+                      f"{escape(shown_url(metastore))}  store: {escape(store)}  "
+                      "(credentials through ${VAR})")
+    if not check.ok:
+        raise typer.Exit(4)

@@ -102,6 +102,11 @@ class Store(Protocol):
         """The key of every version folder in the store (for gc and verify)."""
         ...
 
+    def side_runs(self, key: str) -> list[str]:
+        """The check runs whose results are kept beside version ``key``; each one's files
+        are at :meth:`local` of ``.checks/<key>/<run>``."""
+        ...
+
     def clean_scratch(self) -> int:
         """Remove scratch folders left by killed runs; returns how many."""
         ...

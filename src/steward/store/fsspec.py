@@ -247,6 +247,15 @@ class FsspecStore:
     def version_folders(self) -> list[str]:
         return sorted(self._all())
 
+    @remote
+    def side_runs(self, key: str) -> list[str]:
+        remote = self._remote(f"{SIDE}/{key}")
+        try:
+            found = self.fs.ls(remote, detail=False)
+        except FileNotFoundError:
+            return []
+        return sorted(str(f).rstrip("/").rsplit("/", 1)[-1] for f in found)
+
     def writable(self) -> bool:
         return True  # an object store refuses a write when it is attempted
 

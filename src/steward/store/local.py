@@ -111,6 +111,10 @@ class LocalStore:
                     out.append(f"{product}/{vid}")
         return out
 
+    def side_runs(self, key: str) -> list[str]:
+        path = os.path.join(self.root, ".checks", *key.split("/"))
+        return sorted(os.listdir(path)) if os.path.isdir(path) else []
+
     # -- deleting -----------------------------------------------------------------
     def delete(self, key: str) -> None:
         path = os.path.realpath(self.path(key))

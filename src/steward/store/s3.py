@@ -72,6 +72,14 @@ class ArrowS3:
         found = {i.path: {"name": i.path, "size": i.size or 0} for i in self._files(path)}
         return found if detail else sorted(found)
 
+    def ls(self, path: str, detail: bool = False) -> list[Any]:
+        """The entries directly under ``path`` (FileNotFoundError when there are none)."""
+        sel = self._pafs.FileSelector(path.rstrip("/"), recursive=False, allow_not_found=True)
+        names = sorted(i.path for i in self.fs.get_file_info(sel))
+        if not names:
+            raise FileNotFoundError(path)
+        return names
+
     def du(self, path: str) -> int:
         i = self._info(path)
         if i.type == self._pafs.FileType.File:
