@@ -208,6 +208,20 @@ def finished_runs(ms: Metastore, envs: list[str], since: datetime
         return [(e, s, _aware(a), _aware(b)) for e, s, a, b in conn.execute(q)]  # type: ignore[misc]
 
 
+def change_mark(ms: Metastore) -> tuple[Any, ...]:
+    """What changes when a run finishes or an audit event is written (the last run's id,
+    status and end; the trail's head): polled every second by the server, which raises
+    a failed run's alert at once instead of at its next watch pass."""
+    from steward.meta.tables import audit_events as ev
+    from steward.meta.tables import runs
+
+    with ms.engine.connect() as conn:
+        last = conn.execute(sa.select(runs.c.id, runs.c.status, runs.c.finished_at)
+                            .order_by(runs.c.started_at.desc()).limit(1)).first()
+        head = conn.execute(sa.select(sa.func.max(ev.c.seq))).scalar()
+    return (tuple(last) if last else None, head)
+
+
 # -- /metrics (steward.ops.prom): the columns it exposes, nothing decoded ---------------
 def recent_runs(ms: Metastore, limit: int) -> list[tuple[str, str, str, Any, Any]]:
     """(id, env, status, started, finished) of the ``limit`` most recent runs."""
