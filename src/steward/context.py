@@ -215,6 +215,7 @@ class Context:
         from steward.run.planner import selected
 
         env = self.env_name(env)
+        self.git.start()  # git status on a thread, while the project loads and plans
         self.refuse_protected(env, "steward run")
         if rehash:
             self.__dict__.pop("project", None)
@@ -265,7 +266,7 @@ class Context:
 
         return Runner(self.project, self.metastore, self.store, self.build_engine,
                       self.console, self.audit_trail(), actor(), self.post_build_hooks,
-                      self.published_hooks)
+                      self.published_hooks, git=self.git.get)
 
     def build_engine(self) -> Engine:
         """The engine builds run on: the project's, wrapped to train models when it has
@@ -313,7 +314,8 @@ class Context:
                 return  # a source called on every run, or one this cannot hash: no fast path
         remember(self.root, env, self.default_env, self.project.load_key, sources, order,
                  warnings, self.metastore.url,
-                 self.store.scratch_root if self.store.kind == "local" else None)  # type: ignore[attr-defined]
+                 self.store.scratch_root if self.store.kind == "local" else None,  # type: ignore[attr-defined]
+                 git=self.git.get())
 
     # -- extension points: each area wires itself in here --------------------------
     def post_build_hooks(self) -> list[Any]:
@@ -359,7 +361,14 @@ class Context:
         """The audit trail; its head is also kept in the store (see AuditTrail)."""
         from steward.audit.trail import AuditTrail
 
-        return AuditTrail(self.metastore, store=self.store, actor=actor())
+        return AuditTrail(self.metastore, store=self.store, actor=actor(), git=self.git.text)
+
+    @cached_property
+    def git(self) -> Any:
+        """The project's git commit (``project.git.Memo``): runs, versions, audit events."""
+        from steward.project.git import Memo
+
+        return Memo(self.root)
 
     def propagated_classifications(self) -> Any:
         """(product, column) -> (classes, via) through column lineage, if the catalog has it."""

@@ -7,10 +7,9 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from receivers import Receiver
+from receivers import Inbox, Receiver
 
 from steward.context import Context
 from steward.meta.ops import all_alerts, deliveries
@@ -163,45 +162,8 @@ def test_drift_alert(starter: Path, receiver: Receiver) -> None:
     assert doc["details"]["checks"]
 
 
-class _Inbox:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 keeping what it receives; ``refuse``
-    answers every recipient with a 550."""
-
-    def __init__(self, refuse: bool = False):
-        from aiosmtpd.controller import Controller
-
-        self.messages: list[Any] = []
-        inbox = self
-
-        class Handler:
-            async def handle_RCPT(self, server: Any, session: Any, envelope: Any,  # noqa: N802
-                                  address: str, options: Any) -> str:
-                if refuse:
-                    return "550 no such user here"
-                envelope.rcpt_tos.append(address)
-                return "250 OK"
-
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-                from email import message_from_bytes
-
-                inbox.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-                return "250 Message accepted"
-
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-        self.controller.start()
-        self.url = f"smtp://127.0.0.1:{port}"
-
-    def close(self) -> None:
-        self.controller.stop()
-
-
 def test_email_to_the_owner(starter: Path) -> None:
-    inbox = _Inbox()
+    inbox = Inbox()
     try:
         _channels(starter, f"    mail: {{type: email, url: '{inbox.url}', "
                            "to: oncall@example.com}\n")
@@ -217,7 +179,7 @@ def test_email_to_the_owner(starter: Path) -> None:
 
 
 def test_smtp_refusal_is_recorded(starter: Path) -> None:
-    inbox = _Inbox(refuse=True)
+    inbox = Inbox(refuse=True)
     try:
         _channels(starter, f"    mail: {{type: email, url: '{inbox.url}', to: x@example.com, "
                            "retries: 1}\n")
@@ -228,3 +190,38 @@ def test_smtp_refusal_is_recorded(starter: Path) -> None:
         assert inbox.messages == []
     finally:
         inbox.close()
+
+
+def test_server_alerts_a_failed_run_at_once(starter: Path, receiver: Receiver) -> None:
+    """A run that fails is alerted when it ends, not at the watch's next pass (an
+    hour away here): the server looks for finished runs every second."""
+    import time
+
+    from steward.server.serve import make_app
+    from steward.server.state import Settings
+
+    p = starter / "steward.yaml"
+    p.write_text(p.read_text() + f"""alerts:
+  interval: 1h
+  channels:
+    team: {{type: webhook, url: '{receiver.url}', events: [run_failed]}}
+""")
+    assert Context(starter).run().ok
+    _app, state = make_app(str(starter), Settings(watch=False, operate=True))
+    try:
+        ops = state.operations
+        end = time.monotonic() + 60
+        while ops.passes < 1 and time.monotonic() < end:
+            time.sleep(0.1)
+        assert ops.passes == 1 and receiver.received == []
+        sql = starter / "models/staging/orders.sql"
+        sql.write_text(sql.read_text().replace("select order_id,",
+                                               "select cast(customer as integer) as order_id,"))
+        assert not Context(starter).run().ok
+        end = time.monotonic() + 60
+        while not receiver.received and time.monotonic() < end:
+            time.sleep(0.1)
+        assert [r["event"] for r in receiver.received] == ["run_failed"]
+        assert ops.passes == 1  # sent by the prompt pass, not a full one
+    finally:
+        state.stop()

@@ -109,3 +109,45 @@ def test_metrics_need_a_token_once_users_exist(starter: Path) -> None:
     assert anonymous.status_code in (303, 401) and "steward_" not in anonymous.text
     assert scraped.status_code == 200
     assert "steward_product_rows" in _families(scraped.text)
+
+
+def test_text_is_prometheus_clients_own(starter: Path) -> None:
+    """The exposition writes each family as prometheus_client.generate_latest would."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from steward.ops import prom
+
+    def library(fam: Any) -> bytes:
+        class One:
+            def collect(self) -> Any:
+                yield fam.build()
+
+        reg = CollectorRegistry(auto_describe=False)
+        reg.register(One())  # type: ignore[arg-type]
+        return generate_latest(reg)  # type: ignore[no-any-return]
+
+    p = starter / "models/staging/orders.yml"
+    p.write_text(p.read_text() + "freshness: {max_age: 6h}\n")
+    ctx = Context(starter)
+    assert ctx.run().ok
+    record(ctx, evaluate(ctx))
+    fams = list(prom._Collector(ctx, 2, None, None, None).collect())
+    assert sum(len(f.rows) for f in fams) > 10
+    odd = prom._Fam("steward_odd", 'help with \\ and\nnewline "q"',
+                    labels=["product", "env", "window"])
+    for i, v in enumerate((1.0, 0.0, -2.5, 1e22, 123456789.0, float("inf"), float("-inf"),
+                           float("nan"), 7)):
+        odd.add_metric([f'a"b\\c\nd é{i}', "prod", "7d"], v)
+    counter = prom._Fam("steward_things", "Things", labels=["env", "status"], kind="counter")
+    counter.add_metric(["prod", "success"], 3)
+    for fam in [*fams, odd, counter, prom._Fam("steward_one", "One", value=4.5)]:
+        assert prom._write(fam) == library(fam), fam.name
+    from steward.ops.delivery import delivery_metrics
+    from steward.ops.freshness import report
+
+    docs, d = report(ctx), delivery_metrics(ctx)
+    prom.clear_cache()
+    for _ in range(2):  # written, then from the cache
+        text = prom.exposition(ctx, 2, freshness=docs, delivery=d)
+        assert text == b"".join(library(f) for f in
+                                prom._Collector(ctx, 2, None, docs, d).collect())

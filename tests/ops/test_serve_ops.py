@@ -108,6 +108,14 @@ alerts:
         assert "server stopped" in got[0]["reason"]
         (event,) = _until(lambda: ctx.audit_trail().log("schedule.interrupted"))
         assert event.targets == ["orders_arrive"] and event.actor
+        # the run itself is recovered at the start, not left 'running' until the next run
+        run_id = event.after["run"]
+        assert run_id
+        (rec,) = _until(lambda: ctx.audit_trail().log("recover"))
+        assert run_id in rec.after["aborted"]
+        assert ctx.metastore.run(run_id).status == "aborted"
+        assert not [v for v in ctx.metastore.versions() if v.status == "building"]
+        assert ctx.audit_trail().verify().ok
         assert len(receiver.received) == 1  # still open: not sent again after the restart
     finally:
         if server.poll() is None:

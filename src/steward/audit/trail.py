@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -46,11 +46,15 @@ _sha256 = hashlib.sha256
 
 
 def event_hash(seq: int, ts: str, actor: str, action: str, targets_json: str,
-               before_json: str, after_json: str, reason: str | None, prev_hash: str) -> str:
-    """sha256 of the canonical JSON array of an event's stored fields and its link."""
-    payload = _dumps([seq, ts, actor, action, targets_json, before_json, after_json, reason,
-                      prev_hash])
-    return _sha256(payload.encode()).hexdigest()
+               before_json: str, after_json: str, reason: str | None, prev_hash: str,
+               git: str | None = None) -> str:
+    """sha256 of the canonical JSON array of an event's stored fields and its link (and
+    the project's git commit when recorded: events without one hash as they always did)."""
+    fields = [seq, ts, actor, action, targets_json, before_json, after_json, reason,
+              prev_hash]
+    if git is not None:
+        fields.append(git)
+    return _sha256(_dumps(fields).encode()).hexdigest()
 
 
 def now_iso() -> str:
@@ -71,17 +75,20 @@ class AuditEvent:
     reason: str | None
     prev_hash: str
     hash: str
+    git: str | None = None  # the project's commit (project.git.GitState.text)
 
     @classmethod
     def from_row(cls, r: dict[str, Any]) -> AuditEvent:
         return cls(int(r["seq"]), r["ts"], r["actor"], r["action"],
                    json.loads(r["targets_json"]), json.loads(r["before_json"]),
-                   json.loads(r["after_json"]), r["reason"], r["prev_hash"], r["hash"])
+                   json.loads(r["after_json"]), r["reason"], r["prev_hash"], r["hash"],
+                   r.get("git_commit"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "ts": self.ts, "actor": self.actor, "action": self.action,
                 "targets": self.targets, "before": self.before, "after": self.after,
-                "reason": self.reason, "prev_hash": self.prev_hash, "hash": self.hash}
+                "reason": self.reason, "prev_hash": self.prev_hash, "hash": self.hash,
+                "git": self.git}
 
 
 @dataclass
@@ -114,12 +121,14 @@ class AuditTampered(StewardError):
 
 
 def _row(seq: int, prev: str, ts: str, actor: str, action: str, targets: Iterable[str],
-         before: Any, after: Any, reason: str | None) -> dict[str, Any]:
+         before: Any, after: Any, reason: str | None, git: str | None = None
+         ) -> dict[str, Any]:
     tj, bj, aj = canon(sorted(set(targets))), canon(before), canon(after)
     prev = prev or GENESIS
     return {"seq": seq, "ts": ts, "actor": actor, "action": action, "targets_json": tj,
             "before_json": bj, "after_json": aj, "reason": reason, "prev_hash": prev,
-            "hash": event_hash(seq, ts, actor, action, tj, bj, aj, reason, prev)}
+            "hash": event_hash(seq, ts, actor, action, tj, bj, aj, reason, prev, git),
+            "git_commit": git}
 
 
 def parse_since(text: str) -> str:
@@ -151,20 +160,24 @@ class AuditTrail:
     """
 
     def __init__(self, metastore: Metastore, checkpoint_every: int = CHECKPOINT_EVERY,
-                 store: Any = None, actor: str | None = None):
+                 store: Any = None, actor: str | None = None,
+                 git: Callable[[], str | None] | None = None):
         self.ms = metastore
         self.checkpoint_every = checkpoint_every
         self.store = store
         self.actor = actor
+        # the project's git commit for each event (project.git.GitState.text)
+        self.git = git or (lambda: None)
 
     def append(self, actor: str, action: str, targets: Sequence[str] = (), before: Any = None,
                after: Any = None, reason: str | None = None) -> AuditEvent:
         """Record one action at the head of the chain (one transaction)."""
         ts = now_iso()
+        git = self.git()
 
         def make(seq: int, prev: str) -> dict[str, Any]:
             self._check_head(seq - 1, prev)
-            return _row(seq, prev, ts, actor, action, targets, before, after, reason)
+            return _row(seq, prev, ts, actor, action, targets, before, after, reason, git)
 
         row = q.append(self.ms, make, self.checkpoint_every, ts)
         self.committed()
@@ -175,10 +188,11 @@ class AuditTrail:
         """Append one event inside the caller's transaction (see meta.audit.AuditSink)."""
         ts = now_iso()
         actor = self.actor or "unknown"
+        git = self.git()
 
         def make(seq: int, prev: str) -> dict[str, Any]:
             self._check_head(seq - 1, prev)
-            return _row(seq, prev, ts, actor, action, targets, before, after, reason)
+            return _row(seq, prev, ts, actor, action, targets, before, after, reason, git)
 
         row = q.append_in(conn, make, self.checkpoint_every, ts)
         return int(row["seq"])
@@ -240,7 +254,7 @@ class AuditTrail:
         def make(s: int, prev: str) -> dict[str, Any]:
             return _row(s, prev, ts, actor, "audit.reseal", (),
                         {"recorded_head": list(old) if old else None},
-                        {"trail_head": [seq, h]}, reason)
+                        {"trail_head": [seq, h]}, reason, self.git())
 
         row = q.append(self.ms, make, self.checkpoint_every, ts)
         if self.store is not None:
@@ -252,7 +266,7 @@ class AuditTrail:
         """Chain and insert many events at once (imports, benchmarks); one transaction.
 
         Each dict has ``actor``, ``action`` and optionally ``targets``, ``before``,
-        ``after``, ``reason``, ``ts``.
+        ``after``, ``reason``, ``ts``, ``git``.
         """
         n = 0
         with self.ms.begin() as conn:
@@ -264,7 +278,7 @@ class AuditTrail:
                 seq += 1
                 ts = e.get("ts") or now_iso()
                 row = _row(seq, prev, ts, e["actor"], e["action"], e.get("targets", ()),
-                           e.get("before"), e.get("after"), e.get("reason"))
+                           e.get("before"), e.get("after"), e.get("reason"), e.get("git"))
                 prev = row["hash"]
                 rows.append(row)
                 if self.checkpoint_every and seq % self.checkpoint_every == 0:
@@ -393,7 +407,7 @@ def _verify_range(url: str, lo: int, hi: int, cps: dict[int, str], last_cp: int,
         if digest != stored:
             row = q.row_at(url, seq)
             assert row is not None
-            digest = event_hash(*row[:9])  # the reference encoding decides
+            digest = _hash_of(row)  # the reference encoding decides
             if digest != stored:
                 out["bad"] = _mismatch(url, row)
                 return out
@@ -423,10 +437,19 @@ def _verify_range(url: str, lo: int, hi: int, cps: dict[int, str], last_cp: int,
     return out
 
 
+def _hash_of(row: tuple[Any, ...]) -> str:
+    """:func:`event_hash` of a stored row (:data:`steward.meta.audit.COLUMNS` order)."""
+    return event_hash(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                      row[8], row[10])
+
+
 def _payloads(rows: Iterable[tuple[Any, ...]]) -> Iterable[tuple[Any, ...]]:
     dumps = _dumps
     for r in rows:
-        yield r[0], dumps([r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]]), r[8], r[9]
+        fields = [r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]]
+        if r[10] is not None:
+            fields.append(r[10])
+        yield r[0], dumps(fields), r[8], r[9]
 
 
 def _mismatch(url: str, row: tuple[Any, ...]) -> tuple[int, Problem, str, dict[str, Any]]:
@@ -436,7 +459,7 @@ def _mismatch(url: str, row: tuple[Any, ...]) -> tuple[int, Problem, str, dict[s
     before = q.seq_of_hash_url(url, prev_hash) if prev_hash != GENESIS else 0
     if before is not None and before + 1 != seq:
         orig = before + 1
-        if event_hash(orig, *row[1:9]) == stored:
+        if _hash_of((orig, *row[1:])) == stored:
             return (seq, "reordered", f"event #{seq} is out of order: the event stored there "
                     f"was recorded as #{orig}", {"original_seq": orig})
     return (seq, "altered", f"event #{seq} was altered: its content no longer matches its hash",

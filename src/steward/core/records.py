@@ -77,6 +77,9 @@ class Run:
     selection: str | None = None
     actor: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    git_commit: str | None = None  # the project's commit, and clean/dirty/none/unknown
+    git_state: str | None = None
+    git_committed_at: datetime | None = None
 
 
 @dataclass

@@ -20,7 +20,7 @@ from steward.meta.tables import pii_detections, pii_scans  # noqa: F401
 
 # Column order of the rows :func:`iter_rows` yields (and the hash covers).
 COLUMNS = ("seq", "ts", "actor", "action", "targets_json", "before_json", "after_json",
-           "reason", "prev_hash", "hash")
+           "reason", "prev_hash", "hash", "git_commit")
 
 RowFactory = Callable[[int, str], dict[str, Any]]
 
@@ -147,8 +147,9 @@ def iter_payloads(url: str, lo: int, hi: int, batch: int = 50_000
     eng = _engine(url)
     if eng.dialect.name != "sqlite":
         return None
-    sql = ("SELECT seq, json_array(seq, ts, actor, action, targets_json, before_json, "
-           "after_json, reason, prev_hash), prev_hash, hash FROM audit_events "
+    fields = "seq, ts, actor, action, targets_json, before_json, after_json, reason, prev_hash"
+    sql = (f"SELECT seq, CASE WHEN git_commit IS NULL THEN json_array({fields}) "
+           f"ELSE json_array({fields}, git_commit) END, prev_hash, hash FROM audit_events "
            f"WHERE seq >= {int(lo)} AND seq <= {int(hi)} ORDER BY seq")
     return _raw_rows(eng, sql, batch)
 

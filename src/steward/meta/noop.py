@@ -64,16 +64,21 @@ def _stamp(d: datetime) -> str:
 
 def record_run(path: str, run_id: str, env: str, actor: str | None, started: datetime,
                finished: datetime, steps: Sequence[tuple[str, str, str | None, int | None]],
-               summary: dict[str, Any]) -> None:
-    """Insert one finished run and its steps (product, status, version, rows) at once."""
+               summary: dict[str, Any], git: Any = None) -> None:
+    """Insert one finished run and its steps (product, status, version, rows) at once;
+    ``git``: the project's ``project.git.GitState``."""
+    commit, state, at = ((git.commit, git.state, git.committed_at) if git is not None
+                         else (None, None, None))
     con = connect(path)
     try:
         con.execute("BEGIN IMMEDIATE")
         con.execute(
             "INSERT INTO runs (id, env, status, started_at, finished_at, selection, actor, "
-            "pid, summary_json) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+            "pid, summary_json, git_commit, git_state, git_committed_at) "
+            "VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
             (run_id, env, summary["status"], _stamp(started), _stamp(finished), actor,
-             os.getpid(), json.dumps(summary)))
+             os.getpid(), json.dumps(summary), commit, state,
+             _stamp(at) if at is not None else None))
         at = _stamp(started)
         con.executemany(
             "INSERT INTO run_steps (run_id, product, status, version_id, started_at, "

@@ -159,3 +159,97 @@ def maturity_history(ms: Metastore, limit: int = 50) -> list[dict[str, Any]]:
     for r in rows:
         r["areas"] = json.loads(r.pop("areas_json"))
     return rows
+
+
+# -- delivery metrics (steward.ops.delivery) ------------------------------------------
+def delivery_events(ms: Metastore, since: str, actions: tuple[str, ...] = ("promote",
+                                                                          "rollback")
+                    ) -> list[tuple[int, str, str, str, str]]:
+    """(seq, ts, action, targets_json, after_json) of the audit events of ``actions``
+    from ``since`` (ISO) on, oldest first: only the columns the measures read."""
+    from steward.meta.tables import audit_events as ev
+
+    q = (sa.select(ev.c.seq, ev.c.ts, ev.c.action, ev.c.targets_json, ev.c.after_json)
+         .where(ev.c.action.in_(list(actions)), ev.c.ts >= since).order_by(ev.c.seq))
+    with ms.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
+
+
+def version_origins(ms: Metastore, version_ids: list[str]
+                    ) -> dict[str, tuple[datetime | None, str | None, datetime | None]]:
+    """Version id -> (built at, the git state of the run that built it, its commit's
+    time), one query per chunk."""
+    from steward.meta.store import _aware, chunks
+    from steward.meta.tables import runs, versions
+
+    out: dict[str, tuple[datetime | None, str | None, datetime | None]] = {}
+    q = (sa.select(versions.c.id, versions.c.created_at, runs.c.git_state,
+                   runs.c.git_committed_at)
+         .select_from(versions.outerjoin(runs, runs.c.id == versions.c.run_id)))
+    with ms.engine.connect() as conn:
+        for chunk in chunks(list(dict.fromkeys(version_ids))):
+            for vid, built, state, committed in conn.execute(
+                    q.where(versions.c.id.in_(chunk))):
+                out[vid] = (_aware(built), state, _aware(committed))
+    return out
+
+
+def finished_runs(ms: Metastore, envs: list[str], since: datetime
+                  ) -> list[tuple[str, str, datetime, datetime]]:
+    """(env, status, started, finished) of the finished runs of ``envs`` started from
+    ``since`` on."""
+    from steward.meta.store import _aware
+    from steward.meta.tables import runs
+
+    q = (sa.select(runs.c.env, runs.c.status, runs.c.started_at, runs.c.finished_at)
+         .where(runs.c.env.in_(envs), runs.c.started_at >= since,
+                runs.c.finished_at.is_not(None)))
+    with ms.engine.connect() as conn:
+        return [(e, s, _aware(a), _aware(b)) for e, s, a, b in conn.execute(q)]  # type: ignore[misc]
+
+
+def change_mark(ms: Metastore) -> tuple[Any, ...]:
+    """What changes when a run finishes or an audit event is written (the last run's id,
+    status and end; the trail's head): polled every second by the server, which raises
+    a failed run's alert at once instead of at its next watch pass."""
+    from steward.meta.tables import audit_events as ev
+    from steward.meta.tables import runs
+
+    with ms.engine.connect() as conn:
+        last = conn.execute(sa.select(runs.c.id, runs.c.status, runs.c.finished_at)
+                            .order_by(runs.c.started_at.desc()).limit(1)).first()
+        head = conn.execute(sa.select(sa.func.max(ev.c.seq))).scalar()
+    return (tuple(last) if last else None, head)
+
+
+# -- /metrics (steward.ops.prom): the columns it exposes, nothing decoded ---------------
+def recent_runs(ms: Metastore, limit: int) -> list[tuple[str, str, str, Any, Any]]:
+    """(id, env, status, started, finished) of the ``limit`` most recent runs."""
+    from steward.meta.store import _aware
+    from steward.meta.tables import runs
+
+    q = (sa.select(runs.c.id, runs.c.env, runs.c.status, runs.c.started_at,
+                   runs.c.finished_at).order_by(runs.c.started_at.desc()).limit(limit))
+    with ms.engine.connect() as conn:
+        return [(i, e, s, _aware(a), _aware(b)) for i, e, s, a, b in conn.execute(q)]
+
+
+def step_durations(ms: Metastore, run_id: str) -> list[tuple[str, float]]:
+    from steward.meta.tables import run_steps as st
+
+    q = (sa.select(st.c.product, st.c.duration_s)
+         .where(st.c.run_id == run_id, st.c.duration_s.is_not(None)).order_by(st.c.product))
+    with ms.engine.connect() as conn:
+        return [(p, float(d)) for p, d in conn.execute(q)]
+
+
+def current_facts(ms: Metastore, env: str) -> list[tuple[str, Any, Any, Any]]:
+    """(product, rows, bytes, check status) of every version ``env`` points at."""
+    from steward.meta.tables import env_pointers as p
+    from steward.meta.tables import versions as v
+
+    q = (sa.select(p.c.product, v.c.row_count, v.c.bytes, v.c.check_status)
+         .select_from(p.join(v, v.c.id == p.c.version_id))
+         .where(p.c.env == env).order_by(p.c.product))
+    with ms.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]

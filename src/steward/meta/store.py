@@ -301,17 +301,24 @@ class Metastore:
         return _version(row) if row is not None else None
 
     # -- runs ------------------------------------------------------------------------
-    def start_run(self, run_id: str, env: str, selection: str | None, actor: str | None) -> None:
+    def start_run(self, run_id: str, env: str, selection: str | None, actor: str | None,
+                  git: Any = None) -> None:
+        """Record a run as running; ``git``: the project's ``project.git.GitState``, also
+        written on every version the run inserts."""
+        row = {"id": run_id, "env": env, "status": "running", "started_at": now(),
+               "selection": selection, "actor": actor, "pid": os.getpid()}
+        if git is not None:
+            row.update(git_commit=git.commit, git_state=git.state,
+                       git_committed_at=git.committed_at)
+            RUN_GIT[run_id] = git.text
         with self.engine.begin() as conn:
-            conn.execute(t.runs.insert(), {
-                "id": run_id, "env": env, "status": "running", "started_at": now(),
-                "selection": selection, "actor": actor, "pid": os.getpid(),
-            })
+            conn.execute(t.runs.insert(), row)
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(
                 status=status, finished_at=now(), summary_json=json.dumps(summary)))
+        RUN_GIT.pop(run_id, None)
 
     def record_steps(self, steps: Sequence[Step]) -> None:
         if not steps:
@@ -400,8 +407,13 @@ def _version_row(v: Version) -> dict[str, Any]:
         "data_hash": v.data_hash, "inputs_json": json.dumps(v.inputs),
         "created_at": v.created_at or now(), "run_id": v.run_id, "check_status": v.check_status,
         "error": v.error, "files_json": files_json(v.files) if v.files else None,
-        "check_fp": v.check_fp,
+        "check_fp": v.check_fp, "git_commit": RUN_GIT.get(v.run_id or ""),
     }
+
+
+# run id -> the project's git commit in one word (GitState.text), for the versions the
+# run inserts, between start_run and finish_run
+RUN_GIT: dict[str, str] = {}
 
 
 def files_json(files: Sequence[tuple[str, int]]) -> str:
@@ -420,7 +432,8 @@ def _run(r: Any) -> Run:
     started = _aware(r.started_at)
     assert started is not None
     return Run(r.id, r.env, r.status, started, _aware(r.finished_at), r.selection,
-               r.actor, json.loads(r.summary_json) if r.summary_json else {})
+               r.actor, json.loads(r.summary_json) if r.summary_json else {},
+               r.git_commit, r.git_state, _aware(r.git_committed_at))
 
 
 # -- opening: what goes wrong, said once ------------------------------------------------

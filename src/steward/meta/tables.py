@@ -24,6 +24,7 @@ versions = sa.Table(
     sa.Column("run_id", sa.String), sa.Column("check_status", sa.String),
     sa.Column("error", sa.Text), sa.Column("files_json", sa.Text),
     sa.Column("check_fp", sa.String),
+    sa.Column("git_commit", sa.String),  # m0013: the project's commit (project/git.py)
 )
 environments = sa.Table(
     "environments", md,
@@ -44,6 +45,9 @@ runs = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)), sa.Column("selection", sa.Text),
     sa.Column("actor", sa.String), sa.Column("pid", sa.Integer),
     sa.Column("summary_json", sa.Text),
+    # m0013: the project's git commit, clean/dirty/none/unknown, the commit's time
+    sa.Column("git_commit", sa.String), sa.Column("git_state", sa.String),
+    sa.Column("git_committed_at", sa.DateTime(timezone=True)),
 )
 run_steps = sa.Table(
     "run_steps", md,
@@ -84,6 +88,7 @@ audit_events = sa.Table(
     sa.Column("targets_json", sa.Text), sa.Column("before_json", sa.Text),
     sa.Column("after_json", sa.Text), sa.Column("reason", sa.Text),
     sa.Column("prev_hash", sa.String), sa.Column("hash", sa.String),
+    sa.Column("git_commit", sa.String),  # m0013: hashed when set
 )
 audit_checkpoints = sa.Table(
     "audit_checkpoints", md,

@@ -187,7 +187,8 @@ def sync(ctx: Any, wanted: list[Alert], events: set[str], scope: set[str | None]
 def watch(ctx: Any, env: str, freshness: list[Any] | None = None) -> dict[str, int]:
     """One pass of the server's watch over ``env``: its last run, its current versions'
     checks (a drift or anomaly check that did not pass is a ``drift`` alert) and its
-    freshness SLOs, turned into opened and resolved alerts."""
+    freshness SLOs, turned into opened and resolved alerts. Without ``freshness`` the
+    freshness alerts are left as they are (the server's prompt pass after a run)."""
     wanted: list[Alert] = []
     runs = [r for r in ctx.metastore.runs(50) if r.env == env and r.finished_at is not None]
     if runs and runs[0].status not in ("success", "ok"):
@@ -212,5 +213,7 @@ def watch(ctx: Any, env: str, freshness: list[Any] | None = None) -> dict[str, i
         if f.status == "breach":
             wanted.append(Alert("freshness_breach", env, f.product, f.message,
                                 {"age_s": f.age_s, "limit_s": f.limit_s}))
-    return sync(ctx, wanted, {"run_failed", "check_failed", "freshness_breach", "drift"},
-                {env})
+    events = {"run_failed", "check_failed", "drift"}
+    if freshness is not None:
+        events.add("freshness_breach")
+    return sync(ctx, wanted, events, {env})

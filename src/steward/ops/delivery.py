@@ -2,8 +2,9 @@
 
 - deployment frequency: promotions into a protected environment (``environments:
   protected``, else the default environment) per week;
-- lead time for changes: from a version's build (the first time the change existed as
-  data) to the promotion that put it into production; median and 90th percentile;
+- lead time for changes: from the git commit a version was built from to the promotion
+  that put it into production (a version built from a dirty tree, or outside git, counts
+  from its build); median and 90th percentile;
 - change failure rate: the share of promotions followed, within ``window``, by a
   rollback of the same environment or a failed run in it;
 - time to restore: from a rollback or a failed run in production to the next promotion
@@ -25,94 +26,108 @@ def _ts(text: str) -> datetime:
     return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
-def _aware(d: datetime) -> datetime:
-    return d if d.tzinfo else d.replace(tzinfo=UTC)
-
-
 def production(ctx: Any) -> set[str]:
-    spec = ctx.project.spec.environments
-    return set(spec.protected) or {spec.default}
+    envs = ctx.project.spec_dump.get("environments") or {}  # (no pydantic model read)
+    return set(envs.get("protected") or ()) or {envs.get("default") or ctx.default_env}
 
 
 def delivery_metrics(ctx: Any, since_days: float = 30, domain: str | None = None,
                      now: datetime | None = None) -> dict[str, Any]:
-    """The four measures over the last ``since_days`` (products of ``domain`` only)."""
-    from steward.meta.audit import versions_by_id
+    """The four measures over the last ``since_days`` (products of ``domain`` only).
+
+    Reads only what they need: the promote and rollback events' time, environment and
+    pointers, the promoted versions' origins, and the finished runs of production."""
+    # (pydantic-core's parser: a third of json.loads' time on 10,000 promotions)
+    from pydantic_core import from_json
+
+    from steward.meta.ops import delivery_events, finished_runs, version_origins
 
     now = now or datetime.now(UTC)
     start = now - timedelta(days=since_days)
     prod = production(ctx)
-    trail = ctx.audit_trail()
-    events = [e for e in trail.log(None, None, None, start.isoformat(), None,
-                                   ["promote", "rollback"])
-              if isinstance(e.after, dict) and e.after.get("env") in prod]
-    events.sort(key=lambda e: e.seq)
-
     mine = None if domain is None else {n for n, p in ctx.project.products.items()
                                         if p.domain == domain}
-
-    def wanted(products: list[str]) -> list[str]:
-        return products if mine is None else [p for p in products if p in mine]
-
-    promotions = [e for e in events if e.action == "promote" and wanted(e.targets)]
-    rollbacks = [e for e in events if e.action == "rollback" and wanted(e.targets)]
-    runs = [r for r in ctx.metastore.runs(5000)
-            if r.env in prod and _aware(r.started_at) >= start and r.finished_at is not None]
-    failed_runs = [r for r in runs if r.status not in ("success", "ok")]
-    good_runs = [r for r in runs if r.status in ("success", "ok")]
+    loads = from_json
+    promotions: list[tuple[float, str, dict[str, str]]] = []  # (at, env, pointers)
+    rollbacks: list[tuple[float, str]] = []
+    for _seq, ts, action, targets_json, after_json in delivery_events(
+            ctx.metastore, start.isoformat()):
+        after = loads(after_json)
+        if not isinstance(after, dict) or after.get("env") not in prod:
+            continue
+        if mine is not None and not mine.intersection(loads(targets_json)):
+            continue
+        at = _ts(ts).timestamp()
+        if action == "promote":
+            pointers = after.get("pointers") or {}
+            if mine is not None:
+                pointers = {p: v for p, v in pointers.items() if p in mine}
+            promotions.append((at, after["env"], pointers))
+        else:
+            rollbacks.append((at, after["env"]))
+    runs = finished_runs(ctx.metastore, sorted(prod), start)
+    failed_runs = [r for r in runs if r[1] not in ("success", "ok")]
+    good_runs = [r for r in runs if r[1] in ("success", "ok")]
 
     by_env: dict[str, int] = {}
-    for e in promotions:
-        by_env[e.after["env"]] = by_env.get(e.after["env"], 0) + 1
+    for _, env, _ in promotions:
+        by_env[env] = by_env.get(env, 0) + 1
 
-    ids = {v for e in promotions for p, v in (e.after.get("pointers") or {}).items()
-           if v and (mine is None or p in mine)}
-    built = {vid: _aware(v.created_at) for vid, v in
-             versions_by_id(ctx.metastore, sorted(ids)).items() if v.created_at is not None}
-    leads = []
-    for e in promotions:
-        at = _ts(e.ts)
-        for p, vid in (e.after.get("pointers") or {}).items():
-            if vid in built and (mine is None or p in mine):
-                leads.append((at - built[vid]).total_seconds())
+    # lead time: from the commit a version was built at (a clean tree), else its build
+    origins = version_origins(ctx.metastore, sorted({v for _, _, ptrs in promotions
+                                                     for v in ptrs.values() if v}))
+    begins: dict[str, tuple[float, bool]] = {}  # version -> (start, from a commit?)
+    for vid, (built, git_state, committed) in origins.items():
+        if git_state == "clean" and committed is not None:
+            begins[vid] = (committed.timestamp(), True)
+        elif built is not None:
+            begins[vid] = (built.timestamp(), False)
+    pairs = [(at, begins[vid]) for at, _, pointers in promotions
+             for vid in pointers.values() if vid in begins]
+    leads = [at - b[0] for at, b in pairs]
+    from_commit = sum(1 for _, b in pairs if b[1])
+    counted = {"commit": from_commit, "build": len(leads) - from_commit}
 
-    bad: dict[str, list[datetime]] = {}  # env -> times of rollbacks and failed runs
-    for r in rollbacks:
-        bad.setdefault(r.after["env"], []).append(_ts(r.ts))
-    for run in failed_runs:
-        bad.setdefault(run.env, []).append(_aware(run.started_at))
+    bad: dict[str, list[float]] = {}  # env -> times of rollbacks and failed runs
+    for at, env in rollbacks:
+        bad.setdefault(env, []).append(at)
+    for env, _, started, _ in failed_runs:
+        bad.setdefault(env, []).append(started.timestamp())
     for times in bad.values():
         times.sort()
+    window = FAILURE_WINDOW.total_seconds()
     failures = 0
-    for e in promotions:
-        at, times = _ts(e.ts), bad.get(e.after["env"], [])
+    for at, env, _ in promotions:
+        times = bad.get(env, [])
         i = bisect.bisect_right(times, at)
-        if i < len(times) and times[i] <= at + FAILURE_WINDOW:
+        if i < len(times) and times[i] <= at + window:
             failures += 1
 
     restores = []
-    incidents = [(_ts(r.ts), r.after["env"]) for r in rollbacks] + \
-        [(_aware(r.finished_at), r.env) for r in failed_runs]
-    fixes = [(_ts(e.ts), e.after["env"]) for e in promotions] + \
-        [(_aware(r.finished_at), r.env) for r in good_runs]
-    fixed: dict[str, list[datetime]] = {}
-    for t, env in fixes:
-        fixed.setdefault(env, []).append(t)
+    incidents = rollbacks + [(fin.timestamp(), env) for env, _, _, fin in failed_runs]
+    fixed: dict[str, list[float]] = {}
+    for at, env, _ in promotions:
+        fixed.setdefault(env, []).append(at)
+    for env, _, _, fin in good_runs:
+        fixed.setdefault(env, []).append(fin.timestamp())
     for times in fixed.values():
         times.sort()
     for at, env in sorted(incidents):
         times = fixed.get(env, [])
         i = bisect.bisect_right(times, at)
         if i < len(times):
-            restores.append((times[i] - at).total_seconds())
+            restores.append(times[i] - at)
 
     weeks = max(since_days / 7.0, 1 / 7.0)
+    n = len(promotions)
     return {
         "since_days": since_days, "domain": domain, "production": sorted(prod),
-        "deployments": len(promotions), "deployments_by_env": by_env,
-        "deployments_per_week": round(len(promotions) / weeks, 3),
+        "deployments": n, "deployments_by_env": by_env,
+        "deployments_per_week": round(n / weeks, 3),
         "lead_time_s": _dist(leads),
-        "change_failure_rate": round(failures / len(promotions), 4) if promotions else None,
+        # where each lead time started: the commit of a clean tree, else the build
+        "lead_time_from": counted,
+        "change_failure_rate": round(failures / n, 4) if n else None,
         "failed_changes": failures,
         "time_to_restore_s": _dist(restores),
         "incidents": len(incidents),

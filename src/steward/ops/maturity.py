@@ -47,21 +47,31 @@ def _first(names: list[str], n: int = 3) -> str:
 def areas(ctx: Any, now: datetime | None = None) -> list[Area]:
     now = now or datetime.now(UTC)
     project = ctx.project
-    spec = project.spec
+    # read from the specs' plain dumps: unpickling 1,000 pydantic models (and importing
+    # pydantic) would be most of the command's time
+    spec = project.spec_dump
+    envs, defaults = spec.get("environments") or {}, spec.get("defaults") or {}
+    schedules = spec.get("schedules") or {}
+    channels = (spec.get("alerts") or {}).get("channels") or {}
     products = dict(sorted(project.products.items()))
+    dumps = {n: p.spec_dump for n, p in products.items()}
+
+    def columns(n: str) -> dict[str, Any]:
+        return dumps[n].get("columns") or {}
+
     built = [n for n, p in products.items() if not p.is_source]
     out = []
 
-    no_owner = [n for n, p in products.items() if not p.spec.owner]
+    no_owner = [n for n in products if not dumps[n].get("owner")]
     out.append(Area("ownership", 10, _share(len(products), len(products) - len(no_owner)),
                     f"{len(products) - len(no_owner)}/{len(products)} products name an owner "
                     "in their YAML", len(no_owner),
                     f"add 'owner: team@example.com' to {_first(no_owner)}"))
 
-    cols = [(n, c) for n, p in products.items() for c, cs in p.spec.columns.items()]
-    documented = [(n, c) for n, p in products.items() for c, cs in p.spec.columns.items()
-                  if cs.description]
-    undoc = [n for n, p in products.items() if not p.spec.description]
+    cols = [(n, c) for n in products for c in columns(n)]
+    documented = [(n, c) for n in products for c, cs in columns(n).items()
+                  if cs.get("description")]
+    undoc = [n for n in products if not dumps[n].get("description")]
     score = (_share(len(products), len(products) - len(undoc)) + _share(len(cols),
                                                                         len(documented))) / 2
     out.append(Area("documentation", 10, score,
@@ -71,25 +81,27 @@ def areas(ctx: Any, now: datetime | None = None) -> list[Area]:
                     f"add 'description: ...' to {_first(undoc)}" if undoc else
                     "describe the remaining columns ('columns: {c: {description: ...}}')"))
 
-    def has_checks(p: Any) -> bool:
-        return bool(p.spec.checks) or any(c.checks for c in p.spec.columns.values())
+    def has_checks(n: str) -> bool:
+        return bool(dumps[n].get("checks")) or any(c.get("checks")
+                                                   for c in columns(n).values())
 
-    unchecked = [n for n in built if not has_checks(products[n])]
+    unchecked = [n for n in built if not has_checks(n)]
     out.append(Area("checks", 15, _share(len(built), len(built) - len(unchecked)),
                     f"{len(built) - len(unchecked)}/{len(built)} built products have checks",
                     len(unchecked),
                     f"add checks to {_first(unchecked)}, e.g. 'primary_key: [id]' and "
                     "'columns: {id: {checks: [not_null, unique]}}'"))
 
-    loose = [n for n in built if (products[n].spec.contract or spec.defaults.contract) != "strict"]
+    loose = [n for n in built
+             if (dumps[n].get("contract") or defaults.get("contract")) != "strict"]
     out.append(Area("contracts", 10, _share(len(built), len(built) - len(loose)),
                     f"{len(built) - len(loose)}/{len(built)} built products have a strict "
                     "contract", 1 if loose else 0,
                     "set 'defaults: {contract: strict}' in steward.yaml (or 'contract: strict' "
                     f"on {_first(loose)}) and declare column types"))
 
-    classified = [n for n, p in products.items()
-                  if any(c.classification for c in p.spec.columns.values())]
+    classified = [n for n in products if any(c.get("classification")
+                                             for c in columns(n).values())]
     sources = [n for n, p in products.items() if p.is_source]
     unclassified = [n for n in sources if n not in classified]
     out.append(Area("pii classification", 10,
@@ -101,14 +113,14 @@ def areas(ctx: Any, now: datetime | None = None) -> list[Area]:
 
     promotions = ctx.audit_trail().log("promote", None, None,
                                        (now - timedelta(days=30)).isoformat(), 1)
-    env_score = (0.5 if spec.environments.protected else 0) + (0.5 if promotions else 0)
+    env_score = (0.5 if envs.get("protected") else 0) + (0.5 if promotions else 0)
     out.append(Area("environments and promotion", 15, env_score,
-                    ("production is protected" if spec.environments.protected else
+                    ("production is protected" if envs.get("protected") else
                      "no protected environment") + ("; promotions in the last 30 days"
                                                     if promotions else "; no promotion lately"),
-                    1, f"set 'environments: {{protected: [{spec.environments.default}]}}' in "
+                    1, f"set 'environments: {{protected: [{envs.get('default')}]}}' in "
                     "steward.yaml and publish with 'steward run --env dev' then 'steward "
-                    f"promote dev {spec.environments.default}'"))
+                    f"promote dev {envs.get('default')}'"))
 
     ci = any(_mentions_steward(f) for pat in (".github/workflows/*.y*ml", ".gitlab-ci.y*ml",
                                               "Jenkinsfile", "azure-pipelines.y*ml")
@@ -118,15 +130,15 @@ def areas(ctx: Any, now: datetime | None = None) -> list[Area]:
                     "add a CI job that runs 'steward plan' and 'steward run --env ci' "
                     "(see docs/deploy.md)"))
 
-    stale = [n for n in built if products[n].spec.freshness is None]
+    stale = [n for n in built if dumps[n].get("freshness") is None]
     out.append(Area("freshness slos", 10, _share(len(built), len(built) - len(stale)),
                     f"{len(built) - len(stale)}/{len(built)} built products declare a "
                     "freshness SLO", len(stale),
                     f"add 'freshness: {{max_age: 24h}}' to {_first(stale)}"))
 
-    operated = (0.5 if spec.schedules else 0) + (0.5 if spec.alerts.channels else 0)
+    operated = (0.5 if schedules else 0) + (0.5 if channels else 0)
     out.append(Area("operations", 10, operated,
-                    f"{len(spec.schedules)} schedule(s), {len(spec.alerts.channels)} alert "
+                    f"{len(schedules)} schedule(s), {len(channels)} alert "
                     "channel(s)", 1,
                     "add 'schedules: {nightly: {cron: \"0 2 * * *\"}}' and 'alerts: "
                     "{channels: {team: {type: slack, url: ...}}}' to steward.yaml"))

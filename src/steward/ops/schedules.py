@@ -103,10 +103,19 @@ class Scheduler:
         ctx = self.context()
         now = now or datetime.now(UTC)
         left = interrupt_started(ctx.metastore, now)
+        # (a fire learns its run's id when the run ends: the run left 'running' in the
+        # fire's environment is the one the stop interrupted)
+        running: dict[str, str] = {}
+        for r in ctx.metastore.runs(50) if left else ():
+            if r.status == "running":
+                running.setdefault(r.env, r.id)
         for f in left:
             ctx.audit("schedule.interrupted", [f["schedule"]], before=None,
-                      after={"fire": f["id"], "env": f["env"], "run": f["run_id"]},
+                      after={"fire": f["id"], "env": f["env"],
+                             "run": f["run_id"] or running.get(f["env"])},
                       reason="the server stopped during this scheduled run")
+        if left:
+            self._recover_runs(ctx)
         for name, spec in ctx.project.spec.schedules.items():
             if spec.cron and spec.catch_up:
                 last = fires(ctx.metastore, name, 1)
@@ -117,6 +126,22 @@ class Scheduler:
                 if done is None or done < due:
                     self.fire(name, spec, due, "catch-up of a fire missed while stopped")
         return left
+
+    @staticmethod
+    def _recover_runs(ctx: Any) -> None:
+        """The interrupted runs themselves, as the next run would (under the project
+        lock: their run marked aborted, their unfinished versions failed, their partial
+        builds removed, and a ``recover`` audit event). If another process holds the
+        lock, it is a run, and it recovers them first."""
+        from steward.core.errors import LockError
+        from steward.run.lock import ProjectLock
+
+        try:
+            with ProjectLock(ctx.state_dir, "recover after the server stopped", 0,
+                             metastore_url=ctx.lock_url):
+                ctx.runner().recover()
+        except LockError:
+            pass
 
     def tick(self, now: datetime | None = None) -> list[str]:
         """Fire what is due at ``now``; returns the names fired."""

@@ -104,8 +104,9 @@ class Executor:
                  on_published: Sequence[PublishedHook] = (),
                  actor: str | None = None, audit: AuditSink | None = None,
                  prebuilt: Mapping[str, Prebuilt] | None = None,
-                 verifier: Verifier | None = None):
+                 verifier: Verifier | None = None, git: Any = None):
         self.project = project
+        self.git = git  # the project's git commit, recorded with the run and its versions
         self.ms = metastore
         self.store = store
         # a factory keeps a no-op run from starting the engine at all
@@ -149,7 +150,7 @@ class Executor:
             # start it here, once, not racing in the worker threads (a Spark session)
             getattr(self.engine, "start", lambda: None)()
         with timed("metastore"):
-            self.ms.start_run(run_id, env, selection, self.actor)
+            self.ms.start_run(run_id, env, selection, self.actor, self.git)
         self.console.run_started(run_id, env, len(plan.order),
                                  sum(1 for k in tasks.values() if k == "build"))
         steps: dict[str, Step] = {}

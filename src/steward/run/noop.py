@@ -88,7 +88,8 @@ def _hash_source(src: SourceFacts, root: str, stats: StatCache) -> str | None:
 
 def remember(root: str, env: str, default_env: str, load_key: str | None,
              sources: Mapping[str, SourceFacts], order: Iterable[str],
-             warnings: Iterable[str], metastore_url: str, scratch: str | None) -> bool:
+             warnings: Iterable[str], metastore_url: str, scratch: str | None,
+             git: Any = None) -> bool:
     """Record, after a successful full run into ``env``, what a no-op run compares with.
 
     Call it holding the project lock, once the run's pointers are committed.
@@ -118,6 +119,8 @@ def remember(root: str, env: str, default_env: str, load_key: str | None,
                     for n, s in sources.items()},
         "order": list(order),
         "warnings": list(warnings),
+        # the project's git state (project.git.GitState): reused while HEAD stays there
+        "git": git.as_dict() if git is not None else None,
     }
     path = marker_path(root)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -183,6 +186,10 @@ def noop_run(root: str, env: str | None, actor: str | None) -> NoopRun | None:
     if entry.get("code") != code_digest():
         _decline("Steward's code changed")
         return None
+    git = _same_commit(root, entry.get("git"))
+    if git is None:
+        _decline("the git commit changed (the full path reads it)")
+        return None
     stats = StatCache(os.path.join(root, STATE_DIR, "cache", "stat.json"), root)
     for facts in entry["sources"].values():
         src = SourceFacts(tuple(facts["patterns"]), facts["file"], facts["content"])
@@ -219,8 +226,24 @@ def noop_run(root: str, env: str | None, actor: str | None) -> NoopRun | None:
             return None
         mnoop.record_run(db, run_id, env, actor, started, datetime.now(UTC),
                          [(s.product, s.status, s.version_id, s.rows) for s in steps],
-                         result.summary())
+                         result.summary(), git)
     return NoopRun(result, list(entry["warnings"]))
+
+
+def _same_commit(root: str, known: Any) -> Any:
+    """The git state the last full run recorded, if HEAD is still at its commit (the
+    project files are unchanged too, so is whether the tree is dirty); else None.
+
+    Read from the files alone: the fast path starts no ``git`` process."""
+    from steward.project.git import GitState, head_commit
+
+    if not isinstance(known, dict):
+        return None
+    repo, sha = head_commit(root)
+    state = GitState.from_dict(known)
+    if not repo:
+        return state if state.state == "none" else None
+    return state if sha is not None and sha == state.commit else None
 
 
 def _scratch_left(scratch: str) -> bool:

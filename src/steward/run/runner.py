@@ -40,6 +40,7 @@ class Runner:
     actor: str
     post_build: Callable[[], Sequence[Any]] = lambda: ()
     on_published: Callable[[], Sequence[Any]] = lambda: ()
+    git: Callable[[], Any] = lambda: None  # the project's project.git.GitState
     verifier: Verifier = field(init=False)
 
     def __post_init__(self) -> None:
@@ -141,7 +142,7 @@ class Runner:
                 actor=self.actor, audit=self.audit,
                 prebuilt={n: p for n, p in prebuilt.items() if plan.steps.get(n)
                           and plan.steps[n].action == "build"},
-                verifier=self.verifier)
+                verifier=self.verifier, git=self.git())
             result = executor.execute(plan, selection)
         finally:
             for p in prebuilt.values():

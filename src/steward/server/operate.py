@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,6 +13,7 @@ from fastapi.responses import Response
 from steward.server.jobs import JobConsole
 
 router = APIRouter()
+PROMPT_S = 1.0  # how often the watch looks for a finished run (a cheap query)
 
 
 class Operations:
@@ -66,14 +68,37 @@ class Operations:
         self.delivery = delivery_metrics(ctx)
         self.passes += 1
 
+    def alerts_once(self) -> None:
+        """The alerts a run decides (failed run, failed checks, drift) at once, without
+        waiting for the next full pass; freshness alerts wait for it."""
+        from steward.ops.alerts import watch
+
+        ctx = self.state.ctx
+        for env in [e["name"] for e in ctx.metastore.environments()]:
+            watch(ctx, env)
+
     def _watch(self) -> None:
+        from steward.meta.ops import change_mark
+
+        mark: Any = None
+        due = 0.0
         while True:
             try:
-                self.watch_once()
+                ms = self.state.ctx.metastore
+                if time.monotonic() >= due:
+                    mark = change_mark(ms)
+                    self.watch_once()
+                    due = time.monotonic() + self.interval()
+                else:
+                    now_mark = change_mark(ms)
+                    if now_mark != mark:
+                        mark = now_mark
+                        self.alerts_once()
                 self.last_error = None
             except Exception as e:  # a project mid-edit, a metastore away: try again
                 self.last_error = f"{type(e).__name__}: {e}"
-            if self._stop.wait(self.interval()):
+                due = time.monotonic() + self.interval()
+            if self._stop.wait(min(PROMPT_S, max(0.0, due - time.monotonic()))):
                 return
 
 
