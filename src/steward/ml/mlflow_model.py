@@ -58,11 +58,16 @@ def write_model(estimator: Any, flavor: str, trusted: tuple[str, ...], model_dir
     signature.
     """
     mlflow = _mlflow(who)
+    import warnings
+
     from mlflow.models import infer_signature
 
     path = os.path.join(model_dir, MLFLOW_DIR)
+    with warnings.catch_warnings():  # (its hint on integer columns, at every training)
+        warnings.simplefilter("ignore", UserWarning)
+        signature = infer_signature(sample, predictions)
     kwargs: dict[str, Any] = {
-        "signature": infer_signature(sample, predictions),
+        "signature": signature,
         "pip_requirements": requirements(flavor, libraries),
         "metadata": {"steward_flavor": flavor},
     }
