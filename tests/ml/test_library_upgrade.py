@@ -69,11 +69,12 @@ def test_an_upgrade_retrains_on_the_fast_and_the_full_path(tmp_path: Path):
     steps, imported, _ = run(root)  # nothing changed: the fast path keeps everything
     assert set(steps.values()) == {"kept"} and "typer" not in imported
 
-    # scikit-learn "upgraded": the fast path steps aside, the model is trained again,
-    # its input is kept (the scoring product is reused: the same holdout predictions)
+    # scikit-learn "upgraded": the fast path steps aside, the model is trained again and
+    # its scoring product rebuilt with it, its input is kept
     steps, _, err = run(root, installed(tmp_path, "9.9.9"))
     assert "machine-learning library's version changed" in err
-    assert steps["ml.late_model"] == "built" and steps["staging.trips"] == "kept"
+    assert steps["ml.late_model"] == "built" and steps["ml.scored_trips"] == "built"
+    assert steps["staging.trips"] == "kept"
     newest = model_versions(root)[0]
     assert newest["libraries"]["scikit-learn"] == "9.9.9"
 
@@ -86,7 +87,7 @@ def test_an_upgrade_retrains_on_the_fast_and_the_full_path(tmp_path: Path):
 
     # back to the installed version: the version trained with it is used again, untrained
     steps, _, _ = run(root)
-    assert steps["ml.late_model"] == "reused"
+    assert steps["ml.late_model"] == "reused" and steps["ml.scored_trips"] == "reused"
     versions = model_versions(root)
     assert len(versions) == 3
     current = [v for v in versions if "prod" in v["environments"]]
