@@ -16,11 +16,15 @@ Sections (each a ratio measured in the same run, never a timed test):
    ``log_metrics`` and ``mlflow.sklearn.log_model`` to a local file store, timed around
    the logging only. Floor: MLflow's overhead at least 3x Steward's.
 3. **No-op run** of a small project with a model and a scoring product against the same
-   project without them (``steward run`` in a new process, median of 5). Floor: within
-   10 %.
+   project without them (``steward run`` in a new process, the two taking turns, median
+   of 11). Floor: within 10 %.
 4. **``steward models`` and ``steward log MODEL`` with 100 model versions** (rows
-   copied in the metastore from one trained version), in a new process, median of 3.
-   Floor: under 0.5 s.
+   copied in the metastore from one trained version), in a new process, median of 7.
+   Floor: under 0.5 s. ``--baseline-src DIR`` runs the same commands with another
+   tree's ``src`` too (``git archive COMMIT src | tar -x -C DIR/..``), taking turns.
+
+Commands run with bytecode caches written (``PYTHONDONTWRITEBYTECODE`` is dropped), as an
+installed Steward has them, after one warm-up run.
 
 Results go to stdout and ``benchmarks/_work/ml_results.txt``.
 """
@@ -52,14 +56,44 @@ def say(line: str = "") -> None:
     LINES.append(line)
 
 
-def timed(cmd: list[str], cwd: Path, n: int) -> float:
+def bench_env(src: str | None = None) -> dict[str, str]:
+    """The commands' environment: with bytecode caches (as an installed Steward has them),
+    and with ``src`` first on the path when given (another tree's Steward)."""
     env = {**os.environ, "STEWARD_ACTOR": "bench", "OMP_NUM_THREADS": "1"}
-    times = []
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def timed(cmd: list[str], cwd: Path, n: int) -> float:
+    return timed_ab({"": None}, cmd, cwd, n)[""][0]
+
+
+def timed_ab(trees: dict[str, str | None], cmd: list[str], cwd: Path | dict[str, Path], n: int
+             ) -> dict[str, tuple[float, float, float]]:
+    """tree label -> (median wall, min wall, median CPU seconds) of ``cmd`` run ``n`` times
+    with each tree's Steward (in its own project folder when ``cwd`` maps labels to
+    folders, so that each keeps its own load cache), the trees taking turns, after one
+    warm-up run each."""
+    import resource
+
+    envs = {k: bench_env(v) for k, v in trees.items()}
+    dirs = cwd if isinstance(cwd, dict) else dict.fromkeys(trees, cwd)
+    for k, env in envs.items():
+        subprocess.run(cmd, cwd=dirs[k], env=env, check=True, capture_output=True)
+    wall: dict[str, list[float]] = {k: [] for k in trees}
+    cpu: dict[str, list[float]] = {k: [] for k in trees}
     for _ in range(n):
-        t = time.perf_counter()
-        subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for k, env in envs.items():
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            subprocess.run(cmd, cwd=dirs[k], env=env, check=True, capture_output=True)
+            wall[k].append(time.perf_counter() - t)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[k].append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    return {k: (statistics.median(wall[k]), min(wall[k]), statistics.median(cpu[k]))
+            for k in trees}
 
 
 # -- 1. overhead of a training run ------------------------------------------------------
@@ -197,7 +231,7 @@ def scored(staging__trips, ml__late_model):
 '''
 
 
-def small_project(root: Path, with_model: bool) -> Path:
+def small_project(root: Path, with_model: bool, src: str | None = None) -> Path:
     import random
 
     shutil.rmtree(root, ignore_errors=True)
@@ -220,8 +254,8 @@ def small_project(root: Path, with_model: bool) -> Path:
         (root / "models" / "ml" / "late_model.py").write_text(MODEL_PY)
         (root / "models" / "ml" / "late_model.yml").write_text(MODEL_YML)
         (root / "models" / "ml" / "scored.py").write_text(SCORING_PY)
-    env = {**os.environ, "STEWARD_ACTOR": "bench"}
-    subprocess.run([*STEWARD, "run"], cwd=root, env=env, check=True, capture_output=True)
+    subprocess.run([*STEWARD, "run"], cwd=root, env=bench_env(src), check=True,
+                   capture_output=True)
     return root
 
 
@@ -251,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--mlflow", help="a Python with mlflow (or mlflow-skinny) installed")
     ap.add_argument("--sections", default="1234", help="which sections to run (1, 2 needs 1)")
+    ap.add_argument("--baseline-src", help="section 4 also with another tree's src folder "
+                    "(e.g. an earlier commit's, from git archive), taking turns")
     args = ap.parse_args(argv)
     WORK.mkdir(exist_ok=True)
     say(f"Steward models benchmark ({time.strftime('%Y-%m-%d %H:%M')}, "
@@ -261,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     if "3" in args.sections:
         noop_section()
     if "4" in args.sections:
-        registry_section()
+        registry_section(args.baseline_src)
     (WORK / "ml_results.txt").write_text("\n".join(LINES) + "\n")
     return 0
 
@@ -294,27 +330,36 @@ def training_section(args: argparse.Namespace) -> None:
         say("\n2. MLflow: not measured (give --mlflow PYTHON)")
 
 
-def noop_section() -> None:
-    say("\n3. no-op run, with and without a model and a scoring product (median of 5)")
-    plain = small_project(WORK / "ml-noop-plain", False)
-    with_model = small_project(WORK / "ml-noop-model", True)
-    a = timed([*STEWARD, "run"], plain, 5)
-    b = timed([*STEWARD, "run"], with_model, 5)
-    say(f"   without {a:.3f} s, with {b:.3f} s: ratio {b / a:.2f} (floor <= 1.10): "
+def noop_section(n: int = 11) -> None:
+    say(f"\n3. no-op run, with and without a model and a scoring product (median of {n}, "
+        "taking turns)")
+    dirs = {"without": small_project(WORK / "ml-noop-plain", False),
+            "with": small_project(WORK / "ml-noop-model", True)}
+    got = timed_ab({"without": None, "with": None}, [*STEWARD, "run"], dirs, n)
+    (a, _, ca), (b, _, cb) = got["without"], got["with"]
+    say(f"   without {a:.3f} s (CPU {ca:.3f}), with {b:.3f} s (CPU {cb:.3f}): ratio "
+        f"{b / a:.2f}, CPU {cb / ca:.2f} (floor <= 1.10): "
         f"{'met' if b / a <= 1.10 else 'NOT met'}")
 
 
-def registry_section() -> None:
-    with_model = small_project(WORK / "ml-registry", True)
-
-    say("\n4. steward models / log MODEL with 100 model versions (median of 3)")
-    many_versions(with_model, 100)
-    ls = timed([*STEWARD, "ls"], with_model, 3)
-    say(f"   (for reference, steward ls on the same project: {ls:.3f} s)")
-    for cmd in (["models"], ["log", "ml.late_model"]):
-        t = timed([*STEWARD, *cmd], with_model, 3)
-        say(f"   steward {' '.join(cmd)}: {t:.3f} s, {t / ls:.2f}x steward ls "
-            f"(floor < 0.5 s): {'met' if t < 0.5 else 'NOT met'}")
+def registry_section(baseline: str | None = None, n: int = 7) -> None:
+    trees: dict[str, str | None] = {"this tree": None}
+    if baseline:
+        trees[f"baseline {baseline}"] = baseline
+    # a project per tree: a load cache is only valid for the Steward that wrote it
+    with_model = {k: small_project(WORK / f"ml-registry{i or ''}", True, src)
+                  for i, (k, src) in enumerate(trees.items())}
+    say(f"\n4. steward models / log MODEL with 100 model versions (median of {n}; "
+        "wall, fastest wall and CPU time)")
+    for root in with_model.values():
+        many_versions(root, 100)
+    for cmd in (["ls"], ["models"], ["log", "ml.late_model"]):
+        got = timed_ab(trees, [*STEWARD, *cmd], with_model, n)
+        for label, (wall, fastest, cpu) in got.items():
+            floor = "" if cmd == ["ls"] else \
+                f" (floor < 0.5 s): {'met' if wall < 0.5 else 'NOT met'}"
+            say(f"   {label}: steward {' '.join(cmd)}: {wall:.3f} s (fastest {fastest:.3f}, "
+                f"CPU {cpu:.3f} s){floor}")
 
 
 if __name__ == "__main__":

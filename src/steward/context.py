@@ -312,10 +312,15 @@ class Context:
                                             content)
             elif p.is_source:
                 return  # a source called on every run, or one this cannot hash: no fast path
+        libraries = None
+        if any(p.kind == "model" for p in self.project.products.values()):
+            from steward.core.fingerprint import ml_library_versions
+
+            libraries = ml_library_versions()
         remember(self.root, env, self.default_env, self.project.load_key, sources, order,
                  warnings, self.metastore.url,
                  self.store.scratch_root if self.store.kind == "local" else None,  # type: ignore[attr-defined]
-                 git=self.git.get())
+                 libraries, git=self.git.get())
 
     # -- extension points: each area wires itself in here --------------------------
     def post_build_hooks(self) -> list[Any]:
@@ -337,7 +342,7 @@ class Context:
             from steward.ml.gate import ModelGate
             from steward.ml.skew import SkewCheck
 
-            hooks.insert(0, ModelGate(self.metastore, self.store))
+            hooks.insert(0, ModelGate(self.metastore, self.store, str(self.root)))
             hooks.append(SkewCheck(Profiles(self.metastore, self.store, self.engine)))
         return hooks
 

@@ -78,7 +78,7 @@ def build_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None 
         if hit is not None and hit.get("key") == key:
             pl = ProductLineage.from_json(name, hit["lineage"])
         else:
-            pl = _analyse(p, in_cols, stored.get(name))
+            pl = _analyse(p, in_cols, stored.get(name), project)
             graph.computed += 1
         fresh[name] = {"key": key, "lineage": pl.to_json()}
         graph.products[name] = pl
@@ -89,25 +89,77 @@ def build_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None 
 
 
 def _analyse(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
-             stored: tuple[str, ...] | None) -> ProductLineage:
+             stored: tuple[str, ...] | None, project: Project | None = None
+             ) -> ProductLineage:
     if p.is_source:
         return ProductLineage(p.name, "source", stored or tuple(p.spec.columns) or None)
     if p.kind == "sql":
         return sql_lineage(p.name, p.code, p.inputs, inputs)
+    if p.kind == "model":
+        return _model_lineage(p, inputs, stored)
     own = stored or tuple(p.spec.columns) or None
     reason = "Python product: lineage from its declared inputs"
     cols: dict[str, tuple[tuple[str, str, How], ...]] = {}
     if own:
         reason += "; columns matched to input columns of the same name"
+        # a model input is a loaded model, not its holdout table's rows
+        models = [project.products[i] for i in sorted(p.inputs)
+                  if project is not None and i in project.products
+                  and project.products[i].kind == "model"]
+        tables = [i for i in sorted(p.inputs) if i not in {m.name for m in models}]
         for c in own:
-            cols[c] = tuple((i, real, "name") for i in sorted(p.inputs)
+            cols[c] = tuple((i, real, "name") for i in tables
                             for real in [_match(c, inputs.get(i) or ())] if real)
+        for m in models:  # a scoring product: what LoadedModel.score adds
+            feats = list(m.spec_dump["features"])
+            scored = [i for i in tables if all(_match(f, inputs.get(i) or ()) for f in feats)]
+            for c in own:
+                if c.lower() in PREDICTED and _match(c, inputs.get(m.name) or ()):
+                    cols[c] = ((m.name, c, "predicted"), *(
+                        (i, str(_match(f, inputs.get(i) or ())), "predicted")
+                        for i in scored for f in feats))
+        if models:
+            reason += ("; prediction and score columns from the model and the features "
+                       "it read")
     return ProductLineage(p.name, "table", own, cols, reason)
+
+
+# the columns a model adds to the rows it predicts (steward.ml.train / LoadedModel.score)
+PREDICTED = ("prediction", "score")
+
+
+def _model_lineage(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
+                   stored: tuple[str, ...] | None) -> ProductLineage:
+    """A model's version is its holdout table: the key, split, feature and target columns
+    as they were in the training table, and the prediction (and score) learned from the
+    features and the target (see steward.ml.train.build_model)."""
+    from steward.project.mlload import table_of
+
+    spec = p.spec_dump
+    table = table_of(p)
+    split = spec["split"]
+    have = inputs.get(table) or ()
+    learned = [*spec["features"], spec["target"]]
+    passed = list(dict.fromkeys([*(split.get("key") or ()),
+                                 *([split["column"]] if split.get("column") else []),
+                                 *learned]))
+
+    def up(c: str) -> str:
+        return (_match(c, have) if have else None) or c
+
+    outputs = stored or (*passed, PREDICTED[0])
+    cols: dict[str, tuple[tuple[str, str, How], ...]] = {}
+    for c in outputs:
+        if _match(c, passed):
+            cols[c] = ((table, up(c), "identity"),)
+        elif c.lower() in PREDICTED:
+            cols[c] = tuple((table, up(f), "predicted") for f in learned)
+    return ProductLineage(p.name, "column", tuple(outputs), cols)
 
 
 def _known_columns(p: Product, pl: ProductLineage,
                    stored: tuple[str, ...] | None) -> tuple[str, ...] | None:
-    if p.kind == "sql" and pl.level == "column" and pl.outputs is not None:
+    if p.kind in ("sql", "model") and pl.level == "column" and pl.outputs is not None:
         return pl.outputs
     if p.kind == "sql" and p.outputs is not None:
         return p.outputs
@@ -117,8 +169,12 @@ def _known_columns(p: Product, pl: ProductLineage,
 def _key(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
          stored: tuple[str, ...] | None) -> str:
     own = list(stored or p.spec.columns) if p.kind != "sql" else None
-    return digest(LINEAGE_VERSION, p.kind, p.normalized_code or p.code,
-                  sorted((k, list(v) if v is not None else None) for k, v in inputs.items()), own)
+    parts: list[Any] = [LINEAGE_VERSION, p.kind, p.normalized_code or p.code,
+                        sorted((k, list(v) if v is not None else None)
+                               for k, v in inputs.items()), own]
+    if p.kind == "model":  # features, target, split: in the declaration, not the code
+        parts.append(p.local_digest)  # (a scoring product's key has the model's columns)
+    return digest(*parts)
 
 
 def _read_cache(path: str) -> dict[str, Any]:
@@ -185,7 +241,9 @@ def propagate(project: Project, graph: LineageGraph) -> Classified:
                 edges = [(i, real, "name") for i in p.inputs
                          for real in [_match(c, graph.columns.get(i) or ())] if real]
             got: dict[str, str] = {}
-            for up, upc, _how in edges:
+            for up, upc, how in edges:
+                if how == "predicted":  # a prediction is not the data it learned from
+                    continue
                 for cls, origin in origins.get((up, upc.lower()), {}).items():
                     got.setdefault(cls, origin)
             if got:

@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 Level = Literal["column", "table", "source"]
 # How an output column comes from an input column: the same name, a rename, computed
-# from it, or (Python products) matched by name only.
-How = Literal["identity", "rename", "derived", "name"]
+# from it, (Python products) matched by name only, or predicted by a model that learned
+# from it (a model's and a scoring product's prediction and score columns).
+How = Literal["identity", "rename", "derived", "name", "predicted"]
 
 
 @dataclass(frozen=True)

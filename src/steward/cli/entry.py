@@ -4,7 +4,8 @@
 Typer, Rich, SQLAlchemy and pydantic would cost it more than everything else together.
 So a ``run`` whose options this recognises first asks :func:`steward.run.noop.noop_run`.
 ``steward plan`` is the command typed after every edit; it runs here without Typer (and,
-with the load memo, without pydantic). Anything these do not recognise (``--help``, a
+with the load memo, without pydantic). The registry's reads, ``steward models`` and
+``steward log``, run here without Typer too. Anything these do not recognise (``--help``, a
 typo, an option they do not know) and any error goes to the full command line, which
 parses, runs and reports it.
 """
@@ -21,6 +22,8 @@ _RUN = {**_COMMON, "--wait": ("wait", float), "--workers": ("workers", int),
         "--verbose": ("verbose", None), "-v": ("verbose", None)}
 _PLAN = {**_COMMON, "--from": ("from_env", str), "--exclude": ("exclude", list),
          "-x": ("exclude", list)}
+_MODELS = {"--json": ("json", None), "--project": ("project", str), "-p": ("project", str)}
+_LOG = {**_MODELS, "--limit": ("limit", int)}
 
 
 def _options(args: list[str], known: dict[str, Any], positional: bool = False
@@ -118,7 +121,42 @@ def _fast_plan(args: list[str]) -> int | None:
     return 0
 
 
-_FAST = {"run": _fast_run, "plan": _fast_plan}
+def _fast_read(args: list[str], known: dict[str, Any], show: Any) -> int | None:
+    """A read-only command (``models``, ``log``) without Typer; None sends it on."""
+    import os
+
+    opts = _options(args, known, positional=True)
+    # (steward.run.noop.DISABLE, not imported for its name: it costs what the command does)
+    if opts is None or len(opts["args"]) > (1 if "--limit" in known else 0) \
+            or os.environ.get("STEWARD_NO_FASTPATH"):
+        return None
+    from steward.context import Context
+    from steward.core.errors import StewardError
+
+    try:  # no project, an unknown product...: the full path reports it its way
+        ctx = Context(opts.get("project"))
+        if opts["args"]:
+            ctx.resolve_product(opts["args"][0])
+        show(ctx, opts, bool(opts.get("json")))  # (prints once it has read everything)
+    except StewardError:
+        return None
+    return 0
+
+
+def _fast_models(args: list[str]) -> int | None:
+    from steward.cli.logview import print_models
+
+    return _fast_read(args, _MODELS, lambda ctx, opts, js: print_models(ctx, js))
+
+
+def _fast_log(args: list[str]) -> int | None:
+    from steward.cli.logview import print_log
+
+    return _fast_read(args, _LOG, lambda ctx, opts, js: print_log(
+        ctx, (opts["args"] or [None])[0], int(opts.get("limit", 20)), js))
+
+
+_FAST = {"run": _fast_run, "plan": _fast_plan, "models": _fast_models, "log": _fast_log}
 
 
 def main() -> None:

@@ -204,32 +204,9 @@ def log(
     json_out: JsonOpt = False, project: ProjectOpt = None,
 ) -> None:
     """A product's versions, newest first, with the environments pointing at each."""
-    ctx = _ctx(project)
-    if product and ctx.is_model(product):  # metrics, params and input versions too
-        from steward.cli.ml import print_model_log
+    from steward.cli.logview import print_log
 
-        return print_model_log(ctx, product, limit, json_out)
-    entries = ctx.log(product, limit)
-    if json_out:
-        return _dump([{"product": v.product, "version": v.id, "status": v.status,
-                       "fingerprint": v.fingerprint,
-                       "created_at": v.created_at, "run": v.run_id, "rows": v.row_count,
-                       "checks": v.check_status, "environments": envs} for v, envs in entries])
-    from rich.table import Table
-
-    title = f"versions of {ctx.resolve_product(product).name}" if product else "versions"
-    t = Table(title=title, title_justify="left")
-    if not product:
-        t.add_column("product")
-    for col in ("version", "status", "fingerprint", "built", "run", "rows", "checks", "envs"):
-        t.add_column(col)
-    for v, envs in entries:
-        t.add_row(*([v.product] if not product else []), v.id, v.status, v.fingerprint[:12],
-                  f"{v.created_at:%Y-%m-%d %H:%M:%S}" if v.created_at else "",
-                  v.run_id or "",
-                  f"{v.row_count:,}" if v.row_count is not None else "",
-                  v.check_status or "", ", ".join(envs))
-    _out().print(t)
+    print_log(_ctx(project), product, limit, json_out)
 
 
 @app.command()

@@ -106,6 +106,16 @@ class VsCurrentGate(Spec):
     severity: Literal["error", "warn"] = "error"
 
 
+class MlflowSpec(Spec):
+    """``mlflow:`` (the ``datasteward[mlflow]`` extra): each training also writes the
+    model in MLflow's Model format into ``model/mlflow`` (``model``), and is logged as a
+    run to an MLflow tracking URI when one is given."""
+
+    model: bool = True
+    tracking_uri: str | None = None  # file:./mlruns (relative to the project), http://...
+    experiment: str | None = None  # default: the model's name
+
+
 class GateSpec(Spec):
     """One gate: ``{metric: {...}}`` or ``{vs_current: {...}}``."""
 
@@ -142,8 +152,10 @@ class ModelProductSpec(_Common):
     params: dict[str, Any] = Field(default_factory=dict)
     seed: int = 0
     task: Literal["auto", "classification", "regression"] = "auto"
-    flavor: Literal["auto", "sklearn", "pickle"] = "auto"
+    flavor: Literal["auto", "sklearn", "xgboost", "lightgbm", "pickle"] = "auto"
     gates: tuple[GateSpec, ...] = ()
+    # not in the fingerprint: versions trained after it is set have the MLflow copy
+    mlflow: MlflowSpec | None = None
 
     @model_validator(mode="after")
     def _target_not_feature(self) -> ModelProductSpec:

@@ -102,6 +102,7 @@ class ModelGate:
 
     metastore: Metastore
     store: Any
+    root: str | None = None  # the project folder (relative MLflow file: URIs)
     on_recheck = True  # a changed gate is evaluated again on the version in use
 
     def _doc(self, candidate: Any) -> dict[str, Any] | None:
@@ -138,5 +139,33 @@ class ModelGate:
         for r in results:
             if r.failed and not r.blocking:
                 candidate.notes.append(f"gate {r.name} (warn): {r.message}")
+        tracking = (product.spec_dump.get("mlflow") or {}).get("tracking_uri")
+        if tracking and candidate.recheck is None:
+            self._log_to_mlflow(candidate, doc, tracking,
+                                "refused" if status == "fail" else str(status))
         if status == "fail":
             raise CheckFailed(failure_summary(product.name, results))
+
+    def _log_to_mlflow(self, candidate: Any, doc: dict[str, Any], uri: str, outcome: str
+                       ) -> None:
+        """The training as an MLflow run; a tracking server that fails is a run note,
+        never a refused model."""
+        from steward.core.errors import StewardError
+        from steward.ml.mlflow_model import log_run, tracking_uri
+
+        product = candidate.product
+        cfg = product.spec_dump.get("mlflow") or {}
+        rel = doc.get("mlflow_model")
+        path = os.path.join(candidate.scratch, rel) if rel and candidate.scratch else None
+        inputs = {i: v.id for i in product.inputs if (v := candidate.resolve(i)) is not None}
+        target = tracking_uri(uri, self.root or os.getcwd())
+        try:
+            rid = log_run(target, cfg.get("experiment") or product.name, product.name,
+                          candidate.version_id, doc, outcome, path, inputs)
+        except StewardError:
+            raise
+        except Exception as e:  # noqa: BLE001 (a tracking server down, a bad URI...)
+            candidate.notes.append(f"not logged to MLflow at {target}: "
+                                   f"{type(e).__name__}: {e}")
+            return
+        candidate.notes.append(f"logged to MLflow at {target}: run {rid}")

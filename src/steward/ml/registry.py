@@ -12,16 +12,17 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import NotFound, StewardError
 from steward.core.model import Product, Project
 from steward.core.records import Version
 from steward.meta import modelreads as mr
-from steward.meta.models import ModelRecord, model_records
+from steward.meta.modelreads import ModelRecord
 from steward.meta.reads import Reads
-from steward.meta.store import Metastore
-from steward.ml import artifact
+
+if TYPE_CHECKING:  # SQLAlchemy stays unimported on the read paths (models, log)
+    from steward.meta.store import Metastore
 
 
 @dataclass
@@ -103,6 +104,8 @@ def _pairs(a: dict[str, Any], b: dict[str, Any], only_changed: bool
 def model_diff(ms: Metastore, store: Any, product: Product, va: Version, vb: Version
                ) -> ModelDiff:
     """Params, metrics, input versions and holdout predictions of two model versions."""
+    from steward.meta.models import model_records
+
     recs = model_records(ms, [va.id, vb.id])
     ra, rb = recs.get(va.id), recs.get(vb.id)
     if ra is None or rb is None:
@@ -193,6 +196,8 @@ def reproduce(ms: Metastore, store: Any, engine: Any, product: Product, version:
     from steward.core.fingerprint import ml_library_versions
     from steward.core.mlspec import ModelProductSpec
     from steward.core.model import SpecRef
+    from steward.meta.models import model_records
+    from steward.ml import artifact
     from steward.ml.train import SOURCE_FILE, build_model
 
     record = model_records(ms, [version.id]).get(version.id)

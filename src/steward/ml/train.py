@@ -208,6 +208,15 @@ def build_model(product: Product, inputs: Mapping[str, list[str]], out_dir: str,
                       classes, who)
     saved = artifact.save(est, os.path.join(out_dir, artifact.MODEL_DIR),
                           spec.get("flavor") or "auto", who)
+    mlflow_dir = None
+    if (spec.get("mlflow") or {}).get("model"):  # MLflow's Model format too
+        from steward.ml.mlflow_model import write_model
+
+        n = min(len(test), 5)
+        mlflow_dir = write_model(est, saved.flavor, saved.trusted,
+                                 os.path.join(out_dir, artifact.MODEL_DIR),
+                                 test[features].head(n), y_pred[:n], ml_library_versions(),
+                                 who)
     # the holdout with its predictions: the version's table
     keep = list(dict.fromkeys([*(spec["split"].get("key") or ()),
                                *([spec["split"]["column"]] if spec["split"].get("column")
@@ -232,6 +241,7 @@ def build_model(product: Product, inputs: Mapping[str, list[str]], out_dir: str,
         "seconds": {"fit": fit_s, "predict": pred_s},
         "function": product.function, "inputs": dict(product.params),
         "spec": dict(spec), "source_hash": _snapshot(product, root, out_dir),
+        "mlflow_model": os.path.relpath(mlflow_dir, out_dir) if mlflow_dir else None,
     }
     doc["seconds"]["total"] = time.perf_counter() - t_all
     with open(os.path.join(out_dir, artifact.MODEL_DIR, artifact.INFO_FILE), "w") as f:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from steward.core.fingerprint import code_fingerprint
+from steward.core.fingerprint import code_fingerprint, digest, ml_library_versions
 from steward.core.ids import new_id
 from steward.core.model import Product, Project
 from steward.core.records import Version
@@ -44,8 +44,12 @@ _COLUMN_CONTRACT_KEYS = ("type", "nullable")
 
 # -- fingerprints of a product's own code ---------------------------------------------------
 def local_fingerprint(product: Product, project: Project) -> str:
-    """A product's data fingerprint without its inputs: changes only when its code does."""
+    """A product's data fingerprint without its inputs: changes only when its code does
+    (a model's, also when a library that trains it changes version: read each time, as
+    the loaded project's cache keeps ``code_fp``)."""
     content = project.source_hashes.get(product.name)
+    if product.kind == "model":
+        return digest(product.code_fp, ml_library_versions())
     return code_fingerprint(product, content) if content else product.code_fp
 
 

@@ -7,7 +7,8 @@ anything changed is decided by facts that are cheap to read again:
 - the project files' stat data (the load key of :mod:`steward.project.cache`),
 - each source's content hash (through the stat cache, as the loader computes it),
 - the environment's pointers (read with the standard library's ``sqlite3``),
-- Steward's own code and the metastore's schema version.
+- Steward's own code and the metastore's schema version,
+- with models, the versions of the libraries that train them.
 
 After a run that selected every product, built into a local store with a SQLite
 metastore and succeeded, :func:`remember` writes these facts for its environment to
@@ -89,10 +90,12 @@ def _hash_source(src: SourceFacts, root: str, stats: StatCache) -> str | None:
 def remember(root: str, env: str, default_env: str, load_key: str | None,
              sources: Mapping[str, SourceFacts], order: Iterable[str],
              warnings: Iterable[str], metastore_url: str, scratch: str | None,
-             git: Any = None) -> bool:
+             libraries: Mapping[str, str | None] | None = None, git: Any = None) -> bool:
     """Record, after a successful full run into ``env``, what a no-op run compares with.
 
-    Call it holding the project lock, once the run's pointers are committed.
+    ``libraries``: the ML libraries' versions, for a project with models (an upgrade
+    trains them again). Call it holding the project lock, once the run's pointers are
+    committed.
     """
     db = mnoop.sqlite_file(metastore_url)
     if db is None or load_key is None or scratch is None:
@@ -121,6 +124,7 @@ def remember(root: str, env: str, default_env: str, load_key: str | None,
         "warnings": list(warnings),
         # the project's git state (project.git.GitState): reused while HEAD stays there
         "git": git.as_dict() if git is not None else None,
+        "libraries": dict(libraries) if libraries is not None else None,
     }
     path = marker_path(root)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -190,6 +194,12 @@ def noop_run(root: str, env: str | None, actor: str | None) -> NoopRun | None:
     if git is None:
         _decline("the git commit changed (the full path reads it)")
         return None
+    if entry.get("libraries") is not None:
+        from steward.core.fingerprint import ml_library_versions
+
+        if entry["libraries"] != ml_library_versions():
+            _decline("a machine-learning library's version changed")
+            return None
     stats = StatCache(os.path.join(root, STATE_DIR, "cache", "stat.json"), root)
     for facts in entry["sources"].values():
         src = SourceFacts(tuple(facts["patterns"]), facts["file"], facts["content"])
