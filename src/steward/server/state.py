@@ -80,6 +80,8 @@ class ServerState:
         try:  # the first product page and search need the lineage and the index: now
             self.lineage()
             self.search_index().close()
+            self.downstream()
+            warm()
         except Exception:
             pass
         while not self._stop.wait(WATCH_SECONDS):
@@ -268,6 +270,18 @@ class _Remembering:
     def environments(self) -> list[dict[str, Any]]:
         return self._state.memo(("environments", self._state.changes()),  # type: ignore[no-any-return]
                                 self._ms.environments)
+
+
+def warm() -> None:
+    """Import and compile what the first product page and card need, so the first
+    visitor after a start does not wait for it."""
+    import steward.meta.productreads
+    import steward.profile.drift
+    import steward.profile.report  # noqa: F401
+    from steward.server import pages, views  # noqa: F401
+
+    for template in ("product.html", "home.html", "search.html"):
+        pages.templates().get_template(template)
 
 
 def is_loopback(host: str) -> bool:
