@@ -122,3 +122,65 @@ def table_series(reads: Reads, product: str, metrics: tuple[str, ...]
             {"p": product}):
         out.setdefault(metric, []).append((value, when(at), vid))
     return out
+
+
+# -- what the product costs and who reads it ("what's my product?") ---------------------
+def _at(reads: Reads, moment: Any) -> Any:
+    """A time as the metastore stores it: SQLite keeps naive UTC text (SQLAlchemy's
+    format), so a bound parameter must be that text to compare with it."""
+    from steward.meta.reads import sqlite_file
+
+    if sqlite_file(reads.url) is None:
+        return moment
+    from datetime import UTC
+
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def queries(reads: Reads, product: str, since: Any) -> list[tuple[str, str, int, Any]]:
+    """(via, actor, queries, last) of the product since ``since``, most first."""
+    rows = reads.rows("SELECT via, actor, sum(count), max(at) FROM product_queries "
+                      "WHERE product = :p AND at >= :since GROUP BY via, actor",
+                      {"p": product, "since": _at(reads, since)})
+    return sorted(((v, a, int(n), when(last)) for v, a, n, last in rows),
+                  key=lambda r: (-r[2], r[0], r[1]))
+
+
+def stored(reads: Reads, product: str) -> tuple[int, int]:
+    """(versions retained, bytes they hold): every version row ``steward gc`` has not
+    deleted, each folder counted once (an alias shares its version's files)."""
+    rows = reads.rows("SELECT count(*), sum(bytes) FROM (SELECT DISTINCT path, bytes "
+                      "FROM versions WHERE product = :p AND status != 'building') x",
+                      {"p": product})
+    n, size = rows[0] if rows else (0, 0)
+    return int(n or 0), int(size or 0)
+
+
+def builds(reads: Reads, product: str, since: Any) -> tuple[int, float]:
+    """(builds, seconds they took) of the product since ``since`` (steps that built)."""
+    rows = reads.rows("SELECT count(*), sum(duration_s) FROM run_steps WHERE product = :p "
+                      "AND status IN ('built', 'failed') AND started_at >= :since",
+                      {"p": product, "since": _at(reads, since)})
+    n, secs = rows[0] if rows else (0, 0.0)
+    return int(n or 0), float(secs or 0.0)
+
+
+def metric_points(reads: Reads, product: str, metric: str, since: Any
+                  ) -> list[tuple[float | None, Any, str | None]]:
+    """(value, at, version id) of a table-level metric since ``since``, oldest first."""
+    return [(v, when(at), vid) for v, at, vid in reads.rows(
+        "SELECT value, at, version_id FROM metrics WHERE product = :p AND metric = :m "
+        "AND \"column\" = '' AND at >= :since ORDER BY at, id",
+        {"p": product, "m": metric, "since": _at(reads, since)})]
+
+
+def freshness_samples(reads: Reads, product: str, env: str, since: Any
+                      ) -> list[dict[str, Any]]:
+    """The product's freshness samples in ``env`` since ``since`` and the one before
+    (``meta.ops.samples`` for one product), oldest first."""
+    args = {"p": product, "e": env, "since": _at(reads, since)}
+    before = reads.rows("SELECT at, status FROM freshness_samples WHERE product = :p AND "
+                        "env = :e AND at < :since ORDER BY at DESC, id DESC LIMIT 1", args)
+    rows = reads.rows("SELECT at, status FROM freshness_samples WHERE product = :p AND "
+                      "env = :e AND at >= :since ORDER BY at, id", args)
+    return [{"at": when(at), "status": s} for at, s in [*before, *rows]]

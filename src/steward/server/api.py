@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from steward.core.errors import NotFound
 from steward.server import masking, shapes, views, writes
-from steward.server.app import JSON, principal_dep
+from steward.server.app import JSON, counted, principal_dep
 from steward.server.auth import Denied, Principal, same
 from steward.server.state import ServerState
 
@@ -48,7 +48,9 @@ class DocumentRoute(APIRoute):
         super().__init__(path, answer_sync, **kw)
 
 
-router = APIRouter(default_response_class=JSON, route_class=DocumentRoute)
+# every read of /products/{name}/... counts as a query of that product by its user
+router = APIRouter(default_response_class=JSON, route_class=DocumentRoute,
+                   dependencies=[Depends(counted)])
 Who = Annotated[Principal, Depends(principal_dep)]
 Env = Annotated[str | None, Query(max_length=63, description="Environment (default: the "
                                                              "project's default).")]

@@ -87,6 +87,23 @@ async def principal_dep(request: Request) -> Principal:
     return who
 
 
+async def counted(request: Request) -> None:
+    """Count a read of the product a route names (``/products/{name}...``) by the user
+    asking, for "what's my product?" (``via`` api or web); a name that is not a product
+    is left to the route to refuse."""
+    name = request.path_params.get("name")
+    if not name:
+        return
+    who = await principal_dep(request)
+    state: ServerState = request.app.state.steward
+    try:
+        product = state.ctx.resolve_product(name).name
+    except StewardError:
+        return
+    state.count_read(product, "api" if request.url.path.startswith("/api/") else "web",
+                     who.name)
+
+
 def _known(request: Request, state: ServerState) -> Principal | None:
     """The user, when it is known without reading the metastore (else None)."""
     auth = request.headers.get("authorization")

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
 from steward.server import masking, shapes, views, writes
-from steward.server.app import HERE, principal_dep
+from steward.server.app import HERE, counted, principal_dep
 from steward.server.auth import (
     SESSION_COOKIE,
     Denied,
@@ -145,7 +145,7 @@ def search(request: Request, who: Who, q: Annotated[str, Query(max_length=500)] 
     return render(request, "search.html", q=q, hits=hits)
 
 
-@router.get("/products/{name}")
+@router.get("/products/{name}", dependencies=[Depends(counted)])
 async def product(request: Request, who: Who, name: str, env: Env = None,
                   preview: bool = False) -> Any:
     import time
@@ -172,7 +172,7 @@ async def product(request: Request, who: Who, name: str, env: Env = None,
     return HTMLResponse(text.replace(CSRF_SLOT, who.csrf or request.state.csrf))
 
 
-@router.get("/products/{name}/report")
+@router.get("/products/{name}/report", dependencies=[Depends(counted)])
 def report(request: Request, who: Who, name: str, env: Env = None) -> Any:
     """The HTML report of ``steward report``, personal values masked without ``pii``."""
     from steward.profile.report import build_report
@@ -204,7 +204,7 @@ class _MaskedProfiles:
                                           self._pii)
 
 
-@router.get("/lineage/{name}")
+@router.get("/lineage/{name}", dependencies=[Depends(counted)])
 def lineage(request: Request, who: Who, name: str,
             column: Annotated[str | None, Query(max_length=300)] = None,
             depth: Annotated[int, Query(ge=1, le=20)] = 3, env: Env = None) -> Any:

@@ -22,6 +22,7 @@ MEMO_ENTRIES = 4000
 # delay the answers that come from memory
 MAKERS = 2
 MISSING = object()
+FLUSH_SECONDS = 10.0  # how often the counts of reads are written to the metastore
 
 
 @dataclass
@@ -62,6 +63,9 @@ class ServerState:
         self._users: tuple[float, int] | None = None
         self._changes: tuple[float, Any] | None = None
         self._makers: Any = None
+        self._read_counts: dict[tuple[str, str, str], int] = {}
+        self._read_lock = threading.Lock()
+        self._flushed = time.monotonic()
         if self.settings.watch:
             threading.Thread(target=self._watch, name="steward-watch", daemon=True).start()
         self.operations: Any = None
@@ -73,6 +77,7 @@ class ServerState:
 
     def stop(self) -> None:
         self._stop.set()
+        self.flush_reads()
         if self.operations is not None:
             self.operations.stop()
 
@@ -85,6 +90,8 @@ class ServerState:
         except Exception:
             pass
         while not self._stop.wait(WATCH_SECONDS):
+            if time.monotonic() - self._flushed >= FLUSH_SECONDS:
+                self.flush_reads()
             try:
                 self.reload()
             except Exception:  # a project mid-edit: keep serving the last good one
@@ -210,6 +217,31 @@ class ServerState:
             index.sync(project_entries(ctx.project, graph.columns, classes))
             d.indexed[env] = moved
             return index
+
+    def count_read(self, product: str, via: str, actor: str) -> None:
+        """Count one read of ``product`` by ``actor`` (``via`` api or web), in memory:
+        :meth:`flush_reads` writes the counts (every ten seconds, and at stop)."""
+        key = (product, via, actor)
+        with self._read_lock:
+            self._read_counts[key] = self._read_counts.get(key, 0) + 1
+
+    def flush_reads(self) -> int:
+        """Write the counted reads in one transaction; kept for the next try when the
+        metastore cannot take them. Returns the rows written."""
+        from steward.meta.usage import record_queries
+
+        with self._read_lock:
+            counts, self._read_counts = self._read_counts, {}
+            self._flushed = time.monotonic()
+        if not counts:
+            return 0
+        try:
+            return record_queries(self.ctx.metastore, counts)
+        except Exception:
+            with self._read_lock:
+                for k, n in counts.items():
+                    self._read_counts[k] = self._read_counts.get(k, 0) + n
+            return 0
 
     def stamp(self, product: str) -> tuple[Any, ...]:
         """What a page about ``product`` depends on in the metastore (one indexed

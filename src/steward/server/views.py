@@ -180,10 +180,12 @@ def product(state: ServerState, who: Principal, name: str, env: str | None) -> d
                     [f"{at:%Y-%m-%d %H:%M} {vid or ''}" for _, at, vid in pts], metric)})
     samples = failing_samples(state, who, current, env, pii) \
         if current is not None and current.check_status not in (None, "pass") else []
+    whats = shapes.usage(ctx, p.name, env, results=stored,
+                         versions=[v for v, _ in facts["log"]])
     return {"card": card, "product": p, "env": env, "envs": facts["envs"],
             "timeline": timeline, "charts": charts, "series": series, "drift": drift,
             "samples": samples, "pii": sorted(pii), "current": current,
-            "usage": usage(ctx, p.name, env)}
+            "usage": usage(ctx, p.name, env), "whats": whats}
 
 
 def _charts(reads: Any, current: Any, prev_v: Any, pii: set[str]
