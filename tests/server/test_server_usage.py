@@ -179,3 +179,24 @@ def test_page_escapes_a_reader_name(tmp_path: Path, monkeypatch: Any) -> None:
         state.stop()
     assert "&lt;b&gt;eve&lt;/b&gt;" in text
     assert not re.search(r"<b>eve</b>", text)
+
+
+def test_declared_consumers_are_shown_and_only_web_links_followed(tmp_path: Path) -> None:
+    shop = make_shop(tmp_path / "shop", users=False)
+    mart = shop.root / "models" / "marts" / "daily_revenue.yml"
+    mart.write_text(mart.read_text() + (
+        "meta:\n  consumers:\n"
+        "    - {name: Revenue board, type: dashboard, owner: cfo@example.com, "
+        "url: 'https://bi.example.com/revenue'}\n"
+        "    - {name: Sneaky, type: application, url: 'javascript:alert(1)'}\n"))
+    client, state = client_of(shop.root)
+    try:
+        doc = client.get("/api/v1/products/marts.daily_revenue").json()["usage"]
+        text = client.get("/products/marts.daily_revenue").text
+    finally:
+        state.stop()
+    assert [c["name"] for c in doc["consumers"]["declared"]] == ["Revenue board", "Sneaky"]
+    assert '<a href="https://bi.example.com/revenue" rel="noreferrer">Revenue board</a>' in text
+    assert "Sneaky" in text and "javascript:" not in text
+    r = CliRunner().invoke(cli, ["show", "marts.daily_revenue", "--project", str(shop.root)])
+    assert "declared: Revenue board, Sneaky" in r.output

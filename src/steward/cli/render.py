@@ -32,6 +32,9 @@ def render_usage(out: Any, doc: dict[str, Any]) -> None:
               + (f" ({readers}{', ...' if len(c['queries']) > 5 else ''})" if readers else ""))
     if c["products"] or c["models"]:
         out.print("  read by: " + ", ".join(c["models"] + c["products"]))
+    if c["declared"]:
+        out.print("  declared: " + escape(", ".join(str(x.get("name") or x.get("url") or "?")
+                                                   for x in c["declared"])))
     cpu = cost["engine_cpu_s"]
     out.print(f"cost in {days} days: {cost['builds']} build(s), {cost['build_s']:.1f} s "
               f"building" + (f", {cpu:.2f} engine CPU s" if cpu is not None else "")

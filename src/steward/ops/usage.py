@@ -3,9 +3,11 @@
 One document per product, for ``steward show`` and the product page (and the API's
 ``/products/P``, which is ``steward show --json``):
 
-- **consumers**: the products and models reading it (from the declarations), and the
-  people and tools querying it through ``steward sql`` (and ``Context.sql``), the API and
-  the web pages, counted over the window (``product_queries``);
+- **consumers**: the products and models reading it (from the declarations), the
+  consumers its ``meta.consumers`` declares (dashboards, applications: dbt's exposures
+  become these), and the people and tools querying it through ``steward sql`` (and
+  ``Context.sql``), the API and the web pages, counted over the window
+  (``product_queries``);
 - **cost**: the engine's CPU seconds and the build time of its builds in the window and
   of the current version, and the bytes its retained versions hold in the store;
 - **SLO**: the share of the last 7 and 30 days the product was fresh against its
@@ -74,6 +76,10 @@ def product_usage(ctx: Any, name: str, env: str | None = None, days: int = WINDO
         "product": p.name, "env": env, "window_days": days,
         "consumers": {
             "products": [n for n in kids if n not in models], "models": models,
+            # dashboards, applications, notebooks declared in meta.consumers (what
+            # `steward import dbt` makes of dbt's exposures)
+            "declared": [c for c in (p.spec_dump.get("meta") or {}).get("consumers") or []
+                         if isinstance(c, dict)],
             "queries": [{"via": via, "actor": actor, "count": n, "last": last}
                         for via, actor, n, last in asked],
             "queries_by_via": {via: by_via.get(via, 0) for via in ("sql", "api", "web")},
