@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,7 @@ class Derived:
     key: str | None
     lineage: dict[str, tuple[Any, Any, Any, dict[str, set[str]]]] = field(default_factory=dict)
     indexed: dict[str, Any] = field(default_factory=dict)
-    memo: dict[Any, Any] = field(default_factory=dict)
+    memo: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -138,21 +139,25 @@ class ServerState:
         d = self.derived
         with d.lock:
             if key in d.memo:
+                d.memo.move_to_end(key)
                 return d.memo[key]
         value = make()
         if keep is not None and not keep(value):
             return value
         with d.lock:
-            if len(d.memo) > MEMO_ENTRIES:
-                d.memo.clear()
             d.memo[key] = value
+            while len(d.memo) > MEMO_ENTRIES:  # the least recently used goes first
+                d.memo.popitem(last=False)
         return value
 
     def remembered(self, key: Any) -> Any:
         """The value :meth:`memo` keeps under ``key``, or :data:`MISSING`."""
         d = self.derived
         with d.lock:
-            return d.memo.get(key, MISSING)
+            hit = d.memo.get(key, MISSING)
+            if hit is not MISSING:
+                d.memo.move_to_end(key)
+            return hit
 
     async def made(self, key: Any, make: Any) -> Any:
         """:meth:`memo` for a route on the event loop: a value in memory is answered at
