@@ -30,9 +30,12 @@ WINDOW_DAYS = 30
 
 def product_usage(ctx: Any, name: str, env: str | None = None, days: int = WINDOW_DAYS,
                   now: datetime | None = None, results: dict[str, list[Any]] | None = None,
-                  versions: list[Any] | None = None) -> dict[str, Any]:
-    """The document of one product (``results`` and ``versions``: what a caller already
-    read: version id -> check results, and the product's newest versions)."""
+                  versions: list[Any] | None = None, downstream: list[str] | None = None,
+                  current: str | None = None) -> dict[str, Any]:
+    """The document of one product (``results``, ``versions``, ``downstream`` and
+    ``current``: what a caller already knows: version id -> check results, the
+    product's newest versions, the products reading it, the id of its version in
+    ``env``)."""
     from steward.meta import productreads as pr
     from steward.ops.freshness import _compliance
 
@@ -41,13 +44,14 @@ def product_usage(ctx: Any, name: str, env: str | None = None, days: int = WINDO
     env = env or ctx.default_env
     now = now or datetime.now(UTC)
     since = now - timedelta(days=days)
-    kids = sorted(n for n, q in ctx.project.products.items() if p.name in q.inputs)
+    kids = sorted(downstream if downstream is not None else
+                  (n for n, q in ctx.project.products.items() if p.name in q.inputs))
     models = [n for n in kids if ctx.project.products[n].kind == "model"]
     asked = pr.queries(reads, p.name, since)
     by_via: dict[str, int] = {}
     for via, _, n, _ in asked:
         by_via[via] = by_via.get(via, 0) + n
-    current_id = pr.pointers(reads, p.name).get(env)
+    current_id = current if current is not None else pr.pointers(reads, p.name).get(env)
     if versions is None:
         versions = pr.versions(reads, p.name, 30)
     recent = [v for v in versions if v.created_at is not None and v.created_at >= since]

@@ -181,7 +181,9 @@ def product(state: ServerState, who: Principal, name: str, env: str | None) -> d
     samples = failing_samples(state, who, current, env, pii) \
         if current is not None and current.check_status not in (None, "pass") else []
     whats = shapes.usage(ctx, p.name, env, results=stored,
-                         versions=[v for v, _ in facts["log"]])
+                         versions=[v for v, _ in facts["log"]],
+                         downstream=state.downstream().get(p.name, []),
+                         current=current.id if current is not None else "")
     return {"card": card, "product": p, "env": env, "envs": facts["envs"],
             "timeline": timeline, "charts": charts, "series": series, "drift": drift,
             "samples": samples, "pii": sorted(pii), "current": current,
