@@ -163,7 +163,8 @@ def create_app(state: ServerState) -> FastAPI:
     app.state.steward = state
     app.mount("/static", StaticFiles(directory=os.path.join(HERE, "static")), name="static")
 
-    app.add_middleware(Headers, secure=state.settings.secure_cookies)
+    app.add_middleware(Headers, secure=state.settings.secure_cookies,
+                       answering=state.answering)
 
     @app.exception_handler(StewardError)
     async def steward_error(request: Request, e: StewardError) -> Response:
@@ -205,8 +206,8 @@ class Headers:
                 (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
                 (b"x-frame-options", b"DENY"))
 
-    def __init__(self, app: Any, secure: bool = False):
-        self.app, self.secure = app, secure
+    def __init__(self, app: Any, secure: bool = False, answering: Any = None):
+        self.app, self.secure, self.answering = app, secure, answering
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -235,6 +236,8 @@ class Headers:
             await send(message)
 
         await self.app(scope, receive, sending)
+        if self.answering is not None and not self.answering.is_set():
+            self.answering.set()  # the first answer is out: the server may warm up
 
 
 def html_response(text: str, status: int = 200) -> HTMLResponse:

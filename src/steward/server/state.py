@@ -24,6 +24,7 @@ MEMO_ENTRIES = 4000
 MAKERS = 2
 MISSING = object()
 FLUSH_SECONDS = 10.0  # how often the counts of reads are written to the metastore
+WARM_AFTER_S = 5.0  # warm this long after start at the latest, answered or not
 
 
 @dataclass
@@ -61,6 +62,7 @@ class ServerState:
         self.tokens = TokenCache()
         self.derived = Derived(self.ctx.project.load_key)
         self._stop = threading.Event()
+        self.answering = threading.Event()  # set by the first answered request
         self._users: tuple[float, int] | None = None
         self._changes: tuple[float, Any] | None = None
         self._makers: Any = None
@@ -83,7 +85,10 @@ class ServerState:
             self.operations.stop()
 
     def _watch(self) -> None:
-        try:  # the first product page and search need the lineage and the index: now
+        # the first answer comes first (starting is what a user waits for), then the
+        # first product page and search need the lineage and the index: made now
+        self.answering.wait(WARM_AFTER_S)
+        try:
             self.lineage()
             self.search_index().close()
             self.downstream()
