@@ -11,7 +11,10 @@ On a generated project of N documented products in 10 domains with a version his
   into another environment goes on in a separate process; p50/p95/max per kind, errors;
 - **nothing lost**: every response a 200, the run succeeded, and the audit chain and
   the pointers verify afterwards;
-- **memory**: the server's resident set size after the load.
+- **memory**: the server's resident set size after the load;
+- **server CPU per request**: the CPU time the server process used during the load,
+  divided by the requests answered: on a machine shared with other work, latency
+  includes waiting for a core, this does not.
 
 The peer for a page is the command line answering the same question
 (``steward catalog show P --json``, a new process each time, as a user types it).
@@ -56,6 +59,13 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """User and system CPU seconds a process has used (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_server(root: str, port: int) -> tuple[subprocess.Popen[str], float]:
@@ -152,6 +162,7 @@ def main() -> None:
                                stderr=subprocess.STDOUT)
         out: dict[str, list[float]] = {}
         errors: list[str] = []
+        cpu0 = cpu_s(proc.pid)
         until = time.perf_counter() + args.seconds
         threads = [threading.Thread(target=client, args=(port, names, words, until, i, out,
                                                          errors)) for i in range(args.clients)]
@@ -159,6 +170,7 @@ def main() -> None:
             t.start()
         for t in threads:
             t.join()
+        cpu = cpu_s(proc.pid) - cpu0
         still_running = run.poll() is None
         rc = run.wait()
         run_log.close()
@@ -175,6 +187,9 @@ def main() -> None:
                 + (f"  (floor p95 {floor:.0f} ms)" if floor else ""))
         say(f"  peer: 'steward catalog show P --json' as a process: {show_s * 1000:.0f} ms "
             f"(product page p95 / peer = {pct(out.get('product', [0]), 95) / 1000 / show_s:.2f})")
+        # what the server spent, whatever the machine's other work let it have
+        say(f"  server CPU {cpu:.1f} s for {total:,} requests: {cpu * 1000 / max(total, 1):.2f} "
+            f"ms per request ({cpu / args.seconds:.2f} of a core)")
         say(f"memory: server RSS {rss:.0f} MB after the load (floor {RSS_FLOOR_MB} MB)")
         for e in errors[:5]:
             say(f"  error: {e}")

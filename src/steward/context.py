@@ -539,9 +539,13 @@ class Context:
             raise IntegrityError(
                 f"{n}: its version in '{env}' cannot be read ({p}); run 'steward verify', "
                 f"then 'steward run {n}' rebuilds it")
-        return self.engine.read_only_query(
+        table = self.engine.read_only_query(
             query, {n: self.store.data_files(v.path) for n, v in current.items()},
             self.store.local_root())
+        from steward.catalog.usage import count_sql
+
+        count_sql(self, query)  # who reads what ("what's my product?")
+        return table
 
     def sql_export(self, query: str, output: str, env: str | None = None) -> int:
         """Write a read-only query's result to a file (Parquet, CSV or JSON lines, by its

@@ -62,8 +62,13 @@ class Card:
 
 def build_card(project: Project, product: Product, graph: LineageGraph, classes: Classified,
                metastore: Any | None = None, env: str | None = None,
-               now: datetime | None = None) -> Card:
-    """Assemble the card from the declaration, the lineage and (if given) the metastore."""
+               now: datetime | None = None, downstream: list[str] | None = None,
+               results: Any = None) -> Card:
+    """Assemble the card from the declaration, the lineage and (if given) the metastore.
+
+    ``downstream`` (the products reading this one) and ``results`` (version id -> its
+    stored check results) save a caller that already has them a scan and a query.
+    """
     glossary: Glossary = project.glossary
     name = product.name
     pl = graph.products.get(name)
@@ -85,7 +90,9 @@ def build_card(project: Project, product: Product, graph: LineageGraph, classes:
                 current = v
         if current is not None:
             stored_types = {c.name: c.type for c in current.schema}
-            checks = _checks(metastore, current.id)
+            checks = _checks(metastore, current.id) if results is None else [
+                {"name": r.name, "status": r.status, "severity": r.severity,
+                 "message": r.message} for r in _ordered(results.get(current.id, []))]
         steps = metastore.steps(product=name, limit=1)
         if steps:
             s = steps[0]
@@ -104,7 +111,8 @@ def build_card(project: Project, product: Product, graph: LineageGraph, classes:
                for u, uc, how in graph.upstream(name, c)]
         cols.append(ColumnCard(c, (spec.type if spec and spec.type else None)
                                or stored_types.get(c), desc, term, cls, via, ups))
-    kids = sorted(n for n, p in project.products.items() if name in p.inputs)
+    kids = sorted(n for n, p in project.products.items() if name in p.inputs) \
+        if downstream is None else sorted(downstream)
     return Card(
         name=name, kind=product.kind, description=product.spec.description, owner=owner,
         owner_is_default=is_default, domain=product.domain, tags=tuple(product.tags),
@@ -127,6 +135,13 @@ def _checks(metastore: Any, version_id: str) -> list[dict[str, Any]]:
         return []
     return [{"name": r.name, "status": r.status, "severity": r.severity,
              "message": r.message} for r in results]
+
+
+def _ordered(results: list[Any]) -> list[Any]:
+    """Results in the order ``results_for`` gives them: errors and failures first."""
+    order = {"error": 0, "fail": 1, "pass": 2}
+    return sorted(results, key=lambda r: (order.get(r.status, 3), r.severity != "error",
+                                          r.name))
 
 
 def _freshness(product: Product, version: Any, now: datetime | None) -> dict[str, Any] | None:

@@ -158,6 +158,10 @@ def show(
     from steward.cli.quality import render_check_summary
 
     render_check_summary(out, ctx, view)
+    from steward.cli.render import render_usage
+    from steward.server.shapes import usage
+
+    render_usage(out, usage(ctx, view.product.name, view.env))
 
 
 @app.command()

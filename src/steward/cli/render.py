@@ -23,6 +23,33 @@ def render_arrow(out: Any, table: Any, limit: int) -> None:
               + (f", {more:,} not shown (--limit 0)" if more else ""))
 
 
+def render_usage(out: Any, doc: dict[str, Any]) -> None:
+    """"What's my product?" of ``steward show``: consumers, cost, SLO, quality."""
+    c, cost, days = doc["consumers"], doc["cost"], doc["window_days"]
+    readers = ", ".join(f"{q['actor']} via {q['via']} ({q['count']})" for q in c["queries"][:5])
+    out.print(f"consumers: {len(c['products'])} product(s), {len(c['models'])} model(s); "
+              f"{c['total_queries']} queries in {days} days"
+              + (f" ({readers}{', ...' if len(c['queries']) > 5 else ''})" if readers else ""))
+    if c["products"] or c["models"]:
+        out.print("  read by: " + ", ".join(c["models"] + c["products"]))
+    if c["declared"]:
+        out.print("  declared: " + escape(", ".join(str(x.get("name") or x.get("url") or "?")
+                                                   for x in c["declared"])))
+    cpu = cost["engine_cpu_s"]
+    out.print(f"cost in {days} days: {cost['builds']} build(s), {cost['build_s']:.1f} s "
+              f"building" + (f", {cpu:.2f} engine CPU s" if cpu is not None else "")
+              + f"; {cost['versions_retained']} version(s) retained, "
+              f"{cost['bytes_stored'] / 1024:.1f} KiB stored")
+    f = doc["freshness"]
+    if f is not None:
+        pct = [("-" if x is None else f"{100 * x:.1f} %")
+               for x in (f["compliance_7d"], f["compliance_30d"])]
+        out.print(f"freshness SLO in '{f['env']}': fresh {pct[0]} of 7 days, {pct[1]} of 30")
+    if doc["quality"]:
+        out.print("quality (checks passed, oldest first): " + ", ".join(
+            f"{q['score']:.0f}" for q in doc["quality"][-10:]))
+
+
 def render_show(out: Any, view: Any) -> None:
     p = view.product
     spec = p.spec

@@ -239,3 +239,14 @@ maturity_scores = sa.Table(
 )
 
 
+# who reads each product through steward sql, the API and the pages (m0017)
+product_queries = sa.Table(
+    "product_queries", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("product", sa.String(255), nullable=False),
+    sa.Column("via", sa.String(16), nullable=False),  # sql, api, web
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_product_queries_product_at", "product", "at"),
+)

@@ -233,7 +233,8 @@ class ProfileOnPublish:
         extra = {"build_duration_s": duration,
                  "check_pass_rate": _pass_rate(self.profiles.metastore, version.id)
                  if checked else None,
-                 "profile_s": prof.get("seconds")}
+                 "profile_s": prof.get("seconds"),
+                 "engine_cpu_s": getattr(candidate, "engine_cpu_s", None)}
         if self.batch == 1:
             self.profiles.record(version, prof, extra)
             return

@@ -62,6 +62,9 @@ class Candidate:
     # the profile a gate computed (published hooks reuse it) and the build's duration
     profile: dict[str, Any] | None = None
     build_seconds: float | None = None
+    # CPU seconds of the process while the engine built it (with parallel workers, the
+    # builds running at the same time share it: an upper bound)
+    engine_cpu_s: float | None = None
     # the version each product a check reads has in this run (None: none)
     resolve: Callable[[str], Version | None] = lambda _n: None  # noqa: E731
     recheck: Version | None = None
@@ -436,6 +439,7 @@ class Executor:
         pre = self.prebuilt.pop(name, None)
         scratch: str | None = None
         candidate: Candidate | None = None
+        engine_cpu: float | None = None  # (a batch built beforehand: not measured alone)
         try:
             if pre is not None and pre.error:
                 raise BuildError(pre.error)
@@ -445,6 +449,7 @@ class Executor:
             else:
                 scratch = self.store.new_scratch()
                 files = {i: self.store.data_files(v.path) for i, v in inputs.items()}
+                cpu0 = time.process_time()  # the engine's threads count too
                 if grows_from_previous(product):  # from the version the env points at
                     prev = _previous(plan, name)
                     if prev is not None:
@@ -456,10 +461,12 @@ class Executor:
                 else:
                     with timed("build"):
                         result = self.engine.build(product, files, scratch)
+                engine_cpu = time.process_time() - cpu0
             candidate = Candidate(product, vid, scratch, result, self.store.data_files(scratch),
                                   plan.env, run_id, plan.current.get(name),
                                   notes=list(result.notes), resolve=view,
-                                  sample_dir=os.path.join(scratch, SAMPLES_DIR))
+                                  sample_dir=os.path.join(scratch, SAMPLES_DIR),
+                                  engine_cpu_s=engine_cpu)
             for hook in self.post_build:
                 with timed(hook_phase(hook)):
                     hook(candidate)

@@ -7,6 +7,7 @@ token in the ``X-CSRF-Token`` header.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
@@ -17,8 +18,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from steward.core.errors import NotFound
-from steward.server import masking, shapes, writes
-from steward.server.app import JSON, principal
+from steward.server import masking, shapes, views, writes
+from steward.server.app import JSON, counted, principal_dep
 from steward.server.auth import Denied, Principal, same
 from steward.server.state import ServerState
 
@@ -30,16 +31,27 @@ class DocumentRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kw: Any):
         status = kw.get("status_code") or 200
 
+        if inspect.iscoroutinefunction(endpoint):
+            @functools.wraps(endpoint)
+            async def answer(*args: Any, **kwargs: Any) -> Any:
+                out = await endpoint(*args, **kwargs)
+                return out if isinstance(out, Response) else JSON(out, status_code=status)
+
+            super().__init__(path, answer, **kw)
+            return
+
         @functools.wraps(endpoint)
-        def answer(*args: Any, **kwargs: Any) -> Any:
+        def answer_sync(*args: Any, **kwargs: Any) -> Any:
             out = endpoint(*args, **kwargs)
             return out if isinstance(out, Response) else JSON(out, status_code=status)
 
-        super().__init__(path, answer, **kw)
+        super().__init__(path, answer_sync, **kw)
 
 
-router = APIRouter(default_response_class=JSON, route_class=DocumentRoute)
-Who = Annotated[Principal, Depends(principal)]
+# every read of /products/{name}/... counts as a query of that product by its user
+router = APIRouter(default_response_class=JSON, route_class=DocumentRoute,
+                   dependencies=[Depends(counted)])
+Who = Annotated[Principal, Depends(principal_dep)]
 Env = Annotated[str | None, Query(max_length=63, description="Environment (default: the "
                                                              "project's default).")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -109,9 +121,21 @@ def product(request: Request, who: Who, name: str, env: Env = None) -> Any:
 
 
 @router.get("/products/{name}/card", summary="Catalog card (steward catalog show --json)")
-def card(request: Request, who: Who, name: str, env: Env = None) -> Any:
+async def card(request: Request, who: Who, name: str, env: Env = None) -> Any:
+    from steward.catalog.card import _freshness
+
     state = _state(request)
-    return shapes.card(state.ctx, name, env, state.lineage, state.metastore()).to_json()
+    p = state.ctx.resolve_product(name)
+    env = state.ctx.env_name(env)
+
+    def make() -> tuple[dict[str, Any], Any]:
+        facts = views.product_facts(state, p.name, env)
+        return facts["card"].to_json(), facts["current"]
+
+    # the same document while nothing this product's card shows changed; only the age
+    # of the current version is computed again for each answer
+    doc, current = await state.made(("card", p.name, env, state.stamp(p.name)), make)
+    return {**doc, "freshness": _freshness(p, current, None)}
 
 
 @router.get("/products/{name}/versions", summary="Versions (steward log --json)")
@@ -188,7 +212,7 @@ def preview_rows(state: ServerState, who: Principal, name: str, limit: int,
 
 
 @router.get("/search", summary="Catalog search (steward catalog search --json)")
-def search(request: Request, who: Who,
+async def search(request: Request, who: Who,
            q: Annotated[str, Query(max_length=500)] = "",
            owner: Annotated[str | None, Query(max_length=200)] = None,
            domain: Annotated[str | None, Query(max_length=200)] = None,
@@ -203,8 +227,8 @@ def search(request: Request, who: Who,
                              state.search_index(env))
 
     # the same question answers the same while the project and the environment stay
-    return state.memo(("search", q, owner, domain, tag, classification, limit, env,
-                       state.moved(env)), make)
+    return await state.made(("search", q, owner, domain, tag, classification, limit, env,
+                             state.moved(env)), make)
 
 
 @router.get("/glossary", summary="Glossary (steward glossary --json)")

@@ -65,9 +65,58 @@ def principal(request: Request) -> Principal:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     state: ServerState = request.app.state.steward
-    who = _resolve(request, state)
+    who = _known(request, state) or _resolve(request, state)
     request.state.principal = who
     return who
+
+
+async def principal_dep(request: Request) -> Principal:
+    """:func:`principal` as a dependency of the routes: answered on the event loop when
+    nothing needs reading (an open server, a token verified in the last minute),
+    otherwise on a worker thread (a token's slow hash, a session, the count of users)."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    state: ServerState = request.app.state.steward
+    who = _known(request, state)
+    if who is None:
+        from starlette.concurrency import run_in_threadpool
+
+        who = await run_in_threadpool(_resolve, request, state)
+    request.state.principal = who
+    return who
+
+
+async def counted(request: Request) -> None:
+    """Count a read of the product a route names (``/products/{name}...``) by the user
+    asking, for "what's my product?" (``via`` api or web); a name that is not a product
+    is left to the route to refuse."""
+    name = request.path_params.get("name")
+    if not name:
+        return
+    who = await principal_dep(request)
+    state: ServerState = request.app.state.steward
+    try:
+        product = state.ctx.resolve_product(name).name
+    except StewardError:
+        return
+    state.count_read(product, "api" if request.url.path.startswith("/api/") else "web",
+                     who.name)
+
+
+def _known(request: Request, state: ServerState) -> Principal | None:
+    """The user, when it is known without reading the metastore (else None)."""
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        user = state.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        return from_user(user, "token") if user is not None else None
+    if state.open_mode(known_only=True):
+        from steward.core.ids import actor
+
+        return Principal(actor(), "admin", pii=True, via="local",
+                         csrf=getattr(request.state, "csrf", "") or "")
+    return None
 
 
 def _resolve(request: Request, state: ServerState) -> Principal:
@@ -114,24 +163,8 @@ def create_app(state: ServerState) -> FastAPI:
     app.state.steward = state
     app.mount("/static", StaticFiles(directory=os.path.join(HERE, "static")), name="static")
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next: Any) -> Response:
-        # an open (loopback, no users) server protects its forms with a cookie only this
-        # site can read (double submit): another site cannot know it
-        csrf = request.cookies.get(CSRF_COOKIE)
-        fresh = None
-        if not csrf:
-            fresh = csrf = new_csrf()
-        request.state.csrf = csrf
-        response: Response = await call_next(request)
-        if fresh:
-            response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict",
-                                secure=state.settings.secure_cookies)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+    app.add_middleware(Headers, secure=state.settings.secure_cookies,
+                       answering=state.answering)
 
     @app.exception_handler(StewardError)
     async def steward_error(request: Request, e: StewardError) -> Response:
@@ -162,6 +195,49 @@ def create_app(state: ServerState) -> FastAPI:
         return Response(status_code=204)
 
     return app
+
+
+class Headers:
+    """What every answer carries (the page's Content-Security-Policy and friends), and the
+    double-submit CSRF cookie of an open server or the sign-in form: another site cannot
+    read it. A plain ASGI middleware: it costs a header or two, not a task per request."""
+
+    _HEADERS = ((b"content-security-policy", CSP.encode()),
+                (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+                (b"x-frame-options", b"DENY"))
+
+    def __init__(self, app: Any, secure: bool = False, answering: Any = None):
+        self.app, self.secure, self.answering = app, secure, answering
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from starlette.requests import HTTPConnection
+
+        csrf = HTTPConnection(scope).cookies.get(CSRF_COOKIE)
+        fresh = None
+        if not csrf:
+            fresh = csrf = new_csrf()
+        scope.setdefault("state", {})["csrf"] = csrf
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                have = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in self._HEADERS if k not in have]
+                if fresh:
+                    cookie = Response()
+                    cookie.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict",
+                                      secure=self.secure)
+                    headers += [(k, v) for k, v in cookie.raw_headers
+                                if k == b"set-cookie"]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, sending)
+        if self.answering is not None and not self.answering.is_set():
+            self.answering.set()  # the first answer is out: the server may warm up
 
 
 def html_response(text: str, status: int = 200) -> HTMLResponse:

@@ -29,6 +29,18 @@ def pii_columns(classes: Mapping[tuple[str, str], tuple[tuple[str, ...], Any]],
             if p == product and any(is_pii_label(x) for x in labels)}
 
 
+def pii_by_product(classes: Mapping[tuple[str, str], tuple[tuple[str, ...], Any]]
+                   ) -> dict[str, set[str]]:
+    """:func:`pii_columns` of every product at once (product -> lower-cased names)."""
+    from steward.audit.pii import is_pii_label
+
+    out: dict[str, set[str]] = {}
+    for (p, c), (labels, _) in classes.items():
+        if any(is_pii_label(x) for x in labels):
+            out.setdefault(p, set()).add(c.lower())
+    return out
+
+
 def is_pii(classification: Iterable[str]) -> bool:
     from steward.audit.pii import is_pii_label
 

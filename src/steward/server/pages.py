@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
 from steward.server import masking, shapes, views, writes
-from steward.server.app import HERE, principal
+from steward.server.app import HERE, counted, principal_dep
 from steward.server.auth import (
     SESSION_COOKIE,
     Denied,
@@ -27,9 +27,10 @@ from steward.server.auth import (
 from steward.server.state import ServerState
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-Who = Annotated[Principal, Depends(principal)]
+Who = Annotated[Principal, Depends(principal_dep)]
 Env = Annotated[str | None, Query(max_length=63)]
 _ENV: Any = None
+PAGE_SECONDS = 60
 
 
 def templates() -> Any:
@@ -67,16 +68,6 @@ def _page(request: Request, template: str, csrf: str | None, **data: Any) -> str
 
 # where a cached page gets the session's CSRF token (never a token in the cache)
 CSRF_SLOT = "\x00csrf\x00"
-
-
-def render_cached(request: Request, who: Principal, key: tuple[Any, ...], template: str,
-                  make: Any) -> HTMLResponse:
-    """A page reused while the project, the metastore (``state.changes()``) and the user
-    stay the same: a product page for a whole team costs one rendering per change."""
-    state = _state(request)
-    full = ("page", template, *key, who.name, who.role, who.pii, who.via, state.changes())
-    text = state.memo(full, lambda: _page(request, template, CSRF_SLOT, **make()))
-    return HTMLResponse(text.replace(CSRF_SLOT, who.csrf or request.state.csrf))
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
@@ -154,26 +145,34 @@ def search(request: Request, who: Who, q: Annotated[str, Query(max_length=500)] 
     return render(request, "search.html", q=q, hits=hits)
 
 
-@router.get("/products/{name}")
-def product(request: Request, who: Who, name: str, env: Env = None,
-            preview: bool = False) -> Any:
+@router.get("/products/{name}", dependencies=[Depends(counted)])
+async def product(request: Request, who: Who, name: str, env: Env = None,
+                  preview: bool = False) -> Any:
+    import time
+
     state = _state(request)
     name = state.ctx.resolve_product(name).name
     env = state.ctx.env_name(env)
 
-    def make() -> dict[str, Any]:
+    def make() -> str:
         data = views.product(state, who, name, env)
         rows = None
         if preview and data["current"] is not None:
             from steward.server.api import preview_rows
 
             rows = preview_rows(state, who, name, 10, data["env"])
-        return {"preview": rows, **data}
+        return _page(request, "product.html", CSRF_SLOT, preview=rows, **data)
 
-    return render_cached(request, who, (name, env, preview), "product.html", make)
+    # one rendering per user and per change of what the page shows: this product's
+    # versions, pointers, checks, profiles and steps (one indexed read says), and a
+    # minute's tick (the age of the current version against its freshness SLO)
+    key = ("page", "product.html", name, env, preview, who.name, who.role, who.pii, who.via,
+           state.stamp(name), int(time.time() // PAGE_SECONDS))
+    text = await state.made(key, make)
+    return HTMLResponse(text.replace(CSRF_SLOT, who.csrf or request.state.csrf))
 
 
-@router.get("/products/{name}/report")
+@router.get("/products/{name}/report", dependencies=[Depends(counted)])
 def report(request: Request, who: Who, name: str, env: Env = None) -> Any:
     """The HTML report of ``steward report``, personal values masked without ``pii``."""
     from steward.profile.report import build_report
@@ -205,7 +204,7 @@ class _MaskedProfiles:
                                           self._pii)
 
 
-@router.get("/lineage/{name}")
+@router.get("/lineage/{name}", dependencies=[Depends(counted)])
 def lineage(request: Request, who: Who, name: str,
             column: Annotated[str | None, Query(max_length=300)] = None,
             depth: Annotated[int, Query(ge=1, le=20)] = 3, env: Env = None) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -40,6 +41,9 @@ def serve(root: str | None, host: str, port: int, secure_cookies: bool = False,
     announce(f"serving {state.ctx.project.name} at http://{shown}:{port}/ for {who} "
              f"(API: /api/v1, OpenAPI: /api/v1/openapi.json; loaded in "
              f"{time.perf_counter() - started:.2f}s)")
+    # a request answered from memory waits for the interpreter while a worker thread
+    # makes a page: let it have its turn within a millisecond, not five
+    sys.setswitchinterval(0.001)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                             access_log=False, timeout_graceful_shutdown=3)
     try:

@@ -78,7 +78,16 @@ def show_document(ctx: Any, view: Any) -> dict[str, Any]:
         "environments": view.environments,
         "last_step": None if view.last_step is None else view.last_step.__dict__,
         "check_results": check_results(ctx, view),
+        "usage": usage(ctx, p.name, view.env),
     }
+
+
+def usage(ctx: Any, name: str, env: str | None, **known: Any) -> dict[str, Any]:
+    """"What's my product?": consumers, cost, SLO compliance and quality over time
+    (``steward.ops.usage``; ``known``: what the caller already read)."""
+    from steward.ops.usage import product_usage
+
+    return product_usage(ctx, name, env, **known)
 
 
 def card(ctx: Any, name: str, env: str | None, known: Any = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,13 @@ from steward.server.auth import TokenCache
 from steward.server.jobs import Jobs
 
 WATCH_SECONDS = 2.0
-MEMO_ENTRIES = 2000
+MEMO_ENTRIES = 4000
+# pages and documents made at once on worker threads; more only queue for the GIL and
+# delay the answers that come from memory
+MAKERS = 2
+MISSING = object()
+FLUSH_SECONDS = 10.0  # how often the counts of reads are written to the metastore
+WARM_AFTER_S = 5.0  # warm this long after start at the latest, answered or not
 
 
 @dataclass
@@ -36,9 +43,9 @@ class Derived:
     was brought up to date, each under the audit event that last moved its pointers."""
 
     key: str | None
-    lineage: dict[str, tuple[Any, Any, Any]] = field(default_factory=dict)
+    lineage: dict[str, tuple[Any, Any, Any, dict[str, set[str]]]] = field(default_factory=dict)
     indexed: dict[str, Any] = field(default_factory=dict)
-    memo: dict[Any, Any] = field(default_factory=dict)
+    memo: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -55,8 +62,13 @@ class ServerState:
         self.tokens = TokenCache()
         self.derived = Derived(self.ctx.project.load_key)
         self._stop = threading.Event()
+        self.answering = threading.Event()  # set by the first answered request
         self._users: tuple[float, int] | None = None
         self._changes: tuple[float, Any] | None = None
+        self._makers: Any = None
+        self._read_counts: dict[tuple[str, str, str], int] = {}
+        self._read_lock = threading.Lock()
+        self._flushed = time.monotonic()
         if self.settings.watch:
             threading.Thread(target=self._watch, name="steward-watch", daemon=True).start()
         self.operations: Any = None
@@ -68,16 +80,24 @@ class ServerState:
 
     def stop(self) -> None:
         self._stop.set()
+        self.flush_reads()
         if self.operations is not None:
             self.operations.stop()
 
     def _watch(self) -> None:
-        try:  # the first product page and search need the lineage and the index: now
+        # the first answer comes first (starting is what a user waits for), then the
+        # first product page and search need the lineage and the index: made now
+        self.answering.wait(WARM_AFTER_S)
+        try:
             self.lineage()
             self.search_index().close()
+            self.downstream()
+            warm()
         except Exception:
             pass
         while not self._stop.wait(WATCH_SECONDS):
+            if time.monotonic() - self._flushed >= FLUSH_SECONDS:
+                self.flush_reads()
             try:
                 self.reload()
             except Exception:  # a project mid-edit: keep serving the last good one
@@ -100,30 +120,61 @@ class ServerState:
 
     def lineage(self, env: str | None = None) -> tuple[Any, Any]:
         """(column lineage graph, classifications) of the project over ``env``'s versions."""
+        hit = self._lineage(env)
+        return hit[1], hit[2]
+
+    def _lineage(self, env: str | None) -> tuple[Any, Any, Any, dict[str, set[str]]]:
+        """(moved, graph, classifications, personal columns by product) of ``env``."""
         ctx, d = self.ctx, self.derived
         env = env or ctx.default_env
-        moved = ctx.reads.env_audit_seq(env) if ctx.reads.env_exists(env) else None
+        moved = ctx.reads.env_audit_seq(env)  # None: no such environment
         with d.lock:
             hit = d.lineage.get(env)
             if hit is None or hit[0] != moved:
                 from steward.catalog.service import lineage
+                from steward.server.masking import pii_by_product
 
                 graph, classes = lineage(ctx.project, ctx.metastore, env)
-                hit = d.lineage[env] = (moved, graph, classes)
-            return hit[1], hit[2]
+                hit = d.lineage[env] = (moved, graph, classes, pii_by_product(classes))
+            return hit
 
-    def memo(self, key: Any, make: Any) -> Any:
-        """``make()``, reused while ``key`` (and the project) stays the same."""
+    def memo(self, key: Any, make: Any, keep: Any = None) -> Any:
+        """``make()``, reused while ``key`` (and the project) stays the same; a value for
+        which ``keep(value)`` is false is returned but not remembered."""
         d = self.derived
         with d.lock:
             if key in d.memo:
+                d.memo.move_to_end(key)
                 return d.memo[key]
         value = make()
+        if keep is not None and not keep(value):
+            return value
         with d.lock:
-            if len(d.memo) > MEMO_ENTRIES:
-                d.memo.clear()
             d.memo[key] = value
+            while len(d.memo) > MEMO_ENTRIES:  # the least recently used goes first
+                d.memo.popitem(last=False)
         return value
+
+    def remembered(self, key: Any) -> Any:
+        """The value :meth:`memo` keeps under ``key``, or :data:`MISSING`."""
+        d = self.derived
+        with d.lock:
+            hit = d.memo.get(key, MISSING)
+            if hit is not MISSING:
+                d.memo.move_to_end(key)
+            return hit
+
+    async def made(self, key: Any, make: Any) -> Any:
+        """:meth:`memo` for a route on the event loop: a value in memory is answered at
+        once; one to make is made on a worker thread, at most :data:`MAKERS` at a time."""
+        hit = self.remembered(key)
+        if hit is not MISSING:
+            return hit
+        import anyio.to_thread
+
+        if self._makers is None:
+            self._makers = anyio.CapacityLimiter(MAKERS)
+        return await anyio.to_thread.run_sync(self.memo, key, make, limiter=self._makers)
 
     def changes(self) -> tuple[Any, ...]:
         """What says the metastore changed: the last audit event (every pointer move,
@@ -144,7 +195,7 @@ class ServerState:
 
     def moved(self, env: str) -> Any:
         """The audit event that last moved ``env``'s pointers (None for no environment)."""
-        return self.ctx.reads.env_audit_seq(env) if self.ctx.reads.env_exists(env) else None
+        return self.ctx.reads.env_audit_seq(env)
 
     def pointer_map(self, env: str) -> dict[str, str]:
         """``env``'s pointers (product -> version id), read again when they move."""
@@ -164,7 +215,7 @@ class ServerState:
         caller closes it."""
         ctx, d = self.ctx, self.derived
         env = env or ctx.default_env
-        moved = ctx.reads.env_audit_seq(env) if ctx.reads.env_exists(env) else None
+        moved = ctx.reads.env_audit_seq(env)
         from steward.catalog.search import CatalogIndex, project_entries
 
         with d.lock:
@@ -177,13 +228,65 @@ class ServerState:
             d.indexed[env] = moved
             return index
 
-    def open_mode(self) -> bool:
+    def count_read(self, product: str, via: str, actor: str) -> None:
+        """Count one read of ``product`` by ``actor`` (``via`` api or web), in memory:
+        :meth:`flush_reads` writes the counts (every ten seconds, and at stop)."""
+        key = (product, via, actor)
+        with self._read_lock:
+            self._read_counts[key] = self._read_counts.get(key, 0) + 1
+
+    def flush_reads(self) -> int:
+        """Write the counted reads in one transaction; kept for the next try when the
+        metastore cannot take them. Returns the rows written."""
+        from steward.meta.usage import record_queries
+
+        with self._read_lock:
+            counts, self._read_counts = self._read_counts, {}
+            self._flushed = time.monotonic()
+        if not counts:
+            return 0
+        try:
+            return record_queries(self.ctx.metastore, counts)
+        except Exception:
+            with self._read_lock:
+                for k, n in counts.items():
+                    self._read_counts[k] = self._read_counts.get(k, 0) + n
+            return 0
+
+    def stamp(self, product: str) -> tuple[Any, ...]:
+        """What a page about ``product`` depends on in the metastore (one indexed
+        statement, see :mod:`steward.meta.productreads`); a page is made again when it
+        changes, not when any other product's run step or check is written."""
+        from steward.meta.productreads import stamp
+
+        return stamp(self.ctx.metastore.reads, product)
+
+    def downstream(self) -> dict[str, list[str]]:
+        """Product -> the products reading it (once per loaded project)."""
+        def make() -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for n, p in self.ctx.project.products.items():
+                for i in p.inputs:
+                    out.setdefault(i, []).append(n)
+            return out
+
+        return self.memo(("downstream",), make)  # type: ignore[no-any-return]
+
+    def pii_of(self, product: str, env: str | None = None) -> set[str]:
+        """Lower-cased names of ``product``'s personal columns (declared or inherited),
+        from an index made with the lineage."""
+        return set(self._lineage(env)[3].get(product, ()))
+
+    def open_mode(self, known_only: bool = False) -> bool | None:
         """True while no user exists: the server acts as the local user (loopback only;
-        a server bound to another address never opens, even if every user is removed)."""
+        a server bound to another address never opens, even if every user is removed).
+        ``known_only``: None instead of asking the metastore when the count is stale."""
         if not is_loopback(self.settings.host):
             return False
         now = time.monotonic()
         if self._users is None or now - self._users[0] > 2.0:
+            if known_only:
+                return None
             self._users = (now, self.ctx.accounts().count())
         return self._users[1] == 0
 
@@ -209,6 +312,18 @@ class _Remembering:
     def environments(self) -> list[dict[str, Any]]:
         return self._state.memo(("environments", self._state.changes()),  # type: ignore[no-any-return]
                                 self._ms.environments)
+
+
+def warm() -> None:
+    """Import and compile what the first product page and card need, so the first
+    visitor after a start does not wait for it."""
+    import steward.meta.productreads
+    import steward.profile.drift
+    import steward.profile.report  # noqa: F401
+    from steward.server import pages, views  # noqa: F401
+
+    for template in ("product.html", "home.html", "search.html"):
+        pages.templates().get_template(template)
 
 
 def is_loopback(host: str) -> bool:

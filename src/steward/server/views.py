@@ -82,61 +82,147 @@ def _home(state: ServerState, env: str, runs: list[Any]) -> dict[str, Any]:
             "alerts": alerts, "counts": counts, "total": len(ctx.project.products)}
 
 
+TIMELINE = 30
+SERIES = ("row_count", "bytes", "build_duration_s", "check_pass_rate")
+
+
+class _OneProduct:
+    """The metastore as the catalog card reads it, answered from what the page already
+    read about one product (its pointers, versions and last step)."""
+
+    def __init__(self, name: str, envs: list[dict[str, Any]], pointers: dict[str, str],
+                 versions: dict[str, Any], step: Any):
+        self._name, self._envs, self._pointers = name, envs, pointers
+        self._versions, self._step = versions, step
+
+    def environments(self) -> list[dict[str, Any]]:
+        return self._envs
+
+    def pointer_map(self, env: str) -> dict[str, str]:
+        vid = self._pointers.get(env)
+        return {self._name: vid} if vid else {}
+
+    def version(self, version_id: str) -> Any:
+        return self._versions[version_id]
+
+    def steps(self, run_id: str | None = None, product: str | None = None,
+              limit: int | None = None) -> list[Any]:
+        return [self._step] if self._step is not None else []
+
+
+def product_facts(state: ServerState, name: str, env: str) -> dict[str, Any]:
+    """What the metastore says about one product, in five indexed reads: its newest
+    versions, the environments pointing at them, their check results, its last step; and
+    its catalog card made from them."""
+    from steward.catalog.card import build_card
+    from steward.meta import productreads as pr
+
+    ctx = state.ctx
+    reads = ctx.metastore.reads
+    p = ctx.project.products[name]
+    log = pr.versions(reads, name, TIMELINE)
+    pointers = pr.pointers(reads, name)
+    byid = {v.id: v for v in log}
+    missing = [vid for vid in pointers.values() if vid not in byid]
+    if missing:
+        byid.update(reads.versions_by_id(missing))
+    results = pr.results_for_versions(reads, list(byid))
+    step = pr.last_step(reads, name)
+    envs = state.metastore().environments()
+    graph, classes = state.lineage(env)
+    card = build_card(ctx.project, p, graph, classes,
+                      _OneProduct(name, envs, pointers, byid, step), env,
+                      downstream=state.downstream().get(name, []), results=results)
+    pointed: dict[str, list[str]] = {}
+    for e, pointed_at in pointers.items():
+        pointed.setdefault(pointed_at, []).append(e)
+    here = pointers.get(env)
+    return {"card": card, "log": [(v, sorted(pointed.get(v.id, []))) for v in log],
+            "results": results, "current": byid.get(here) if here else None,
+            "versions": byid, "envs": [e["name"] for e in envs]}
+
+
 def product(state: ServerState, who: Principal, name: str, env: str | None) -> dict[str, Any]:
     """Everything the product page shows (values of personal columns masked)."""
-    from steward.meta.checks import results_for_versions
+    from steward.meta import productreads as pr
     from steward.profile import report
 
     ctx = state.ctx
     env = ctx.env_name(env)
-    card = shapes.card(ctx, name, env, state.lineage, state.metastore())
-    p = ctx.project.products[card.name]
-    pii = masking.pii_columns(state.classes(), p.name)
-    log = ctx.log(p.name, 30)
-    stored = results_for_versions(ctx.metastore, [v.id for v, _ in log])
-    timeline = [{"v": v, "envs": envs, "results": stored.get(v.id, [])} for v, envs in log]
-    vid = state.pointer_map(env).get(p.name)
-    current = ctx.metastore.version(vid) if vid else None
-    profs = shapes.profiles(ctx)
+    name = ctx.resolve_product(name).name
+    facts = product_facts(state, name, env)
+    card, current, stored = facts["card"], facts["current"], facts["results"]
+    p = ctx.project.products[name]
+    pii = state.pii_of(p.name)
+    timeline = [{"v": v, "envs": envs, "results": stored.get(v.id, [])}
+                for v, envs in facts["log"]]
     charts: list[dict[str, Any]] = []
     series: list[dict[str, Any]] = []
     drift = None
     if current is not None:
-        prof = profs.of_version(current, compute=False)
-        prev_v = profs.previous(current)
-        prev = profs.of_version(prev_v, compute=False) if prev_v else None
-        if not who.pii:
-            prof, prev = masking.mask_profile(prof, pii), masking.mask_profile(prev, pii)
-        pcols = (prev or {}).get("columns", {})
-        for cname, col in ((prof or {}).get("columns") or {}).items():
-            svg = ""
-            if col.get("histogram"):
-                svg = report.svg_histogram(col, pcols.get(cname))
-            elif col.get("top"):
-                svg = report.svg_topk(col, pcols.get(cname))
-            charts.append({"name": cname, "col": col, "svg": svg,
-                           "masked": bool(col.get("masked"))})
-        by_metric: dict[str, list[Any]] = {}
-        for x in profs.metrics(p.name):
-            if not x.column:
-                by_metric.setdefault(x.metric, []).append(x)
-        for metric in ("row_count", "bytes", "build_duration_s", "check_pass_rate"):
+        prev_v = next((v for v in facts["log"] if v[0].status == "published"
+                       and v[0].id != current.id and v[0].created_at and current.created_at
+                       and v[0].created_at <= current.created_at), (None,))[0] \
+            or pr.previous_published(ctx.metastore.reads, current)
+        masked = not who.pii and bool(pii)
+        # (remembered once the version's profile is stored: it is written after publication)
+        charts, drift, _ = state.memo(
+            ("charts", current.id, prev_v.id if prev_v else None,
+             tuple(sorted(pii)) if masked else None),
+            lambda: _charts(ctx.metastore.reads, current, prev_v, pii if masked else set()),
+            keep=lambda made: made[2])
+        by_metric = pr.table_series(ctx.metastore.reads, p.name, SERIES)
+        for metric in SERIES:
             pts = by_metric.get(metric)
             if pts:
                 series.append({"metric": metric, "points": len(pts), "svg": report.svg_series(
-                    [x.value for x in pts],
-                    [f"{x.at:%Y-%m-%d %H:%M} {x.version_id or ''}" for x in pts], metric)})
-        if prev_v is not None and prof and prev:
-            try:
-                drift = profs.drift(p.name, prev_v.id, current.id, ctx.default_env)
-            except Exception:  # a profile written by an older format: no drift shown
-                drift = None
+                    [value for value, _, _ in pts],
+                    [f"{at:%Y-%m-%d %H:%M} {vid or ''}" for _, at, vid in pts], metric)})
     samples = failing_samples(state, who, current, env, pii) \
         if current is not None and current.check_status not in (None, "pass") else []
-    envs = [e["name"] for e in state.metastore().environments()]
-    return {"card": card, "product": p, "env": env, "envs": envs, "timeline": timeline,
-            "charts": charts, "series": series, "drift": drift, "samples": samples,
-            "pii": sorted(pii), "current": current, "usage": usage(ctx, p.name, env)}
+    whats = shapes.usage(ctx, p.name, env, results=stored,
+                         versions=[v for v, _ in facts["log"]],
+                         downstream=state.downstream().get(p.name, []),
+                         current=current.id if current is not None else "")
+    return {"card": card, "product": p, "env": env, "envs": facts["envs"],
+            "timeline": timeline, "charts": charts, "series": series, "drift": drift,
+            "samples": samples, "pii": sorted(pii), "current": current,
+            "usage": usage(ctx, p.name, env), "whats": whats}
+
+
+def _charts(reads: Any, current: Any, prev_v: Any, pii: set[str]
+            ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, bool]:
+    """The profile charts of a version against the one before it, the drift between
+    them, and whether both profiles were there: made once per pair of versions (and per
+    masking), since neither changes once profiled."""
+    from steward.meta.productreads import profiles
+    from steward.profile import report
+    from steward.profile.drift import compare
+
+    stored = profiles(reads, [current.id] + ([prev_v.id] if prev_v else []))
+    raw = stored.get(current.id)
+    raw_prev = stored.get(prev_v.id) if prev_v else None
+    prof, prev = (masking.mask_profile(raw, pii), masking.mask_profile(raw_prev, pii)) \
+        if pii else (raw, raw_prev)
+    pcols = (prev or {}).get("columns", {})
+    charts = []
+    for cname, col in ((prof or {}).get("columns") or {}).items():
+        svg = ""
+        if col.get("histogram"):
+            svg = report.svg_histogram(col, pcols.get(cname))
+        elif col.get("top"):
+            svg = report.svg_topk(col, pcols.get(cname))
+        charts.append({"name": cname, "col": col, "svg": svg,
+                       "masked": bool(col.get("masked"))})
+    drift = None
+    if prev_v is not None and raw and raw_prev:
+        try:
+            drift = compare(raw_prev, raw)
+            drift["product"], drift["from"], drift["to"] = current.product, prev_v.id, \
+                current.id
+        except Exception:  # a profile written by an older format: no drift shown
+            drift = None
+    return charts, drift, raw is not None and (prev_v is None or raw_prev is not None)
 
 
 def failing_samples(state: ServerState, who: Principal, version: Any, env: str,
