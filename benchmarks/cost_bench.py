@@ -7,6 +7,9 @@ For a generated project (``generate.py``, any variant) this script measures, in 
   parents' Parquet files: what the engine alone costs;
 - ``steward run --json`` on the same project (a new process, wall time and peak RSS)
   and the seconds per phase it reports (its ``phases`` event);
+- with ``--dbt``, ``dbt run`` of the same DAG (``generate.py``'s dbt-duckdb project) in
+  the same round, and the ratio dbt / Steward (floors: 8x on ``real``, 5x on
+  ``decimal``; peak RSS under 250 MB);
 - Steward's own overhead per product: (build wall time - floor) / N (floor: 8 ms);
 - profile-on-publish of a 1,000-row version of 12 columns of mixed types (BIGINT,
   INTEGER, DOUBLE, DECIMAL x2, DATE, TIMESTAMP, TIMESTAMPTZ, VARCHAR x2, BOOLEAN, with
@@ -17,7 +20,8 @@ BASE src | tar -x -C /tmp/base``), each round also builds a fresh copy of the pr
 that code (``PYTHONPATH=SRC``), alternating with the current code, so that the two are
 compared under the same machine load.
 
-    python benchmarks/cost_bench.py --n 1000 --variant real [--rounds 2] [--baseline SRC]
+    python benchmarks/cost_bench.py --n 1000 --variant real [--rounds 2] [--baseline SRC] [--dbt]
+    python benchmarks/cost_bench.py --variant all --dbt    # the three variants in turn
 """
 
 from __future__ import annotations
@@ -33,9 +37,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+from dbtenv import ensure_dbt  # noqa: E402
 from generate import COLUMNS, VARIANTS, generate, sql  # noqa: E402
 
+import run as peers  # noqa: E402
 from run import STEWARD, WORK, measure, phases_of, prepare_bytecode  # noqa: E402
+
+# the floors of the build-cost issue, per variant: dbt / Steward at least this
+DBT_FLOORS = {"real": 8.0, "decimal": 5.0}
 
 MIXED_12 = """
 SELECT range AS id, (range % 97)::INTEGER AS small,
@@ -112,38 +121,26 @@ def profile_cost(repeat: int = 200) -> tuple[float, float, str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000)
-    ap.add_argument("--variant", choices=VARIANTS, default="real")
+    ap.add_argument("--variant", choices=(*VARIANTS, "all"), default="real",
+                    help="the data of the generated project ('all': each in turn)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="alternate floor and Steward builds this many times")
     ap.add_argument("--baseline", default=None,
                     help="src folder of another version of Steward to alternate with")
+    ap.add_argument("--dbt", nargs="?", const="", default=None, metavar="EXE",
+                    help="also time 'dbt run' of the same DAG in each round (default "
+                    "executable: benchmarks/_work/dbt-venv, made on demand)")
     ap.add_argument("--no-profile", action="store_true", help="skip the profile timing")
     args = ap.parse_args()
     prepare_bytecode()
-    lines = [f"cost_bench: N={args.n}, variant {args.variant}, {os.cpu_count()} cores"]
-    for r in range(args.rounds):
-        root = os.path.join(WORK, f"cost_{args.variant}_{args.n}")
-        st, _, _ = generate(args.n, root, variant=args.variant)
-        floor = physical_floor(args.n, args.variant, os.path.join(root, "data", "seed.csv"),
-                               os.path.join(root, "floor"))
-        s = measure([STEWARD, "run", "--json"], st)
-        per = (s.wall - floor) / args.n * 1000
-        ph = phases_of(s.out)
-        lines.append(f"round {r + 1}: floor (COPY by hand) {floor:.2f} s; steward run "
-                     f"{s.wall:.2f} s, peak RSS {s.rss_mb:.0f} MB"
-                     + (" FAILED" if s.failed else ""))
-        lines.append(f"  Steward's own overhead per product: {per:.1f} ms "
-                     f"[{'PASS' if per < 8 else 'MISS'} < 8 ms]")
-        lines.append("  phases (busy s): " + ", ".join(f"{k} {v:.2f}" for k, v in ph.items()))
-        if args.baseline:
-            st_b, _, _ = generate(args.n, root + "_base", variant=args.variant)
-            env = {**os.environ, "PYTHONPATH": os.path.abspath(args.baseline)}
-            b = measure([STEWARD, "run", "--json"], st_b, env=env)
-            lines.append(f"  baseline ({args.baseline}): steward run {b.wall:.2f} s, peak RSS "
-                         f"{b.rss_mb:.0f} MB" + (" FAILED" if b.failed else "")
-                         + f"; baseline / current: {b.wall / s.wall:.2f}x")
+    if args.dbt is not None:
+        peers.DBT_EXE = ensure_dbt(args.dbt or None)
+    variants = VARIANTS if args.variant == "all" else (args.variant,)
+    lines: list[str] = []
+    for variant in variants:
+        lines += bench(args, variant)
+        print("\n".join(lines), flush=True)
     if args.no_profile:
-        print("\n".join(lines))
         return 0
     auto, duck, used = profile_cost()
     lines.append(f"profile of a 1,000-row, 12-column mixed version: {auto:.2f} ms ({used}), "
@@ -154,6 +151,46 @@ def main() -> int:
     with open(os.path.join(WORK, f"cost_{args.variant}.txt"), "w") as f:
         f.write(text + "\n")
     return 0
+
+
+def bench(args: argparse.Namespace, variant: str) -> list[str]:
+    """The rounds of one variant: floor, Steward (and baseline, dbt) alternating."""
+    lines = [f"cost_bench: N={args.n}, variant {variant}, {os.cpu_count()} cores"]
+    for r in range(args.rounds):
+        root = os.path.join(WORK, f"cost_{variant}_{args.n}")
+        st, db, _ = generate(args.n, root, variant=variant)
+        floor = physical_floor(args.n, variant, os.path.join(root, "data", "seed.csv"),
+                               os.path.join(root, "floor"))
+        s = measure([STEWARD, "run", "--json"], st)
+        per = (s.wall - floor) / args.n * 1000
+        ph = phases_of(s.out)
+        lines.append(f"round {r + 1}: floor (COPY by hand) {floor:.2f} s; steward run "
+                     f"{s.wall:.2f} s, peak RSS {s.rss_mb:.0f} MB"
+                     + (" FAILED" if s.failed else ""))
+        lines.append(f"  Steward's own overhead per product: {per:.1f} ms "
+                     f"[{'PASS' if per < 8 else 'MISS'} < 8 ms]; peak RSS "
+                     f"[{'PASS' if s.rss_mb < 250 else 'MISS'} < 250 MB]")
+        lines.append("  phases (busy s): " + ", ".join(f"{k} {v:.2f}" for k, v in ph.items()))
+        if args.baseline:
+            st_b, _, _ = generate(args.n, root + "_base", variant=variant)
+            env = {**os.environ, "PYTHONPATH": os.path.abspath(args.baseline)}
+            b = measure([STEWARD, "run", "--json"], st_b, env=env)
+            lines.append(f"  baseline ({args.baseline}): steward run {b.wall:.2f} s, peak RSS "
+                         f"{b.rss_mb:.0f} MB" + (" FAILED" if b.failed else "")
+                         + f"; baseline / current: {b.wall / s.wall:.2f}x")
+            lines.append("  baseline phases (busy s): "
+                         + ", ".join(f"{k} {v:.2f}" for k, v in phases_of(b.out).items()))
+        if args.dbt is not None:
+            d = peers.dbt(["run"], db)
+            want = DBT_FLOORS.get(variant)
+            ratio = d.wall / s.wall
+            lines.append(f"  dbt run {d.wall:.2f} s, peak RSS {d.rss_mb:.0f} MB"
+                         + (" FAILED" if d.failed else "")
+                         + f"; dbt / Steward {ratio:.1f}x"
+                         + (f" [{'PASS' if ratio >= want else 'MISS'} >= {want:.0f}x]"
+                            if want else "")
+                         + (f"; dbt / baseline {d.wall / b.wall:.1f}x" if args.baseline else ""))
+    return lines
 
 
 if __name__ == "__main__":
