@@ -62,6 +62,10 @@ class Candidate:
     # the profile a gate computed (published hooks reuse it) and the build's duration
     profile: dict[str, Any] | None = None
     build_seconds: float | None = None
+    # the new version's data as an Arrow table when it is small, read once by the first
+    # hook that needs it (PII sampling) and reused by the next (the profile); released
+    # after the published hooks
+    table: Any = None
     # the version each product a check reads has in this run (None: none)
     resolve: Callable[[str], Version | None] = lambda _n: None  # noqa: E731
     recheck: Version | None = None
