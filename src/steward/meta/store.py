@@ -154,6 +154,12 @@ class Metastore:
         with self.engine.begin() as c:
             c.execute(t.versions.insert(), row)
 
+    def insert_versions(self, versions: Sequence[Version]) -> None:
+        """Insert several version rows in one transaction (a run's wave of builds)."""
+        if versions:
+            with self.engine.begin() as c:
+                c.execute(t.versions.insert(), [_version_row(v) for v in versions])
+
     def update_version(self, version_id: str, conn: sa.Connection | None = None,
                        **fields: Any) -> None:
         if "schema" in fields:
@@ -269,10 +275,18 @@ class Metastore:
     def publish(self, version_id: str, **fields: Any) -> None:
         """Mark a built version published (no environment points at it yet: a run moves
         its pointers together when it ends)."""
-        if "files" in fields:
-            fields["files_json"] = files_json(fields.pop("files"))
+        self.publish_many([(version_id, fields)])
+
+    def publish_many(self, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """:meth:`publish` for several versions, in one transaction."""
+        if not items:
+            return
         with self.engine.begin() as conn:
-            self.update_version(version_id, conn, status="published", **fields)
+            for version_id, fields in items:
+                fields = dict(fields)
+                if "files" in fields:
+                    fields["files_json"] = files_json(fields.pop("files"))
+                self.update_version(version_id, conn, status="published", **fields)
 
     def mark_damaged(self, version_id: str, problem: str) -> bool:
         """Mark a published version damaged (never kept, reused or read again)."""
