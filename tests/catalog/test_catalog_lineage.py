@@ -170,3 +170,40 @@ def test_views_in_every_format(people: Path) -> None:
     assert [b for _, b, _ in one.edges] == ["staging.people.contact"]
     up = walk(project, g, "marts.mailing", None, "upstream", None)
     assert ("raw.people", "staging.people", "input") in up.edges
+
+
+def test_one_parse_gives_lineage_and_the_facts_openlineage_adds(people: Path) -> None:
+    """A SQL product's facts (aggregates, clause columns) come from the lineage pass's
+    own parse, are cached with its lineage, and equal those of a separate parse."""
+    from steward.sql.facts import sql_facts
+
+    project = load_project(str(people), hash_sources=False)
+    first = build_lineage(project)
+    sql = [n for n, p in project.products.items() if p.kind == "sql"]
+    assert sql and set(first.facts) == set(sql)
+    for n in sql:
+        p = project.products[n]
+        assert first.facts[n] == sql_facts(p.code, tuple(p.inputs)), n
+    assert "people" in first.facts["marts.stats"].aggregated
+    again = build_lineage(load_project(str(people), hash_sources=False))
+    assert again.computed == 0 and again.facts == first.facts
+    # the same normal form in other words (case): lineage cached, facts of the new text
+    put(people, "models/marts/stats.sql",
+        "SELECT country, COUNT(*) AS People, count(DISTINCT contact) AS contacts\n"
+        "FROM staging.people GROUP BY country\n")
+    third = build_lineage(load_project(str(people), hash_sources=False))
+    assert third.computed == 0
+    assert "People".lower() in third.facts["marts.stats"].aggregated
+    p = load_project(str(people), hash_sources=False).products["marts.stats"]
+    assert third.facts["marts.stats"] == sql_facts(p.code, tuple(p.inputs))
+
+
+def test_lineage_warmed_beside_a_run_leaves_nothing_to_compute(people: Path) -> None:
+    from steward.catalog.lineage import warm_lineage
+
+    project = load_project(str(people), hash_sources=False)
+    t = warm_lineage(project, {"raw.people": ["id", "email", "country", "signup"]})
+    t.join(timeout=60)
+    assert not t.is_alive()
+    g = build_lineage(project, {"raw.people": ["id", "email", "country", "signup"]})
+    assert g.computed == 0 and g.facts

@@ -85,6 +85,7 @@ def build_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None 
     order = Dag.build({n: p.inputs for n, p in project.products.items()}).topological()
     graph = LineageGraph({}, {})
     fresh: dict[str, Any] = {}
+    refreshed = False  # facts computed again for a product whose lineage was cached
     for name in order:
         p = project.products[name]
         in_cols = {i: graph.columns.get(i) for i in p.inputs}
@@ -94,23 +95,27 @@ def build_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None 
         facts: SqlFacts | None = None
         if hit is not None and hit.get("key") == key:
             pl = ProductLineage.from_json(name, hit["lineage"])
+            fresh[name] = hit
             if code is not None:
                 if hit.get("code") == code and hit.get("facts") is not None:
                     facts = SqlFacts.from_json(hit["facts"])
                 else:  # same normal form, other text (case, comments): facts again
                     facts = _facts(p)
+                    refreshed = True
+                    fresh[name] = {**hit, "code": code, "facts": facts.to_json()}
         else:
             pl, facts = _analyse(p, in_cols, stored.get(name))
             graph.computed += 1
             if between is not None:
                 between()
-        fresh[name] = {"key": key, "lineage": pl.to_json()}
+            fresh[name] = {"key": key, "lineage": pl.to_json()}
+            if facts is not None:
+                fresh[name].update(code=code, facts=facts.to_json())
         if facts is not None:
             graph.facts[name] = facts
-            fresh[name].update(code=code, facts=facts.to_json())
         graph.products[name] = pl
         graph.columns[name] = _known_columns(p, pl, stored.get(name))
-    if graph.computed or set(cache) != set(fresh):
+    if graph.computed or refreshed or set(cache) != set(fresh):
         _write_cache(path, fresh)
     return graph
 
