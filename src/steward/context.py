@@ -213,7 +213,9 @@ class Context:
         """
         from steward.run.lock import ProjectLock
         from steward.run.planner import selected
+        from steward.sql.parse import keep_trees
 
+        keep_trees("project" not in self.__dict__)  # for the lineage beside the builds
         env = self.env_name(env)
         self.refuse_protected(env, "steward run")
         if rehash:
@@ -390,11 +392,15 @@ class Context:
     def _warm_lineage(self) -> Any:
         """Column lineage computed into its cache beside a run's builds (a thread), when
         the run's OpenLineage events will read it; None otherwise."""
+        from steward.sql.parse import keep_trees
+
         if not self.project.spec.openlineage.enabled:
+            keep_trees(False)
             return None
         try:
             from steward.catalog.lineage import warm_lineage
         except ImportError:
+            keep_trees(False)
             return None
         return warm_lineage(self.project, self._current_schemas())
 

@@ -207,3 +207,35 @@ def test_lineage_warmed_beside_a_run_leaves_nothing_to_compute(people: Path) -> 
     assert not t.is_alive()
     g = build_lineage(project, {"raw.people": ["id", "email", "country", "signup"]})
     assert g.computed == 0 and g.facts
+
+
+def test_a_run_parses_each_model_once_for_load_lineage_and_openlineage(
+        starter: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first run of a project parses each SQL model once: the load's tree is handed
+    to the lineage computed beside the builds, whose facts OpenLineage's events use."""
+    import sqlglot
+
+    from steward.context import Context
+
+    parsed: list[str] = []
+    real_parse, real_one = sqlglot.parse, sqlglot.parse_one
+
+    def parse(sql: str, *a, **kw):
+        parsed.append(sql)
+        return real_parse(sql, *a, **kw)
+
+    def parse_one(sql: str, *a, **kw):
+        parsed.append(sql)
+        return real_one(sql, *a, **kw)
+
+    monkeypatch.setattr(sqlglot, "parse", parse)
+    monkeypatch.setattr(sqlglot, "parse_one", parse_one)
+    ctx = Context(starter)
+    result = ctx.run()
+    assert result.ok
+    codes = [p.code for p in ctx.project.products.values() if p.kind == "sql"]
+    assert codes
+    for code in codes:
+        assert parsed.count(code) == 1, code
+    events = (starter / ".steward" / "openlineage").glob("*.ndjson")
+    assert any(f.stat().st_size for f in events)

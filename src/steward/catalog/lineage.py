@@ -123,8 +123,11 @@ def build_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None 
 def _parse(p: Product) -> Any:
     import sqlglot
 
-    from steward.sql.parse import DIALECT
+    from steward.sql.parse import DIALECT, take_tree
 
+    tree = take_tree(p.code)  # the load's own tree, when this process parsed it
+    if tree is not None:
+        return tree
     try:
         return sqlglot.parse_one(p.code, read=DIALECT)
     except sqlglot.errors.SqlglotError:
@@ -178,9 +181,13 @@ def warm_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None =
     def work() -> None:
         # the run reads lineage again afterwards, and reports what fails then
         from steward.core.phases import timed
+        from steward.sql.parse import keep_trees
 
-        with contextlib.suppress(Exception), timed("lineage_beside_builds"):
-            build_lineage(project, schemas, between=lambda: time.sleep(0))
+        try:
+            with contextlib.suppress(Exception), timed("lineage_beside_builds"):
+                build_lineage(project, schemas, between=lambda: time.sleep(0))
+        finally:
+            keep_trees(False)  # what the load kept and no product took
 
     t = threading.Thread(target=work, name="steward-lineage", daemon=True)
     t.start()
