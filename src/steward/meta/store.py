@@ -281,12 +281,25 @@ class Metastore:
         """:meth:`publish` for several versions, in one transaction."""
         if not items:
             return
+        rows = []
+        for version_id, fields in items:
+            row = dict(fields)
+            if "files" in row:
+                row["files_json"] = files_json(row.pop("files"))
+            if "schema" in row:
+                row["schema_json"] = _schema_json(row.pop("schema"))
+            rows.append((version_id, row))
+        keys = sorted(rows[0][1])
         with self.engine.begin() as conn:
-            for version_id, fields in items:
-                fields = dict(fields)
-                if "files" in fields:
-                    fields["files_json"] = files_json(fields.pop("files"))
-                self.update_version(version_id, conn, status="published", **fields)
+            if all(sorted(r) == keys for _, r in rows):  # one statement, many rows
+                stmt = t.versions.update().where(
+                    t.versions.c.id == sa.bindparam("_version_id")).values(
+                    status="published", **{k: sa.bindparam(f"_{k}") for k in keys})
+                conn.execute(stmt, [{"_version_id": vid, **{f"_{k}": v for k, v in r.items()}}
+                                    for vid, r in rows])
+                return
+            for version_id, row in rows:
+                self.update_version(version_id, conn, status="published", **row)
 
     def mark_damaged(self, version_id: str, problem: str) -> bool:
         """Mark a published version damaged (never kept, reused or read again)."""
