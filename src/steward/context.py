@@ -213,7 +213,9 @@ class Context:
         """
         from steward.run.lock import ProjectLock
         from steward.run.planner import selected
+        from steward.sql.parse import keep_trees
 
+        keep_trees("project" not in self.__dict__)  # for the lineage beside the builds
         env = self.env_name(env)
         self.git.start()  # git status on a thread, while the project loads and plans
         self.refuse_protected(env, "steward run")
@@ -243,11 +245,15 @@ class Context:
             from steward.run.changes import prepare_run
 
             selection = " ".join(select) + (f" --exclude {' '.join(exclude)}" if exclude else "")
+            warm = self._warm_lineage()
             result = runner.run(
                 lambda **kw: self.plan_build(select, exclude, env, full_refresh, **kw),
                 env, chosen, selection.strip() or None, workers,
                 lambda plan: prepare_run(self.metastore, self.project, plan),
                 full_refresh=full_refresh)
+            if warm is not None:
+                with timed("lineage"):
+                    warm.join()  # its cache is what the events below read
             if any(st.status in ("built", "failed") for st in result.steps):
                 with timed("openlineage"):
                     self.emit_openlineage(result.run_id, keep=False)
@@ -384,7 +390,8 @@ class Context:
         return propagated_classifications(self.project, self._current_schemas())
 
     def column_lineage(self) -> Any:
-        """(product -> column -> input edges, product -> lineage level), or None."""
+        """(product -> column -> input edges, product -> lineage level, product -> SQL
+        facts), or None."""
         try:
             from steward.catalog.lineage import build_lineage
         except ImportError:
@@ -394,7 +401,22 @@ class Context:
         with timed("lineage"):
             g = build_lineage(self.project, self._current_schemas())
         return ({n: dict(pl.columns) for n, pl in g.products.items()},
-                {n: pl.level for n, pl in g.products.items()})
+                {n: pl.level for n, pl in g.products.items()}, g.facts)
+
+    def _warm_lineage(self) -> Any:
+        """Column lineage computed into its cache beside a run's builds (a thread), when
+        the run's OpenLineage events will read it; None otherwise."""
+        from steward.sql.parse import keep_trees
+
+        if not self.project.spec.openlineage.enabled:
+            keep_trees(False)
+            return None
+        try:
+            from steward.catalog.lineage import warm_lineage
+        except ImportError:
+            keep_trees(False)
+            return None
+        return warm_lineage(self.project, self._current_schemas())
 
     def _current_schemas(self) -> dict[str, list[str]]:
         return {n: [c.name for c in v.schema] for n, v in self.current().items() if v.schema}

@@ -170,3 +170,72 @@ def test_views_in_every_format(people: Path) -> None:
     assert [b for _, b, _ in one.edges] == ["staging.people.contact"]
     up = walk(project, g, "marts.mailing", None, "upstream", None)
     assert ("raw.people", "staging.people", "input") in up.edges
+
+
+def test_one_parse_gives_lineage_and_the_facts_openlineage_adds(people: Path) -> None:
+    """A SQL product's facts (aggregates, clause columns) come from the lineage pass's
+    own parse, are cached with its lineage, and equal those of a separate parse."""
+    from steward.sql.facts import sql_facts
+
+    project = load_project(str(people), hash_sources=False)
+    first = build_lineage(project)
+    sql = [n for n, p in project.products.items() if p.kind == "sql"]
+    assert sql and set(first.facts) == set(sql)
+    for n in sql:
+        p = project.products[n]
+        assert first.facts[n] == sql_facts(p.code, tuple(p.inputs)), n
+    assert "people" in first.facts["marts.stats"].aggregated
+    again = build_lineage(load_project(str(people), hash_sources=False))
+    assert again.computed == 0 and again.facts == first.facts
+    # the same normal form in other words (case): lineage cached, facts of the new text
+    put(people, "models/marts/stats.sql",
+        "SELECT country, COUNT(*) AS People, count(DISTINCT contact) AS contacts\n"
+        "FROM staging.people GROUP BY country\n")
+    third = build_lineage(load_project(str(people), hash_sources=False))
+    assert third.computed == 0
+    assert "People".lower() in third.facts["marts.stats"].aggregated
+    p = load_project(str(people), hash_sources=False).products["marts.stats"]
+    assert third.facts["marts.stats"] == sql_facts(p.code, tuple(p.inputs))
+
+
+def test_lineage_warmed_beside_a_run_leaves_nothing_to_compute(people: Path) -> None:
+    from steward.catalog.lineage import warm_lineage
+
+    project = load_project(str(people), hash_sources=False)
+    t = warm_lineage(project, {"raw.people": ["id", "email", "country", "signup"]})
+    t.join(timeout=60)
+    assert not t.is_alive()
+    g = build_lineage(project, {"raw.people": ["id", "email", "country", "signup"]})
+    assert g.computed == 0 and g.facts
+
+
+def test_a_run_parses_each_model_once_for_load_lineage_and_openlineage(
+        starter: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first run of a project parses each SQL model once: the load's tree is handed
+    to the lineage computed beside the builds, whose facts OpenLineage's events use."""
+    import sqlglot
+
+    from steward.context import Context
+
+    parsed: list[str] = []
+    real_parse, real_one = sqlglot.parse, sqlglot.parse_one
+
+    def parse(sql: str, *a, **kw):
+        parsed.append(sql)
+        return real_parse(sql, *a, **kw)
+
+    def parse_one(sql: str, *a, **kw):
+        parsed.append(sql)
+        return real_one(sql, *a, **kw)
+
+    monkeypatch.setattr(sqlglot, "parse", parse)
+    monkeypatch.setattr(sqlglot, "parse_one", parse_one)
+    ctx = Context(starter)
+    result = ctx.run()
+    assert result.ok
+    codes = [p.code for p in ctx.project.products.values() if p.kind == "sql"]
+    assert codes
+    for code in codes:
+        assert parsed.count(code) == 1, code
+    events = (starter / ".steward" / "openlineage").glob("*.ndjson")
+    assert any(f.stat().st_size for f in events)

@@ -133,3 +133,29 @@ def test_results_are_stored_with_the_quality_gates_and_feed_the_pass_rate(starte
     rates = [p.value for p in profs.metrics("staging.orders", "check_pass_rate")]
     assert rates[0] == 1.0  # the first version: drift skipped, the rest passed
     assert rates[1] == sum(r.status == "pass" for r in results) / len(results) < 1.0
+
+
+def test_the_pii_gate_and_the_profile_share_one_read_of_a_small_version(starter: Path,
+                                                                         monkeypatch):
+    """A small new version is read from Parquet once per build: by the PII gate, whose
+    table the published profile reuses (and releases)."""
+    import pyarrow.parquet as pq
+
+    reads: list[str] = []
+    real = pq.ParquetFile.read
+
+    def counted(self, *a, **kw):
+        reads.append(str(self.metadata.num_rows))
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(pq.ParquetFile, "read", counted)
+    ctx = Context(starter)
+    result = ctx.run()
+    assert result.ok
+    built = [s for s in result.steps if s.status == "built"]
+    assert built and len(reads) == len(built)  # one read per version, not two
+    for s in built:
+        prof = ctx.metastore.version(s.version_id)
+        stored = mp.load_profile(ctx.metastore, prof.id)
+        assert stored is not None and stored["engine"] == "arrow"
+        assert stored["rows"] == prof.row_count

@@ -269,3 +269,34 @@ def test_integer_aggregates_stay_integers(starter):
     [row] = ctx.sql("select * from marts.counts").to_pylist()
     assert (row["big"], row["ids"], row["n"]) == (3, 10, 4)
     assert row["huge"] == 10 * 9223372036854775807  # exact, past 2^63
+
+
+def test_every_function_that_widens_integers_is_described_first():
+    """A build skips DuckDB's DESCRIBE only when nothing in the query can make a 128-bit
+    integer: every DuckDB function returning one for narrower arguments is caught."""
+    import duckdb
+
+    from steward.engine.duckdb_text import may_be_wide
+
+    con = duckdb.connect()
+    rows = con.execute("select function_name, parameter_types from duckdb_functions() "
+                       "where return_type in ('HUGEINT', 'UHUGEINT')").fetchall()
+    widening = {name for name, params in rows if name.isidentifier()
+                and not name.startswith("__")
+                and not any(p in ("HUGEINT", "UHUGEINT") for p in params)}
+    assert {"sum", "count_if", "factorial"} <= widening
+    for name in sorted(widening):
+        assert may_be_wide(f"select {name.upper()}(a) as x from t"), name
+    assert may_be_wide("select 99999999999999999999 as big")
+    assert may_be_wide("select a::HUGEINT as a from t")
+    assert may_be_wide("select list_aggregate(l, 'sum') as s from t")
+    assert not may_be_wide("select id, upper(grp) as grp, amount * 2 as amount from t")
+
+
+def test_a_projection_is_built_without_describing_it_first(starter):
+    write(starter, "models/marts/plain.sql",
+          "select order_id, amount * 2 as twice from staging.orders\n")
+    ctx = Context(starter)
+    assert ctx.run().ok
+    types = {c.name: c.type for c in ctx.current()["marts.plain"].schema}
+    assert types["order_id"] in ("INTEGER", "BIGINT") and "twice" in types

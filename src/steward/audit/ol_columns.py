@@ -13,140 +13,25 @@ shape the whole dataset without flowing into a column.
   indirect inputs.
 
 The output columns' direct inputs come from the catalog's lineage
-(:mod:`steward.catalog.sqllineage`); this module adds what sqlglot's syntax tree tells
-about aggregates and clauses. It never raises: a query it cannot read gets no indirect
-lineage.
+(:mod:`steward.catalog.sqllineage`); the facts of the syntax tree about aggregates and
+clauses (:mod:`steward.sql.facts`) come with it, computed on the tree the lineage pass
+parsed. It never raises: a query it cannot read gets no indirect lineage.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-# subtypes of indirect lineage, in the order they are listed
-INDIRECT = ("JOIN", "FILTER", "GROUP_BY", "SORT", "WINDOW")
-
-
-@dataclass(frozen=True)
-class SqlFacts:
-    # output columns (lower case) computed by an aggregate function
-    aggregated: frozenset[str] = frozenset()
-    # output columns (lower case) that are an aggregate reading no column (count(*))
-    columnless: frozenset[str] = frozenset()
-    # (input product, input column, subtype), sorted
-    indirect: tuple[tuple[str, str, str], ...] = ()
-    # per input (product, column), the output columns reading it inside an aggregate
-    in_aggregate: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+from steward.sql.facts import INDIRECT, SqlFacts, facts_of
+from steward.sql.facts import sql_facts as _parse_facts
 
 
 @functools.lru_cache(maxsize=4096)
 def sql_facts(sql: str, inputs: tuple[str, ...], dialect: str = "duckdb") -> SqlFacts:
-    """The facts of product SQL ``sql`` reading products ``inputs``."""
-    try:
-        return _facts(sql, inputs, dialect)
-    except Exception:  # sqlglot raises many kinds; lineage is best effort
-        return SqlFacts()
-
-
-def _facts(sql: str, inputs: tuple[str, ...], dialect: str) -> SqlFacts:
-    import sqlglot
-    from sqlglot import exp
-    from sqlglot.optimizer.scope import Scope, traverse_scope
-
-    tree = sqlglot.parse_one(sql, read=dialect)
-    by_name = {i.lower(): i for i in inputs}
-    short: dict[str, list[str]] = {}
-    for i in inputs:
-        short.setdefault(i.split(".", 1)[-1].lower(), []).append(i)
-
-    def product_of(t: exp.Table) -> str | None:
-        written = (f"{t.db}.{t.name}" if t.db else t.name).lower()
-        hit = by_name.get(written)
-        if hit is None and not t.db and len(short.get(written, [])) == 1:
-            hit = short[written][0]
-        return hit
-
-    def resolve(scope: Scope, table: str, column: str, depth: int = 0
-                ) -> list[tuple[str, str]]:
-        """The input (product, column) pairs a column of ``scope`` stands for."""
-        if depth > 20:
-            return []
-        sources = scope.sources
-        if table:
-            src = sources.get(table)
-            cands = [src] if src is not None else []
-        else:
-            cands = list(sources.values())
-        out: list[tuple[str, str]] = []
-        for src in cands:
-            if isinstance(src, exp.Table):
-                prod = product_of(src)
-                if prod is not None and (table or len(cands) == 1):
-                    out.append((prod, column))
-            elif isinstance(src, Scope) and isinstance(src.expression, exp.Select):
-                for proj in src.expression.selects:
-                    if proj.alias_or_name.lower() == column.lower() and not isinstance(
-                            proj, exp.Star):
-                        for c in proj.find_all(exp.Column):
-                            out += resolve(src, c.table, c.name, depth + 1)
-                        break
-                    if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column)
-                                                      and proj.is_star):
-                        out += resolve(src, "", column, depth + 1)
-                        break
-        return out
-
-    indirect: set[tuple[str, str, str]] = set()
-    for scope in traverse_scope(tree):
-        select = scope.expression
-        if not isinstance(select, exp.Select):
-            continue
-        clauses: list[tuple[str, exp.Expression | None]] = [
-            ("FILTER", select.args.get("where")), ("FILTER", select.args.get("having")),
-            ("FILTER", select.args.get("qualify")), ("GROUP_BY", select.args.get("group")),
-            ("SORT", select.args.get("order"))]
-        for join in select.args.get("joins") or ():
-            clauses.append(("JOIN", join.args.get("on")))
-            for u in join.args.get("using") or ():
-                name = u.name
-                for src_alias in scope.sources:
-                    for prod, col in resolve(scope, src_alias, name):
-                        indirect.add((prod, col, "JOIN"))
-        for w in select.find_all(exp.Window):
-            clauses.append(("WINDOW", w.args.get("partition_by") and exp.Tuple(
-                expressions=list(w.args["partition_by"]))))
-            clauses.append(("WINDOW", w.args.get("order")))
-        for subtype, node in clauses:
-            if node is None:
-                continue
-            for c in node.find_all(exp.Column):
-                for prod, col in resolve(scope, c.table, c.name):
-                    indirect.add((prod, col, subtype))
-
-    aggregated: set[str] = set()
-    columnless: set[str] = set()
-    in_agg: set[tuple[str, str]] = set()
-    top = tree if isinstance(tree, exp.Select) else None
-    if top is not None:
-        scopes = traverse_scope(tree)
-        root = scopes[-1] if scopes else None
-        for proj in top.selects:
-            aggs = list(proj.find_all(exp.AggFunc))
-            if not aggs:
-                continue
-            out = proj.alias_or_name.lower()
-            aggregated.add(out)
-            if not any(True for a in aggs for _ in a.find_all(exp.Column)):
-                columnless.add(out)
-            if root is not None:
-                for a in aggs:
-                    for c in a.find_all(exp.Column):
-                        for prod, col in resolve(root, c.table, c.name):
-                            in_agg.add((out, f"{prod}\0{col}".lower()))
-    return SqlFacts(frozenset(aggregated), frozenset(columnless),
-                    tuple(sorted(indirect, key=lambda t: (t[0], t[1], INDIRECT.index(t[2])))),
-                    frozenset(in_agg))
+    """The facts of product SQL ``sql`` reading products ``inputs`` (when the catalog's
+    lineage pass did not hand them over already)."""
+    return _parse_facts(sql, inputs, dialect)
 
 
 def direct_subtype(how: str, output: str, product: str, column: str, facts: SqlFacts) -> str:
@@ -172,3 +57,6 @@ def indirect_fields(facts: SqlFacts, namespace: str,
     return [{"namespace": namespace, "name": prod, "field": col,
              "transformations": [{"type": "INDIRECT", "subtype": s} for s in subs]}
             for (prod, col), subs in sorted(grouped.items())]
+
+
+__all__ = ["INDIRECT", "SqlFacts", "direct_subtype", "facts_of", "indirect_fields", "sql_facts"]

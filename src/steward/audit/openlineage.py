@@ -130,12 +130,15 @@ class EventBuilder:
 
     def __init__(self, project: Project, metastore: Metastore, namespace: str,
                  column_lineage: ColumnLineage | None = None,
-                 lineage_level: Mapping[str, str] | None = None):
+                 lineage_level: Mapping[str, str] | None = None,
+                 facts: Mapping[str, SqlFacts] | None = None):
         self.project = project
         self.ms = metastore
         self.ns = namespace
         self.column_lineage = column_lineage or {}
         self.lineage_level = lineage_level or {}
+        # each SQL product's facts, from the lineage pass's parse (else parsed here)
+        self.facts = facts or {}
         self._versions: dict[str, Version] = {}
         self._checks: dict[str, list[Any]] = {}
         self._profiles: dict[str, dict[str, Any]] = {}
@@ -270,8 +273,10 @@ class EventBuilder:
             return {"namespace": ns, "name": up, "field": col, "transformations": []}
 
         known = self.column_lineage.get(product.name)
-        facts = (sql_facts(product.code, tuple(product.inputs))
-                 if product.kind == "sql" and product.code else SqlFacts())
+        facts = self.facts.get(product.name)
+        if facts is None:
+            facts = (sql_facts(product.code, tuple(product.inputs))
+                     if product.kind == "sql" and product.code else SqlFacts())
         fields: dict[str, Any] = {}
         if known and self.lineage_level.get(product.name, "column") == "column":
             for col in outputs:
@@ -561,8 +566,8 @@ class Emitter:
 
 
 def emit_run(project: Project, metastore: Metastore, root: str, run_id: str,
-             column_lineage: Callable[[], tuple[ColumnLineage, Mapping[str, str]] | None]
-             | None = None, keep: bool = True) -> tuple[list[Any], list[str]]:
+             column_lineage: Callable[[], tuple[Any, ...] | None] | None = None,
+             keep: bool = True) -> tuple[list[Any], list[str]]:
     """Build and send the events of recorded run ``run_id``; returns (events, problems).
 
     With ``keep=False`` each event is written and dropped (the list returned is empty).
@@ -580,8 +585,10 @@ def emit_run(project: Project, metastore: Metastore, root: str, run_id: str,
             cl = column_lineage()
         except Exception:  # lineage is best effort: fall back to table level
             cl = None
+    # (columns, levels) or (columns, levels, facts): see Context.column_lineage
     builder = EventBuilder(project, metastore, spec.namespace or project.name,
-                           cl[0] if cl else None, cl[1] if cl else None)
+                           cl[0] if cl else None, cl[1] if cl else None,
+                           cl[2] if cl and len(cl) > 2 else None)
     events: list[Any] = []
     with _no_gc():  # one pause for building and writing (see _no_gc)
         problems = Emitter(spec, root).emit(builder.iter_events(run, steps),

@@ -19,6 +19,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from steward.sql.parse import DIALECT
 
@@ -366,23 +367,44 @@ def sample_sql(files: Sequence[str], columns: Sequence[str], rows: int = SAMPLE_
 
 
 def sample_columns(engine: object, files: Sequence[str], columns: Sequence[str],
-                   rows: int = SAMPLE_ROWS, row_count: int | None = None
-                   ) -> dict[str, list[object]]:
+                   rows: int = SAMPLE_ROWS, row_count: int | None = None,
+                   table: Any = None) -> dict[str, list[object]]:
     """Up to ``rows`` sampled values per column.
 
     A version of at most ``rows`` rows (``row_count`` when the caller knows it, else the
     Parquet footers) is read whole with pyarrow: a reservoir sample of it would return
     every row anyway, and a footer read beats a DuckDB query for a small file. Larger
-    versions are sampled inside the engine in one scan.
+    versions are sampled inside the engine in one scan. ``table``: the version's data as
+    an Arrow table when a caller already read it (then no file is read here).
     """
     if not files or not columns:
         return {}
+    if table is not None and table.num_rows <= rows:
+        got = _string_values(table, columns)
+        if got is not None:
+            return got
     if row_count is None or row_count <= rows:
         small = read_small(files, columns, rows)
         if small is not None:
             return small
     got = engine.rows(sample_sql(files, columns, rows))  # type: ignore[attr-defined]
     return {c: [r[i] for r in got] for i, c in enumerate(columns)}
+
+
+def _string_values(table: Any, columns: Sequence[str]) -> dict[str, list[object]] | None:
+    """Every value of ``columns`` of an Arrow table, or None unless they are all text."""
+    import pyarrow as pa
+
+    out: dict[str, list[object]] = {}
+    try:
+        for c in columns:
+            col = table.column(c)
+            if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+                return None  # e.g. binary: the engine decides how such values read
+            out[c] = col.to_pylist()
+    except (KeyError, pa.ArrowException):
+        return None
+    return out
 
 
 def read_small(files: Sequence[str], columns: Sequence[str],

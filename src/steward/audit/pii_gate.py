@@ -35,6 +35,7 @@ from steward.core.errors import CheckFailed
 from steward.core.model import Product
 from steward.meta import audit as q
 from steward.meta.store import Metastore
+from steward.profile.small import shared_table
 from steward.run.executor import Candidate
 
 # (product, column) -> (classes, via), as steward.catalog.lineage.propagated_classifications
@@ -135,8 +136,11 @@ class PiiGate:
         columns = string_columns(c.result.schema)
         if not columns:
             return  # no text, nothing to classify: the run's row covers this version
+        rows = c.result.rows
+        # a small version is read whole once, here, and its profile reuses the table
+        table = shared_table(c, c.files, rows) if rows <= self.sample_rows else None
         detections = classify_sample(sample_columns(self.engine, c.files, columns,
-                                                    self.sample_rows, c.result.rows))
+                                                    self.sample_rows, rows, table))
         if not detections:
             return
         q.record_detections(self.ms, c.version_id, c.product.name,

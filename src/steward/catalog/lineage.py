@@ -5,13 +5,22 @@ Lineage is computed product by product in DAG order, because a product's known c
 product's result is cached in ``.steward/cache/lineage.json`` under a key made of its
 normalised code and its inputs' known columns, so an unchanged product is never parsed
 again; a change upstream that alters no column list does not invalidate it either.
+
+A SQL product's query is parsed once here for both its column lineage and the facts
+OpenLineage's facet adds (:mod:`steward.sql.facts`: aggregates, the columns clauses
+read), which are cached beside it. A run computes this while its products build
+(:func:`warm_lineage`, on a thread of its own), so the OpenLineage events written after
+the builds find every unchanged and most new products in the cache.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +28,9 @@ from steward.catalog.sqllineage import How, ProductLineage, sql_lineage
 from steward.core.fingerprint import digest
 from steward.core.graph import Dag
 from steward.core.model import Product, Project
+from steward.sql.facts import SqlFacts, facts_of
 
-LINEAGE_VERSION = 1
+LINEAGE_VERSION = 2
 CACHE_FILE = os.path.join(".steward", "cache", "lineage.json")
 
 Classified = dict[tuple[str, str], tuple[tuple[str, ...], str | None]]
@@ -33,6 +43,8 @@ class LineageGraph:
     products: dict[str, ProductLineage]
     columns: dict[str, tuple[str, ...] | None]
     computed: int = 0  # products analysed in this call (the rest came from the cache)
+    # a SQL product's facts (aggregates, the columns its clauses read), from its tree
+    facts: dict[str, SqlFacts] = field(default_factory=dict)
     _down: dict[tuple[str, str], list[tuple[str, str, How]]] | None = field(default=None,
                                                                             repr=False)
 
@@ -54,7 +66,8 @@ class LineageGraph:
 
 
 def build_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None = None,
-                  cache_path: str | None = None, use_cache: bool = True) -> LineageGraph:
+                  cache_path: str | None = None, use_cache: bool = True,
+                  between: Callable[[], None] | None = None) -> LineageGraph:
     """Column lineage for every product of ``project``.
 
     Args:
@@ -63,6 +76,8 @@ def build_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None 
             known; they make lineage through ``SELECT *`` and Python products exact.
         cache_path: where the cache lives (default ``.steward/cache/lineage.json``).
         use_cache: False to recompute everything (the cache is still rewritten).
+        between: called after each product analysed (a thread running beside the
+            builds lets them take the interpreter there).
     """
     stored = {k: tuple(v) for k, v in (schemas or {}).items()}
     path = cache_path or os.path.join(project.root, CACHE_FILE)
@@ -70,27 +85,80 @@ def build_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None 
     order = Dag.build({n: p.inputs for n, p in project.products.items()}).topological()
     graph = LineageGraph({}, {})
     fresh: dict[str, Any] = {}
+    refreshed = False  # facts computed again for a product whose lineage was cached
     for name in order:
         p = project.products[name]
         in_cols = {i: graph.columns.get(i) for i in p.inputs}
         key = _key(p, in_cols, stored.get(name))
         hit = cache.get(name)
+        code = digest(p.code) if p.kind == "sql" and p.code else None
+        facts: SqlFacts | None = None
         if hit is not None and hit.get("key") == key:
             pl = ProductLineage.from_json(name, hit["lineage"])
+            fresh[name] = hit
+            if code is not None:
+                if hit.get("code") == code and hit.get("facts") is not None:
+                    facts = SqlFacts.from_json(hit["facts"])
+                else:  # same normal form, other text (case, comments): facts again
+                    facts = _facts(p)
+                    refreshed = True
+                    fresh[name] = {**hit, "code": code, "facts": facts.to_json()}
         else:
-            pl = _analyse(p, in_cols, stored.get(name), project)
+            pl, facts = _analyse(p, in_cols, stored.get(name), project)
             graph.computed += 1
-        fresh[name] = {"key": key, "lineage": pl.to_json()}
+            if between is not None:
+                between()
+            fresh[name] = {"key": key, "lineage": pl.to_json()}
+            if facts is not None:
+                fresh[name].update(code=code, facts=facts.to_json())
+        if facts is not None:
+            graph.facts[name] = facts
         graph.products[name] = pl
         graph.columns[name] = _known_columns(p, pl, stored.get(name))
-    if graph.computed or set(cache) != set(fresh):
+    if graph.computed or refreshed or set(cache) != set(fresh):
         _write_cache(path, fresh)
     return graph
 
 
+def _parse(p: Product) -> Any:
+    import sqlglot
+
+    from steward.sql.parse import DIALECT, take_tree
+
+    tree = take_tree(p.code)  # the load's own tree, when this process parsed it
+    if tree is not None:
+        return tree
+    try:
+        return sqlglot.parse_one(p.code, read=DIALECT)
+    except sqlglot.errors.SqlglotError:
+        return None  # sql_lineage parses again to say why
+
+
+def _facts(p: Product, tree: Any = None) -> SqlFacts:
+    """The facts of a SQL product's tree (read before lineage qualifies it in place)."""
+    tree = tree if tree is not None else _parse(p)
+    if tree is None:
+        return SqlFacts()
+    try:
+        return facts_of(tree, p.inputs)
+    except Exception:  # sqlglot raises many kinds; these facts are best effort
+        return SqlFacts()
+
+
 def _analyse(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
              stored: tuple[str, ...] | None, project: Project | None = None
-             ) -> ProductLineage:
+             ) -> tuple[ProductLineage, SqlFacts | None]:
+    """A product's lineage and, for SQL, its facts: from one parse of its code."""
+    if p.kind == "sql" and p.code:
+        tree = _parse(p)
+        facts = _facts(p, tree)
+        return sql_lineage(p.name, p.code, p.inputs, inputs, tree=tree), facts
+    return _analyse_other(p, inputs, stored, project), None
+
+
+def _analyse_other(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
+                   stored: tuple[str, ...] | None, project: Project | None = None
+                   ) -> ProductLineage:
     if p.is_source:
         return ProductLineage(p.name, "source", stored or tuple(p.spec.columns) or None)
     if p.kind == "sql":
@@ -157,6 +225,28 @@ def _model_lineage(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
     return ProductLineage(p.name, "column", tuple(outputs), cols)
 
 
+def warm_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None = None
+                 ) -> threading.Thread:
+    """Start computing the project's lineage (and facts) into the cache on a thread of
+    its own, yielding the interpreter after each product it analyses; join the thread
+    before reading the lineage. Never raises: a failure only leaves the cache colder."""
+
+    def work() -> None:
+        # the run reads lineage again afterwards, and reports what fails then
+        from steward.core.phases import timed
+        from steward.sql.parse import keep_trees
+
+        try:
+            with contextlib.suppress(Exception), timed("lineage_beside_builds"):
+                build_lineage(project, schemas, between=lambda: time.sleep(0))
+        finally:
+            keep_trees(False)  # what the load kept and no product took
+
+    t = threading.Thread(target=work, name="steward-lineage", daemon=True)
+    t.start()
+    return t
+
+
 def _known_columns(p: Product, pl: ProductLineage,
                    stored: tuple[str, ...] | None) -> tuple[str, ...] | None:
     if p.kind in ("sql", "model") and pl.level == "column" and pl.outputs is not None:
@@ -191,7 +281,7 @@ def _read_cache(path: str) -> dict[str, Any]:
 def _write_cache(path: str, products: dict[str, Any]) -> None:
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
         with open(tmp, "w") as f:
             json.dump({"version": LINEAGE_VERSION, "products": products}, f)
         os.replace(tmp, path)

@@ -52,7 +52,8 @@ class ProductLineage:
 
 
 def sql_lineage(product: str, sql: str, inputs: Sequence[str],
-                schemas: Mapping[str, Sequence[str] | None]) -> ProductLineage:
+                schemas: Mapping[str, Sequence[str] | None], tree: Any = None
+                ) -> ProductLineage:
     """Trace each output column of ``sql`` to columns of ``inputs``.
 
     Args:
@@ -60,16 +61,19 @@ def sql_lineage(product: str, sql: str, inputs: Sequence[str],
         sql: its SELECT statement (DuckDB dialect).
         inputs: the upstream products it reads, as the loader resolved them.
         schemas: input product -> its known columns, or None when unknown.
+        tree: ``sql`` already parsed (it may be changed: qualified in place).
     """
     import sqlglot
     from sqlglot import exp
 
     from steward.sql.parse import DIALECT
 
-    try:
-        tree = sqlglot.parse_one(sql, read=DIALECT)
-    except sqlglot.errors.SqlglotError as e:
-        return ProductLineage(product, "table", reason=f"sqlglot cannot parse the SQL: {e}")
+    if tree is None:
+        try:
+            tree = sqlglot.parse_one(sql, read=DIALECT)
+        except sqlglot.errors.SqlglotError as e:
+            return ProductLineage(product, "table",
+                                  reason=f"sqlglot cannot parse the SQL: {e}")
     # Table functions (a UDF, read_csv(...)) hide their columns from any analysis.
     for t in tree.find_all(exp.Table):
         if isinstance(t.this, exp.Func):

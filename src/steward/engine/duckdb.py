@@ -35,6 +35,7 @@ from steward.engine.duckdb_text import (
     clean_error,
     ident,
     lit,
+    may_be_wide,
     query_error,
     setting_problems,
     sql_list,
@@ -187,7 +188,7 @@ class DuckDBEngine(FileSources):
                    ) -> BuildResult:
         sql = self._sql_of(product, inputs)
         try:
-            rows = self._copy_integers(sql, out)
+            rows = self._copy_integers(sql, out, product.code)
         except duckdb.Error as e:
             raise BuildError(clean_error(e, product.file)) from None
         return self._result(out, rows)
@@ -220,14 +221,18 @@ class DuckDBEngine(FileSources):
             sql = rewrite_references(product.code, mapping)
         return sql
 
-    def _copy_integers(self, sql: str, out: str) -> int:
+    def _copy_integers(self, sql: str, out: str, code: str | None = None) -> int:
         """COPY a query, keeping its 128-bit integers integers.
 
         DuckDB types ``sum`` of integers and ``count_if`` as HUGEINT, which Parquet has no
         type for: written as it is, it becomes a DOUBLE (8255.0, and inexact past 2^53).
         Such columns are written as BIGINT, or, when a value does not fit in 64 bits,
-        as DECIMAL(38,0).
+        as DECIMAL(38,0). ``code``: the product's own text (before its inputs' files were
+        spliced in); when nothing in it can make such a column (:func:`may_be_wide`), the
+        query is copied without asking DuckDB for its types first.
         """
+        if code is not None and not may_be_wide(code):
+            return self._copy(sql, out)
         cur = self.connection()
         cols = cur.execute(f"DESCRIBE (\n{sql}\n)").fetchall()
         wide = [str(c[0]) for c in cols if str(c[1]) in ("HUGEINT", "UHUGEINT")]

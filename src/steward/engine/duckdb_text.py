@@ -140,3 +140,19 @@ def clean_error(e: Exception, file: str | None, where: str | None = None) -> str
     more = next((ln for ln in lines[1:] if "LINE" in ln or "Candidate" in ln), "")
     prefix = f"{file}: " if file else (f"{where}: " if where else "")
     return f"{prefix}{head}" + (f" ({more.strip()})" if more else "")
+
+
+# What can make a 128-bit integer out of columns that are not: DuckDB's functions that
+# return HUGEINT or UHUGEINT for narrower arguments (``sum``, ``count_if``, ``factorial``,
+# ``md5_number``, ``binom``...; list functions that aggregate), the type names, and
+# integer literals past 64 bits. Products read Parquet, which has no 128-bit integer.
+_WIDE_WORDS = ("sum", "count_if", "countif", "factorial", "md5_number", "binom", "hugeint",
+               "int128", "list_", "array_", "aggr", "reduce", "apply", "->")
+_BIG_LITERAL = re.compile(r"\d{19}")
+
+
+def may_be_wide(code: str) -> bool:
+    """Whether a query's text could produce a HUGEINT/UHUGEINT column (conservative: a
+    false answer is certain; a true one costs a DESCRIBE before the build)."""
+    low = code.lower()
+    return any(w in low for w in _WIDE_WORDS) or _BIG_LITERAL.search(low) is not None

@@ -154,6 +154,12 @@ class Metastore:
         with self.engine.begin() as c:
             c.execute(t.versions.insert(), row)
 
+    def insert_versions(self, versions: Sequence[Version]) -> None:
+        """Insert several version rows in one transaction (a run's wave of builds)."""
+        if versions:
+            with self.engine.begin() as c:
+                c.execute(t.versions.insert(), [_version_row(v) for v in versions])
+
     def update_version(self, version_id: str, conn: sa.Connection | None = None,
                        **fields: Any) -> None:
         if "schema" in fields:
@@ -269,10 +275,31 @@ class Metastore:
     def publish(self, version_id: str, **fields: Any) -> None:
         """Mark a built version published (no environment points at it yet: a run moves
         its pointers together when it ends)."""
-        if "files" in fields:
-            fields["files_json"] = files_json(fields.pop("files"))
+        self.publish_many([(version_id, fields)])
+
+    def publish_many(self, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """:meth:`publish` for several versions, in one transaction."""
+        if not items:
+            return
+        rows = []
+        for version_id, fields in items:
+            row = dict(fields)
+            if "files" in row:
+                row["files_json"] = files_json(row.pop("files"))
+            if "schema" in row:
+                row["schema_json"] = _schema_json(row.pop("schema"))
+            rows.append((version_id, row))
+        keys = sorted(rows[0][1])
         with self.engine.begin() as conn:
-            self.update_version(version_id, conn, status="published", **fields)
+            if all(sorted(r) == keys for _, r in rows):  # one statement, many rows
+                stmt = t.versions.update().where(
+                    t.versions.c.id == sa.bindparam("_version_id")).values(
+                    status="published", **{k: sa.bindparam(f"_{k}") for k in keys})
+                conn.execute(stmt, [{"_version_id": vid, **{f"_{k}": v for k, v in r.items()}}
+                                    for vid, r in rows])
+                return
+            for version_id, row in rows:
+                self.update_version(version_id, conn, status="published", **row)
 
     def mark_damaged(self, version_id: str, problem: str) -> bool:
         """Mark a published version damaged (never kept, reused or read again)."""

@@ -151,7 +151,8 @@ def _jsonable(v: Any) -> Any:
 def compute_profile(engine: Any, files: Sequence[str], *, bins: int = BINS, top_k: int = TOP_K,
                     byte_size: int | None = None,
                     schema: Sequence[tuple[str, str]] | None = None,
-                    rows: int | None = None, method: str = "auto") -> dict[str, Any]:
+                    rows: int | None = None, method: str = "auto",
+                    table: Any = None) -> dict[str, Any]:
     """Profile the Parquet ``files`` of one version.
 
     A version of at most ``steward.profile.small.SMALL_ROWS`` rows is profiled in
@@ -173,6 +174,8 @@ def compute_profile(engine: Any, files: Sequence[str], *, bins: int = BINS, top_
             not opened to count it).
         method: ``auto`` (by size), ``duckdb`` or ``arrow`` (in process whatever the
             size; DuckDB still for unsupported types).
+        table: the version's data as an Arrow table, when a caller already read it
+            (the in-process path then reads no file).
 
     Returns:
         A JSON-ready dict: ``rows``, ``bytes``, ``column_count``, ``columns`` (name ->
@@ -191,7 +194,8 @@ def compute_profile(engine: Any, files: Sequence[str], *, bins: int = BINS, top_
         from steward.profile.small import SMALL_ROWS, small_profile
 
         in_process = small_profile(files, schema, bins=bins, top_k=top_k, rows=rows,
-                                  max_rows=SMALL_ROWS if method == "auto" else None)
+                                  max_rows=SMALL_ROWS if method == "auto" else None,
+                                  table=table)
         if in_process is not None:
             n, used, small_cols = in_process
             return {"format": PROFILE_FORMAT, "rows": n, "bytes": byte_size,

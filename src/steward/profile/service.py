@@ -93,15 +93,17 @@ class Profiles:
 
     # -- computing and storing -----------------------------------------------------
     def compute(self, files: list[str], byte_size: int | None = None,
-                schema: Any = None, rows: int | None = None) -> dict[str, Any]:
+                schema: Any = None, rows: int | None = None, table: Any = None
+                ) -> dict[str, Any]:
         """Profile ``files``: in process when small (see :func:`compute_profile`).
 
         ``schema`` (columns with ``name`` and ``type``) and ``rows`` are the version's
-        when known; they save a query or a look at the Parquet footers.
+        when known; they save a query or a look at the Parquet footers. ``table``: its
+        data, when a hook already read it (:func:`steward.profile.small.shared_table`).
         """
         cols = [(c.name, c.type) for c in schema] if schema else None
         return compute_profile(self.engine, files, byte_size=byte_size,
-                               schema=cols, rows=rows)
+                               schema=cols, rows=rows, table=table)
 
     def of_version(self, version: Version, compute: bool = True) -> dict[str, Any] | None:
         """The stored profile of ``version``; computed and stored first when missing."""
@@ -219,8 +221,12 @@ class ProfileOnPublish:
     def __call__(self, candidate: Any, version: Version) -> None:
         prof = getattr(candidate, "profile", None)
         if prof is None:
+            # the data the PII gate read before publication, when small: no second read
             prof = self.profiles.compute(self.profiles.store.data_files(version.path),
-                                         version.bytes, version.schema, version.row_count)
+                                         version.bytes, version.schema, version.row_count,
+                                         table=getattr(candidate, "table", None))
+        if hasattr(candidate, "table"):
+            candidate.table = None  # done with it: never held past this version's hooks
         elif version.bytes is not None:
             prof = {**prof, "bytes": version.bytes}
         duration = getattr(candidate, "build_seconds", None)
@@ -261,9 +267,12 @@ class ProfileGate:
         if getattr(candidate, "recheck", None) is not None:
             prof = self.profiles.of_version(candidate.recheck) or {}
         else:
+            from steward.profile.small import shared_table
+
+            rows = getattr(result, "rows", None)
             prof = self.profiles.compute(list(candidate.files),
-                                         schema=getattr(result, "schema", None),
-                                         rows=getattr(result, "rows", None))
+                                         schema=getattr(result, "schema", None), rows=rows,
+                                         table=shared_table(candidate, candidate.files, rows))
             candidate.profile = prof
         prev_prof = None
         if candidate.previous is not None and any(isinstance(c, Drift) for c in checks):

@@ -113,9 +113,20 @@ def duckdb_type(arrow_type: Any) -> str | None:
     return None
 
 
+def shared_table(holder: Any, files: Sequence[str], rows: int | None) -> Any:
+    """A new version's Arrow table when it is small (:func:`read_small` with
+    :data:`SMALL_ROWS`), read once: kept on ``holder.table`` (a build's candidate), so
+    the hooks that read the version (PII sampling, then its profile) share one read."""
+    table = getattr(holder, "table", None)
+    if table is None:
+        table = read_small(files, SMALL_ROWS, rows)
+        holder.table = table
+    return table
+
+
 def small_profile(files: Sequence[str], schema: Sequence[tuple[str, str]] | None, *,
                   bins: int, top_k: int, max_rows: int | None = SMALL_ROWS,
-                  rows: int | None = None
+                  rows: int | None = None, table: Any = None
                   ) -> tuple[int, list[tuple[str, str]], dict[str, dict[str, Any]]] | None:
     """Profile ``files`` in process when small enough and of supported types.
 
@@ -126,12 +137,14 @@ def small_profile(files: Sequence[str], schema: Sequence[tuple[str, str]] | None
         top_k: most frequent values kept for strings.
         max_rows: the largest version profiled here (None: any size).
         rows: the version's row count when known (skips reading footers of big ones).
+        table: the version's data already read (:func:`shared_table`), if it was.
 
     Returns:
         (row count, schema, column name -> statistics), or None when the caller must
         use the DuckDB path (too many rows, an unsupported type, an unreadable file).
     """
-    table = read_small(files, max_rows, rows)
+    if table is None or (max_rows is not None and table.num_rows > max_rows):
+        table = read_small(files, max_rows, rows)
     if table is None:
         return None
     if schema is None:

@@ -37,7 +37,8 @@ from steward.meta import envs as menvs
 from steward.meta.audit import AuditSink
 from steward.meta.store import Metastore
 from steward.run.console import Console, NullConsole
-from steward.run.planner import BuildPlan, _SameData
+from steward.run.moves import consistent_moves, stale
+from steward.run.planner import BuildPlan
 from steward.run.verify import Verifier
 from steward.store.base import Store
 
@@ -65,6 +66,10 @@ class Candidate:
     # CPU seconds of the process while the engine built it (with parallel workers, the
     # builds running at the same time share it: an upper bound)
     engine_cpu_s: float | None = None
+    # the new version's data as an Arrow table when it is small, read once by the first
+    # hook that needs it (PII sampling) and reused by the next (the profile); released
+    # after the published hooks
+    table: Any = None
     # the version each product a check reads has in this run (None: none)
     resolve: Callable[[str], Version | None] = lambda _n: None  # noqa: E731
     recheck: Version | None = None
@@ -97,6 +102,9 @@ class _Outcome:
     version: Version | None
     notes: list[str]
     candidate: Candidate | None = None
+    # a built version's row fields, written with the other versions that finished at
+    # the same time (one transaction) before anything is built from it
+    publish: dict[str, Any] | None = None
 
 
 class Executor:
@@ -198,25 +206,43 @@ class Executor:
             with resolved_lock:
                 return resolved.get(name)
 
-        def submit(name: str) -> None:
-            if tasks[name] == "build":
-                self.console.step_started(name)
-                inputs = {i: resolved[i] for i in self.project[name].inputs}
-                fut = pool.submit(self._build_one, name, plan, inputs, run_id, view)
-            else:
-                fut = pool.submit(self._settle, name, plan, aliases.get(name), run_id, view,
-                                  started)
-            running[fut] = name
+        def submit(names: Sequence[str]) -> None:
+            """Start a wave of products: the building rows of its builds are inserted in
+            one transaction, before any of them starts."""
+            builds: dict[str, tuple[dict[str, Version], Version]] = {}
+            for name in names:
+                if tasks[name] == "build":
+                    inputs = {i: resolved[i] for i in self.project[name].inputs}
+                    builds[name] = (inputs, self._building(name, plan, inputs, run_id))
+            if builds:
+                with timed("metastore"):
+                    self.ms.insert_versions([b for _, b in builds.values()])
+            for name in names:
+                if name in builds:
+                    self.console.step_started(name)
+                    inputs, base = builds[name]
+                    fut = pool.submit(self._build_one, name, plan, inputs, run_id, view, base)
+                else:
+                    fut = pool.submit(self._settle, name, plan, aliases.get(name), run_id,
+                                      view, started)
+                running[fut] = name
 
         try:
-            for n in tasks:
-                if not waiting[n]:
-                    submit(n)
+            submit([n for n in tasks if not waiting[n]])
             while running:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for fut in finished:
+                outcomes = [(fut, fut.result()) for fut in finished]
+                # the versions published together: one transaction, before any reader
+                # of them starts
+                published = [(o.step.version_id, o.publish) for _, o in outcomes
+                             if o.publish is not None]
+                if published:
+                    with timed("metastore"):
+                        self.ms.publish_many(published)  # type: ignore[arg-type]
+                    faults.point("run.after_publish")
+                ready: list[str] = []
+                for fut, out in outcomes:
                     name = running.pop(fut)
-                    out = fut.result()
                     step = out.step
                     steps[name] = step
                     if out.version is not None and out.candidate is not None \
@@ -237,7 +263,7 @@ class Executor:
                         for c in children[name]:
                             waiting[c].discard(name)
                             if not waiting[c] and c not in steps:
-                                submit(c)
+                                ready.append(c)
                     else:
                         for d in _descendants(name, children):
                             if d not in steps:
@@ -245,6 +271,7 @@ class Executor:
                                                 error=f"upstream {name} {step.status}")
                                 self.console.step_finished(
                                     d, "skipped", {"error": f"upstream {name} {step.status}"})
+                submit([c for c in ready if c not in steps])
             for f in side:
                 f.result()  # hooks never raise: their failures are notes
             self._flush_published()
@@ -274,7 +301,7 @@ class Executor:
                 f"run {run_id} was interrupted: nothing in '{env}' moved; versions "
                 "finished before the interrupt stay published and the next run reuses them")
 
-        moves, held = self._consistent_moves(plan, steps, resolved)
+        moves, held = consistent_moves(self.project, self.ms, plan, steps, resolved)
         result.held_back = held
         faults.point("run.before_commit")
         with timed("metastore"):
@@ -287,7 +314,7 @@ class Executor:
             held[n] = "another writer moved its pointer during the run; nothing was overwritten"
         final = {**{n: v.id for n, v in plan.current.items()},
                  **{n: v for n, v in moves.items() if n not in raced}}
-        result.stale = self._stale(plan, final)
+        result.stale = stale(self.project, self.ms, plan, final)
         bad = any(s.status in ("failed", "blocked", "skipped") for s in ordered)
         result.status = "failed" if bad else "success"
         with timed("metastore"):
@@ -296,87 +323,6 @@ class Executor:
             self.ms.finish_run(run_id, result.status, result.summary())
         self.console.run_finished(result)
         return result
-
-    # -- which pointers move -----------------------------------------------------------
-    def _consistent_moves(self, plan: BuildPlan, steps: Mapping[str, Step],
-                          resolved: Mapping[str, Version]
-                          ) -> tuple[dict[str, str], dict[str, str]]:
-        """The new versions of the selection that can move together, and why the others
-        are held back (see the module docstring)."""
-        same = _SameData(self.ms.reads.data_hashes, [*plan.current.values(),
-                                                     *resolved.values()])
-        new: dict[str, Version] = {}
-        for n in plan.order:
-            s = steps.get(n)
-            v = resolved.get(n)
-            if s is None or s.status not in ("built", "reused") or v is None:
-                continue
-            cur = plan.current.get(n)
-            if cur is None or cur.id != v.id:
-                new[n] = v
-        readers: dict[str, list[tuple[str, bool]]] = {}  # product -> (reader, by a check)
-        for n, p in self.project.products.items():
-            for i in p.inputs:
-                readers.setdefault(i, []).append((n, False))
-            for i in p.check_inputs:
-                readers.setdefault(i, []).append((n, True))
-        bad = {n for n, s in steps.items() if s.status in ("failed", "skipped", "blocked")}
-        held: dict[str, str] = {}
-        moving = set(new)
-        changed = True
-        while changed:
-            changed = False
-            for n in sorted(moving):
-                v = new[n]
-                why = None
-                for i in self.project[n].inputs:
-                    after = new[i] if i in moving else plan.current.get(i)
-                    if after is None or not same(v.inputs.get(i), after):
-                        why = f"its input {i} does not move with it"
-                        break
-                if why is None:
-                    for d, by_check in readers.get(n, ()):
-                        if d not in plan.steps or d in moving:
-                            continue
-                        if d in bad and plan.current.get(d) is not None:
-                            why = f"{d}, which reads it, {steps[d].status}"
-                            break
-                        if by_check:
-                            continue
-                        dv = plan.current.get(d)
-                        if dv is not None and not same(dv.inputs.get(n), v):
-                            why = f"{d}, which reads it, stays at a version built from " \
-                                  "its previous version"
-                            break
-                if why is not None:
-                    moving.discard(n)
-                    held[n] = why
-                    changed = True
-        return {n: new[n].id for n in moving}, held
-
-    def _stale(self, plan: BuildPlan, final: Mapping[str, str]) -> dict[str, list[str]]:
-        """Products outside the selection now behind an input this run moved."""
-        moved = {n for n, vid in final.items()
-                 if n in plan.current and plan.current[n].id != vid}
-        if not moved:
-            return {}
-        out: dict[str, list[str]] = {}
-        hashes: dict[str, str | None] = {}
-        for n, v in plan.current.items():
-            if n in plan.steps or n not in self.project.products:
-                continue
-            for i in self.project[n].inputs:
-                if i not in moved:
-                    continue
-                a, b = v.inputs.get(i), final[i]
-                if a == b:
-                    continue
-                need = [x for x in (a, b) if x and x not in hashes]
-                if need:
-                    hashes.update(self.ms.reads.data_hashes(need))
-                if a is None or hashes.get(a) is None or hashes.get(a) != hashes.get(b):
-                    out.setdefault(n, []).append(i)
-        return out
 
     # -- one product ----------------------------------------------------------------------
     def _after_publish(self, candidate: Candidate, version: Version) -> list[str]:
@@ -422,20 +368,24 @@ class Executor:
                     "nothing was built from it. Run 'steward verify' to see every damaged "
                     f"version, then 'steward run +{i}' rebuilds it")
 
+    def _building(self, name: str, plan: BuildPlan, inputs: Mapping[str, Version],
+                  run_id: str) -> Version:
+        """The row of a version about to be built (inserted before its build starts)."""
+        vid = new_id("v")
+        return Version(
+            id=vid, product=name, fingerprint=plan.steps[name].fingerprint,
+            metadata_fp=self.project[name].metadata_fp, status="building",
+            path=self.store.version_key(name, vid), created_at=datetime.now(UTC),
+            run_id=run_id, inputs={k: v.id for k, v in inputs.items()})
+
     def _build_one(self, name: str, plan: BuildPlan, inputs: dict[str, Version], run_id: str,
-                   view: Callable[[str], Version | None]) -> _Outcome:
+                   view: Callable[[str], Version | None], base: Version) -> _Outcome:
+        """Build, gate and move one product's version into the store; its row is marked
+        published by the caller, with the others finished at the same time."""
         product = self.project[name]
         started = datetime.now(UTC)
         t0 = time.perf_counter()
-        vid = new_id("v")
-        key = self.store.version_key(name, vid)
-        base = Version(
-            id=vid, product=name, fingerprint=plan.steps[name].fingerprint,
-            metadata_fp=product.metadata_fp, status="building", path=key,
-            created_at=started, run_id=run_id, inputs={k: v.id for k, v in inputs.items()},
-        )
-        with timed("metastore"):
-            self.ms.insert_version(base)
+        vid = base.id
         pre = self.prebuilt.pop(name, None)
         scratch: str | None = None
         candidate: Candidate | None = None
@@ -479,11 +429,9 @@ class Executor:
                 key = self.store.publish(scratch, name, vid)
             faults.point("store.after_rename")
             result = candidate.result  # a hook may have rewritten the data (quarantine)
-            with timed("metastore"):
-                self.ms.publish(vid, schema=result.schema, row_count=result.rows, bytes=size,
-                                data_hash=data_hash, check_status=candidate.check_status,
-                                files=manifest, check_fp=check_fp, path=key)
-            faults.point("run.after_publish")
+            fields = dict(schema=result.schema, row_count=result.rows, bytes=size,
+                          data_hash=data_hash, check_status=candidate.check_status,
+                          files=manifest, check_fp=check_fp, path=key)
             # what ms.version(vid) would read back, without the round trip
             version = dataclasses.replace(
                 base, status="published", path=key, schema=tuple(result.schema),
@@ -491,7 +439,7 @@ class Executor:
                 check_status=candidate.check_status, files=manifest, check_fp=check_fp)
             candidate.build_seconds = time.perf_counter() - t0
             return _Outcome(Step(run_id, name, "built", vid, started, time.perf_counter() - t0,
-                                 result.rows), version, candidate.notes, candidate)
+                                 result.rows), version, candidate.notes, candidate, fields)
         except CheckFailed as e:
             # keep the refused candidate where it can be inspected, never pointed at
             assert scratch is not None

@@ -7,7 +7,7 @@ what the fingerprint hashes, so reformatting a model never rebuilds it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # sqlglot is imported only when SQL is really parsed (cache misses)
     from sqlglot import exp
@@ -56,6 +56,24 @@ class ParsedSql:
         )
 
 
+# Trees a load parsed, kept for one later pass of the same process over the same text
+# (the column lineage and facts a run computes beside its builds), so a product's SQL is
+# parsed once per load: :func:`keep_trees` turns keeping on (a run, before it loads) and
+# off (dropping what no pass took); :func:`take_tree` hands a tree over once.
+_kept: dict[str, Any] | None = None
+
+
+def keep_trees(on: bool) -> None:
+    global _kept
+    _kept = {} if on else None
+
+
+def take_tree(text: str) -> Any:
+    """The tree a load parsed ``text`` into, once (None when none was kept)."""
+    kept = _kept
+    return kept.pop(text, None) if kept is not None else None
+
+
 def parse_sql(text: str) -> ParsedSql:
     """Parse one SELECT statement; syntax errors come back as data, never raised."""
     import sqlglot
@@ -78,6 +96,8 @@ def parse_sql(text: str) -> ParsedSql:
     if not isinstance(tree, exp.Query):
         return ParsedSql("", error=f"a product is a query; found {tree.key.upper()}",
                          error_line=1)
+    if _kept is not None:
+        _kept[text] = tree
     return ParsedSql(
         normalized=tree.sql(dialect=DIALECT, comments=False, normalize=True),
         references=tuple(table_references(tree)),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import uuid
@@ -81,8 +80,15 @@ class LocalStore:
         return {k: (self.manifest(k) if self.exists(k) else None) for k in keys}
 
     def data_files(self, key: str, fresh: bool = False) -> list[str]:
-        return sorted(glob.glob(os.path.join(glob.escape(self.path(key)), DATA_DIR,
-                                             "*.parquet")))
+        """The version's ``data/*.parquet`` files, sorted (what ``glob`` would list,
+        without its pattern machinery: this is asked several times per build)."""
+        folder = os.path.join(self.path(key), DATA_DIR)
+        try:
+            names = os.listdir(folder)
+        except OSError:  # no folder (or an unreadable one): no files, as glob says
+            return []
+        return sorted(os.path.join(folder, n) for n in names
+                      if n.endswith(".parquet") and not n.startswith("."))
 
     def manifest(self, key: str) -> list[FileEntry]:
         return [FileEntry(os.path.basename(f), os.path.getsize(f)) for f in self.data_files(key)]
