@@ -193,15 +193,14 @@ class Context:
                               self.selection_states(env))
             current = self.metastore.pointers(env)
             reads = self.metastore.reads
-            plan = plan_build(self.project, env, current, None, chosen, full_refresh,
-                              lookup=reads.published_by_fingerprint, hashes=reads.data_hashes,
-                              outputs=outputs, damaged=damaged, usable=usable)
-            if full_refresh:
-                return plan
-            from steward.run.changes import compatible_plan
+            from steward.run.changes import ChangeTracker
 
             # products untouched by a non-breaking upstream change keep their data
-            return compatible_plan(self.project, reads, plan)
+            changes = None if full_refresh else ChangeTracker(self.project, reads, current, {})
+            return plan_build(self.project, env, current, None, chosen, full_refresh,
+                              lookup=reads.published_by_fingerprint, hashes=reads.data_hashes,
+                              outputs=outputs, damaged=damaged, usable=usable,
+                              changes=changes)
 
     def run(self, select: Sequence[str] = (), exclude: Sequence[str] = (),
             env: str | None = None, full_refresh: bool = False, wait: float = 0.0,
