@@ -141,7 +141,7 @@ class Context:
         path = sqlite_file(url)
         if path is None or not schema_current(path):
             return self.metastore.reads  # creates or migrates it first
-        return Reads(url, lambda: self.metastore.engine)
+        return Reads(url, lambda: self.metastore.sa_engine)
 
     @cached_property
     def store(self) -> Store:
@@ -544,7 +544,7 @@ class Context:
         """Users, API tokens and sessions of ``steward serve`` (steward.meta.accounts)."""
         from steward.meta.accounts import Accounts
 
-        return Accounts(self.metastore.engine)
+        return Accounts(self.metastore.sa_engine)
 
     def run_steps(self, run_id: str) -> list[Any]:
         run = self.metastore.run(run_id)
