@@ -22,6 +22,6 @@ def test_m0004_from_empty_and_from_previous(tmp_path: Path) -> None:
         conn.exec_driver_sql("DELETE FROM steward_schema WHERE version = 4")
     ms.sa_engine.dispose()
     again = Metastore(url)
-    assert set(sa.inspect(again.engine).get_table_names()) >= MY_TABLES
+    assert set(sa.inspect(again.sa_engine).get_table_names()) >= MY_TABLES
     assert 4 in {r[0] for r in again.sa_engine.connect().exec_driver_sql(
         "SELECT version FROM steward_schema")}
