@@ -141,7 +141,7 @@ class Context:
         path = sqlite_file(url)
         if path is None or not schema_current(path):
             return self.metastore.reads  # creates or migrates it first
-        return Reads(url, lambda: self.metastore.engine)
+        return Reads(url, lambda: self.metastore.sa_engine)
 
     @cached_property
     def store(self) -> Store:
@@ -184,24 +184,9 @@ class Context:
     def plan_build(self, select: Sequence[str] = (), exclude: Sequence[str] = (),
                    env: str | None = None, full_refresh: bool = False,
                    outputs: Any = None, damaged: Any = None, usable: Any = None) -> BuildPlan:
-        from steward.core.phases import timed
-        from steward.run.planner import plan_build, selected
+        from steward.run.orchestrate import plan_build
 
-        with timed("plan"):
-            env = env or self.default_env
-            chosen = selected(self.project, list(select), list(exclude),
-                              self.selection_states(env))
-            current = self.metastore.pointers(env)
-            reads = self.metastore.reads
-            plan = plan_build(self.project, env, current, None, chosen, full_refresh,
-                              lookup=reads.published_by_fingerprint, hashes=reads.data_hashes,
-                              outputs=outputs, damaged=damaged, usable=usable)
-            if full_refresh:
-                return plan
-            from steward.run.changes import compatible_plan
-
-            # products untouched by a non-breaking upstream change keep their data
-            return compatible_plan(self.project, reads, plan)
+        return plan_build(self, select, exclude, env, full_refresh, outputs, damaged, usable)
 
     def run(self, select: Sequence[str] = (), exclude: Sequence[str] = (),
             env: str | None = None, full_refresh: bool = False, wait: float = 0.0,
@@ -211,8 +196,7 @@ class Context:
 
         ``rehash``: read every source file again instead of trusting the stat cache.
         """
-        from steward.run.lock import ProjectLock
-        from steward.run.planner import selected
+        from steward.run import orchestrate
         from steward.sql.parse import keep_trees
 
         keep_trees("project" not in self.__dict__)  # for the lineage beside the builds
@@ -221,8 +205,6 @@ class Context:
         self.refuse_protected(env, "steward run")
         if rehash:
             self.__dict__.pop("project", None)
-            from steward.project.loader import load_project
-
             self.__dict__["project"] = load_project(self.root, rehash=True)
         from steward.catalog.owners import check_owners
 
@@ -230,42 +212,25 @@ class Context:
         warnings = [*check_owners(self.project), *self.project.warnings]
         for warning in warnings:
             self.console.message(warning, "warn")
-        with ProjectLock(self.state_dir, f"run --env {env}", wait,
-                         metastore_url=self.lock_url):
-            from steward.core.phases import timed
+        request = orchestrate.RunRequest(env, tuple(select), tuple(exclude), full_refresh, wait,
+                                         from_env, workers)
+        warm = self._warm_lineage()  # column lineage beside the builds, for the events
+        return orchestrate.run(self, request, [
+            lambda result, _request: self._emit_run_lineage(result, warm),
+            orchestrate.refresh_views(self),
+            orchestrate.remember_noop(self, warnings, self.git.get)])
 
-            with timed("prepare"):
-                runner = self.runner()
-                runner.recover()
-                source = from_env or (self.default_env if env != self.default_env else None)
-                runner.prepare_env(env, source)
-                self.sync_products()
-            chosen = selected(self.project, list(select), list(exclude),
-                              self.selection_states(env))
-            from steward.run.changes import prepare_run
+    def _emit_run_lineage(self, result: RunResult, warm: Any) -> None:
+        """A finished run's OpenLineage events, when it built (or failed to build) some;
+        ``warm``: the thread computing the lineage they read (joined first)."""
+        from steward.core.phases import timed
 
-            selection = " ".join(select) + (f" --exclude {' '.join(exclude)}" if exclude else "")
-            warm = self._warm_lineage()
-            result = runner.run(
-                lambda **kw: self.plan_build(select, exclude, env, full_refresh, **kw),
-                env, chosen, selection.strip() or None, workers,
-                lambda plan: prepare_run(self.metastore, self.project, plan),
-                full_refresh=full_refresh)
-            if warm is not None:
-                with timed("lineage"):
-                    warm.join()  # its cache is what the events below read
-            if any(st.status in ("built", "failed") for st in result.steps):
-                with timed("openlineage"):
-                    self.emit_openlineage(result.run_id, keep=False)
-            if any(st.status in ("built", "reused") for st in result.steps):
-                from steward.run.envops import refresh_views_if_present
-
-                with timed("views"):
-                    refresh_views_if_present(self)
-            if result.ok and not select and not exclude and not full_refresh \
-                    and not result.held_back:
-                self._remember_noop(env, [s.product for s in result.steps], warnings)
-            return result
+        if warm is not None:
+            with timed("lineage"):
+                warm.join()
+        if any(st.status in ("built", "failed") for st in result.steps):
+            with timed("openlineage"):
+                self.emit_openlineage(result.run_id, keep=False)
 
     def runner(self) -> Any:
         from steward.run.runner import Runner
@@ -301,32 +266,6 @@ class Context:
         from steward.run.parts import refuse_protected
 
         refuse_protected(self.project, env, what)
-
-    def _remember_noop(self, env: str, order: Sequence[str], warnings: Sequence[str]) -> None:
-        """What the next no-op ``steward run`` compares with (see steward.run.noop)."""
-        from steward.project.files import callable_file
-        from steward.run.noop import SourceFacts, remember
-
-        sources: dict[str, SourceFacts] = {}
-        for name, p in self.project.products.items():
-            content = self.project.source_hashes.get(name)
-            spec = p.spec_dump
-            if p.kind == "file" and content:
-                sources[name] = SourceFacts((spec["path"],), None, content)
-            elif p.kind == "python_source" and spec.get("refresh") == "on_change" and content:
-                sources[name] = SourceFacts((), callable_file(spec["callable"], self.root),
-                                            content)
-            elif p.is_source:
-                return  # a source called on every run, or one this cannot hash: no fast path
-        libraries = None
-        if any(p.kind == "model" for p in self.project.products.values()):
-            from steward.core.fingerprint import ml_library_versions
-
-            libraries = ml_library_versions()
-        remember(self.root, env, self.default_env, self.project.load_key, sources, order,
-                 warnings, self.metastore.url,
-                 self.store.scratch_root if self.store.kind == "local" else None,  # type: ignore[attr-defined]
-                 libraries, git=self.git.get())
 
     # -- extension points: each area wires itself in here --------------------------
     def post_build_hooks(self) -> list[Any]:
@@ -658,7 +597,7 @@ class Context:
         """Users, API tokens and sessions of ``steward serve`` (steward.meta.accounts)."""
         from steward.meta.accounts import Accounts
 
-        return Accounts(self.metastore.engine)
+        return Accounts(self.metastore.sa_engine)
 
     def run_steps(self, run_id: str) -> list[Any]:
         run = self.metastore.run(run_id)

@@ -110,7 +110,7 @@ def test_clean_versions_are_scanned_through_their_run(starter: Path) -> None:
     with_pii = {current["raw.orders"].id, current["staging.orders"].id}
     assert set(q.detections(ctx.metastore, ids)) == with_pii
     assert q.scanned(ctx.metastore, ids) == set(ids)
-    with ctx.metastore.engine.connect() as conn:
+    with ctx.metastore.sa_engine.connect() as conn:
         keys = {r[0] for r in conn.execute(q.pii_scans.select())}
     assert keys == {q.RUN_SCAN_PREFIX + result.run_id, *with_pii}
     report = build_report(ctx.project, ctx.metastore, "prod", current)
@@ -138,7 +138,7 @@ def test_pii_versions_keep_their_own_rows(pii_project: Path) -> None:
     ctx = Context(pii_project)
     ctx.run()
     v = ctx.current()["crm.customers"]
-    with ctx.metastore.engine.connect() as conn:
+    with ctx.metastore.sa_engine.connect() as conn:
         own = conn.execute(q.pii_scans.select().where(q.pii_scans.c.version_id == v.id)
                            ).all()
     assert len(own) == 1 and own[0].columns == 5  # full_name, email, phone, last_ip, segment

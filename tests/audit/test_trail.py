@@ -10,7 +10,7 @@ from steward.audit.trail import GENESIS, AuditTrail, event_hash
 
 def _db(trail: AuditTrail) -> sqlite3.Connection:
     path = trail.ms.url[len("sqlite:///"):]
-    trail.ms.engine.dispose()  # let raw SQL see and change the file like an intruder would
+    trail.ms.sa_engine.dispose()  # let raw SQL see and change the file like an intruder would
     return sqlite3.connect(path, isolation_level=None)
 
 

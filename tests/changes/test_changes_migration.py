@@ -14,14 +14,14 @@ MY_TABLES = {"pointer_moves", "fingerprint_code", "env_specs"}
 def test_m0004_from_empty_and_from_previous(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'meta.db'}"
     ms = Metastore(url)
-    assert set(sa.inspect(ms.engine).get_table_names()) >= MY_TABLES
+    assert set(sa.inspect(ms.sa_engine).get_table_names()) >= MY_TABLES
     # the previous release: everything but 0004 (and later) applied
-    with ms.engine.begin() as conn:
+    with ms.sa_engine.begin() as conn:
         for name in MY_TABLES:
             conn.exec_driver_sql(f"DROP TABLE {name}")
         conn.exec_driver_sql("DELETE FROM steward_schema WHERE version = 4")
-    ms.engine.dispose()
+    ms.sa_engine.dispose()
     again = Metastore(url)
-    assert set(sa.inspect(again.engine).get_table_names()) >= MY_TABLES
-    assert 4 in {r[0] for r in again.engine.connect().exec_driver_sql(
+    assert set(sa.inspect(again.sa_engine).get_table_names()) >= MY_TABLES
+    assert 4 in {r[0] for r in again.sa_engine.connect().exec_driver_sql(
         "SELECT version FROM steward_schema")}

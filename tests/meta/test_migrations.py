@@ -40,5 +40,5 @@ def test_from_the_first_schema_keeps_data(tmp_path: Path):
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path):
     ms = Metastore(f"sqlite:///{tmp_path / 'meta.db'}")
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         assert conn.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"

@@ -35,9 +35,9 @@ def slow(staging__orders):
 
 def test_every_migration_runs_on_postgresql(pg_url: str):
     ms = Metastore(pg_url)
-    assert ms.engine.dialect.name == "postgresql"
+    assert ms.sa_engine.dialect.name == "postgresql"
     assert ms.schema_version() == latest_migration()
-    names = set(sa.inspect(ms.engine).get_table_names())
+    names = set(sa.inspect(ms.sa_engine).get_table_names())
     assert set(TABLES) <= names
     assert Metastore(pg_url).migrate() == []  # applied once
 

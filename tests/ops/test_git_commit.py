@@ -55,7 +55,7 @@ def test_commit_on_run_version_and_audit(repo: Path) -> None:
     run = ctx.metastore.runs(1)[0]
     assert (run.git_commit, run.git_state) == (sha, "clean")
     assert run.git_committed_at == datetime(2026, 3, 1, 10, tzinfo=UTC)
-    with ctx.metastore.engine.connect() as conn:
+    with ctx.metastore.sa_engine.connect() as conn:
         import sqlalchemy as sa
 
         from steward.meta.tables import versions

@@ -13,7 +13,7 @@ from tests.conftest import write
 
 
 def _count(ctx: Context, table: str) -> int:
-    with ctx.metastore.engine.connect() as conn:
+    with ctx.metastore.sa_engine.connect() as conn:
         return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar())
 
 

@@ -245,7 +245,7 @@ def test_a_given_schema_is_kept(con, table, engine):
 
 # -- the publish hook ---------------------------------------------------------------------
 def _count(ctx: Context, sql: str) -> int:
-    with ctx.metastore.engine.connect() as conn:
+    with ctx.metastore.sa_engine.connect() as conn:
         return int(conn.execute(sa.text(sql)).scalar())
 
 

@@ -95,7 +95,7 @@ def test_a_metastore_url_with_its_password_in_the_environment(
     assert user_host == "steward"
     ctx = Context(starter)
     assert ctx.run().ok
-    assert ctx.metastore.engine.dialect.name == "postgresql"
+    assert ctx.metastore.sa_engine.dialect.name == "postgresql"
     assert password not in (starter / "steward.yaml").read_text()
     monkeypatch.setenv("PGPASS_TEST", "wrong")
     code, _, err = steward(starter, "ls")

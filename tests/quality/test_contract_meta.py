@@ -46,9 +46,9 @@ def test_migration_from_empty_and_from_previous(tmp_path):
         dict(all_migrations())[1].upgrade(conn)
         conn.execute(sa.text("INSERT INTO steward_schema VALUES (1, 'then')"))
     ms = Metastore(url)
-    assert "check_results" in sa.inspect(ms.engine).get_table_names()
+    assert "check_results" in sa.inspect(ms.sa_engine).get_table_names()
     fresh = Metastore(f"sqlite:///{tmp_path / 'new.db'}")
-    assert "check_results" in sa.inspect(fresh.engine).get_table_names()
+    assert "check_results" in sa.inspect(fresh.sa_engine).get_table_names()
 
 
 def test_record_results_replaces_same_names_and_keeps_others(tmp_path):

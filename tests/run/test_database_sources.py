@@ -72,7 +72,7 @@ def statuses(result: Any) -> dict[str, str]:
 
 
 def reads(ctx: Context) -> list[tuple[Any, ...]]:
-    with ctx.metastore.engine.connect() as c:
+    with ctx.metastore.sa_engine.connect() as c:
         return [tuple(r) for r in c.exec_driver_sql(
             "SELECT product, signal, watermark, rows_read FROM source_reads ORDER BY read_at")]
 
@@ -134,7 +134,7 @@ def test_the_password_stays_out_of_the_metastore(shop: dict[str, Any]):
     root = shop["root"]
     ctx = Context(root)
     assert ctx.run().ok
-    with ctx.metastore.engine.connect() as c:
+    with ctx.metastore.sa_engine.connect() as c:
         specs = [r[0] for r in c.exec_driver_sql("SELECT spec_json FROM products")]
         specs += [r[0] for r in c.exec_driver_sql("SELECT spec_json FROM env_specs")]
     assert specs and all(shop["password"] not in s for s in specs)

@@ -220,7 +220,7 @@ class AuditTrail:
         if seq == hseq and (prev or GENESIS) == hhash:
             return
         if seq > hseq:
-            with self.ms.engine.connect() as conn:
+            with self.ms.sa_engine.connect() as conn:
                 if q.hash_at(conn, hseq) == hhash:
                     return
         raise AuditTampered(
@@ -235,7 +235,7 @@ class AuditTrail:
         faults.point("audit.before_head")
         if self.store is None:
             return
-        with self.ms.engine.connect() as conn:
+        with self.ms.sa_engine.connect() as conn:
             seq, h = q.head(conn)
         old = self.stored_head()
         if old is not None and old[0] > seq:
@@ -247,7 +247,7 @@ class AuditTrail:
         """Accept the trail as it is now (after an investigation): one event records the
         head the store had and the head the trail has, and the store's head is reset."""
         old = self.stored_head()
-        with self.ms.engine.connect() as conn:
+        with self.ms.sa_engine.connect() as conn:
             seq, h = q.head(conn)
         ts = now_iso()
 
@@ -361,7 +361,7 @@ class AuditTrail:
                      f"events #{hi + 1}..#{hseq} are missing: the store recorded event #{hseq}"
                      f" as the trail's head, but the trail ends at #{hi}")
             else:
-                with self.ms.engine.connect() as conn:
+                with self.ms.sa_engine.connect() as conn:
                     stored = q.hash_at(conn, hseq)
                 if stored != hhash:
                     _bad(report, hseq, "altered",

@@ -1,19 +1,17 @@
 """The short forms a check takes in YAML, and the names of the check kinds.
 
 Plain Python: normalising a spec before validation needs no pydantic, and a load that
-reuses validated specs (``steward.core.model.SpecRef``) never imports it.
+reuses validated specs (``steward.core.model.SpecRef``) never imports it. Each kind
+declares its own short form (``steward.core.checkkinds``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-CHECK_TYPES: frozenset[str] = frozenset(
-    {"not_null", "unique", "accepted_values", "range", "regex", "length", "row_count",
-     "relationships", "freshness", "expression", "sql", "mean", "stddev", "quantile",
-     "distinct_count", "null_fraction", "min", "max", "sum", "row_count_change", "drift",
-     "anomaly"}
-)
+from steward.core.checkkinds import KINDS
+
+CHECK_TYPES: frozenset[str] = frozenset(KINDS)
 
 
 def normalise_check(raw: Any, column: str | None = None) -> dict[str, Any]:
@@ -32,8 +30,8 @@ def normalise_check(raw: Any, column: str | None = None) -> dict[str, Any]:
             args = {}
         elif not isinstance(args, dict):
             # `accepted_values: [a, b]`, `unique: [a, b]`, `expression: "a > b"`
-            key = {"accepted_values": "values", "unique": "columns", "expression": "expression",
-                   "sql": "query", "regex": "pattern"}.get(kind)
+            found = KINDS.get(kind) if isinstance(kind, str) else None
+            key = found.shorthand if found is not None else None
             if key is None:
                 raise ValueError(f"check '{kind}' takes a mapping of arguments")
             args = {key: args}
@@ -42,10 +40,11 @@ def normalise_check(raw: Any, column: str | None = None) -> dict[str, Any]:
         raise ValueError(
             "a check is a name ('not_null') or a one-key mapping ('range: {min: 0}')"
         )
-    if column is not None and out.get("type") not in {"row_count", "expression", "sql",
-                                                      "row_count_change"}:
-        if out.get("type") == "unique" and "columns" in out:
-            pass
-        else:
+    if column is not None:
+        t = out.get("type")
+        found = KINDS.get(t) if isinstance(t, str) else None
+        # an unknown kind gets the column too: validation names the kind
+        if found is None or (found.column_scoped
+                             and not any(a in out for a in found.column_unless)):
             out.setdefault("column", column)
     return out

@@ -98,7 +98,7 @@ class Accounts:
     """The three account tables over one SQLAlchemy engine."""
 
     def __init__(self, engine: sa.Engine):
-        self.engine = engine
+        self.sa_engine = engine
 
     # -- users -------------------------------------------------------------------------
     def add(self, name: str, role: str, password: str | None = None,
@@ -112,7 +112,7 @@ class Accounts:
                "owners_json": json.dumps(sorted(set(owners))), "pii": bool(pii),
                "password_hash": hash_secret(password) if password else None,
                "created_at": _now().isoformat()}
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             old = conn.execute(sa.select(users.c.name, users.c.password_hash)
                                .where(users.c.name == name)).first()
             if old is not None and not replace:
@@ -126,7 +126,7 @@ class Accounts:
         return self.get(name)
 
     def get(self, name: str) -> User:
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             r = conn.execute(sa.select(users).where(users.c.name == name)).first()
             if r is None:
                 raise NotFound(f"no user {name!r}; 'steward users list' shows them")
@@ -135,7 +135,7 @@ class Accounts:
         return _user(r, toks)
 
     def list(self) -> list[User]:
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             rows = conn.execute(sa.select(users).order_by(users.c.name)).all()
             toks: dict[str, list[str]] = {}
             for tid, who in conn.execute(sa.select(tokens.c.id, tokens.c.user_name)):
@@ -143,7 +143,7 @@ class Accounts:
         return [_user(r, toks.get(r.name, [])) for r in rows]
 
     def remove(self, name: str) -> None:
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             n = conn.execute(users.delete().where(users.c.name == name)).rowcount
             if not n:
                 raise NotFound(f"no user {name!r}; 'steward users list' shows them")
@@ -151,13 +151,13 @@ class Accounts:
             conn.execute(sessions.delete().where(sessions.c.user_name == name))
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(users)).scalar()
                        or 0)
 
     def login(self, name: str, password: str) -> User | None:
         """The user, if ``password`` is theirs; None otherwise (no hint which was wrong)."""
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             r = conn.execute(sa.select(users).where(users.c.name == name)).first()
         if r is None:
             check_secret(password, _dummy())  # the same time whether the user exists or not
@@ -170,14 +170,14 @@ class Accounts:
         self.get(name)
         tid = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             conn.execute(tokens.insert().values(
                 id=tid, user_name=name, label=label, secret_hash=hash_secret(secret),
                 created_at=_now().isoformat()))
         return f"stw_{tid}_{secret}"
 
     def revoke_token(self, token_id: str) -> None:
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             if not conn.execute(tokens.delete().where(tokens.c.id == token_id)).rowcount:
                 raise NotFound(f"no token {token_id!r}")
 
@@ -185,7 +185,7 @@ class Accounts:
         m = TOKEN_PATTERN.match(token or "")
         if m is None:
             return None
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             t = conn.execute(sa.select(tokens).where(tokens.c.id == m.group(1))).first()
             if t is None:
                 return None
@@ -199,7 +199,7 @@ class Accounts:
         """(session id for the cookie, CSRF token of the session)."""
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         expires = (_now() + timedelta(hours=SESSION_HOURS)).isoformat()
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             conn.execute(sessions.delete().where(sessions.c.expires_at < _now().isoformat()))
             conn.execute(sessions.insert().values(id_hash=_sha(sid), user_name=name,
                                                   csrf=csrf, expires_at=expires))
@@ -209,7 +209,7 @@ class Accounts:
         """(user, CSRF token) of a live session, or None."""
         if not sid or len(sid) > 200:
             return None
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             s = conn.execute(sa.select(sessions).where(sessions.c.id_hash == _sha(sid))).first()
             if s is None or s.expires_at < _now().isoformat():
                 return None
@@ -217,7 +217,7 @@ class Accounts:
         return None if r is None else (_user(r, []), s.csrf)
 
     def end_session(self, sid: str) -> None:
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             conn.execute(sessions.delete().where(sessions.c.id_hash == _sha(sid)))
 
 

@@ -103,7 +103,7 @@ def insert_many(ms: Metastore, rows: Sequence[dict[str, Any]],
 def iter_rows(ms: Metastore, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
     """Every event in seq order as plain tuples (:data:`COLUMNS`), streamed in batches."""
     cols = [events.c[n] for n in COLUMNS]
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         result = conn.execution_options(yield_per=batch).execute(
             sa.select(*cols).order_by(events.c.seq))
         for part in result.partitions():
@@ -178,7 +178,7 @@ def row_at(url: str, seq: int) -> tuple[Any, ...] | None:
 
 
 def seq_bounds(ms: Metastore) -> tuple[int, int]:
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         lo, hi = conn.execute(sa.select(sa.func.min(events.c.seq), sa.func.max(events.c.seq))
                               ).one()
     return int(lo or 0), int(hi or 0)
@@ -192,21 +192,21 @@ def seq_of_hash_url(url: str, digest: str) -> int | None:
 
 
 def checkpoint_rows(ms: Metastore) -> list[tuple[int, str]]:
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return [(int(s), h) for s, h in conn.execute(
             sa.select(checkpoints.c.seq, checkpoints.c.hash).order_by(checkpoints.c.seq))]
 
 
 def seq_of_hash(ms: Metastore, digest: str) -> int | None:
     """Where an event with this hash is stored (used only to explain a broken link)."""
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         row = conn.execute(sa.select(events.c.seq).where(events.c.hash == digest)
                            .limit(1)).first()
     return int(row[0]) if row else None
 
 
 def count(ms: Metastore) -> int:
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() or 0)
 
 
@@ -228,7 +228,7 @@ def query(ms: Metastore, action: str | None = None, actor: str | None = None,
         q = q.where(events.c.targets_json.contains(f'"{target}"', autoescape=True))
     if limit:
         q = q.limit(limit)
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return [dict(zip(COLUMNS, r, strict=True)) for r in conn.execute(q)]
 
 
@@ -269,7 +269,7 @@ def detections(ms: Metastore, version_ids: Sequence[str]) -> dict[str, list[dict
     """Version id -> its recorded detections."""
     out: dict[str, list[dict[str, Any]]] = {}
     ids = list(version_ids)
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         for chunk in chunks(ids):
             q = sa.select(pii_detections).where(pii_detections.c.version_id.in_(chunk))
             for r in conn.execute(q):
@@ -294,7 +294,7 @@ def scanned(ms: Metastore, version_ids: Sequence[str]) -> set[str]:
     v = t.versions
     covered = sa.exists().where(
         pii_scans.c.version_id == sa.literal(RUN_SCAN_PREFIX) + v.c.run_id)
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         for chunk in chunks(rest):
             out.update(conn.execute(
                 sa.select(v.c.id).where(v.c.id.in_(chunk), v.c.status == "published",
@@ -306,7 +306,7 @@ def versions_by_id(ms: Metastore, version_ids: Sequence[str]) -> dict[str, Any]:
     """Version id -> ``Version`` for every id found, in one query per chunk."""
     ids = list(dict.fromkeys(v for v in version_ids if v))
     out: dict[str, Any] = {}
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         for chunk in chunks(ids):
             for r in conn.execute(sa.select(t.versions).where(t.versions.c.id.in_(chunk))):
                 out[r.id] = _version(r)
@@ -319,7 +319,7 @@ def profile_docs(ms: Metastore, version_ids: Sequence[str]) -> dict[str, dict[st
 
     ids = list(dict.fromkeys(version_ids))
     out: dict[str, dict[str, Any]] = {}
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         for chunk in chunks(ids):
             q = sa.select(profiles.c.version_id, profiles.c.profile_json).where(
                 profiles.c.version_id.in_(chunk))
@@ -331,14 +331,14 @@ def profile_docs(ms: Metastore, version_ids: Sequence[str]) -> dict[str, dict[st
 
 def event_after(ms: Metastore, seq: int) -> str | None:
     """The ``after_json`` of event ``seq`` (None when there is no such event)."""
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return conn.execute(sa.select(events.c.after_json)  # type: ignore[no-any-return]
                             .where(events.c.seq == seq)).scalar()
 
 
 def pointer_events(ms: Metastore, batch: int = 5_000) -> Iterator[tuple[int, str, str]]:
     """(seq, action, after_json) of every event whose ``after`` records pointers, in order."""
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         result = conn.execution_options(yield_per=batch).execute(
             sa.select(events.c.seq, events.c.action, events.c.after_json)
             .where(events.c.after_json.like('%"digest":%'))

@@ -28,5 +28,5 @@ def recent_failures(metastore: Metastore, last_runs: int = 10) -> list[Failure]:
          .join(t.runs, t.runs.c.id == t.run_steps.c.run_id)
          .where(t.run_steps.c.status == "failed", t.run_steps.c.run_id.in_(recent))
          .order_by(t.runs.c.started_at.desc(), t.run_steps.c.product))
-    with metastore.engine.connect() as conn:
+    with metastore.sa_engine.connect() as conn:
         return [Failure(p, r, _aware(s), e) for p, r, s, e in conn.execute(q)]

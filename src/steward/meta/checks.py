@@ -60,7 +60,7 @@ def record_results(metastore: Metastore, version_id: str, results: Sequence[Chec
 def results_for(metastore: Metastore, version_id: str) -> list[CheckResult]:
     """Every stored result of one version, errors and failures first."""
     q = sa.select(check_results).where(check_results.c.version_id == version_id)
-    with metastore.engine.connect() as conn:
+    with metastore.sa_engine.connect() as conn:
         rows = [_result(r) for r in conn.execute(q)]
     order = {"error": 0, "fail": 1, "pass": 2}
     return sorted(rows, key=lambda r: (order.get(r.status, 3), r.severity != "error", r.name))
@@ -70,7 +70,7 @@ def results_for_versions(metastore: Metastore, version_ids: Iterable[str]
                          ) -> dict[str, list[CheckResult]]:
     ids = list(version_ids)
     out: dict[str, list[CheckResult]] = {}
-    with metastore.engine.connect() as conn:
+    with metastore.sa_engine.connect() as conn:
         for chunk in chunks(ids):
             q = sa.select(check_results).where(check_results.c.version_id.in_(chunk))
             for r in conn.execute(q):

@@ -23,14 +23,14 @@ CHUNK = 2000
 
 def _tables(ms: Metastore) -> list[sa.Table]:
     md = sa.MetaData()
-    md.reflect(ms.engine)
+    md.reflect(ms.sa_engine)
     return [t for t in md.sorted_tables if t.name != SCHEMA_TABLE]
 
 
 def tables_with_rows(ms: Metastore) -> list[str]:
     """The tables of ``ms`` that hold at least one row (the schema table aside)."""
     out = []
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         for t in _tables(ms):
             if conn.execute(sa.select(sa.literal(1)).select_from(t).limit(1)).first():
                 out.append(t.name)
@@ -38,7 +38,7 @@ def tables_with_rows(ms: Metastore) -> list[str]:
 
 
 def row_counts(ms: Metastore) -> dict[str, int]:
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return {t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
                             or 0) for t in _tables(ms)}
 
@@ -62,7 +62,7 @@ def copy_rows(src: Metastore, dst: Metastore,
             f"and {dst.schema_version()}); open both with this version of Steward first")
     theirs = {t.name: t for t in _tables(dst)}
     copied: dict[str, int] = {}
-    with src.engine.connect() as s, dst.engine.begin() as d:
+    with src.sa_engine.connect() as s, dst.sa_engine.begin() as d:
         for t in _tables(src):
             target = theirs.get(t.name)
             if target is None:
@@ -78,7 +78,7 @@ def copy_rows(src: Metastore, dst: Metastore,
             copied[t.name] = n
             if on_table is not None:
                 on_table(t.name, n)
-        if dst.engine.dialect.name == "postgresql":
+        if dst.sa_engine.dialect.name == "postgresql":
             _advance_sequences(d, theirs.values())
     return copied
 

@@ -41,8 +41,8 @@ class MoveResult:
 @contextmanager
 def write_txn(ms: Metastore, lock_env: str | None = None) -> Iterator[sa.Connection]:
     """A transaction holding the write lock from its first statement."""
-    if ms.engine.dialect.name == "sqlite":
-        with ms.engine.connect() as conn:
+    if ms.sa_engine.dialect.name == "sqlite":
+        with ms.sa_engine.connect() as conn:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -51,7 +51,7 @@ def write_txn(ms: Metastore, lock_env: str | None = None) -> Iterator[sa.Connect
                 raise
             conn.commit()
         return
-    with ms.engine.begin() as conn:
+    with ms.sa_engine.begin() as conn:
         if lock_env:
             conn.execute(sa.select(t.environments.c.name)
                          .where(t.environments.c.name == lock_env).with_for_update())
@@ -92,7 +92,7 @@ def published_inputs(ms: Metastore, products: Iterable[str]
     """Each product's published versions (id, inputs), newest first."""
     names = sorted(set(products))
     out: dict[str, list[tuple[str, dict[str, str]]]] = {}
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         for chunk in chunks(names):
             q = (sa.select(t.versions.c.product, t.versions.c.id, t.versions.c.inputs_json)
                  .where(t.versions.c.product.in_(chunk),
@@ -122,7 +122,7 @@ def failed_attempts(conn: sa.Connection, env: str, since: Mapping[str, datetime 
 def history(ms: Metastore, env: str, product: str) -> list[tuple[datetime, str]]:
     """The versions ``env`` pointed ``product`` at, oldest first (every move is a
     ``pointer_moves`` row: runs, promotions, rollbacks, repairs)."""
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         moves = conn.execute(
             sa.select(pointer_moves.c.at, pointer_moves.c.to_version)
             .where(pointer_moves.c.env == env, pointer_moves.c.product == product)
@@ -135,7 +135,7 @@ def moves_log(ms: Metastore, env: str | None = None, limit: int = 100) -> list[d
     q = sa.select(pointer_moves).order_by(pointer_moves.c.id.desc()).limit(limit)
     if env:
         q = q.where(pointer_moves.c.env == env)
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
@@ -444,12 +444,12 @@ def delete_versions(ms: Metastore, ids: Sequence[str]) -> list[str]:
 
 
 def all_versions(ms: Metastore) -> list[Version]:
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return [_version(r) for r in conn.execute(sa.select(t.versions))]
 
 
 def pointed_ids(ms: Metastore) -> set[str]:
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return set(conn.execute(sa.select(t.env_pointers.c.version_id).distinct()).scalars())
 
 

@@ -35,7 +35,7 @@ def record_model(ms: Metastore, version_id: str, product: str, doc: dict[str, An
 def model_records(ms: Metastore, version_ids: Iterable[str]) -> dict[str, ModelRecord]:
     """The recorded rows of these versions (absent: not a model, or never recorded)."""
     out: dict[str, ModelRecord] = {}
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         for chunk in chunks(list(version_ids)):
             for r in conn.execute(sa.select(model_versions)
                                   .where(model_versions.c.version_id.in_(chunk))):
@@ -54,7 +54,7 @@ def product_records(ms: Metastore, product: str, limit: int | None = None
          .order_by(model_versions.c.created_at.desc(), model_versions.c.version_id.desc()))
     if limit:
         q = q.limit(limit)
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return [_record(r) for r in conn.execute(q)]
 
 

@@ -20,13 +20,13 @@ from steward.meta.tables import (  # the one MetaData (see m0012)
 
 
 def _rows(ms: Metastore, q: Any) -> list[dict[str, Any]]:
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
 def add_samples(ms: Metastore, rows: list[dict[str, Any]]) -> None:
     if rows:
-        with ms.engine.begin() as conn:
+        with ms.sa_engine.begin() as conn:
             conn.execute(freshness_samples.insert(), rows)
 
 
@@ -41,7 +41,7 @@ def samples(ms: Metastore, env: str, since: datetime,
     q = sa.select(*cols).where(t.c.env == env, t.c.at >= since).order_by(t.c.at, t.c.id)
     if products is not None:
         q = q.where(t.c.product.in_(products))
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         for p, at, status in conn.execute(
                 sa.select(*cols).where(t.c.id.in_(_last_ids(env, since, products)))):
             out.setdefault(p, []).append({"at": at, "status": status})
@@ -78,7 +78,7 @@ def all_alerts(ms: Metastore, limit: int = 200) -> list[dict[str, Any]]:
 def open_alert(ms: Metastore, key: str, event: str, env: str | None, subject: str | None,
                message: str, at: datetime) -> bool:
     """Open ``key``; False (and a count bumped) when it is open already."""
-    with ms.engine.begin() as conn:
+    with ms.sa_engine.begin() as conn:
         row = conn.execute(sa.select(alerts.c.status).where(alerts.c.key == key)).first()
         if row is not None and row[0] == "open":
             conn.execute(alerts.update().where(alerts.c.key == key)
@@ -92,13 +92,13 @@ def open_alert(ms: Metastore, key: str, event: str, env: str | None, subject: st
 
 
 def resolve_alert(ms: Metastore, key: str, at: datetime) -> None:
-    with ms.engine.begin() as conn:
+    with ms.sa_engine.begin() as conn:
         conn.execute(alerts.update().where(alerts.c.key == key, alerts.c.status == "open")
                      .values(status="resolved", resolved_at=at))
 
 
 def add_delivery(ms: Metastore, row: dict[str, Any]) -> None:
-    with ms.engine.begin() as conn:
+    with ms.sa_engine.begin() as conn:
         conn.execute(alert_deliveries.insert(), row)
 
 
@@ -110,7 +110,7 @@ def deliveries(ms: Metastore, key: str | None = None) -> list[dict[str, Any]]:
 
 
 def add_fire(ms: Metastore, row: dict[str, Any]) -> int:
-    with ms.engine.begin() as conn:
+    with ms.sa_engine.begin() as conn:
         key = conn.execute(schedule_fires.insert(), row).inserted_primary_key
         assert key is not None
         return int(key[0])
@@ -118,7 +118,7 @@ def add_fire(ms: Metastore, row: dict[str, Any]) -> int:
 
 def finish_fire(ms: Metastore, fire_id: int, status: str, at: datetime,
                 run_id: str | None = None, reason: str | None = None) -> None:
-    with ms.engine.begin() as conn:
+    with ms.sa_engine.begin() as conn:
         conn.execute(schedule_fires.update().where(schedule_fires.c.id == fire_id)
                      .values(status=status, finished_at=at, run_id=run_id, reason=reason))
 
@@ -136,7 +136,7 @@ def interrupt_started(ms: Metastore, at: datetime) -> list[dict[str, Any]]:
     t = schedule_fires
     left = _rows(ms, sa.select(t).where(t.c.status == "started"))
     if left:
-        with ms.engine.begin() as conn:
+        with ms.sa_engine.begin() as conn:
             conn.execute(t.update().where(t.c.status == "started").values(
                 status="interrupted", finished_at=at,
                 reason="the server stopped during this run (recovered on the next start)"))
@@ -148,7 +148,7 @@ def dumps(obj: Any) -> str:
 
 
 def add_maturity(ms: Metastore, at: datetime, score: float, areas: dict[str, float]) -> None:
-    with ms.engine.begin() as conn:
+    with ms.sa_engine.begin() as conn:
         conn.execute(maturity_scores.insert(), {"at": at, "score": score,
                                                 "areas_json": dumps(areas)})
 
@@ -171,7 +171,7 @@ def delivery_events(ms: Metastore, since: str, actions: tuple[str, ...] = ("prom
 
     q = (sa.select(ev.c.seq, ev.c.ts, ev.c.action, ev.c.targets_json, ev.c.after_json)
          .where(ev.c.action.in_(list(actions)), ev.c.ts >= since).order_by(ev.c.seq))
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
 
 
@@ -186,7 +186,7 @@ def version_origins(ms: Metastore, version_ids: list[str]
     q = (sa.select(versions.c.id, versions.c.created_at, runs.c.git_state,
                    runs.c.git_committed_at)
          .select_from(versions.outerjoin(runs, runs.c.id == versions.c.run_id)))
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         for chunk in chunks(list(dict.fromkeys(version_ids))):
             for vid, built, state, committed in conn.execute(
                     q.where(versions.c.id.in_(chunk))):
@@ -204,7 +204,7 @@ def finished_runs(ms: Metastore, envs: list[str], since: datetime
     q = (sa.select(runs.c.env, runs.c.status, runs.c.started_at, runs.c.finished_at)
          .where(runs.c.env.in_(envs), runs.c.started_at >= since,
                 runs.c.finished_at.is_not(None)))
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return [(e, s, _aware(a), _aware(b)) for e, s, a, b in conn.execute(q)]  # type: ignore[misc]
 
 
@@ -215,7 +215,7 @@ def change_mark(ms: Metastore) -> tuple[Any, ...]:
     from steward.meta.tables import audit_events as ev
     from steward.meta.tables import runs
 
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         last = conn.execute(sa.select(runs.c.id, runs.c.status, runs.c.finished_at)
                             .order_by(runs.c.started_at.desc()).limit(1)).first()
         head = conn.execute(sa.select(sa.func.max(ev.c.seq))).scalar()
@@ -230,7 +230,7 @@ def recent_runs(ms: Metastore, limit: int) -> list[tuple[str, str, str, Any, Any
 
     q = (sa.select(runs.c.id, runs.c.env, runs.c.status, runs.c.started_at,
                    runs.c.finished_at).order_by(runs.c.started_at.desc()).limit(limit))
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return [(i, e, s, _aware(a), _aware(b)) for i, e, s, a, b in conn.execute(q)]
 
 
@@ -239,7 +239,7 @@ def step_durations(ms: Metastore, run_id: str) -> list[tuple[str, float]]:
 
     q = (sa.select(st.c.product, st.c.duration_s)
          .where(st.c.run_id == run_id, st.c.duration_s.is_not(None)).order_by(st.c.product))
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return [(p, float(d)) for p, d in conn.execute(q)]
 
 
@@ -251,5 +251,5 @@ def current_facts(ms: Metastore, env: str) -> list[tuple[str, Any, Any, Any]]:
     q = (sa.select(p.c.product, v.c.row_count, v.c.bytes, v.c.check_status)
          .select_from(p.join(v, v.c.id == p.c.version_id))
          .where(p.c.env == env).order_by(p.c.product))
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]

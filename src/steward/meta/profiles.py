@@ -102,21 +102,21 @@ _INSERT_METRICS = metrics.insert()
 
 
 def load_profile(ms: Metastore, version_id: str) -> dict[str, Any] | None:
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         doc = conn.execute(sa.select(profiles.c.profile_json)
                            .where(profiles.c.version_id == version_id)).scalar()
     return json.loads(doc) if doc else None
 
 
 def has_profile(ms: Metastore, version_id: str) -> bool:
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         return conn.execute(sa.select(profiles.c.version_id)
                             .where(profiles.c.version_id == version_id)).first() is not None
 
 
 def profiled_versions(ms: Metastore, product: str) -> list[tuple[str, datetime]]:
     """(version id, profiled at) of a product, oldest first."""
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         rows = conn.execute(sa.select(profiles.c.version_id, profiles.c.created_at)
                             .where(profiles.c.product == product)
                             .order_by(profiles.c.created_at)).all()
@@ -156,7 +156,7 @@ def series(ms: Metastore, product: str, metric: str | None = None, column: str |
     q = q.order_by(metrics.c.at.desc(), metrics.c.id.desc())
     if limit:
         q = q.limit(limit)
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         rows = conn.execute(q).all()
     return [MetricPoint(r.product, r.version_id, r.metric, r.column or None, r.value,
                         _aware(r.at)) for r in reversed(rows)]
@@ -164,7 +164,7 @@ def series(ms: Metastore, product: str, metric: str | None = None, column: str |
 
 def metric_names(ms: Metastore, product: str) -> list[tuple[str, str | None, int]]:
     """(metric, column, number of points) of a product."""
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         rows = conn.execute(
             sa.select(metrics.c.metric, metrics.c.column, sa.func.count())
             .where(metrics.c.product == product)

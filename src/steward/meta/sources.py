@@ -24,7 +24,7 @@ def recorded(ms: Metastore, product: str, data_hash: str | None) -> SourceRead |
     """What the read that produced ``data_hash`` found, if recorded."""
     if not data_hash:
         return None
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         row = conn.execute(sa.select(source_reads.c.signal, source_reads.c.watermark,
                                      source_reads.c.watermark_type, source_reads.c.rows_read)
                            .where(source_reads.c.product == product,
@@ -34,7 +34,7 @@ def recorded(ms: Metastore, product: str, data_hash: str | None) -> SourceRead |
 
 def record(ms: Metastore, product: str, data_hash: str, read: SourceRead) -> None:
     """Remember ``read`` for the data it produced (the last read of the same data wins)."""
-    with ms.engine.begin() as conn:
+    with ms.sa_engine.begin() as conn:
         conn.execute(source_reads.delete().where(source_reads.c.product == product,
                                                  source_reads.c.data_hash == data_hash))
         conn.execute(source_reads.insert(), {

@@ -36,7 +36,7 @@ TABLES = tuple(t.md.tables)
 def present(ms: Metastore, column: sa.ColumnElement[Any], ids: Iterable[str]) -> set[str]:
     """Which of ``ids`` appear in ``column`` (a version-id column of some table)."""
     out: set[str] = set()
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         for chunk in chunks(list(ids)):
             out.update(conn.execute(sa.select(column).distinct().where(column.in_(chunk)))
                        .scalars())
@@ -56,7 +56,11 @@ def default_url(root: str) -> str:
 
 
 class Metastore:
-    """SQLAlchemy Core over any URL; SQLite gets WAL, a busy timeout and foreign keys."""
+    """SQLAlchemy Core over any URL; SQLite gets WAL, a busy timeout and foreign keys.
+
+    ``sa_engine`` is SQLAlchemy's engine (connections to the state database), named so
+    it is never taken for the compute engine (``steward.engine``).
+    """
 
     def __init__(self, url: str):
         self.url = url
@@ -67,17 +71,17 @@ class Metastore:
                     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             # (a server that never answers is an error after 10 s, not a hang)
             args = {"connect_timeout": 10} if url.startswith("postgres") else {}
-            self.engine = sa.create_engine(url, future=True, connect_args=args)
-            if self.engine.dialect.name == "sqlite":
-                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            with self.engine.connect():
+            self.sa_engine = sa.create_engine(url, future=True, connect_args=args)
+            if self.sa_engine.dialect.name == "sqlite":
+                sa.event.listen(self.sa_engine, "connect", _sqlite_pragmas)
+            with self.sa_engine.connect():
                 pass
         except Exception as e:  # a bad URL, a missing driver, no connection: one message
             raise _unavailable(url, e) from None
         self.migrate()
-        _check_tables(self.engine, url)
+        _check_tables(self.sa_engine, url)
         # the read-only questions a plan asks, in one implementation (steward.meta.reads)
-        self.reads = Reads(url, lambda: self.engine)
+        self.reads = Reads(url, lambda: self.sa_engine)
 
     # -- schema ----------------------------------------------------------------------
     def migrate(self) -> list[int]:
@@ -86,12 +90,12 @@ class Metastore:
         On PostgreSQL, processes opening one metastore at once take turns (an advisory
         lock): the second finds the migrations applied.
         """
-        if self.engine.dialect.name != "postgresql":
+        if self.sa_engine.dialect.name != "postgresql":
             return self._migrate()
         from steward.meta.pglock import MIGRATIONS_LOCK, STEWARD_KEY
 
         keys = {"a": STEWARD_KEY, "b": MIGRATIONS_LOCK}
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             conn.execute(sa.text("SELECT pg_advisory_lock(:a, :b)"), keys)
             try:
@@ -101,7 +105,7 @@ class Metastore:
 
     def _migrate(self) -> list[int]:
         applied: list[int] = []
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             conn.execute(sa.text(
                 "CREATE TABLE IF NOT EXISTS steward_schema "
                 "(version INTEGER PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"
@@ -110,7 +114,7 @@ class Metastore:
         for number, module in all_migrations():
             if number in done:
                 continue
-            with self.engine.begin() as conn:
+            with self.sa_engine.begin() as conn:
                 module.upgrade(conn)
                 conn.execute(sa.text("INSERT INTO steward_schema VALUES (:v, :at)"),
                              {"v": number, "at": now().isoformat()})
@@ -118,29 +122,29 @@ class Metastore:
         return applied
 
     def schema_version(self) -> int:
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             return int(conn.execute(sa.text("SELECT max(version) FROM steward_schema")).scalar()
                        or 0)
 
     def begin(self) -> Any:
         """A transaction: ``with ms.begin() as conn: ...`` (timed as ``metastore``)."""
-        return _timed_begin(self.engine)
+        return _timed_begin(self.sa_engine)
 
     # -- products --------------------------------------------------------------------
     def product_metadata_fps(self) -> dict[str, str]:
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             return dict(conn.execute(sa.select(t.products.c.name, t.products.c.metadata_fp)).all())
 
     def upsert_products(self, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             names = [r["name"] for r in rows]
             conn.execute(t.products.delete().where(t.products.c.name.in_(names)))
             conn.execute(t.products.insert(), [{**r, "updated_at": now()} for r in rows])
 
     def product_spec(self, name: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             row = conn.execute(sa.select(t.products.c.spec_json)
                                .where(t.products.c.name == name)).scalar()
         return json.loads(row) if row else None
@@ -151,13 +155,13 @@ class Metastore:
         if conn is not None:
             conn.execute(t.versions.insert(), row)
             return
-        with self.engine.begin() as c:
+        with self.sa_engine.begin() as c:
             c.execute(t.versions.insert(), row)
 
     def insert_versions(self, versions: Sequence[Version]) -> None:
         """Insert several version rows in one transaction (a run's wave of builds)."""
         if versions:
-            with self.engine.begin() as c:
+            with self.sa_engine.begin() as c:
                 c.execute(t.versions.insert(), [_version_row(v) for v in versions])
 
     def update_version(self, version_id: str, conn: sa.Connection | None = None,
@@ -168,11 +172,11 @@ class Metastore:
         if conn is not None:
             conn.execute(stmt)
             return
-        with self.engine.begin() as c:
+        with self.sa_engine.begin() as c:
             c.execute(stmt)
 
     def version(self, version_id: str) -> Version:
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             row = conn.execute(sa.select(t.versions).where(t.versions.c.id == version_id)).first()
             if row is None:
                 rows = conn.execute(sa.select(t.versions)
@@ -192,7 +196,7 @@ class Metastore:
             q = q.where(t.versions.c.status == status)
         if limit:
             q = q.limit(limit)
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             return [_version(r) for r in conn.execute(q)]
 
     def published_by_fingerprint(self, fps: Iterable[str]) -> dict[str, list[Version]]:
@@ -201,7 +205,7 @@ class Metastore:
 
     # -- environments ----------------------------------------------------------------
     def environments(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             rows = conn.execute(sa.select(t.environments).order_by(t.environments.c.name)).all()
             counts: dict[str, int] = dict(conn.execute(
                 sa.select(t.env_pointers.c.env, sa.func.count())
@@ -214,7 +218,7 @@ class Metastore:
 
     def ensure_env(self, env: str, from_env: str | None = None) -> bool:
         """Create ``env`` (copying ``from_env``'s pointers) unless it exists; True if created."""
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             exists = conn.execute(sa.select(t.environments.c.name)
                                   .where(t.environments.c.name == env)).first()
             if exists:
@@ -238,14 +242,14 @@ class Metastore:
         return self.reads.pointers(env)
 
     def pointer_map(self, env: str) -> dict[str, str]:
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             q = sa.select(t.env_pointers.c.product, t.env_pointers.c.version_id)
             return dict(conn.execute(q.where(t.env_pointers.c.env == env)).all())
 
     def envs_pointing_at(self, version_ids: Iterable[str]) -> dict[str, list[str]]:
         ids = list(version_ids)
         out: dict[str, list[str]] = {}
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             for chunk in chunks(ids):
                 q = sa.select(t.env_pointers.c.version_id, t.env_pointers.c.env).where(
                     t.env_pointers.c.version_id.in_(chunk))
@@ -259,7 +263,7 @@ class Metastore:
         if not moves:
             return
         if conn is None:
-            with self.engine.begin() as c:
+            with self.sa_engine.begin() as c:
                 self.set_pointers(env, moves, c)
             return
         ts = now()
@@ -290,7 +294,7 @@ class Metastore:
                 row["schema_json"] = _schema_json(row.pop("schema"))
             rows.append((version_id, row))
         keys = sorted(rows[0][1])
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             if all(sorted(r) == keys for _, r in rows):  # one statement, many rows
                 stmt = t.versions.update().where(
                     t.versions.c.id == sa.bindparam("_version_id")).values(
@@ -303,7 +307,7 @@ class Metastore:
 
     def mark_damaged(self, version_id: str, problem: str) -> bool:
         """Mark a published version damaged (never kept, reused or read again)."""
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             n = conn.execute(t.versions.update().where(
                 t.versions.c.id == version_id, t.versions.c.status == "published"
             ).values(status="damaged", error=problem)).rowcount
@@ -312,7 +316,7 @@ class Metastore:
     def recorded_checks(self, version_id: str, check_status: str | None,
                         check_fp: str | None) -> None:
         """What a re-evaluation of a version's checks found (its files never change)."""
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             conn.execute(t.versions.update().where(t.versions.c.id == version_id)
                          .values(check_status=check_status, check_fp=check_fp))
 
@@ -323,7 +327,7 @@ class Metastore:
                                          t.versions.c.id != v.id,
                                          t.versions.c.created_at < v.created_at)
              .order_by(t.versions.c.created_at.desc()).limit(1))
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             row = conn.execute(q).first()
         return _version(row) if row is not None else None
 
@@ -338,11 +342,11 @@ class Metastore:
             row.update(git_commit=git.commit, git_state=git.state,
                        git_committed_at=git.committed_at)
             RUN_GIT[run_id] = git.text
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             conn.execute(t.runs.insert(), row)
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(
                 status=status, finished_at=now(), summary_json=json.dumps(summary)))
         RUN_GIT.pop(run_id, None)
@@ -350,7 +354,7 @@ class Metastore:
     def record_steps(self, steps: Sequence[Step]) -> None:
         if not steps:
             return
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             conn.execute(t.run_steps.insert(), [
                 {"run_id": s.run_id, "product": s.product, "status": s.status,
                  "version_id": s.version_id, "started_at": s.started_at,
@@ -359,11 +363,11 @@ class Metastore:
 
     def runs(self, limit: int = 20) -> list[Run]:
         q = sa.select(t.runs).order_by(t.runs.c.started_at.desc()).limit(limit)
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             return [_run(r) for r in conn.execute(q)]
 
     def run(self, run_id: str) -> Run:
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             r = conn.execute(sa.select(t.runs).where(t.runs.c.id.like(f"{run_id}%"))).first()
         if r is None:
             raise NotFound(f"no run {run_id!r}")
@@ -378,13 +382,13 @@ class Metastore:
             q = q.where(t.run_steps.c.product == product)
         if limit:
             q = q.limit(limit)
-        with self.engine.connect() as conn:
+        with self.sa_engine.connect() as conn:
             return [Step(r.run_id, r.product, r.status, r.version_id, _aware(r.started_at),
                          r.duration_s, r.rows, r.error) for r in conn.execute(q)]
 
     def abandon_building(self, run_id: str, why: str) -> None:
         """A run's versions still building become failed (an interrupted run)."""
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             conn.execute(t.versions.update().where(t.versions.c.run_id == run_id,
                                                    t.versions.c.status == "building")
                          .values(status="failed", error=why))
@@ -393,7 +397,7 @@ class Metastore:
         """Runs left 'running' by a killed process become 'aborted', their versions 'failed'."""
         if alive:
             return []
-        with self.engine.begin() as conn:
+        with self.sa_engine.begin() as conn:
             ids = [r[0] for r in conn.execute(sa.select(t.runs.c.id)
                                               .where(t.runs.c.status == "running"))]
             if ids:

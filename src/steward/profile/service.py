@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from steward.core.checks import Anomaly, Drift
+from steward.core.checks import Anomaly, Check, Drift
 from steward.core.errors import CheckFailed, NotFound
 from steward.core.model import Product
 from steward.core.records import Version
@@ -34,7 +34,7 @@ TABLE_METRICS = ("row_count", "bytes", "column_count")
 COLUMN_METRICS = ("null_fraction", "distinct_count", "mean")
 
 
-def profile_checks(product: Product) -> list[Drift | Anomaly]:
+def profile_checks(product: Product) -> list[Check]:
     """The product's drift and anomaly checks, table-level and per column."""
     spec = product.spec
     found: list[Any] = list(spec.checks)
@@ -288,7 +288,7 @@ class ProfileGate:
             raise CheckFailed(f"{candidate.product.name}: " + "; ".join(
                 f"{r['check']}: {r['message']}" for r in failed))
 
-    def _store(self, candidate: Any, checks: list[Drift | Anomaly],
+    def _store(self, candidate: Any, checks: list[Check],
                results: list[dict[str, Any]]) -> None:
         """Keep the results next to the quality gate's (``check_results``, one per check).
 
@@ -312,7 +312,7 @@ class ProfileGate:
         if rank.get(mine, 2) > rank.get(candidate.check_status, 2):
             candidate.check_status = mine
 
-    def evaluate(self, product: str, version_id: str, checks: Iterable[Drift | Anomaly],
+    def evaluate(self, product: str, version_id: str, checks: Iterable[Check],
                  prof: dict[str, Any], prev_prof: dict[str, Any] | None
                  ) -> Iterable[dict[str, Any]]:
         for c in checks:

@@ -20,31 +20,21 @@ from steward.project.files import Listing, stat_key
 if TYPE_CHECKING:
     from steward.core.model import Project
 
-_FORMAT = 7  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
+_FORMAT = 8  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
 # entries of models name their spec's key; 5: specs validated with their check arguments
 # and column types (project/checkargs.py), and the sidecar warnings; 6: signed, stat keys
-# with ctime and inode; 7: typed Project.warnings and glossary_ref instead of extra
-
-
-# the modules whose classes the caches pickle: an edit to one makes every cache stale
-_PICKLED = ("spec.py", "checks.py", "base.py", "model.py", "glossary.py")
+# with ctime and inode; 7: typed Project.warnings and glossary_ref instead of extra;
+# 8: keyed on all of Steward's code (steward.core.codekey)
 
 
 @functools.cache
 def _version() -> str:
-    """Cache format, Steward and Python versions, and the pickled modules' stat data
-    (taken once per process)."""
-    from steward import __version__
+    """Cache format, Python version and Steward's own code (``steward.core.codekey``):
+    an edit to any module, not only those whose classes are pickled, makes every cache
+    stale."""
+    from steward.core.codekey import code_digest
 
-    core = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "core")
-    stats = []
-    for name in _PICKLED:
-        try:
-            st = os.stat(os.path.join(core, name))
-            stats.append(f"{st.st_size}.{st.st_mtime_ns}")
-        except OSError:
-            stats.append("-")
-    return f"{_FORMAT}:{__version__}:{sys.version_info[:2]}:{','.join(stats)}"
+    return f"{_FORMAT}:{sys.version_info[:2]}:{code_digest()}"
 
 
 def digest(root: str, folders: list[str], listing: Listing | None = None) -> str:

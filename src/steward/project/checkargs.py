@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from steward.core.checkforms import normalise_check
+from steward.core.checkkinds import KINDS
 from steward.core.errors import Problem
 from steward.project.yamlload import Located
 from steward.sql.types import is_text, type_problem
@@ -28,8 +29,7 @@ from steward.sql.types import is_text, type_problem
 # the loader keeps them: see steward.project.loader
 Memos = tuple[dict[Any, Any], dict[Any, Any], list[Any]]
 
-_BOUNDED = frozenset({"range", "length", "row_count", "mean", "stddev", "quantile",
-                      "distinct_count", "null_fraction", "min", "max", "sum"})
+_BOUNDED = frozenset(name for name, k in KINDS.items() if k.bounded)
 
 
 def check_arguments(declared: Any, doc: Located, prefix: tuple[Any, ...],

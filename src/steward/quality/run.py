@@ -1,4 +1,4 @@
-"""Run compiled checks on a version's Parquet files inside DuckDB.
+"""Run compiled checks on a version's Parquet files through the compute engine.
 
 One aggregate scan answers every row-level, uniqueness and statistical check; the few
 relationships and custom-SQL checks add one query each. Failing-row samples are fetched
@@ -7,20 +7,18 @@ only for checks that fail, bounded, and written as Parquet next to the version.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlglot import exp
 
 from steward.core.check_results import CheckResult
-from steward.core.durations import parse_duration
+from steward.core.checkkinds import KINDS
 from steward.core.records import Column
-from steward.core.words import counted, verb
 from steward.quality.compile import (
     NOT_COMPILED,
     Compiled,
@@ -146,129 +144,29 @@ def _scan(run: CheckRun, compiled: dict[str, Compiled], extra: dict[str, exp.Exp
 
 
 def _judge(comp: Compiled, values: dict[str, Any], run: CheckRun) -> CheckResult:
-    """Turn the scan's numbers into a pass or fail with a readable message."""
-    check, name, t = comp.check, comp.name, comp.type
-    rows = int(values.get("__rows") or 0)
-    a = _prefix(comp)
-    column = getattr(check, "column", None)
-    if t in ("not_null", "accepted_values", "range", "regex", "length", "expression"):
-        return _rows_result(check, name, int(values[f"{a}_fail"] or 0), rows, column)
-    if t == "unique":
-        nonnull, dups = (int(x or 0) for x in run.engine.first(comp.query))  # type: ignore[arg-type]
-        r = _rows_result(check, name, dups, nonnull, column)
-        key = ", ".join(check.key)
-        return replace(r, message=f"({key}) unique: {r.message}" if dups == 0 else
-                       f"{counted(dups, 'duplicate row')} on ({key}); {r.message}")
-    if t == "relationships":
-        failures, missing = (int(x or 0) for x in run.engine.first(comp.query))  # type: ignore[union-attr, arg-type]
-        nonnull = int(values[f"{a}_nonnull"] or 0)
-        r = _rows_result(check, name, failures, nonnull, column)
-        r = replace(r, details={**r.details, "missing_values": missing})
-        if failures:
-            r = replace(r, message=f"{counted(failures, 'row')} "
-                                   f"({counted(missing, 'distinct value')}) of {check.column} "
-                                   f"not found in {check.to}.{check.field}; {r.message}")
-        return r
-    if t == "sql":
-        failures = int(run.engine.first(comp.query)[0])  # type: ignore[arg-type]
-        ok = failures <= (check.max_failures or 0)
-        return CheckResult(name, t, check.severity, "pass" if ok else "fail", failures, None,
-                           failures, f"query returned {counted(failures, 'failing row')}",
-                           column=None)
-    if t == "row_count":
-        return _bounds(check, name, rows, check.min, check.max, rows, "row count")
-    if t == "row_count_change":
-        prev = run.previous_rows
-        if not prev:
-            return CheckResult(name, t, check.severity, "pass", 0, rows, None,
-                               "no previous version to compare with")
-        pct = 100.0 * (rows - prev) / prev
-        ok = abs(pct) <= check.max_change_pct
-        return CheckResult(name, t, check.severity, "pass" if ok else "fail", 0 if ok else 1,
-                           rows, round(pct, 3),
-                           f"row count {prev:,} -> {rows:,} ({pct:+.1f}%, allowed "
-                           f"+-{check.max_change_pct:g}%)", details={"previous": prev})
-    if t == "freshness":
-        newest = values[f"{a}_max"]
-        limit = parse_duration(check.max_age)
-        if newest is None:
-            return CheckResult(name, t, check.severity, "fail", 1, rows, None,
-                               f"{check.column} has no values", column=column)
-        age = _age_seconds(newest, run.now)
-        ok = age <= limit
-        return CheckResult(name, t, check.severity, "pass" if ok else "fail", 0 if ok else 1,
-                           rows, round(age, 1),
-                           f"newest {check.column} is {newest} ({_human(age)} old, allowed "
-                           f"{check.max_age})", column=column, details={"newest": str(newest)})
-    # statistics
-    value = values[f"{a}_value"]
-    if t == "null_fraction":
-        value = (int(value or 0) / rows) if rows else 0.0
-    what = f"{t}({check.column}" + (f", q={check.q}" if t == "quantile" else "") + ")"
-    return _bounds(check, name, value, check.min, check.max, rows, what, column)
+    """Turn the scan's numbers into a pass or fail with a readable message (the kind's)."""
+    judge = KINDS[comp.type].judge
+    assert judge is not None
+    return judge(comp, values, _Judging(run))
 
 
-def _prefix(comp: Compiled) -> str:
-    for alias in comp.aggregates:
-        return alias.rsplit("_", 1)[0]
-    return ""
+@dataclass
+class _Judging:
+    """What a kind's judgement may use besides the scan (``checkkinds.base.Judging``)."""
 
+    run: CheckRun
 
-def _rows_result(check: Any, name: str, failures: int, total: int, column: str | None
-                 ) -> CheckResult:
-    """A row-level result, with the check's tolerance (``mostly`` / ``max_failures``)."""
-    if check.mostly is not None:
-        ok = total == 0 or (total - failures) / total >= check.mostly
-        allowed = f"mostly {check.mostly:g}"
-    elif check.max_failures is not None:
-        ok = failures <= check.max_failures
-        allowed = f"max_failures {check.max_failures:,}"
-    else:
-        ok = failures == 0
-        allowed = "none allowed"
-    pct = (100.0 * failures / total) if total else 0.0
-    if failures:
-        msg = (f"{failures:,} of {counted(total, 'row')} {verb(failures, 'fails', 'fail')} "
-               f"({pct:.2f}%; {allowed})")
-    else:
-        msg = {0: "no rows to check", 1: "the 1 row passes"}.get(total, f"all {total:,} rows pass")
-    return CheckResult(name, check.type, check.severity, "pass" if ok else "fail", failures,
-                       total, round(pct, 4), msg, column=column)
+    @property
+    def previous_rows(self) -> int | None:
+        return self.run.previous_rows
 
+    @property
+    def now(self) -> datetime | None:
+        return self.run.now
 
-def _bounds(check: Any, name: str, value: Any, lo: Any, hi: Any, rows: int, what: str,
-            column: str | None = None) -> CheckResult:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return CheckResult(name, check.type, check.severity, "fail", 1, rows, None,
-                           f"{what} is NULL (no values)", column=column)
-    num = float(value) if not isinstance(value, int) else value
-    ok = (lo is None or num >= lo) and (hi is None or num <= hi)
-    span = f"[{'' if lo is None else f'{lo:g}'}, {'' if hi is None else f'{hi:g}'}]"
-    shown = f"{num:,}" if isinstance(num, int) else f"{num:.6g}"
-    return CheckResult(name, check.type, check.severity, "pass" if ok else "fail",
-                       0 if ok else 1, rows, num,
-                       f"{what} is {shown}" + (f", within {span}" if ok else f", outside {span}"),
-                       column=column)
-
-
-def _age_seconds(newest: Any, now: datetime | None) -> float:
-    if isinstance(newest, datetime):
-        if newest.tzinfo is None:
-            ref = (now.replace(tzinfo=None) if now else datetime.now())
-        else:
-            ref = now or datetime.now(UTC)
-        return (ref - newest).total_seconds()
-    if isinstance(newest, date):
-        ref_d = (now or datetime.now()).date()
-        return float((ref_d - newest).days * 86400)
-    raise CompileError(f"freshness needs a date or timestamp column; got {type(newest).__name__}")
-
-
-def _human(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if abs(seconds) >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
+    def first(self, query: Any) -> Sequence[Any]:
+        row: Sequence[Any] = self.run.engine.first(query)
+        return row
 
 
 def _error(name: str, check: Any, message: str) -> CheckResult:

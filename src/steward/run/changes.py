@@ -17,16 +17,23 @@ nothing downstream of it rebuilds either.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from steward.core.fingerprint import code_fingerprint, digest, ml_library_versions
 from steward.core.ids import new_id
 from steward.core.model import Product, Project
 from steward.core.records import Version
-from steward.run.planner import BuildPlan, PlannedStep, dag_of, plan_build
+from steward.run.planner import (  # noqa: F401  (Category, ProductChange re-exported)
+    BuildPlan,
+    Category,
+    PlannedStep,
+    ProductChange,
+    dag_of,
+    plan_build,
+)
 from steward.sql.parse import DIALECT
 
 if TYPE_CHECKING:  # sqlglot loads only when a change has to be categorised
@@ -35,7 +42,6 @@ if TYPE_CHECKING:  # sqlglot loads only when a change has to be categorised
     from steward.meta.reads import Reads
     from steward.meta.store import Metastore
 
-Category = Literal["breaking", "non-breaking", "metadata-only"]
 PLAN_SCHEMA_VERSION = 1
 _RANK = {"metadata-only": 0, "non-breaking": 1, "breaking": 2}
 _CONTRACT_KEYS = ("contract", "primary_key")
@@ -203,39 +209,11 @@ def _spec_dict(product: Product) -> dict[str, Any]:
 
 # -- the plan -------------------------------------------------------------------------------
 @dataclass
-class ProductChange:
-    product: str
-    action: str  # build | reuse | keep | blocked | remove
-    category: Category | None  # set on directly modified products
-    direct: bool
-    reasons: list[str] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    modified: list[str] = field(default_factory=list)
-    owner: str | None = None
-    current_version: str | None = None
-    fingerprint: str | None = None
-    downstream: list[str] = field(default_factory=list)
-    uses: dict[str, list[str] | None] = field(default_factory=dict)  # changed input -> cols
-    recheck: bool | None = False  # its kept version's checks are evaluated again
-    behind: list[str] = field(default_factory=list)  # inputs it was not built from
-
-
-@dataclass(frozen=True)
-class ChangeBuildPlan(BuildPlan):
-    """A build plan that also carries alias versions (new fingerprints, same files):
-    the executor inserts each, with the input versions it stands for, when those are
-    settled."""
-
-    aliases: tuple[Version, ...] = ()
-
-
-@dataclass
 class ChangePlan:
     env: str
     compared_with: str
     env_exists: bool
-    build: ChangeBuildPlan
+    build: BuildPlan
     products: dict[str, ProductChange]
     removed: list[ProductChange]
     stale: dict[str, list[str]] = field(default_factory=dict)  # unselected, behind inputs
@@ -295,46 +273,64 @@ def plan_changes(project: Project, reads: Reads, env: str, chosen: set[str],
     exists = reads.env_exists(env)
     compared = env if exists or not base_env or not reads.env_exists(base_env) else base_env
     current = reads.pointers(compared) if reads.env_exists(compared) else {}
-    base = plan_build(project, env, current, None, chosen, full_refresh,
-                      lookup=reads.published_by_fingerprint, hashes=reads.data_hashes,
-                      damaged=damaged)
     specs = reads.env_spec_map(compared) or reads.global_spec_map()
-    return _categorise(project, reads, base, current, specs, env, compared, exists,
-                       full_refresh)
+    tracker = ChangeTracker(project, reads, current, specs, full_refresh)
+    plan = plan_build(project, env, current, None, chosen, full_refresh,
+                      lookup=reads.published_by_fingerprint, hashes=reads.data_hashes,
+                      damaged=damaged, changes=tracker)
+    return tracker.report(plan, compared, exists)
 
 
-def compatible_plan(project: Project, reads: Reads, base: BuildPlan) -> ChangeBuildPlan:
-    """``base`` with products unaffected by non-breaking upstream changes kept (aliased)."""
-    specs: dict[str, tuple[str, str]] = {}
-    return _categorise(project, reads, base, dict(base.current), specs, base.env, base.env, True,
-                       False).build
+class ChangeTracker:
+    """Categorises each product as the planner decides it (one pass: see
+    :func:`steward.run.planner.plan_build`'s ``changes``).
 
+    A product whose own code is unchanged and whose inputs changed without changing the
+    data it reads (a non-breaking upstream change it does not use) gets an alias version
+    instead of a build. ``specs``: the declarations the environment last ran with, for
+    metadata categories (empty when only the build plan is wanted).
+    """
 
-def _categorise(project: Project, reads: Reads, base: BuildPlan,
-                current: Mapping[str, Version], specs: Mapping[str, tuple[str, str]],
-                env: str, compared: str, exists: bool, full_refresh: bool) -> ChangePlan:
-    dag = dag_of(project)
-    records = reads.code_records([v.fingerprint for n, v in current.items()
-                                      if n in base.steps
-                                      and base.steps[n].action in ("build", "reuse")])
-    steps: dict[str, PlannedStep] = dict(base.steps)
-    effects: dict[str, tuple[str, set[str]]] = {}  # product -> (same|added|breaking, cols)
-    out: dict[str, ProductChange] = {}
-    aliases: list[Version] = []
-    same = _same_data(reads, current.values())
-    for name in base.order:
+    def __init__(self, project: Project, reads: Reads, current: Mapping[str, Version],
+                 specs: Mapping[str, tuple[str, str]], full_refresh: bool = False):
+        self.project, self.reads, self.current = project, reads, current
+        self.specs, self.full_refresh = specs, full_refresh
+        self.products: dict[str, ProductChange] = {}
+        self.aliases: list[Version] = []
+        self.effects: dict[str, tuple[str, set[str]]] = {}  # -> (same|added|breaking, cols)
+        self.records: dict[str, dict[str, Any]] = {}
+        self.damaged: Mapping[str, str] = {}
+        self.same: Any = None
+
+    def begin(self, todo: Sequence[str], fingerprints: Mapping[str, str],
+              damaged: Mapping[str, str], same: Callable[[str | None, Version], bool]) -> None:
+        """Before the first step: the code on record for every current version a step
+        cannot keep (its fingerprint changed), in one read."""
+        self.damaged, self.same = damaged, same
+        wanted = [v.fingerprint for n in todo if (v := self.current.get(n)) is not None
+                  and v.fingerprint != fingerprints[n]]
+        self.records = dict(self.reads.code_records(wanted)) if wanted else {}
+
+    def _record(self, fingerprint: str) -> dict[str, Any] | None:
+        if fingerprint not in self.records:
+            self.records.update(self.reads.code_records([fingerprint]))
+        return self.records.get(fingerprint)
+
+    def decide(self, name: str, st: PlannedStep, steps: Mapping[str, PlannedStep]
+               ) -> PlannedStep:
+        project, current = self.project, self.current
         p = project.products[name]
-        st = steps[name]
         cur = current.get(name)
         pc = ProductChange(name, st.action, None, False, owner=p.owner,
                            current_version=cur.id if cur else None,
                            fingerprint=st.fingerprint, recheck=st.recheck)
-        out[name] = pc
+        self.products[name] = pc
+        effects = self.effects
         if st.action == "keep":
             effects[name] = ("same", set())
             if st.recheck is not False:
                 pc.reasons.append(st.reason)
-        elif st.action == "blocked" or name in base.damaged:
+        elif st.action == "blocked" or name in self.damaged:
             # (a damaged version is never aliased: its files are what is wrong)
             effects[name] = ("breaking", set())
             pc.reasons.append(st.reason)
@@ -343,11 +339,11 @@ def _categorise(project: Project, reads: Reads, base: BuildPlan,
             pc.reasons.append("new product")
             effects[name] = ("breaking", set())
         else:
-            rec = records.get(cur.fingerprint)
+            rec = self._record(cur.fingerprint)
             # a source that builds changed by itself (its data): it is never an alias
             own = (rec is None or p.is_source
                    or rec["local_fp"] != local_fingerprint(p, project))
-            if full_refresh and not own:
+            if self.full_refresh and not own:
                 pc.reasons.append("full refresh")
                 effects[name] = ("breaking", set())
             elif own:
@@ -356,20 +352,20 @@ def _categorise(project: Project, reads: Reads, base: BuildPlan,
                 effects[name] = (("added", set(pc.added)) if pc.category == "non-breaking"
                                  else ("breaking", set()))
             else:
-                effect = _indirect(pc, p, project, effects, cur, steps, current, same)
+                effect = _indirect(pc, p, project, effects, cur, steps, current, self.same)
                 effects[name] = effect
                 if effect[0] == "same" and st.action == "build":
                     alias = _alias(cur, p, st.fingerprint)
-                    aliases.append(alias)
+                    self.aliases.append(alias)
                     step = PlannedStep(name, "reuse", st.fingerprint, alias,
                                        "keeps its data: " + "; ".join(pc.reasons))
-                    steps[name] = _alias_recheck(step, p, project, steps, current)
-                    pc.action = steps[name].action
-                    pc.recheck = steps[name].recheck
+                    st = _alias_recheck(step, p, project, steps, current)
+                    pc.action = st.action
+                    pc.recheck = st.recheck
                 elif effect[0] == "same" and st.action == "reuse":
                     pc.reasons.append(st.reason)
         # metadata, compared with the declaration the environment last ran with
-        old = specs.get(name)
+        old = self.specs.get(name)
         if old is not None and old[1] != p.spec_json \
                 and old[0] != p.metadata_fp:
             cat, why = compare_metadata(json.loads(old[1]), _spec_dict(p))
@@ -377,23 +373,22 @@ def _categorise(project: Project, reads: Reads, base: BuildPlan,
             if pc.category is None or _RANK[cat] > _RANK[pc.category]:
                 pc.category = cat
             pc.direct = True
-    rank = {n: i for i, n in enumerate(base.order)}  # base.order is topological
-    for name, pc in out.items():
-        if pc.direct:
-            pc.downstream = sorted((d for d in dag.downstream(name) if d in out),
-                                   key=rank.__getitem__)
-    removed = [ProductChange(n, "remove", "breaking", True, ["no longer in the project"],
-                             current_version=v.id)
-               for n, v in sorted(current.items()) if n not in project.products]
-    build = ChangeBuildPlan(base.env, base.order, steps, base.fingerprints, base.current,
-                            base.stale, base.damaged, tuple(aliases))
-    return ChangePlan(env, compared, exists, build, out, removed, dict(base.stale))
+        return st
 
-
-def _same_data(reads: Reads, known: Iterable[Version]) -> Any:
-    from steward.run.planner import _SameData
-
-    return _SameData(reads.data_hashes, known)
+    def report(self, plan: BuildPlan, compared: str, exists: bool) -> ChangePlan:
+        """The plan as ``steward plan`` shows it: downstream of each direct change, and
+        the products no longer in the project."""
+        out = self.products
+        dag = dag_of(self.project)
+        rank = {n: i for i, n in enumerate(plan.order)}  # plan.order is topological
+        for name, pc in out.items():
+            if pc.direct:
+                pc.downstream = sorted((d for d in dag.downstream(name) if d in out),
+                                       key=rank.__getitem__)
+        removed = [ProductChange(n, "remove", "breaking", True, ["no longer in the project"],
+                                 current_version=v.id)
+                   for n, v in sorted(self.current.items()) if n not in self.project.products]
+        return ChangePlan(plan.env, compared, exists, plan, out, removed, dict(plan.stale))
 
 
 def _alias_recheck(step: PlannedStep, p: Product, project: Project,

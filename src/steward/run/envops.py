@@ -105,7 +105,7 @@ def plan_rollback(ctx: Parts, product: str, to: str | None = None, env: str | No
     ms = ctx.metastore
     if not ms.env_exists(env):
         raise NotFound(f"no environment {env!r}")
-    with ms.engine.connect() as conn:
+    with ms.sa_engine.connect() as conn:
         current = menvs.light_pointers(conn, env)
     if product not in current:
         raise NotFound(f"{product} has no version in {env!r}; nothing to roll back")

@@ -148,7 +148,7 @@ class Executor:
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         env = plan.env
-        aliases = {v.product: v for v in getattr(plan, "aliases", ())}
+        aliases = {v.product: v for v in plan.aliases}
         tasks: dict[str, str] = {}  # product -> build | settle
         for n in plan.order:
             st = plan.steps[n]

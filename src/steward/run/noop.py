@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from steward.core.codekey import code_digest
 from steward.core.ids import new_id
 from steward.core.records import RunResult, Step
 from steward.meta import noop as mnoop
@@ -52,23 +53,6 @@ def _decline(why: str) -> None:
 
 def marker_path(root: str) -> str:
     return os.path.join(root, STATE_DIR, "cache", "noop.json")
-
-
-def code_digest() -> str:
-    """Steward's own code (its version and the stat data of its modules)."""
-    import xxhash
-
-    from steward import __version__
-
-    h = xxhash.xxh3_128(__version__.encode())
-    base = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for d, dirs, files in os.walk(base):
-        dirs[:] = sorted(x for x in dirs if x != "__pycache__")
-        for f in sorted(files):
-            if f.endswith(".py"):
-                st = os.stat(os.path.join(d, f))
-                h.update(f"{d}/{f}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ before it is kept or reused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from steward.core.fingerprint import check_fingerprint, data_fingerprint, source_content
 from steward.core.graph import Dag, States, select
@@ -24,6 +24,7 @@ from steward.core.model import Product, Project
 from steward.core.records import Version
 
 Action = Literal["build", "reuse", "keep", "blocked"]
+Category = Literal["breaking", "non-breaking", "metadata-only"]
 
 # fingerprints -> their published versions, newest first
 Lookup = Callable[[Iterable[str]], Mapping[str, list[Version]]]
@@ -45,6 +46,42 @@ class PlannedStep:
     check_fp: str | None = None  # the check fingerprint expected, when known
 
 
+@dataclass
+class ProductChange:
+    """What the plan says about one product's change (``steward plan``'s categories)."""
+
+    product: str
+    action: str  # build | reuse | keep | blocked | remove
+    category: Category | None  # set on directly modified products
+    direct: bool
+    reasons: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    owner: str | None = None
+    current_version: str | None = None
+    fingerprint: str | None = None
+    downstream: list[str] = field(default_factory=list)
+    uses: dict[str, list[str] | None] = field(default_factory=dict)  # changed input -> cols
+    recheck: bool | None = False  # its kept version's checks are evaluated again
+    behind: list[str] = field(default_factory=list)  # inputs it was not built from
+
+
+class Changes(Protocol):
+    """Categorises each step as it is decided, and may turn a build into an alias
+    (``steward.run.changes.ChangeTracker``)."""
+
+    aliases: list[Version]
+    products: dict[str, ProductChange]
+
+    def begin(self, todo: Sequence[str], fingerprints: Mapping[str, str],
+              damaged: Mapping[str, str], same: Callable[[str | None, Version], bool]
+              ) -> None: ...
+
+    def decide(self, name: str, step: PlannedStep, steps: Mapping[str, PlannedStep]
+               ) -> PlannedStep: ...
+
+
 @dataclass(frozen=True)
 class BuildPlan:
     env: str
@@ -57,6 +94,11 @@ class BuildPlan:
     stale: Mapping[str, list[str]] = field(default_factory=dict)
     # products whose current version cannot be used (files missing or altered) -> why
     damaged: Mapping[str, str] = field(default_factory=dict)
+    # alias versions (new fingerprints, same files): the executor inserts each, with the
+    # input versions it stands for, when those are settled
+    aliases: tuple[Version, ...] = ()
+    # each selected product's change, when the plan was categorised
+    changes: Mapping[str, ProductChange] = field(default_factory=dict)
 
     def of(self, action: Action) -> list[str]:
         return [n for n in self.order if self.steps[n].action == action]
@@ -115,6 +157,7 @@ def plan_build(
     outputs: Mapping[str, str] | None = None,
     damaged: Mapping[str, str] | None = None,
     usable: Callable[[Version], bool] | None = None,
+    changes: Changes | None = None,
 ) -> BuildPlan:
     """Decide each selected product's action.
 
@@ -130,6 +173,9 @@ def plan_build(
             altered); such a product is rebuilt, and blocks what needs it unselected.
         usable: whether an existing version's files are intact (a reuse candidate that
             is not is passed over).
+        changes: categorises each step as it is decided (``steward.run.changes``); a
+            product whose inputs changed without changing the data it reads becomes an
+            alias of its current version instead of a build.
     """
     damaged = damaged or {}
     outputs = outputs or {}
@@ -162,6 +208,8 @@ def plan_build(
     planned: dict[str, Version | None] = {n: v for n, v in current.items()
                                           if n not in damaged}
     steps: dict[str, PlannedStep] = {}
+    if changes is not None:
+        changes.begin(todo, fps, damaged, same)
 
     def candidates(fp: str) -> list[Version]:
         if fp not in published:
@@ -182,7 +230,7 @@ def plan_build(
                        f"input {i} has no version in '{env}'; select it too (+{name})")
             else:
                 why = f"input {blocked_by[0]} is blocked"
-            steps[name] = PlannedStep(name, "blocked", fp, reason=why)
+            steps[name] = _decided(changes, PlannedStep(name, "blocked", fp, reason=why), steps)
             planned.pop(name, None)
             continue
         ins = {i: planned.get(i) for i in p.inputs}
@@ -221,11 +269,23 @@ def plan_build(
                 step = PlannedStep(name, "build", fp, reason="code or inputs changed")
         if step.action in ("keep", "reuse"):
             step = _with_recheck(step, p, planned, contract, on_fail)
-        steps[name] = step
-        planned[name] = step.version if step.action in ("keep", "reuse") else None
+        built = step.action == "build"
+        steps[name] = step = _decided(changes, step, steps)
+        # an alias counts as built for what reads it: its input versions are settled
+        # when the run has built them
+        planned[name] = step.version if step.action in ("keep", "reuse") and not built \
+            else None
     stale = stale_products(project, {n: v for n, v in current.items() if n not in chosen},
                            planned, same)
-    return BuildPlan(env, tuple(todo), steps, fps, dict(current), stale, dict(damaged))
+    if changes is None:
+        return BuildPlan(env, tuple(todo), steps, fps, dict(current), stale, dict(damaged))
+    return BuildPlan(env, tuple(todo), steps, fps, dict(current), stale, dict(damaged),
+                     tuple(changes.aliases), changes.products)
+
+
+def _decided(changes: Changes | None, step: PlannedStep, steps: Mapping[str, PlannedStep]
+             ) -> PlannedStep:
+    return step if changes is None else changes.decide(step.product, step, steps)
 
 
 def _with_recheck(step: PlannedStep, p: Product, planned: Mapping[str, Version | None],

@@ -125,4 +125,4 @@ def move_state(src_ms: Metastore, src_store: Store, metastore: str, store: str, 
                                 "from_store": src_store.root})
         return report, verify(dst_ms, dst_store, dst_trail, deep)
     finally:
-        dst_ms.engine.dispose()
+        dst_ms.sa_engine.dispose()

@@ -1,0 +1,230 @@
+"""What a check kind is: one object owning its schema, short form, SQL and judgement.
+
+A kind is plain Python, so the load can normalise short forms without pydantic and
+without sqlglot. Its schema is a table of arguments from which ``steward.core.checks``
+builds the pydantic model; its SQL is built (sqlglot imported on first use) with the
+helpers a :class:`Scope` hands it, so the kind never names a dialect or a file layout;
+its judgement turns the scan's numbers into a :class:`CheckResult`.
+
+The quality layer (``steward.quality.compile`` and ``steward.quality.run``) runs the
+compiled pieces; nothing here runs SQL.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from steward.core.check_results import CheckResult
+from steward.core.words import counted, verb
+
+REQUIRED: Any = ...
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a check: its type, default and pydantic ``Field`` constraints."""
+
+    type: Any
+    default: Any = REQUIRED
+    constraints: dict[str, Any] = field(default_factory=dict)
+
+
+def arg(type_: Any, default: Any = REQUIRED, **constraints: Any) -> Arg:
+    return Arg(type_, default, constraints)
+
+
+class CompileError(ValueError):
+    """A check that cannot be turned into SQL (bad expression, unknown column ...)."""
+
+
+@dataclass
+class Compiled:
+    """One check, compiled.
+
+    Attributes:
+        name: the check's label.
+        check: the spec it came from.
+        prefix: the prefix of this check's aggregates in the shared scan (``c3``).
+        aggregates: alias -> aggregate expression, computed in the shared scan.
+        predicate: TRUE for a failing row (row-level checks), for samples and quarantine.
+        query: an extra query: the failure count (uniqueness: rows checked, duplicates;
+            relationships: failing rows, distinct missing values).
+        sample: a bounded query returning failing rows (or keys) for inspection.
+    """
+
+    name: str
+    check: Any
+    prefix: str = ""
+    aggregates: dict[str, Any] = field(default_factory=dict)
+    predicate: Any = None
+    query: Any = None
+    sample: Any = None
+
+    @property
+    def type(self) -> str:
+        return str(self.check.type)
+
+    @property
+    def row_level(self) -> bool:
+        from steward.core.checkkinds import KINDS
+
+        return KINDS[self.type].row_level and self.predicate is not None
+
+    def add(self, suffix: str, aggregate: Any) -> None:
+        """An aggregate of the shared scan, named ``<prefix>_<suffix>``."""
+        self.aggregates[f"{self.prefix}_{suffix}"] = aggregate
+
+    def value(self, values: dict[str, Any], suffix: str) -> Any:
+        """This check's aggregate ``suffix`` from the scan's values."""
+        return values[f"{self.prefix}_{suffix}"]
+
+
+class Scope(Protocol):
+    """What compiling a check may use: the version's files and the SQL helpers."""
+
+    files: Sequence[str]
+    sample_rows: int
+
+    def col(self, name: str, qualified: bool = False) -> Any: ...
+    def scan(self, files: Sequence[str], alias: str = ...) -> Any: ...
+    def lit(self, value: Any) -> Any: ...
+    def func(self, name: str, *args: Any) -> Any: ...
+    def as_text(self, e: Any) -> Any: ...
+    def predicate(self, text: str) -> Any: ...
+    def custom_query(self, text: str) -> Any: ...
+    def resolve(self, product: str) -> list[str] | None: ...
+
+
+class Judging(Protocol):
+    """What judging a compiled check may use besides the scan's values."""
+
+    @property
+    def previous_rows(self) -> int | None: ...
+    @property
+    def now(self) -> datetime | None: ...
+
+    def first(self, query: Any) -> Sequence[Any]: ...
+
+
+Validator = Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A check kind.
+
+    Attributes:
+        names: the ``type`` values it answers (statistics share one kind).
+        model: the name of its pydantic model in ``steward.core.checks``.
+        args: its arguments (besides name, severity, description and the tolerance).
+        validate: raises ``ValueError`` for a combination of arguments that is wrong.
+        field_checks: per argument, a function that returns the value or raises.
+        shorthand: the argument a non-mapping short form fills
+            (``accepted_values: [a, b]`` -> ``values``).
+        column_scoped: under a column, ``column`` is filled in (unless one of
+            ``column_unless`` is given).
+        bounded: has ``min``/``max`` bounds (``min`` above ``max`` is refused at load).
+        row_level: compiles to a failing-row predicate (samples, quarantine).
+        compiled: evaluated by the quality gate (drift and anomaly are judged from
+            stored profiles instead, in ``steward.profile.service``).
+        compile: fills a :class:`Compiled` for a check; raises :class:`CompileError`.
+        judge: the result from the scan's values.
+        mixin: plain methods and properties the model gets (``Unique.key``).
+        example: one check of this kind, for the golden SQL fixtures.
+    """
+
+    names: tuple[str, ...]
+    model: str
+    args: dict[str, Arg]
+    validate: Validator | None = None
+    field_checks: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    shorthand: str | None = None
+    column_scoped: bool = True
+    column_unless: tuple[str, ...] = ()
+    bounded: bool = False
+    row_level: bool = False
+    compiled: bool = True
+    compile: Callable[[Any, Compiled, Scope], None] | None = None
+    judge: Callable[[Compiled, dict[str, Any], Judging], CheckResult] | None = None
+    failing: Callable[[Any, Scope], Any] | None = None
+    mixin: type | None = None
+    example: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """The kind's own name (``statistic`` for the statistics that share it)."""
+        return self.names[0] if len(self.names) == 1 else self.model.lower()
+
+
+# -- judgement helpers shared by kinds ------------------------------------------------
+
+
+def rows_of(values: dict[str, Any]) -> int:
+    return int(values.get("__rows") or 0)
+
+
+def rows_result(check: Any, name: str, failures: int, total: int, column: str | None
+                ) -> CheckResult:
+    """A row-level result, with the check's tolerance (``mostly`` / ``max_failures``)."""
+    if check.mostly is not None:
+        ok = total == 0 or (total - failures) / total >= check.mostly
+        allowed = f"mostly {check.mostly:g}"
+    elif check.max_failures is not None:
+        ok = failures <= check.max_failures
+        allowed = f"max_failures {check.max_failures:,}"
+    else:
+        ok = failures == 0
+        allowed = "none allowed"
+    pct = (100.0 * failures / total) if total else 0.0
+    if failures:
+        msg = (f"{failures:,} of {counted(total, 'row')} {verb(failures, 'fails', 'fail')} "
+               f"({pct:.2f}%; {allowed})")
+    else:
+        msg = {0: "no rows to check", 1: "the 1 row passes"}.get(total, f"all {total:,} rows pass")
+    return CheckResult(name, check.type, check.severity, "pass" if ok else "fail", failures,
+                       total, round(pct, 4), msg, column=column)
+
+
+def bounds(check: Any, name: str, value: Any, lo: Any, hi: Any, rows: int, what: str,
+           column: str | None = None) -> CheckResult:
+    """A value that must fall within ``[lo, hi]``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return CheckResult(name, check.type, check.severity, "fail", 1, rows, None,
+                           f"{what} is NULL (no values)", column=column)
+    num = float(value) if not isinstance(value, int) else value
+    ok = (lo is None or num >= lo) and (hi is None or num <= hi)
+    span = f"[{'' if lo is None else f'{lo:g}'}, {'' if hi is None else f'{hi:g}'}]"
+    shown = f"{num:,}" if isinstance(num, int) else f"{num:.6g}"
+    return CheckResult(name, check.type, check.severity, "pass" if ok else "fail",
+                       0 if ok else 1, rows, num,
+                       f"{what} is {shown}" + (f", within {span}" if ok else f", outside {span}"),
+                       column=column)
+
+
+def row_level_judge(comp: Compiled, values: dict[str, Any], _run: Judging) -> CheckResult:
+    """Failing rows counted in the scan (``<prefix>_fail``) against all rows."""
+    return rows_result(comp.check, comp.name, int(comp.value(values, "fail") or 0),
+                       rows_of(values), getattr(comp.check, "column", None))
+
+
+def row_level_compile(check: Any, out: Compiled, q: Scope, kind: Kind) -> None:
+    """A row-level check: count its failing rows in the scan; sample them when asked."""
+    from sqlglot import exp
+
+    assert kind.failing is not None
+    pred = kind.failing(check, q)
+    out.predicate = pred
+    out.add("fail", exp.CountIf(this=pred.copy()))
+    out.sample = exp.select("*").from_(q.scan(q.files)).where(pred.copy()).limit(q.sample_rows)
+
+
+def row_level(names: tuple[str, ...], model: str, args: dict[str, Arg],
+              failing: Callable[[Any, Scope], Any], **more: Any) -> Kind:
+    """A kind whose check is a failing-row predicate: compiled and judged alike."""
+    kind = Kind(names, model, args, row_level=True, failing=failing, judge=row_level_judge,
+                **more)
+    return replace(kind, compile=lambda check, out, q: row_level_compile(check, out, q, kind))

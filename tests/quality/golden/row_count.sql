@@ -1,0 +1,1 @@
+-- check: {'type': 'row_count', 'min': 1}

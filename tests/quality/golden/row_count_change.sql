@@ -1,0 +1,1 @@
+-- check: {'type': 'row_count_change', 'max_change_pct': 20}
