@@ -42,3 +42,38 @@ def test_cli(starter: Path) -> None:
     code, out, _ = steward(starter, "maturity", "--json")
     doc = json.loads(out)
     assert len(doc["history"]) == 2 and doc["gaps"][0]["fix"]
+
+
+def test_models_and_delivery_areas(tmp_path: Path) -> None:
+    """A project with a model has a 'model reproducibility' area (gated, trained from a
+    clean commit); every project has a 'delivery' area from its promotions and rollbacks.
+    The weights still share 100 points."""
+    import subprocess
+
+    from tests.ml.conftest import make_project
+
+    root = make_project(tmp_path / "trips")
+    write(root, ".gitignore", ".steward/\n")  # (as 'steward init' writes it)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
+    ctx = Context(root)
+    assert ctx.run().ok  # trained from a tree that is not committed
+    doc = maturity(ctx)
+    areas = {a["name"]: a for a in doc["areas"]}
+    assert abs(sum(a["weight"] for a in doc["areas"]) - 100) < 1e-9
+    model = areas["model reproducibility"]
+    assert model["score"] == 0.5  # gated, but not trained from a clean commit
+    assert model["detail"] == "1/1 models gated, 0/1 trained from a clean commit"
+    assert "git commit" in model["fix"]
+    assert areas["delivery"]["score"] == 0.0 and "0 promotion(s)" in areas["delivery"]["detail"]
+
+    # commit, retrain from the clean tree, and release through dev into prod
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "trips"], cwd=root, check=True)
+    assert Context(root).run(env="dev", full_refresh=True).ok
+    code, out, err = steward(root, "promote", "dev", "prod")
+    assert code == 0, out + err
+    after = {a["name"]: a for a in maturity(Context(root))["areas"]}
+    assert after["model reproducibility"]["score"] == 1.0
+    assert after["delivery"]["score"] == 0.5 / 4 + 0.5  # one release, none rolled back
+    assert "1 promotion(s) and 0 rollback(s)" in after["delivery"]["detail"]

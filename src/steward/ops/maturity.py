@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -114,7 +114,7 @@ def areas(ctx: Any, now: datetime | None = None) -> list[Area]:
     promotions = ctx.audit_trail().log("promote", None, None,
                                        (now - timedelta(days=30)).isoformat(), 1)
     env_score = (0.5 if envs.get("protected") else 0) + (0.5 if promotions else 0)
-    out.append(Area("environments and promotion", 15, env_score,
+    out.append(Area("environments and promotion", 10, env_score,
                     ("production is protected" if envs.get("protected") else
                      "no protected environment") + ("; promotions in the last 30 days"
                                                     if promotions else "; no promotion lately"),
@@ -136,13 +136,71 @@ def areas(ctx: Any, now: datetime | None = None) -> list[Area]:
                     "freshness SLO", len(stale),
                     f"add 'freshness: {{max_age: 24h}}' to {_first(stale)}"))
 
+    out.extend(_models_area(ctx, products, dumps))
+    out.append(_delivery_area(ctx, envs, now))
+
     operated = (0.5 if schedules else 0) + (0.5 if channels else 0)
-    out.append(Area("operations", 10, operated,
+    out.append(Area("operations", 5, operated,
                     f"{len(schedules)} schedule(s), {len(channels)} alert "
                     "channel(s)", 1,
                     "add 'schedules: {nightly: {cron: \"0 2 * * *\"}}' and 'alerts: "
                     "{channels: {team: {type: slack, url: ...}}}' to steward.yaml"))
-    return out
+    total = sum(a.weight for a in out)  # 100, and 110 with the models area
+    if total == 100:
+        return out
+    return [replace(a, weight=a.weight * 100 / total) for a in out]
+
+
+def _models_area(ctx: Any, products: dict[str, Any], dumps: dict[str, Any]) -> list[Area]:
+    """Models that can be trusted and rebuilt: each gated (a metric or champion/challenger
+    gate) and its current version trained from a clean git commit (``steward reproduce``
+    needs the code as it was). No models: no area."""
+    from steward.meta.ops import version_origins
+
+    models = [n for n, p in products.items() if p.kind == "model"]
+    if not models:
+        return []
+    current = ctx.current()
+    origins = version_origins(ctx.metastore, [current[n].id for n in models if n in current])
+    ungated = [n for n in models if not dumps[n].get("gates")]
+    unclean = [n for n in models if n not in current
+               or (origins.get(current[n].id) or (None, None, None))[1] != "clean"]
+    score = (_share(len(models), len(models) - len(ungated))
+             + _share(len(models), len(models) - len(unclean))) / 2
+    fix = (f"add 'gates: [{{metric: {{name: roc_auc, min: 0.7}}}}, {{vs_current: {{name: "
+           f"roc_auc, max_regression_pct: 2}}}}]' to {_first(ungated)}" if ungated else
+           f"commit the code and retrain {_first(unclean)} ('git commit', then 'steward run "
+           f"{unclean[0] if unclean else ''}') so 'steward reproduce' can rebuild it")
+    return [Area("model reproducibility", 10, score,
+                 f"{len(models) - len(ungated)}/{len(models)} models gated, "
+                 f"{len(models) - len(unclean)}/{len(models)} trained from a clean commit",
+                 len(ungated) + len(unclean), fix)]
+
+
+# a delivery practice worth its points: a release a week at least, and at most this
+# share of them rolled back (DORA's "elite" change failure rate is 0-15 %)
+WEEKLY = 4
+FAILURE_RATE = 0.15
+
+
+def _delivery_area(ctx: Any, envs: dict[str, Any], now: datetime) -> Area:
+    """Deployment frequency and change failure rate over 30 days, from the audit trail's
+    promotions and rollbacks (``steward delivery`` has the full measures)."""
+    from steward.meta.ops import delivery_events
+
+    events = delivery_events(ctx.metastore, (now - timedelta(days=30)).isoformat())
+    promotions = sum(1 for e in events if e[2] == "promote")
+    rollbacks = sum(1 for e in events if e[2] == "rollback")
+    rate = rollbacks / promotions if promotions else None
+    score = (0.5 if promotions >= WEEKLY else 0.5 * promotions / WEEKLY) \
+        + (0.5 if rate is not None and rate <= FAILURE_RATE else 0)
+    default = envs.get("default") or "prod"
+    return Area("delivery", 10, score,
+                f"{promotions} promotion(s) and {rollbacks} rollback(s) in 30 days"
+                + (f" (change failure rate {100 * rate:.0f}%)" if rate is not None else ""),
+                1, f"release small changes weekly: 'steward run --env dev', 'steward plan', "
+                f"then 'steward promote dev {default}'; see 'steward delivery' for lead time "
+                "and time to restore")
 
 
 def _mentions_steward(path: str) -> bool:
