@@ -27,10 +27,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from generate import generate  # noqa: E402
-from run import DBT_ENV, measure  # noqa: E402
-
 from dbtenv import ensure_dbt  # noqa: E402
+from generate import generate  # noqa: E402
+
+from run import DBT_ENV, measure  # noqa: E402
 
 SPARK = ('engine: {type: spark, master: "local[2]", conf: {spark.sql.shuffle.partitions: 2, '
          'spark.ui.enabled: false}}\n')

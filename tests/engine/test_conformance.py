@@ -322,8 +322,9 @@ def _file_sources(root: Path) -> None:
                 columns: {price: {type: 'DECIMAL(10,2)'}}
               raw.kept: {path: data/bad.csv, on_error: quarantine}
             """,
-        "models/events_by_day.sql": "select day, count(*) as n, cast(sum(amount) as decimal(18, 2)) as amount\n"
-                                    "from raw.events group by day\n",
+        "models/events_by_day.sql": (
+            "select day, count(*) as n, cast(sum(amount) as decimal(18, 2)) as amount\n"
+            "from raw.events group by day\n"),
     })
     text = "x,y\n" + "".join(f"{i},{i * 0.5}\n" for i in range(2000))
     with gzip.GzipFile(root / "data" / "gz.csv.gz", "wb", mtime=0) as f:  # the same bytes
@@ -383,9 +384,9 @@ def test_a_bad_value_in_a_file_source_fails_alike(tmp_path: Path, engine_type: s
     ctx = Context(tmp_path)
     steps = {s.product: s for s in ctx.run().steps}
     assert steps["raw.n"].status == "failed"
-    assert "data/n.csv" in steps["raw.n"].error and "line 4" in steps["raw.n"].error, \
+    # the file and line, as DuckDB says it (Spark's reader cannot tell the line)
+    assert "data/n.csv:4: " in steps["raw.n"].error and '"x7"' in steps["raw.n"].error, \
         steps["raw.n"].error
     assert steps["raw.j"].status == "failed"
-    assert "'x7'" in steps["raw.j"].error or "column 'v'" in steps["raw.j"].error, \
-        steps["raw.j"].error
+    assert "x7" in steps["raw.j"].error, steps["raw.j"].error
     assert ctx.current() == {}

@@ -298,6 +298,13 @@ class SparkEngine:
         beside it, then its part files are moved in as ``<prefix>00000.parquet`` ...
         (or the one file, when ``prefix`` is empty, as ``<uuid>.parquet``), and the rest
         (``_SUCCESS``, ``.crc`` files) is removed."""
+        for f in df.schema.fields:
+            odd = spark_only_type(f.dataType)
+            if odd:
+                raise BuildError(
+                    f"{where}: column {f.name!r} is {odd.upper()}, a type Spark has and a "
+                    "version's Parquet files cannot hold as DuckDB reads them; cast it "
+                    "(an interval to a number of days or seconds, a variant to STRING)")
         tmp = os.path.join(os.path.dirname(folder.rstrip(os.sep)) or ".",
                            f".spark-{uuid.uuid4().hex}")
         try:
@@ -376,6 +383,24 @@ _SIMPLE = {"bigint": "BIGINT", "int": "INTEGER", "smallint": "SMALLINT", "tinyin
            "double": "DOUBLE", "float": "FLOAT", "string": "VARCHAR", "boolean": "BOOLEAN",
            "date": "DATE", "timestamp": "TIMESTAMP WITH TIME ZONE",
            "timestamp_ntz": "TIMESTAMP", "binary": "BLOB", "void": "NULL"}
+
+
+def spark_only_type(dtype: Any) -> str | None:
+    """The Spark type in ``dtype`` (nested types too) that DuckDB has no equal of in a
+    Parquet file (intervals, variants, times), or None."""
+    for child in ("elementType", "keyType", "valueType"):
+        inner = getattr(dtype, child, None)
+        if inner is not None and spark_only_type(inner):
+            return spark_only_type(inner)
+    fields = getattr(dtype, "fields", None)
+    if fields is not None:
+        return next((spark_only_type(f.dataType) for f in fields
+                     if spark_only_type(f.dataType)), None)
+    text = str(dtype.simpleString())
+    if text in _SIMPLE or text.startswith(("decimal", "char", "varchar", "array", "map",
+                                           "struct")):
+        return None
+    return text
 
 
 def duckdb_type(dtype: Any) -> str:
