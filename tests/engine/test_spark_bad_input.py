@@ -23,6 +23,8 @@ def _spark(root: Path, extra: str = "") -> None:
 
 def _clean(err: str) -> None:
     assert "Traceback" not in err and "py4j" not in err.lower(), err
+    # the JVM's and Spark's own start-up lines go to .steward/spark.log
+    assert "log level" not in err and "incubator" not in err and " WARN " not in err, err
 
 
 def test_java_missing_says_what_to_install(starter: Path) -> None:
@@ -137,6 +139,8 @@ def test_a_spark_build_killed_mid_write_leaves_nothing_visible(starter: Path,
     p = subprocess.run(exe, cwd=starter, capture_output=True, text=True, timeout=900,
                        env={**os.environ, "STEWARD_FAULT": "spark.after_write"})
     assert p.returncode == -9, (p.returncode, p.stderr[-2000:])
+    _clean(p.stderr)  # the user's terminal got none of the JVM's output: its log did
+    assert (starter / ".steward" / "spark.log").stat().st_size > 0
     pointers, versions, _ = published_state(starter)
     assert pointers == []
     assert {status for _, status, _ in versions} <= {"building", "published"}

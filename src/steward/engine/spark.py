@@ -7,11 +7,14 @@ the version's scratch ``data/`` folder (``part-00000.parquet`` ...; no ``_SUCCES
 ``.crc`` files), which the store publishes atomically as for DuckDB. Checks, contracts
 and profiles send the same queries; they are transpiled the same way.
 
-What does not need a cluster does not use one: file sources are read by the embedded
-DuckDB engine (the files are local to the project), a version's schema is read from its
-Parquet footers in DuckDB's type names (so a schema is the same whichever engine built
-the version), and ``steward sql``, ``env views`` and exports read versions with DuckDB.
-Python products run as on every engine (:mod:`steward.engine.pyrunner`).
+File sources are read by Spark's readers, with the columns, types and CSV dialect that
+DuckDB's sniffer finds on a sample (:mod:`steward.engine.spark_files`), so they hold what
+the DuckDB engine would have read; what Spark cannot read alike (quarantine, zip files,
+DuckDB-only reader options ...) is read by the embedded DuckDB engine, and the run says
+so in a note. What does not need a cluster does not use one: a version's schema is read
+from its Parquet footers in DuckDB's type names (so a schema is the same whichever
+engine built the version), and ``steward sql``, ``env views`` and exports read versions
+with DuckDB. Python products run as on every engine (:mod:`steward.engine.pyrunner`).
 
 The session starts on first use (:meth:`SparkEngine.start`), never for a run with nothing
 to build: ``pyspark`` is imported only then.
