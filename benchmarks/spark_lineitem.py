@@ -11,10 +11,11 @@ Parquet file, the project's file source ``raw.lineitem``. The pipeline:
   line status);
 - ``marts.shipmode_monthly``: revenue and quantity by ship mode and month.
 
-Each engine builds the project from scratch (``steward run``: source, three products,
-their checks and profiles), in a fresh copy, one process, alternating engines for
-``--repeat`` rounds. Reported per engine: wall time and peak RSS of the process tree
-(the Spark JVM included), as median and spread.
+Each engine builds the project from scratch (``steward run --json``: source, three
+products, their checks and profiles), in a fresh copy, one process, alternating engines
+for ``--repeat`` rounds. Reported per engine: wall time and peak RSS of the process tree
+(the Spark JVM included), as median and spread, and per round each product's build time
+and the run's phases, from the run's own events.
 
     python benchmarks/spark_lineitem.py [--rows 6000000] [--repeat 2]
 """
@@ -29,7 +30,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from run import Measure, measure  # noqa: E402
+from run import Measure, measure, phases_of  # noqa: E402
 
 STEWARD = os.path.join(os.path.dirname(sys.executable), "steward")
 SPARK = ('engine: {type: spark, master: "local[2]", conf: {spark.ui.enabled: false, '
@@ -102,6 +103,18 @@ def make_project(root: str, data: str, engine: str) -> None:
     os.symlink(data, os.path.join(root, "data", "lineitem.parquet"))
 
 
+def _steps(json_lines: str) -> dict[str, float]:
+    """Seconds each product's build took, from ``steward run --json``'s events."""
+    import json
+
+    out = {}
+    for line in json_lines.splitlines():
+        if line.startswith('{"event": "step_finished"'):
+            event = json.loads(line)
+            out[event["product"]] = float(event.get("duration_s") or event.get("seconds") or 0)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=6_000_000)
@@ -123,11 +136,15 @@ def main() -> None:
         for engine in ("duckdb", "spark") if r % 2 == 0 else ("spark", "duckdb"):
             root = os.path.join(work, engine)
             make_project(root, data, engine)
-            m = measure([STEWARD, "run"], root)
+            m = measure([STEWARD, "run", "--json"], root)
             if m.failed:
                 sys.exit(f"{engine} failed:\n{m.out[-3000:]}")
             runs[engine].append(m)
-            print(f"  round {r + 1} {engine:<6} {m.wall:7.1f} s {m.rss_mb:7.0f} MB", flush=True)
+            steps = _steps(m.out)
+            phases = ", ".join(f"{k} {v:.1f} s" for k, v in phases_of(m.out).items())
+            print(f"  round {r + 1} {engine:<6} {m.wall:7.1f} s {m.rss_mb:7.0f} MB;  builds: "
+                  f"{', '.join(f'{p} {d:.1f} s' for p, d in steps.items())};  phases: "
+                  f"{phases}", flush=True)
             outputs[engine] = root
     print(f"lineitem: {a.rows:,} rows ({size:.0f} MB Parquet); source + 3 products, "
           f"from scratch, {a.repeat} round(s)")
