@@ -5,14 +5,16 @@ The project is :mod:`benchmarks.generate`'s (N trivial SQL products over a 1,000
 source, the DAG of the 1,000-product benchmark in ``run.py``). Each tool builds it from
 scratch in its own copy, one process each, as a user would type it; reported: wall time,
 per-product time (wall / products), peak RSS of the process tree (the Spark JVM
-included), the time a bare local Spark session takes to start, and a no-op run on the
-Spark project, median of 3, with proof that it started no session: a separate run of
-the same command reports whether ``pyspark`` was imported at all.
+included), the time a bare local Spark session takes to start, and no-op runs of the
+Spark project beside the DuckDB project's (interleaved, median of 5), with proof that
+the Spark one started no session: a separate run of the same command reports whether
+``pyspark`` was imported at all.
 
 Spark in local mode is expected to be much slower on data this small: each product is a
 few Spark jobs. The ratio is the point, printed beside DuckDB's and dbt's.
 
     python benchmarks/spark_overhead.py [--products 50] [--dir benchmarks/_work/spark]
+    python benchmarks/spark_overhead.py --noop-only   # the no-op runs again, nothing built
 """
 
 from __future__ import annotations
@@ -65,15 +67,37 @@ def session_start() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def noops(duck: str, spark: str, k: int = 5) -> None:
+    """No-op runs of both projects, interleaved, ``k`` each: the Spark project's must cost
+    what the DuckDB project's does (no session, no JVM)."""
+    walls: dict[str, list[float]] = {"duckdb": [], "spark": []}
+    for _ in range(k):
+        for engine, root in (("duckdb", duck), ("spark", spark)):
+            m = measure([STEWARD, "run"], root)
+            if m.failed or " 0 to build" not in m.out:
+                sys.exit(f"{engine} no-op run did something:\n{m.out[-2000:]}")
+            walls[engine].append(m.wall)
+    imported = pyspark_imported(spark, "run")
+    for engine, ws in walls.items():
+        print(f"  no-op run, {engine} project: median {statistics.median(ws):.2f} s "
+              f"(min {min(ws):.2f}, max {max(ws):.2f}, {k} runs)")
+    print(f"  the Spark project's no-op run imported pyspark: {imported}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--products", type=int, default=50)
     ap.add_argument("--dir", default=os.path.join("benchmarks", "_work", "spark"))
     ap.add_argument("--dbt", default=None, help="dbt executable (default: dbtenv's)")
+    ap.add_argument("--noop-only", action="store_true",
+                    help="only the no-op runs, on the projects a previous run built")
     a = ap.parse_args()
+    spark = os.path.join(a.dir, "spark-project")
+    if a.noop_only:
+        noops(os.path.join(a.dir, "n", "steward"), spark)
+        return
     dbt_exe = ensure_dbt(a.dbt)
     duck, dbt_dir, nodes = generate(a.products, os.path.join(a.dir, "n"))
-    spark = os.path.join(a.dir, "spark-project")
     shutil.rmtree(spark, ignore_errors=True)
     shutil.copytree(duck, spark)
     with open(os.path.join(spark, "steward.yaml"), "a") as f:
@@ -86,8 +110,6 @@ def main() -> None:
     for m, what in ((m_dbt, "dbt"), (m_duck, "duckdb"), (m_spark, "spark")):
         if m.failed:
             sys.exit(f"{what} failed:\n{m.out[-3000:]}")
-    noops = [measure([STEWARD, "run"], spark) for _ in range(3)]
-    imported = pyspark_imported(spark, "run")
     t_start = session_start()
     print(f"{n} products (1,000 rows each), built from scratch; peak RSS of the process tree")
     for label, m in (("dbt-duckdb", m_dbt), ("steward duckdb", m_duck),
@@ -95,10 +117,7 @@ def main() -> None:
         print(f"  {label:<15} {m.wall:8.2f} s  {1000 * m.wall / n:8.1f} ms/product  "
               f"{m.rss_mb:7.0f} MB  ({m.wall / m_duck.wall:.1f}x steward duckdb)")
     print(f"  a bare local Spark session starts in {t_start:.1f} s")
-    walls = [m.wall for m in noops]
-    print(f"  spark no-op run: median {statistics.median(walls):.2f} s "
-          f"(min {min(walls):.2f}, max {max(walls):.2f}), peak "
-          f"{max(m.rss_mb for m in noops):.0f} MB; pyspark imported: {imported}")
+    noops(duck, spark)
 
 
 if __name__ == "__main__":
