@@ -308,6 +308,7 @@ def _file_sources(root: Path) -> None:
         "data/list.json": '[{"a": 1, "b": "x", "d": "2026-02-01"}, {"a": 2, "b": null, '
                           '"d": "2026-02-02"}]\n',
         "data/bad.csv": "id,v\n1,2\n2,3,4\n3,4\n",
+        "data/zoned.csv": "k,t\n1,2013-01-01T06:00:00Z\n2,2013-01-01T07:30:00Z\n",
         "sources/raw.yml": """\
             sources:
               raw.events:
@@ -321,6 +322,7 @@ def _file_sources(root: Path) -> None:
                 path: data/prices.parquet
                 columns: {price: {type: 'DECIMAL(10,2)'}}
               raw.kept: {path: data/bad.csv, on_error: quarantine}
+              raw.zoned: {path: data/zoned.csv, columns: {t: {type: TIMESTAMP}}}
             """,
         "models/events_by_day.sql": (
             "select day, count(*) as n, cast(sum(amount) as decimal(18, 2)) as amount\n"
@@ -334,7 +336,8 @@ def _file_sources(root: Path) -> None:
                f"TO '{root / 'data' / 'prices.parquet'}' (FORMAT parquet)")
 
 
-SPARK_READS = ["raw.events", "raw.eu", "raw.gz", "raw.items", "raw.list", "raw.prices"]
+SPARK_READS = ["raw.events", "raw.eu", "raw.gz", "raw.items", "raw.list", "raw.prices",
+               "raw.zoned"]
 
 
 def test_file_sources_are_read_by_spark_alike(tmp_path: Path, spark_session) -> None:

@@ -140,10 +140,11 @@ def _csv_plan(product: Product, paths: list[str], opts: dict[str, Any],
             options[key] = java
     if "timestampNTZFormat" in options:
         options["timestampFormat"] = options["timestampNTZFormat"]
-    ddl = _ddl([(str(r[0]), str(r[1])) for r in columns])
+    casts: dict[str, str] = {}
+    ddl = _ddl([(str(r[0]), str(r[1])) for r in columns], casts)
     if ddl.startswith("!"):
         return ddl[1:]
-    return SparkReadPlan("csv", paths, ddl, options, {})
+    return SparkReadPlan("csv", paths, ddl, options, casts)
 
 
 def _json_plan(product: Product, paths: list[str], fmt: str, opts: dict[str, Any],
@@ -165,12 +166,13 @@ def _json_plan(product: Product, paths: list[str], fmt: str, opts: dict[str, Any
                               f"{_opts(read)})").fetchall()
     except Exception as e:
         raise BuildError(f"source {product.name}: {_first_line(e)}") from None
-    ddl = _ddl([(str(r[0]), str(r[1])) for r in columns])
+    casts: dict[str, str] = {}
+    ddl = _ddl([(str(r[0]), str(r[1])) for r in columns], casts)
     if ddl.startswith("!"):
         return ddl[1:]
     options = {"mode": "FAILFAST", "multiLine": "true" if layout == "array" else "false",
                "encoding": "UTF-8"}
-    return _with_casts(SparkReadPlan("json", paths, ddl, options, {}), types, product)
+    return _with_casts(SparkReadPlan("json", paths, ddl, options, casts), types, product)
 
 
 def _json_layout(paths: list[str]) -> str:
@@ -201,14 +203,19 @@ def _with_casts(plan: SparkReadPlan, types: Mapping[str, str], product: Product
     return plan
 
 
-def _ddl(columns: list[tuple[str, str]]) -> str:
+def _ddl(columns: list[tuple[str, str]], casts: dict[str, str] | None = None) -> str:
     """Spark DDL for DuckDB (name, type) pairs, or ``!why`` when a type has no Spark
-    equivalent."""
+    equivalent. With ``casts``, a ``TIMESTAMP`` column is read as an instant (a value with
+    a zone, ``...T06:00:00Z``, is moved to UTC, as DuckDB does; Steward's sessions are in
+    UTC) and cast back to ``TIMESTAMP_NTZ`` (recorded in ``casts``)."""
     parts = []
     for name, duck in columns:
         spark = spark_type(duck)
         if spark is None:
             return f"!column {name!r} is {duck}, which Spark has no type for"
+        if casts is not None and spark == "TIMESTAMP_NTZ":
+            spark = "TIMESTAMP_LTZ"
+            casts[name] = "TIMESTAMP_NTZ"
         parts.append(f"`{name.replace('`', '``')}` {spark}")
     return ", ".join(parts)
 
