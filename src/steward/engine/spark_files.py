@@ -103,6 +103,8 @@ def _csv_plan(product: Product, paths: list[str], opts: dict[str, Any],
     other = sorted(set(opts) - set(CSV_OPTIONS) - SCHEMA_OPTIONS)
     if other:
         return f"the CSV option(s) {', '.join(other)} have no Spark equivalent"
+    if isinstance(opts.get("nullstr"), list | tuple):
+        return "several nullstr markers have no Spark equivalent (Spark takes one)"
     read = dict(opts)
     header = _csv_header(paths[0], read)
     if header and types and set(header) <= set(types) and "columns" not in read:
