@@ -1,40 +1,61 @@
-"""Spark engine overhead: the same generated project built on DuckDB and on Spark (local).
+"""Spark engine overhead: the same generated project built by dbt-duckdb, by Steward on
+DuckDB and by Steward on Spark (local mode), in the same run.
 
 The project is :mod:`benchmarks.generate`'s (N trivial SQL products over a 1,000-row
-source, the DAG the 1,000-product benchmark uses; dbt's numbers for it come from
-``benchmarks/run.py``). Each engine builds it from scratch in its own copy, in one
-process each (``steward run``); reported: wall time, per-product time (wall / N), the
-Spark session's start, and a no-op run on the Spark project, which must not start a
-session (it stays well under a second).
+source, the DAG of the 1,000-product benchmark in ``run.py``). Each tool builds it from
+scratch in its own copy, one process each, as a user would type it; reported: wall time,
+per-product time (wall / products), peak RSS of the process tree (the Spark JVM
+included), the time a bare local Spark session takes to start, and no-op runs of the
+Spark project beside the DuckDB project's (interleaved, median of 5), with proof that
+the Spark one started no session: a separate run of the same command reports whether
+``pyspark`` was imported at all.
 
 Spark in local mode is expected to be much slower on data this small: each product is a
-few Spark jobs. The ratio is the point, printed beside DuckDB's in the same run.
+few Spark jobs. The ratio is the point, printed beside DuckDB's and dbt's.
 
     python benchmarks/spark_overhead.py [--products 50] [--dir benchmarks/_work/spark]
+    python benchmarks/spark_overhead.py --noop-only   # the no-op runs again, nothing built
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from dbtenv import ensure_dbt  # noqa: E402
 from generate import generate  # noqa: E402
+
+from run import DBT_ENV, measure  # noqa: E402
 
 SPARK = ('engine: {type: spark, master: "local[2]", conf: {spark.sql.shuffle.partitions: 2, '
          'spark.ui.enabled: false}}\n')
+STEWARD = os.path.join(os.path.dirname(sys.executable), "steward")
+
+# ``steward <args>`` in this process, then whether PySpark was imported (on stderr)
+PROBE = """
+import json, sys
+sys.argv = ["steward", *json.loads(sys.argv[1])]
+from steward.cli.entry import main
+try:
+    main()
+except SystemExit:
+    pass
+sys.stdout.flush()
+sys.stderr.write("\\nPYSPARK_IMPORTED=%s\\n" % ("pyspark" in sys.modules))
+"""
 
 
-def steward(root: str, *args: str) -> float:
-    exe = os.path.join(os.path.dirname(sys.executable), "steward")
-    t0 = time.perf_counter()
-    subprocess.run([exe, *args], cwd=root, check=True, capture_output=True)
-    return time.perf_counter() - t0
+def pyspark_imported(root: str, *args: str) -> bool:
+    p = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(args))], cwd=root,
+                       capture_output=True, text=True, check=False)
+    return p.stderr.strip().splitlines()[-1] == "PYSPARK_IMPORTED=True"
 
 
 def session_start() -> float:
@@ -46,27 +67,57 @@ def session_start() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def noops(duck: str, spark: str, k: int = 5) -> None:
+    """No-op runs of both projects, interleaved, ``k`` each: the Spark project's must cost
+    what the DuckDB project's does (no session, no JVM)."""
+    walls: dict[str, list[float]] = {"duckdb": [], "spark": []}
+    for _ in range(k):
+        for engine, root in (("duckdb", duck), ("spark", spark)):
+            m = measure([STEWARD, "run"], root)
+            if m.failed or " 0 to build" not in m.out:
+                sys.exit(f"{engine} no-op run did something:\n{m.out[-2000:]}")
+            walls[engine].append(m.wall)
+    imported = pyspark_imported(spark, "run")
+    for engine, ws in walls.items():
+        print(f"  no-op run, {engine} project: median {statistics.median(ws):.2f} s "
+              f"(min {min(ws):.2f}, max {max(ws):.2f}, {k} runs)")
+    print(f"  the Spark project's no-op run imported pyspark: {imported}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--products", type=int, default=50)
     ap.add_argument("--dir", default=os.path.join("benchmarks", "_work", "spark"))
+    ap.add_argument("--dbt", default=None, help="dbt executable (default: dbtenv's)")
+    ap.add_argument("--noop-only", action="store_true",
+                    help="only the no-op runs, on the projects a previous run built")
     a = ap.parse_args()
-    duck, _, nodes = generate(a.products, os.path.join(a.dir, "duckdb"))
     spark = os.path.join(a.dir, "spark-project")
+    if a.noop_only:
+        noops(os.path.join(a.dir, "n", "steward"), spark)
+        return
+    dbt_exe = ensure_dbt(a.dbt)
+    duck, dbt_dir, nodes = generate(a.products, os.path.join(a.dir, "n"))
     shutil.rmtree(spark, ignore_errors=True)
     shutil.copytree(duck, spark)
     with open(os.path.join(spark, "steward.yaml"), "a") as f:
         f.write(SPARK)
     n = len(nodes) + 1  # and the source
-    t_duck = steward(duck, "run")
-    t_spark = steward(spark, "run")
-    t_noop = steward(spark, "run")
+    m_dbt = measure([dbt_exe, "run", "--profiles-dir", dbt_dir, "--project-dir", dbt_dir],
+                    dbt_dir, DBT_ENV)
+    m_duck = measure([STEWARD, "run"], duck)
+    m_spark = measure([STEWARD, "run"], spark)
+    for m, what in ((m_dbt, "dbt"), (m_duck, "duckdb"), (m_spark, "spark")):
+        if m.failed:
+            sys.exit(f"{what} failed:\n{m.out[-3000:]}")
     t_start = session_start()
-    print(f"{n} products (1,000 rows each), built from scratch")
-    print(f"  duckdb  {t_duck:8.2f} s   {1000 * t_duck / n:8.1f} ms/product")
-    print(f"  spark   {t_spark:8.2f} s   {1000 * t_spark / n:8.1f} ms/product   "
-          f"({t_spark / t_duck:.1f}x duckdb; a local session starts in {t_start:.1f} s)")
-    print(f"  spark no-op run {t_noop:.2f} s (no session started)")
+    print(f"{n} products (1,000 rows each), built from scratch; peak RSS of the process tree")
+    for label, m in (("dbt-duckdb", m_dbt), ("steward duckdb", m_duck),
+                     ("steward spark", m_spark)):
+        print(f"  {label:<15} {m.wall:8.2f} s  {1000 * m.wall / n:8.1f} ms/product  "
+              f"{m.rss_mb:7.0f} MB  ({m.wall / m_duck.wall:.1f}x steward duckdb)")
+    print(f"  a bare local Spark session starts in {t_start:.1f} s")
+    noops(duck, spark)
 
 
 if __name__ == "__main__":

@@ -284,3 +284,112 @@ def test_python_products_on_spark_may_ask_for_spark_dataframes(starter: Path,
     assert step.status == "built", step.error
     got = ctx.sql("select order_id, amount from marts.big_orders order by 1").to_pylist()
     assert got == [{"order_id": 2, "amount": 99.0}, {"order_id": 4, "amount": 42.0}]
+
+
+def _file_sources(root: Path) -> None:
+    import gzip
+
+    import duckdb
+
+    _write(root, {
+        "steward.yaml": "name: files\ndefaults:\n  owner: data@example.com\n",
+        "data/events.csv": (
+            'id,name,amount,day,at,ok,note\n'
+            '1,"Ada, Countess",12.5,2026-01-02,2026-01-02 10:00:00,true,plain\n'
+            '2,"say ""hi""",99,2026-01-03,2026-01-03 11:30:15.25,false,\n'
+            '3,"two\nlines",-3.75,,2026-01-04 00:00:00,,x\n'
+            '4,,0.5,2026-01-05,,true,"a;b"\n'),
+        "data/eu.csv": "code;when;qty\nA;02/01/2026;1\nB;13/01/2026;22\nC;31/12/2025;\n",
+        "data/items.ndjson": (
+            '{"k": 1, "tags": ["a", "b"], "at": "2026-01-02 10:00:00", '
+            '"dim": {"w": 1.5, "unit": "cm"}}\n'
+            '{"k": 2, "tags": [], "at": "2026-01-03 12:00:00", "dim": {"w": 2.0, "unit": "m"}}\n'
+            '{"k": 3, "tags": null, "at": null, "dim": null}\n'),
+        "data/list.json": '[{"a": 1, "b": "x", "d": "2026-02-01"}, {"a": 2, "b": null, '
+                          '"d": "2026-02-02"}]\n',
+        "data/bad.csv": "id,v\n1,2\n2,3,4\n3,4\n",
+        "data/zoned.csv": "k,t\n1,2013-01-01T06:00:00Z\n2,2013-01-01T07:30:00Z\n",
+        "sources/raw.yml": """\
+            sources:
+              raw.events:
+                path: data/events.csv
+                columns: {amount: {type: 'DECIMAL(12,2)'}}
+              raw.eu: {path: data/eu.csv}
+              raw.gz: {path: data/gz.csv.gz}
+              raw.items: {path: data/items.ndjson}
+              raw.list: {path: data/list.json}
+              raw.prices:
+                path: data/prices.parquet
+                columns: {price: {type: 'DECIMAL(10,2)'}}
+              raw.kept: {path: data/bad.csv, on_error: quarantine}
+              raw.zoned: {path: data/zoned.csv, columns: {t: {type: TIMESTAMP}}}
+            """,
+        "models/events_by_day.sql": (
+            "select day, count(*) as n, cast(sum(amount) as decimal(18, 2)) as amount\n"
+            "from raw.events group by day\n"),
+    })
+    text = "x,y\n" + "".join(f"{i},{i * 0.5}\n" for i in range(2000))
+    with gzip.GzipFile(root / "data" / "gz.csv.gz", "wb", mtime=0) as f:  # the same bytes
+        f.write(text.encode())
+    duckdb.sql(f"COPY (SELECT range AS id, range * 1.25 AS price, 'p' || range AS label, "
+               f"TIMESTAMP '2026-01-01' + INTERVAL (range) HOUR AS at FROM range(50)) "
+               f"TO '{root / 'data' / 'prices.parquet'}' (FORMAT parquet)")
+
+
+SPARK_READS = ["raw.events", "raw.eu", "raw.gz", "raw.items", "raw.list", "raw.prices",
+               "raw.zoned"]
+
+
+def test_file_sources_are_read_by_spark_alike(tmp_path: Path, spark_session) -> None:
+    built: dict[str, Context] = {}
+    for engine in ("duckdb", "spark"):
+        root = tmp_path / engine
+        _file_sources(root)
+        use_engine(root, engine)
+        ctx = Context(root)
+        result = ctx.run()
+        assert result.ok, [(s.product, s.error) for s in result.steps]
+        built[engine] = ctx
+    duck, spark = built["duckdb"], built["spark"]
+    folders = _data_folders(spark)
+    for name in SPARK_READS:  # Spark wrote them (its part files), not DuckDB
+        assert folders[name][0] == "part-00000.parquet", (name, folders[name])
+    assert folders["raw.kept"] == ["part-0.parquet"]  # quarantine: read by DuckDB, said so
+    steps = {s.product: s for s in spark.run().steps}
+    assert not [s for s in steps.values() if s.status == "built"]
+    a, b = duck.current(), spark.current()
+    for name in [*SPARK_READS, "raw.kept", "events_by_day"]:
+        assert a[name].fingerprint == b[name].fingerprint, name
+        assert a[name].schema == b[name].schema, (name, a[name].schema, b[name].schema)
+        assert a[name].row_count == b[name].row_count, name
+        query = f"select * from {name} order by all"
+        assert duck.sql(query).to_pylist() == spark.sql(query).to_pylist(), name
+    assert {c.name: c.type for c in b["raw.events"].schema} == {
+        "id": "BIGINT", "name": "VARCHAR", "amount": "DECIMAL(12,2)", "day": "DATE",
+        "at": "TIMESTAMP", "ok": "BOOLEAN", "note": "VARCHAR"}
+    assert spark.sql("select name from raw.events where id = 3").to_pylist() == [
+        {"name": "two\nlines"}]
+    assert b["raw.kept"].row_count == 2
+
+
+def test_a_bad_value_in_a_file_source_fails_alike(tmp_path: Path, engine_type: str) -> None:
+    _write(tmp_path, {
+        "steward.yaml": "name: bad\ndefaults:\n  owner: data@example.com\n",
+        "data/n.csv": "id,v\n1,10\n2,20\n3,x7\n4,40\n",
+        "data/n.ndjson": '{"id": 1, "v": "10"}\n{"id": 2, "v": "x7"}\n',
+        "sources/raw.yml": """\
+            sources:
+              raw.n: {path: data/n.csv, columns: {v: {type: INTEGER}}}
+              raw.j: {path: data/n.ndjson, columns: {v: {type: INTEGER}}}
+            """,
+    })
+    use_engine(tmp_path, engine_type)
+    ctx = Context(tmp_path)
+    steps = {s.product: s for s in ctx.run().steps}
+    assert steps["raw.n"].status == "failed"
+    # the file and line, as DuckDB says it (Spark's reader cannot tell the line)
+    assert "data/n.csv:4: " in steps["raw.n"].error and '"x7"' in steps["raw.n"].error, \
+        steps["raw.n"].error
+    assert steps["raw.j"].status == "failed"
+    assert "x7" in steps["raw.j"].error, steps["raw.j"].error
+    assert ctx.current() == {}

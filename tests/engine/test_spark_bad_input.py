@@ -23,6 +23,8 @@ def _spark(root: Path, extra: str = "") -> None:
 
 def _clean(err: str) -> None:
     assert "Traceback" not in err and "py4j" not in err.lower(), err
+    # the JVM's and Spark's own start-up lines go to .steward/spark.log
+    assert "log level" not in err and "incubator" not in err and " WARN " not in err, err
 
 
 def test_java_missing_says_what_to_install(starter: Path) -> None:
@@ -137,6 +139,8 @@ def test_a_spark_build_killed_mid_write_leaves_nothing_visible(starter: Path,
     p = subprocess.run(exe, cwd=starter, capture_output=True, text=True, timeout=900,
                        env={**os.environ, "STEWARD_FAULT": "spark.after_write"})
     assert p.returncode == -9, (p.returncode, p.stderr[-2000:])
+    _clean(p.stderr)  # the user's terminal got none of the JVM's output: its log did
+    assert (starter / ".steward" / "spark.log").stat().st_size > 0
     pointers, versions, _ = published_state(starter)
     assert pointers == []
     assert {status for _, status, _ in versions} <= {"building", "published"}
@@ -175,3 +179,72 @@ def test_a_spark_session_that_cannot_start_is_one_message(starter: Path) -> None
         in err, err
     _clean(err)
     assert published_state(starter)[0] == []
+
+
+def test_a_construct_sqlglot_cannot_transpile_is_refused_at_load(starter: Path) -> None:
+    sql = starter / "models" / "marts" / "daily_revenue.sql"
+    sql.write_text("select o.order_date, u.*\n"
+                   "from staging.orders o,\n"
+                   "  unnest([1, 2]) u\n")
+    assert steward(starter, "plan")[0] == 0  # DuckDB runs it
+    _spark(starter)
+    code, _, err = steward(starter, "plan")
+    assert code == 2, err
+    assert "models/marts/daily_revenue.sql:" in err and "marts.daily_revenue" in err, err
+    assert "cannot be transpiled faithfully to Spark SQL" in err, err
+    _clean(err)
+
+
+def _published(root: Path) -> tuple[list, list]:
+    pointers, versions, _ = published_state(root)
+    return pointers, [v for v in versions if v[1] == "published"]
+
+
+def test_a_spark_job_failing_mid_write_publishes_nothing_and_the_next_run_recovers(
+        starter: Path, spark_session) -> None:
+    from steward.context import Context
+
+    _spark(starter, '  conf: {spark.sql.shuffle.partitions: 2, spark.ui.enabled: false}\n')
+    assert Context(starter).run().ok
+    before = _published(starter)
+    csv = starter / "data" / "orders.csv"
+    good = csv.read_text()
+    rows = "".join(f"{i},Ada,{i}.5,2026-01-0{1 + i % 9} 10:00:00\n" for i in range(10, 20010))
+    # Spark's reader meets a value that is no DOUBLE after writing 20,000 rows: the job fails
+    csv.write_text(good + rows + "20010,Ada,lots,2026-01-02 10:00:00\n")
+    ctx = Context(starter)
+    step = {s.product: s for s in ctx.run().steps}["raw.orders"]
+    assert step.status == "failed"
+    assert "data/orders.csv:" in step.error and "lots" in step.error, step.error
+    assert _published(starter) == before  # nothing new published, nothing moved
+    store = starter / ".steward" / "store"
+    assert not list(store.rglob(".spark-*")) and not list(store.rglob("_temporary"))
+    # the file fixed, the next run builds it and what depends on it
+    csv.write_text(good + rows)
+    ctx = Context(starter)
+    result = ctx.run()
+    assert result.ok, [(s.product, s.error) for s in result.steps]
+    assert ctx.sql("select count(*) as n from raw.orders").to_pylist() == [
+        {"n": 20000 + len(good.splitlines()) - 1}]
+    assert ctx.verify().ok
+
+
+def test_a_type_only_spark_has_is_one_message(starter: Path, spark_session) -> None:
+    from steward.context import Context
+
+    sql = starter / "models" / "marts" / "ages.sql"
+    sql.write_text("select order_id, order_date - date '2026-01-01' as age\n"
+                   "from staging.orders\n")
+    ctx = Context(starter)
+    assert ctx.run().ok  # DuckDB: a date minus a date is a number of days
+    assert ctx.current()["marts.ages"].schema[1].type == "BIGINT"
+    before = _published(starter)
+    _spark(starter, '  conf: {spark.sql.shuffle.partitions: 2, spark.ui.enabled: false}\n')
+    sql.write_text(sql.read_text() + "where order_id > 0\n")
+    ctx = Context(starter)
+    step = {s.product: s for s in ctx.run().steps}["marts.ages"]
+    assert step.status == "failed"
+    assert step.error.startswith("models/marts/ages.sql: column 'age' is INTERVAL DAY"), \
+        step.error
+    assert "cast it" in step.error
+    assert _published(starter) == before

@@ -7,11 +7,14 @@ the version's scratch ``data/`` folder (``part-00000.parquet`` ...; no ``_SUCCES
 ``.crc`` files), which the store publishes atomically as for DuckDB. Checks, contracts
 and profiles send the same queries; they are transpiled the same way.
 
-What does not need a cluster does not use one: file sources are read by the embedded
-DuckDB engine (the files are local to the project), a version's schema is read from its
-Parquet footers in DuckDB's type names (so a schema is the same whichever engine built
-the version), and ``steward sql``, ``env views`` and exports read versions with DuckDB.
-Python products run as on every engine (:mod:`steward.engine.pyrunner`).
+File sources are read by Spark's readers, with the columns, types and CSV dialect that
+DuckDB's sniffer finds on a sample (:mod:`steward.engine.spark_files`), so they hold what
+the DuckDB engine would have read; what Spark cannot read alike (quarantine, zip files,
+DuckDB-only reader options ...) is read by the embedded DuckDB engine, and the run says
+so in a note. What does not need a cluster does not use one: a version's schema is read
+from its Parquet footers in DuckDB's type names (so a schema is the same whichever
+engine built the version), and ``steward sql``, ``env views`` and exports read versions
+with DuckDB. Python products run as on every engine (:mod:`steward.engine.pyrunner`).
 
 The session starts on first use (:meth:`SparkEngine.start`), never for a run with nothing
 to build: ``pyspark`` is imported only then.
@@ -25,6 +28,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -169,7 +173,7 @@ class SparkEngine:
     def build(self, product: Product, inputs: Mapping[str, list[str]], out_dir: str) -> BuildResult:
         data = os.path.join(out_dir, "data")
         if product.kind == "file":
-            return self.local.build(product, inputs, out_dir)  # type: ignore[no-any-return]
+            return self._build_file(product, inputs, out_dir)
         if product.kind == "sql":
             return self._build_sql(product, inputs, out_dir)
         out = os.path.join(data, "part-0.parquet")
@@ -208,6 +212,68 @@ class SparkEngine:
                             where=product.file)
         return BuildResult(_parquet_rows(files), self.describe(files), tuple(files))
 
+    def _build_file(self, product: Product, inputs: Mapping[str, list[str]], out_dir: str
+                    ) -> BuildResult:
+        """A file source read by Spark, with the schema and dialect DuckDB's sniffer finds
+        (:mod:`steward.engine.spark_files`); by DuckDB where Spark cannot read it alike."""
+        from steward.core.spec import FileSource
+        from steward.engine.duckdb_files import _infer_format
+        from steward.engine.spark_files import read_plan
+        from steward.project.files import resolve_paths
+
+        spec = product.spec
+        assert isinstance(spec, FileSource)
+        paths = resolve_paths(spec.path, self.root)
+        fmt = spec.format or (_infer_format(paths[0]) if paths else "")
+        plan = read_plan(product, paths, fmt, self.local.connection()) if paths else ""
+        if isinstance(plan, str):
+            result: BuildResult = self.local.build(product, inputs, out_dir)
+            if plan:
+                result = replace(result, notes=(*result.notes, f"read by DuckDB: {plan}"))
+            return result
+        where = f"source {product.name}"
+        reader = self.session.read.options(**plan.options)
+        if plan.ddl:
+            reader = reader.schema(plan.ddl)
+        try:
+            df = reader.format(plan.fmt).load(plan.files)
+            if plan.casts:
+                df = df.selectExpr(*[_strict_cast(c, plan.casts.get(c), where)
+                                     for c in df.columns])
+        except Exception as e:
+            raise BuildError(f"{where}: {spark_error(e)}") from None
+        folder = os.path.join(out_dir, "data")
+        try:
+            files = self._write(df, folder, "part-", where=where)
+        except BuildError as e:
+            raise BuildError(self._read_error(product, out_dir) or str(e)) from None
+        notes: tuple[str, ...] = ()
+        if plan.fmt == "csv":
+            from steward.engine import ingest
+
+            types = {c: s.type for c, s in spec.columns.items() if s.type}
+            notes = ingest.csv_warnings(self.local.connection(), plan.files[0],
+                                        os.path.relpath(plan.files[0], self.root),
+                                        os.path.join(folder, "part-*.parquet"),
+                                        spec.options, types)
+        return BuildResult(_parquet_rows(files), self.describe(files), tuple(files), 0, notes)
+
+    def _read_error(self, product: Product, out_dir: str) -> str | None:
+        """Where Spark's reader failed on a file source, said as DuckDB says it (file and
+        line), by reading the files with DuckDB into a scratch folder; None if DuckDB reads
+        them (then Spark's own message stands)."""
+        import tempfile
+
+        scratch = tempfile.mkdtemp(dir=out_dir, prefix="duckdb-read-")
+        try:
+            os.makedirs(os.path.join(scratch, "data"))
+            self.local.build(product, {}, scratch)
+        except BuildError as e:
+            return str(e)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return None
+
     def _build_python_spark(self, product: Product, inputs: Mapping[str, list[str]],
                             out_dir: str) -> BuildResult:
         """A Python product that asked for Spark DataFrames (``inputs_as: spark``); what it
@@ -235,6 +301,13 @@ class SparkEngine:
         beside it, then its part files are moved in as ``<prefix>00000.parquet`` ...
         (or the one file, when ``prefix`` is empty, as ``<uuid>.parquet``), and the rest
         (``_SUCCESS``, ``.crc`` files) is removed."""
+        for f in df.schema.fields:
+            odd = spark_only_type(f.dataType)
+            if odd:
+                raise BuildError(
+                    f"{where}: column {f.name!r} is {odd.upper()}, a type Spark has and a "
+                    "version's Parquet files cannot hold as DuckDB reads them; cast it "
+                    "(an interval to a number of days or seconds, a variant to STRING)")
         tmp = os.path.join(os.path.dirname(folder.rstrip(os.sep)) or ".",
                            f".spark-{uuid.uuid4().hex}")
         try:
@@ -281,6 +354,19 @@ class SparkEngine:
         return self.local.data_hash(files)  # type: ignore[no-any-return]
 
 
+def _strict_cast(column: str, to: str | None, where: str) -> str:
+    """A Spark SQL expression: ``column`` cast to ``to`` (Spark DDL), failing the job on a
+    value that does not cast, as DuckDB's CAST does (Steward's sessions run with ANSI mode
+    off, where a failed cast is NULL)."""
+    name = "`" + column.replace("`", "``") + "`"
+    if to is None:
+        return name
+    message = f"{where}: a value of column {column!r} does not cast to {to}"
+    text = message.replace("\\", "\\\\").replace("'", "\\'")
+    return (f"CASE WHEN {name} IS NOT NULL AND try_cast({name} AS {to}) IS NULL "
+            f"THEN raise_error('{text}') ELSE try_cast({name} AS {to}) END AS {name}")
+
+
 def _plain(value: Any) -> Any:
     """A value as DuckDB returns it: a struct as a dict, a list of them as dicts."""
     if isinstance(value, tuple) and hasattr(value, "asDict"):
@@ -302,6 +388,24 @@ _SIMPLE = {"bigint": "BIGINT", "int": "INTEGER", "smallint": "SMALLINT", "tinyin
            "timestamp_ntz": "TIMESTAMP", "binary": "BLOB", "void": "NULL"}
 
 
+def spark_only_type(dtype: Any) -> str | None:
+    """The Spark type in ``dtype`` (nested types too) that DuckDB has no equal of in a
+    Parquet file (intervals, variants, times), or None."""
+    for child in ("elementType", "keyType", "valueType"):
+        inner = getattr(dtype, child, None)
+        if inner is not None and spark_only_type(inner):
+            return spark_only_type(inner)
+    fields = getattr(dtype, "fields", None)
+    if fields is not None:
+        return next((spark_only_type(f.dataType) for f in fields
+                     if spark_only_type(f.dataType)), None)
+    text = str(dtype.simpleString())
+    if text in _SIMPLE or text.startswith(("decimal", "char", "varchar", "array", "map",
+                                           "struct")):
+        return None
+    return text
+
+
 def duckdb_type(dtype: Any) -> str:
     """A Spark data type in DuckDB's words (what versions' schemas are recorded in)."""
     text = str(dtype.simpleString())
@@ -321,7 +425,9 @@ def spark_error(e: Exception) -> str:
     """Spark's message, shortened to its first line, without the JVM's stack."""
     text = str(e)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    head = lines[0] if lines else type(e).__name__
+    if len(lines) > 1 and lines[0].startswith("An error occurred while calling"):
+        lines = lines[1:]  # (py4j's: the JVM's exception follows)
+    head = lines[0].removeprefix(": ") if lines else type(e).__name__
     cls = getattr(e, "getCondition", None)
     try:
         code = cls() if callable(cls) else None

@@ -3,6 +3,10 @@
 Whatever goes wrong — PySpark not installed, no Java, a session that does not start, a
 Spark Connect server that does not answer — is one :class:`ConfigError` at the
 ``engine:`` line of ``steward.yaml`` saying what to do, never a JVM stack trace.
+
+The JVM a local or cluster session starts writes its output (the JVM's own warnings,
+Spark's log at level ERROR) to ``.steward/spark.log``, not to the user's terminal:
+Steward reports what failed itself, and ``--json`` output stays one document a line.
 """
 
 from __future__ import annotations
@@ -83,17 +87,45 @@ def start_session(spec: SparkEngineSpec, root: str) -> Any:
     if problem:
         raise _problem(root, *problem, "type")
     builder = SparkSession.builder.master(spec.master).appName(spec.app_name)
-    for k, v in {**LOCAL_CONF, **conf}.items():
+    settings = {**LOCAL_CONF, **conf}
+    for k, v in settings.items():
         builder = builder.config(k, v)
+    log = log_path(root)
     try:
+        _launch_jvm(settings, spec, log)
         session = builder.getOrCreate()
     except Exception as e:  # the JVM did not start, or refused a setting
         raise _problem(root, f"the Spark session did not start (master {spec.master}): "
                        f"{_first_line(e)}",
-                       "check engine.master and engine.conf; Spark needs Java 17",
+                       "check engine.master and engine.conf; Spark needs Java 17 "
+                       f"(Spark's own log: {os.path.relpath(log, root)})",
                        "master") from None
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def log_path(root: str) -> str:
+    """Where the JVM's output goes: ``.steward/spark.log`` of the project."""
+    from steward.project.paths import STATE_DIR
+
+    return os.path.join(root, STATE_DIR, "spark.log")
+
+
+def _launch_jvm(settings: dict[str, str], spec: SparkEngineSpec, log: str) -> None:
+    """Start the JVM (PySpark's gateway) with its stdout and stderr in ``log``, unless
+    this process already has one (a session started earlier and stopped reuses it)."""
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None:
+        return
+    conf = SparkConf(loadDefaults=False).setMaster(spec.master).setAppName(spec.app_name)
+    for k, v in settings.items():
+        conf.set(k, v)
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    with open(log, "ab") as out:  # (the JVM keeps its own descriptor)
+        gateway = launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": out})
+    SparkContext._ensure_initialized(gateway=gateway, conf=conf)
 
 
 def _connect(spec: SparkEngineSpec, root: str, conf: dict[str, str]) -> Any:
