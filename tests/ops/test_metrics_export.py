@@ -73,6 +73,10 @@ def test_operations_page_and_delivery(starter: Path) -> None:
     assert d["deployments_by_env"] == {"prod": 1}
     assert d["lead_time_s"]["count"] == 3 and d["lead_time_s"]["median"] >= 0
     assert d["change_failure_rate"] == 0.0
+    # the spelling, 'steward metrics delivery', answers the same
+    code, out2, err = steward(starter, "metrics", "delivery", "--since", "30d", "--json")
+    assert code == 0, err
+    assert json.loads(out2) == d
     code, out, err = steward(starter, "rollback", "prod")
     code2, out2, _ = steward(starter, "delivery", "--json")
     if code == 0:  # a rollback of the promotion makes it a failed change

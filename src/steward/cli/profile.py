@@ -140,16 +140,31 @@ def metrics(
     metric: Annotated[str | None, typer.Option("--metric", "-m",
                                                help="row_count, null_fraction, ...")] = None,
     column: Annotated[str | None, typer.Option("--column", "-c")] = None,
+    domain: Annotated[str | None, typer.Option(
+        "--domain", "-d", help="(metrics delivery) One domain's products.")] = None,
+    since: Annotated[str, typer.Option(
+        "--since", help="(metrics delivery) Window, e.g. 30d, 12w.")] = "30d",
     json_out: JsonOpt = False, project: ProjectOpt = None,
 ) -> None:
-    """Print a product's metric series (all series, or one with --metric)."""
+    """Print a product's metric series (all series, or one with --metric).
+
+    'steward metrics delivery' prints the delivery metrics (as 'steward delivery'),
+    unless a product is called delivery."""
     from rich.table import Table
 
+    from steward.core.errors import NotFound
     from steward.profile.anomaly import band
     from steward.profile.fmt import num, trend
 
     ctx = _ctx(project)
-    p = ctx.resolve_product(product)
+    try:
+        p = ctx.resolve_product(product)
+    except NotFound:
+        if product != "delivery":
+            raise
+        from steward.cli.ops import delivery
+
+        return delivery(domain, since, json_out, project)
     profs = _profiles(ctx)
     pts = profs.metrics(p.name, metric, column)
     if json_out:
