@@ -84,7 +84,9 @@ class Context:
         url = self.metastore_url
         path = sqlite_file(url)
         if path is not None:
-            self._refuse_lost_metastore(path)
+            from steward.run.integrity import refuse_lost_metastore
+
+            refuse_lost_metastore(path, self.root, self.store)
         from steward.core.errors import MetastoreUnavailable
 
         try:
@@ -103,32 +105,6 @@ class Context:
                 PROJECT_FILE, declared_line(self.root, ("metastore",)),
                 f"cannot open the metastore {shown_url(declared)}: {e.reason}", e.hint,
             )) from None
-
-    def _refuse_lost_metastore(self, path: str) -> None:
-        """Never start an empty metastore over a store that holds versions, nor over a
-        truncated file: every version would be orphaned without a word."""
-        from steward.core.errors import IntegrityError
-
-        rel = os.path.relpath(path, self.root) if path.startswith(self.root) else path
-        if os.path.exists(path) and os.path.getsize(path) == 0:
-            raise IntegrityError(
-                f"the metastore {rel} is empty (0 bytes): it was truncated or replaced, and "
-                "Steward will not start a new one over it; nothing was changed. Restore it "
-                "from a backup")
-        if os.path.exists(path):
-            return
-        folders = self.store.version_folders()
-        head = self.store.read_meta("audit-head.json")
-        if folders or head:
-            where = os.path.relpath(self.store.root, self.root) \
-                if self.store.root.startswith(self.root + os.sep) else self.store.root
-            raise IntegrityError(
-                f"the metastore {rel} does not exist, but the store {where} holds "
-                f"{len(folders)} version folder(s)"
-                + (" and the head of an audit trail" if head else "")
-                + ": a new, empty metastore would orphan them; nothing was changed. "
-                "Restore the metastore from a backup, or, to start afresh, remove the "
-                "store folder as well")
 
     @cached_property
     def reads(self) -> Reads:

@@ -21,10 +21,8 @@ from steward.project.crosscheck import check_columns, check_graph
 from steward.project.files import (
     Listing,
     StatCache,
-    callable_file,
     read_text,
     rehash_sources,
-    resolve_paths,
 )
 from steward.project.parsecache import ParseCache
 from steward.project.paths import (
@@ -35,6 +33,8 @@ from steward.project.paths import (
     project_folders,
 )
 from steward.project.pyproducts import read_python_products
+from steward.project.references import ReferenceResolving
+from steward.project.sourceload import SourceLoading, _qualify
 from steward.project.validate import normalise_checks, validate
 from steward.project.yamlload import Located, load_yaml
 
@@ -47,7 +47,10 @@ from steward.project.yamlload import Located, load_yaml
 Memo = dict[tuple[Any, ...], Any]
 
 
-class _Loader:
+class _Loader(SourceLoading, ReferenceResolving):
+    """One load: the project file, sources (project/sourceload.py), models, then every
+    reference resolved (project/references.py)."""
+
     def __init__(self, root: str, hash_sources: bool, memo: Memo | None = None,
                  listing: Listing | None = None, rehash: bool = False):
         self.root = root
@@ -218,112 +221,6 @@ class _Loader:
             self.macros = Macros(self.root, paths, dump.get("vars") or {},
                                  dump.get("name") or "steward")
             self.macros_key = macros_key(self.root, paths)
-
-    def load_sources(self, folder: str) -> None:
-        for path in self.listing.files_under(os.path.join(self.root, folder), (".yml", ".yaml")):
-            doc = self.read_expanded_yaml(path)
-            if doc.problems:
-                continue
-            if not isinstance(doc.data, dict) or "sources" not in doc.data:
-                self.problems.append(Problem(doc.file, 1, "a sources file has a top-level "
-                                             "'sources:' mapping of name -> source"))
-                continue
-            extra = set(doc.data) - {"sources"}
-            for k in sorted(extra, key=str):
-                self.problems.append(Problem(doc.file, doc.line((k,)), f"unknown key '{k}'",
-                                             "a sources file holds only 'sources:'"))
-            if isinstance(doc.data["sources"], dict):
-                self.add_sources(doc.data["sources"], doc, ("sources",))
-            else:
-                from steward.core.spec import SourcesFile
-
-                validate(SourcesFile, doc.data, doc, self.problems)
-
-    def add_sources(self, sources: dict[str, Any], doc: Located, prefix: tuple[str, ...]) -> None:
-        adapter: list[Any] = []  # built on the first source the memo does not have
-
-        def validate_source(raw: dict[str, Any]) -> Any:
-            if not adapter:
-                from pydantic import TypeAdapter
-
-                from steward.core.spec import SourceSpec
-
-                adapter.append(TypeAdapter(SourceSpec))
-            return adapter[0].validate_python(raw)
-
-        for name, raw in sources.items():
-            loc = (*prefix, name)
-            line = doc.line(loc)
-            if not isinstance(raw, dict):
-                self.problems.append(Problem(doc.file, line, f"source {name!r} must be a mapping"))
-                continue
-            declared = raw
-            raw = normalise_checks(raw, doc, loc, self.problems)
-            raw.setdefault("kind", "database" if "connection" in raw else "file")
-
-            def build(raw: dict[str, Any] = raw, declared: dict[str, Any] = declared,
-                      loc: tuple[Any, ...] = loc) -> Any:
-                spec = validate_source(raw)
-                from steward.project.checkargs import check_arguments
-
-                check_arguments(declared, doc, loc, self.problems,
-                                (self.memo_in, self.memo_out, self.consulted))
-                return spec
-
-            try:
-                src = self.memo_spec(self.memo_key("source", raw), build)
-            except Exception as e:  # pydantic.ValidationError
-                from pydantic import ValidationError
-
-                if not isinstance(e, ValidationError):
-                    raise
-                self.broken.add(_qualify(str(name), raw.get("domain")))
-                for err in e.errors():
-                    from steward.project.validate import _problem
-
-                    self.problems.append(_problem(doc, (*loc, *err["loc"][1:]), err))
-                continue
-            assert src is not None  # (validation raised on every mistake)
-            full = _qualify(str(name), src.dump.get("domain"))
-            kind = {"file": "file", "database": "database_source"}.get(
-                src.dump["kind"], "python_source")
-            product = Product.with_spec(src, name=full, kind=kind, file=doc.file, line=line,
-                                        meta_file=doc.file)
-            self.add(product)
-            self.docs.setdefault(full, (doc, loc))
-            if full in self.products and self.products[full] is product:
-                self.hash_source(product, doc, loc)
-
-    def hash_source(self, product: Product, doc: Located, loc: tuple[Any, ...]) -> None:
-        spec = product.spec_dump
-        if product.kind == "file":
-            if not self.hash_sources:
-                return
-            try:
-                paths = resolve_paths(spec["path"], self.root)
-            except (ImportError, ValueError) as e:
-                paths, reason = [], str(e)
-            else:
-                reason = ""
-            if not paths:
-                self.problems.append(Problem(
-                    doc.file, doc.line((*loc, "path")),
-                    f"source {product.name!r}: no file matches {spec['path']!r}" +
-                    (f" ({reason})" if reason else ""),
-                    "check the path; relative paths start at the project folder",
-                ))
-                return
-            self.source_hashes[product.name] = self.stat_cache.hash_files(paths)
-        elif product.kind == "python_source":
-            file = callable_file(spec["callable"], self.root)
-            if file is None:
-                self.problems.append(Problem(
-                    doc.file, doc.line((*loc, "callable")),
-                    f"source {product.name!r}: cannot find {spec['callable']!r}",
-                    "write 'package.module:function' or 'path/to/file.py:function'",
-                ))
-                return
-            self.source_hashes[product.name] = self.stat_cache.hash_file(file)
 
     def load_models(self, folder: str) -> None:
         base = os.path.normpath(os.path.join(self.root, folder))
@@ -580,105 +477,7 @@ class _Loader:
                 self.docs.setdefault(name, (doc, ()))
             self._params[name] = py.params
 
-    def resolve_references(self) -> None:
-        short: dict[str, list[str]] = {}
-        for n in self.products:
-            short.setdefault(n.split(".", 1)[-1], []).append(n)
-        for name, refs in self.refs.items():
-            product = self.products.get(name)
-            if product is None:
-                continue
-            resolved: list[str] = []
-            targets: dict[str, str] = {}
-            for ref, file, line in refs:
-                target = self.resolve(ref, short, file, line, name)
-                if target:
-                    resolved.append(target)
-                    targets[ref] = target
-            params: dict[str, str] = {}
-            if product.kind in ("python", "model"):
-                params = dict(zip(self._params.get(name, []), resolved, strict=False))
-            spans = tuple((a, b, targets[r], c) for a, b, r, c in self.spans.get(name, ())
-                          if r in targets)
-            self.products[name] = product.evolve(inputs=tuple(sorted(set(resolved))),
-                                                 params=params, ref_spans=spans)
-        for name, product in list(self.products.items()):
-            reads = self.check_reads(product, short)
-            if reads:
-                self.products[name] = product.evolve(check_inputs=reads)
-
-    def check_reads(self, product: Product, short: dict[str, list[str]]) -> tuple[str, ...]:
-        """The products ``product``'s checks read: relationships targets and the tables of
-        custom SQL checks, resolved like references in SQL (unknown ones are reported by
-        the project checks, or here for SQL checks)."""
-        out: set[str] = set()
-        file = product.meta_file or product.file
-        for label, _, where, to in product.check_uses:
-            if to is not None:
-                if to in self.products:
-                    out.add(to)
-                continue
-            check = _at(product.spec_dump, where)
-            if not isinstance(check, dict) or check.get("type") != "sql":
-                continue
-            text = _THIS.sub(THIS_TABLE, str(check.get("query") or ""))
-            parsed = self.parse_cache.parse(text)
-            if parsed.error:
-                continue  # reported with the check's arguments (project/checkargs.py)
-            for ref in parsed.references:
-                if ref.name == THIS_TABLE:
-                    continue
-                target = self.resolve(ref.name, short, file,
-                                      self.line_of(product.name, *where) or product.line,
-                                      f"{product.name} (check '{label}')")
-                if target:
-                    out.add(target)
-        out.discard(product.name)
-        return tuple(sorted(out))
-
-    def resolve(self, ref: str, short: dict[str, list[str]], file: str, line: int,
-                owner: str) -> str | None:
-        if ref in self.products:
-            return ref
-        if ref in self.broken or any(b.split(".", 1)[-1] == ref for b in self.broken):
-            return None  # already reported where it is declared
-        if self.unparsed_project_text and ref.split(".")[-1] in self.unparsed_project_text:
-            return None  # it may be a source declared in the steward.yaml reported broken
-        cands = short.get(ref, []) if "." not in ref else []
-        if len(cands) == 1:
-            return cands[0]
-        if len(cands) > 1:
-            self.problems.append(Problem(file, line, f"{ref!r} is ambiguous in {owner}",
-                                         f"write one of: {', '.join(sorted(cands))}"))
-            return None
-        close = difflib.get_close_matches(ref, list(self.products), n=1)
-        self.problems.append(Problem(
-            file, line, f"{owner} references unknown product {ref!r}",
-            f"did you mean '{close[0]}'?" if close else
-            "declare it as a source in sources/*.yml or add a model for it",
-        ))
-        return None
-
-THIS_TABLE = "__steward_this__"  # what ``{{ this }}`` becomes in a custom check's query
-_THIS = __import__("re").compile(r"\{\{\s*this\s*\}\}")
-
-
-def _at(data: Any, where: tuple[Any, ...]) -> Any:
-    for k in where:
-        try:
-            data = data[k]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
-
-
 _SIDECARS = (".yml", ".yaml")
-
-
-def _qualify(name: str, domain: str | None) -> str:
-    if "." in name or not domain:
-        return name
-    return f"{domain}.{name}"
 
 
 def _valid_name(name: str) -> bool:

@@ -263,3 +263,33 @@ def verify_trail(trail: Any, ms: Any, workers: int | None = None) -> Any:
             report.details["pointers"] = [f.to_json() for f in wrong]
             report.first_bad = -1
     return report
+
+
+def refuse_lost_metastore(path: str, root: str, store: Any) -> None:
+    """Never start an empty metastore (the SQLite file ``path``) over a store that holds
+    versions, nor over a truncated file: every version would be orphaned without a
+    word."""
+    import os
+
+    from steward.core.errors import IntegrityError
+
+    rel = os.path.relpath(path, root) if path.startswith(root) else path
+    if os.path.exists(path) and os.path.getsize(path) == 0:
+        raise IntegrityError(
+            f"the metastore {rel} is empty (0 bytes): it was truncated or replaced, and "
+            "Steward will not start a new one over it; nothing was changed. Restore it "
+            "from a backup")
+    if os.path.exists(path):
+        return
+    folders = store.version_folders()
+    head = store.read_meta("audit-head.json")
+    if folders or head:
+        where = os.path.relpath(store.root, root) \
+            if store.root.startswith(root + os.sep) else store.root
+        raise IntegrityError(
+            f"the metastore {rel} does not exist, but the store {where} holds "
+            f"{len(folders)} version folder(s)"
+            + (" and the head of an audit trail" if head else "")
+            + ": a new, empty metastore would orphan them; nothing was changed. "
+            "Restore the metastore from a backup, or, to start afresh, remove the "
+            "store folder as well")
