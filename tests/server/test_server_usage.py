@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from steward.catalog.usage import products_read
 from steward.cli.main import app as cli
 from steward.context import Context
-from steward.ops.usage import _daily, _share
+from steward.ops.freshness import share_fresh
+from steward.ops.usage import _daily
 
 
 def test_reads_are_counted_by_way_and_user(tmp_path: Path, monkeypatch: Any) -> None:
@@ -162,10 +163,10 @@ def test_freshness_compliance_by_day() -> None:
             {"at": day - timedelta(days=1, hours=-6), "status": "breach"},  # 06:00
             {"at": day - timedelta(hours=6), "status": "ok"},  # 18:00 the day before
             {"at": day + timedelta(hours=6), "status": "unknown"}]
-    assert _share(rows, day - timedelta(days=1), day) == 0.5  # 06:00 to 18:00 in breach
+    assert share_fresh(rows, day - timedelta(days=1), day) == 0.5  # 06:00 to 18:00 in breach
     got = {d["day"]: d["compliance"] for d in _daily(rows, 3, now)}
     assert got == {"2026-03-08": 1.0, "2026-03-09": 0.5, "2026-03-10": 1.0}
-    assert _share([], day, now) is None
+    assert share_fresh([], day, now) is None
 
 
 def test_page_escapes_a_reader_name(tmp_path: Path, monkeypatch: Any) -> None:

@@ -83,16 +83,21 @@ class SparkEngine:
     def dataframe(self, query: Query) -> tuple[Any, bool]:
         """``query`` (Steward's dialect) as a Spark DataFrame over its versions' files, and
         whether it was a ``DESCRIBE`` (the frame is then the described query's)."""
+        df, q = self._frame(query, "query")
+        return df, q.describe
+
+    def _frame(self, sql: str, where: str) -> tuple[Any, Any]:
+        """(Spark DataFrame, the transpiled query) of ``sql`` in Steward's dialect, its
+        versions registered as views; a failure is a BuildError starting with ``where``."""
         spark = self.session
         try:
-            q = to_spark(query, self._columns_of)
+            q = to_spark(sql, self._columns_of)
             self._register(q.scans)
-            df = spark.sql(q.sql)
+            return spark.sql(q.sql), q
         except SparkSqlError as e:
-            raise BuildError(f"query: {e}") from None
+            raise BuildError(f"{where}: {e}") from None
         except Exception as e:
-            raise BuildError(f"query: {spark_error(e)}") from None
-        return df, q.describe
+            raise BuildError(f"{where}: {spark_error(e)}") from None
 
     def _register(self, scans: Mapping[str, list[str]]) -> None:
         for view, files in scans.items():
@@ -194,15 +199,7 @@ class SparkEngine:
             mapping[name] = parquet_scan(files)
             mapping.setdefault(name.split(".", 1)[-1], mapping[name])
         sql = rewrite_references(product.code, mapping)
-        spark = self.session
-        try:
-            q = to_spark(sql, self._columns_of)
-            self._register(q.scans)
-            df = spark.sql(q.sql)
-        except SparkSqlError as e:
-            raise BuildError(f"{product.file}: {e}") from None
-        except Exception as e:
-            raise BuildError(f"{product.file}: {spark_error(e)}") from None
+        df, _ = self._frame(sql, product.file)
         names = [f.name for f in df.schema.fields]
         dups = sorted({n for n in names if names.count(n) > 1})
         if dups:

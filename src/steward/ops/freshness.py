@@ -159,13 +159,16 @@ def series(ctx: Any, env: str, days: int, products: list[str] | None = None,
 
 def _compliance(rows: list[dict[str, Any]], days: int, now: datetime | None) -> float | None:
     now = now or datetime.now(UTC)
-    start = now - timedelta(days=days)
-    if not rows:
-        return None
+    return share_fresh(rows, now - timedelta(days=days), now) if rows else None
+
+
+def share_fresh(rows: list[dict[str, Any]], start: datetime, end: datetime) -> float | None:
+    """Share of [start, end) in a status other than breach (unknown spans left out); each
+    sample holds until the next; None when no known span falls inside."""
     fresh = total = 0.0
     for i, r in enumerate(rows):
         a = max(r["at"], start)
-        b = rows[i + 1]["at"] if i + 1 < len(rows) else now
+        b = min(rows[i + 1]["at"] if i + 1 < len(rows) else end, end)
         span = (b - a).total_seconds()
         if span <= 0 or r["status"] == "unknown":
             continue

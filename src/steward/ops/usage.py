@@ -114,27 +114,13 @@ def _of(points: list[tuple[float | None, Any, str | None]], version: str | None
 def _daily(rows: list[dict[str, Any]], days: int, now: datetime) -> list[dict[str, Any]]:
     """The share of each UTC day (the last one up to now) the product was fresh, for the
     days the samples cover."""
+    from steward.ops.freshness import share_fresh
+
     out = []
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     for back in range(days - 1, -1, -1):
         start = today - timedelta(days=back)
-        share = _share(rows, start, min(start + timedelta(days=1), now))
+        share = share_fresh(rows, start, min(start + timedelta(days=1), now))
         if share is not None:
             out.append({"day": start.date().isoformat(), "compliance": round(share, 4)})
     return out
-
-
-def _share(rows: list[dict[str, Any]], start: datetime, end: datetime) -> float | None:
-    """Share of [start, end) in a status other than breach (unknown spans left out); each
-    sample holds until the next."""
-    fresh = total = 0.0
-    for i, r in enumerate(rows):
-        a = max(r["at"], start)
-        b = min(rows[i + 1]["at"] if i + 1 < len(rows) else end, end)
-        span = (b - a).total_seconds()
-        if span <= 0 or r["status"] == "unknown":
-            continue
-        total += span
-        if r["status"] != "breach":
-            fresh += span
-    return fresh / total if total else None
