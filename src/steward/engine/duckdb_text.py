@@ -15,7 +15,9 @@ from steward.core.spec import EngineSpec
 
 
 def lit(value: str) -> str:
-    return exp.Literal.string(value).sql(dialect="duckdb")
+    """A DuckDB string literal: quotes doubled, nothing else escaped (what sqlglot's
+    DuckDB generator writes, without building a tree: a build splices one per file)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def statements(sql: str) -> list[Any]:

@@ -42,6 +42,10 @@ from steward.run.planner import BuildPlan
 from steward.run.verify import Verifier
 from steward.store.base import Store
 
+SIDE_BACKLOG = 16
+"""Published versions whose side hooks (profile, metrics) may wait for the side thread
+before the next wave of builds waits for them (each holds its small data in memory)."""
+
 SAMPLES_DIR = "checks"
 
 
@@ -271,6 +275,11 @@ class Executor:
                                                 error=f"upstream {name} {step.status}")
                                 self.console.step_finished(
                                     d, "skipped", {"error": f"upstream {name} {step.status}"})
+                # a published candidate holds its data (read once for the PII gate and
+                # the profile) until its side hooks ran: when they fall behind the
+                # builds, the next wave waits rather than the backlog growing
+                while sum(1 for f in side[-SIDE_BACKLOG - 1:] if not f.done()) > SIDE_BACKLOG:
+                    wait([f for f in side if not f.done()][:1])
                 submit([c for c in ready if c not in steps])
             for f in side:
                 f.result()  # hooks never raise: their failures are notes
