@@ -166,6 +166,10 @@ def main() -> None:
     # every installed distribution's metadata (about 50 ms a command). Set
     # PYDANTIC_DISABLE_PLUGINS to an empty value to keep them for Python products.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # Arrow's default allocator (mimalloc) keeps what it freed for reuse: a build reads
+    # a thousand small versions into Arrow, and held about 11 MB more at its peak
+    # (benchmarks/cost_bench.py, same CPU). Set the variable to choose another pool.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     args = sys.argv[1:]
     fast = _FAST.get(args[0]) if args else None
     if fast is not None:

@@ -315,6 +315,7 @@ def versions_by_id(ms: Metastore, version_ids: Sequence[str]) -> dict[str, Any]:
 
 def profile_docs(ms: Metastore, version_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Version id -> its stored profile document, for the ids that have one."""
+    from steward.core.docs import load_doc
     from steward.meta.profiles import profiles
 
     ids = list(dict.fromkeys(version_ids))
@@ -325,7 +326,7 @@ def profile_docs(ms: Metastore, version_ids: Sequence[str]) -> dict[str, dict[st
                 profiles.c.version_id.in_(chunk))
             for vid, doc in conn.execute(q):
                 if doc:
-                    out[vid] = json.loads(doc)
+                    out[vid] = load_doc(doc)
     return out
 
 

@@ -104,9 +104,9 @@ def results_for_versions(reads: Reads, version_ids: list[str]) -> dict[str, list
 
 def profiles(reads: Reads, version_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Version id -> its stored profile (``meta.profiles.load_profile``)."""
-    import json
+    from steward.core.docs import load_doc
 
-    return {vid: json.loads(doc) for vid, doc in reads.rows_in(
+    return {vid: load_doc(doc) for vid, doc in reads.rows_in(
         "SELECT version_id, profile_json FROM profiles WHERE version_id IN ({in})",
         version_ids) if doc}
 

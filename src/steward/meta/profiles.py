@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from steward.core.docs import dump_doc, load_doc
 from steward.meta.store import Metastore, present
 from steward.meta.tables import metrics, profiles  # noqa: F401
 
@@ -36,7 +36,7 @@ def _aware(d: datetime) -> datetime:
 def save_profile(ms: Metastore, product: str, version_id: str, profile: dict[str, Any],
                  at: datetime | None = None) -> None:
     """Store (or replace) the profile of one version."""
-    doc = json.dumps(profile, separators=(",", ":"), default=str)
+    doc = dump_doc(profile)
     with ms.begin() as conn:
         conn.execute(profiles.delete().where(profiles.c.version_id == version_id))
         conn.execute(profiles.insert(), {
@@ -55,7 +55,7 @@ def record_profile(ms: Metastore, product: str, version_id: str, profile: dict[s
     Returns:
         Whether the points were appended.
     """
-    doc = json.dumps(profile, separators=(",", ":"), default=str)
+    doc = dump_doc(profile)
     rows = _metric_rows(points)
     with ms.begin() as conn:
         conn.execute(_DELETE_PROFILE, {"v": version_id})
@@ -83,7 +83,7 @@ def record_profiles(ms: Metastore,
         conn.execute(_INSERT_PROFILE, [
             {"version_id": vid, "product": product, "created_at": when,
              "seconds": prof.get("seconds"),
-             "profile_json": json.dumps(prof, separators=(",", ":"), default=str)}
+             "profile_json": dump_doc(prof)}
             for product, vid, prof, _ in items])
         has = set(conn.execute(sa.select(metrics.c.version_id).distinct()
                                .where(metrics.c.version_id.in_(ids))).scalars())
@@ -105,7 +105,7 @@ def load_profile(ms: Metastore, version_id: str) -> dict[str, Any] | None:
     with ms.sa_engine.connect() as conn:
         doc = conn.execute(sa.select(profiles.c.profile_json)
                            .where(profiles.c.version_id == version_id)).scalar()
-    return json.loads(doc) if doc else None
+    return load_doc(doc) if doc else None
 
 
 def has_profile(ms: Metastore, version_id: str) -> bool:
