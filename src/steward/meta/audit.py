@@ -6,7 +6,6 @@ stores and reads rows, so the chain logic stays free of SQL.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
