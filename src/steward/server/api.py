@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from steward.core.errors import NotFound
 from steward.server import masking, shapes, views, writes
 from steward.server.app import JSON, counted, principal_dep
+from steward.server.shapes import dumps
 from steward.server.auth import Denied, Principal, same
 from steward.server.state import ServerState
 
@@ -122,8 +123,6 @@ def product(request: Request, who: Who, name: str, env: Env = None) -> Any:
 
 @router.get("/products/{name}/card", summary="Catalog card (steward catalog show --json)")
 async def card(request: Request, who: Who, name: str, env: Env = None) -> Any:
-    from steward.catalog.card import _freshness
-
     state = _state(request)
     p = state.ctx.resolve_product(name)
     env = state.ctx.env_name(env)
@@ -132,10 +131,21 @@ async def card(request: Request, who: Who, name: str, env: Env = None) -> Any:
         facts = views.product_facts(state, p.name, env)
         return facts["card"].to_json(), facts["current"]
 
-    # the same document while nothing this product's card shows changed; only the age
-    # of the current version is computed again for each answer
-    doc, current = await state.made(("card", p.name, env, state.stamp(p.name)), make)
-    return {**doc, "freshness": _freshness(p, current, None)}
+    return card_document(p, await state.made(card_key(state, p.name, env), make))
+
+
+def card_key(state: ServerState, name: str, env: str) -> tuple[Any, ...]:
+    """Under what a card is remembered: the same document while nothing it shows changed
+    (the product's stamp)."""
+    return ("card", name, env, state.stamp(name))
+
+
+def card_document(product: Any, made: tuple[dict[str, Any], Any]) -> dict[str, Any]:
+    """A remembered card with the age of its current version as of now."""
+    from steward.catalog.card import _freshness
+
+    doc, current = made
+    return {**doc, "freshness": _freshness(product, current, None)}
 
 
 @router.get("/products/{name}/versions", summary="Versions (steward log --json)")
@@ -213,22 +223,30 @@ def preview_rows(state: ServerState, who: Principal, name: str, limit: int,
 
 @router.get("/search", summary="Catalog search (steward catalog search --json)")
 async def search(request: Request, who: Who,
-           q: Annotated[str, Query(max_length=500)] = "",
-           owner: Annotated[str | None, Query(max_length=200)] = None,
-           domain: Annotated[str | None, Query(max_length=200)] = None,
-           tag: Annotated[str | None, Query(max_length=200)] = None,
-           classification: Annotated[str | None, Query(max_length=200)] = None,
-           limit: Limit = 20, env: Env = None) -> Any:
+                 q: Annotated[str, Query(max_length=500)] = "",
+                 owner: Annotated[str | None, Query(max_length=200)] = None,
+                 domain: Annotated[str | None, Query(max_length=200)] = None,
+                 tag: Annotated[str | None, Query(max_length=200)] = None,
+                 classification: Annotated[str | None, Query(max_length=200)] = None,
+                 limit: Limit = 20, env: Env = None) -> Any:
     state = _state(request)
     env = state.ctx.env_name(env)
 
-    def make() -> Any:
-        return shapes.search(state.ctx, q, owner, domain, tag, classification, limit, env,
-                             state.search_index(env))
+    def make() -> bytes:
+        return dumps(shapes.search(state.ctx, q, owner, domain, tag, classification, limit,
+                                   env, state.search_index(env))).encode()
 
-    # the same question answers the same while the project and the environment stay
-    return await state.made(("search", q, owner, domain, tag, classification, limit, env,
-                             state.moved(env)), make)
+    body = await state.made(search_key(state, q, owner, domain, tag, classification, limit,
+                                       env), make)
+    return Response(body, media_type=JSON.media_type)
+
+
+def search_key(state: ServerState, q: str, owner: str | None, domain: str | None,
+               tag: str | None, classification: str | None, limit: int, env: str
+               ) -> tuple[Any, ...]:
+    """Under what an answer to a search is remembered (as its JSON text): the same
+    question answers the same while the project and the environment's pointers stay."""
+    return ("search", q, owner, domain, tag, classification, limit, env, state.moved(env))
 
 
 @router.get("/glossary", summary="Glossary (steward glossary --json)")

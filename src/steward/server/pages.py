@@ -148,8 +148,6 @@ def search(request: Request, who: Who, q: Annotated[str, Query(max_length=500)] 
 @router.get("/products/{name}", dependencies=[Depends(counted)])
 async def product(request: Request, who: Who, name: str, env: Env = None,
                   preview: bool = False) -> Any:
-    import time
-
     state = _state(request)
     name = state.ctx.resolve_product(name).name
     env = state.ctx.env_name(env)
@@ -163,13 +161,25 @@ async def product(request: Request, who: Who, name: str, env: Env = None,
             rows = preview_rows(state, who, name, 10, data["env"])
         return _page(request, "product.html", CSRF_SLOT, preview=rows, **data)
 
-    # one rendering per user and per change of what the page shows: this product's
-    # versions, pointers, checks, profiles and steps (one indexed read says), and a
-    # minute's tick (the age of the current version against its freshness SLO)
-    key = ("page", "product.html", name, env, preview, who.name, who.role, who.pii, who.via,
-           state.stamp(name), int(time.time() // PAGE_SECONDS))
-    text = await state.made(key, make)
-    return HTMLResponse(text.replace(CSRF_SLOT, who.csrf or request.state.csrf))
+    text = await state.made(product_key(state, who, name, env, preview), make)
+    return HTMLResponse(with_csrf(text, who, request.state.csrf))
+
+
+def product_key(state: ServerState, who: Principal, name: str, env: str,
+                preview: bool) -> tuple[Any, ...]:
+    """Under what a product page is remembered: one rendering per user and per change of
+    what the page shows (this product's versions, pointers, checks, profiles and steps:
+    its stamp), and a minute's tick (the age of the current version against its
+    freshness SLO)."""
+    import time
+
+    return ("page", "product.html", name, env, preview, who.name, who.role, who.pii,
+            who.via, state.stamp(name), int(time.time() // PAGE_SECONDS))
+
+
+def with_csrf(text: str, who: Principal, csrf: str) -> str:
+    """A remembered page with this request's CSRF token in its forms."""
+    return text.replace(CSRF_SLOT, who.csrf or csrf)
 
 
 @router.get("/products/{name}/report", dependencies=[Depends(counted)])
