@@ -124,8 +124,13 @@ def product(request: Request, who: Who, name: str, env: Env = None) -> Any:
 @router.get("/products/{name}/card", summary="Catalog card (steward catalog show --json)")
 async def card(request: Request, who: Who, name: str, env: Env = None) -> Any:
     state = _state(request)
-    p = state.ctx.resolve_product(name)
-    env = state.ctx.env_name(env)
+    return await card_answer(state, state.ctx.resolve_product(name),
+                             state.ctx.env_name(env))
+
+
+async def card_answer(state: ServerState, p: Any, env: str) -> dict[str, Any]:
+    """The card of product ``p``: from memory, or made on a worker thread and remembered
+    (the route's answer, and the lean path's: :mod:`steward.server.lean`)."""
 
     def make() -> tuple[dict[str, Any], Any]:
         facts = views.product_facts(state, p.name, env)
@@ -230,15 +235,23 @@ async def search(request: Request, who: Who,
                  classification: Annotated[str | None, Query(max_length=200)] = None,
                  limit: Limit = 20, env: Env = None) -> Any:
     state = _state(request)
-    env = state.ctx.env_name(env)
+    body = await search_body(state, q, owner, domain, tag, classification, limit,
+                             state.ctx.env_name(env))
+    return Response(body, media_type=JSON.media_type)
+
+
+async def search_body(state: ServerState, q: str, owner: str | None, domain: str | None,
+                      tag: str | None, classification: str | None, limit: int, env: str
+                      ) -> bytes:
+    """The JSON text of a search's answer: from memory, or searched on a worker thread
+    and remembered (the route's answer, and the lean path's)."""
 
     def make() -> bytes:
         return dumps(shapes.search(state.ctx, q, owner, domain, tag, classification, limit,
                                    env, state.search_index(env))).encode()
 
-    body = await state.made(search_key(state, q, owner, domain, tag, classification, limit,
+    return await state.made(search_key(state, q, owner, domain, tag, classification, limit,  # type: ignore[no-any-return]
                                        env), make)
-    return Response(body, media_type=JSON.media_type)
 
 
 def search_key(state: ServerState, q: str, owner: str | None, domain: str | None,

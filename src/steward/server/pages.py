@@ -58,11 +58,16 @@ def render(request: Request, template: str, status: int = 200, **data: Any) -> H
 
 
 def _page(request: Request, template: str, csrf: str | None, **data: Any) -> str:
-    state: ServerState = request.app.state.steward
     who = getattr(request.state, "principal", None)
+    return page_text(_state(request), who, request.url.path,
+                     csrf or (who.csrf if who else request.state.csrf), template, **data)
+
+
+def page_text(state: ServerState, who: Principal | None, path: str, csrf: str,
+              template: str, **data: Any) -> str:
+    """A page for ``who`` at ``path`` whose forms carry ``csrf``."""
     return templates().get_template(template).render(  # type: ignore[no-any-return]
-        who=who, csrf=csrf or (who.csrf if who else request.state.csrf),
-        project=state.ctx.project, path=request.url.path,
+        who=who, csrf=csrf, project=state.ctx.project, path=path,
         open_mode=who is not None and who.via == "local", **data)
 
 
@@ -150,7 +155,14 @@ async def product(request: Request, who: Who, name: str, env: Env = None,
                   preview: bool = False) -> Any:
     state = _state(request)
     name = state.ctx.resolve_product(name).name
-    env = state.ctx.env_name(env)
+    return HTMLResponse(await product_page(state, who, name, state.ctx.env_name(env),
+                                           preview, request.url.path, request.state.csrf))
+
+
+async def product_page(state: ServerState, who: Principal, name: str, env: str,
+                       preview: bool, path: str, csrf: str) -> str:
+    """The page of product ``name``: from memory, or made on a worker thread and
+    remembered (the route's answer, and the lean path's: :mod:`steward.server.lean`)."""
 
     def make() -> str:
         data = views.product(state, who, name, env)
@@ -159,10 +171,10 @@ async def product(request: Request, who: Who, name: str, env: Env = None,
             from steward.server.api import preview_rows
 
             rows = preview_rows(state, who, name, 10, data["env"])
-        return _page(request, "product.html", CSRF_SLOT, preview=rows, **data)
+        return page_text(state, who, path, CSRF_SLOT, "product.html", preview=rows, **data)
 
     text = await state.made(product_key(state, who, name, env, preview), make)
-    return HTMLResponse(with_csrf(text, who, request.state.csrf))
+    return with_csrf(text, who, csrf)
 
 
 def product_key(state: ServerState, who: Principal, name: str, env: str,
