@@ -124,33 +124,42 @@ def product(request: Request, who: Who, name: str, env: Env = None) -> Any:
 @router.get("/products/{name}/card", summary="Catalog card (steward catalog show --json)")
 async def card(request: Request, who: Who, name: str, env: Env = None) -> Any:
     state = _state(request)
-    return await card_answer(state, state.ctx.resolve_product(name),
-                             state.ctx.env_name(env))
+    body = await card_answer(state, state.ctx.resolve_product(name), state.ctx.env_name(env))
+    return Response(body, media_type=JSON.media_type)
 
 
-async def card_answer(state: ServerState, p: Any, env: str) -> dict[str, Any]:
-    """The card of product ``p``: from memory, or made on a worker thread and remembered
-    (the route's answer, and the lean path's: :mod:`steward.server.lean`)."""
+# where the age of the current version goes in a remembered card's JSON text
+_FRESHNESS = "\x00freshness\x00"
+_FRESHNESS_JSON = dumps(_FRESHNESS).encode()
 
-    def make() -> tuple[dict[str, Any], Any]:
+
+async def card_answer(state: ServerState, p: Any, env: str) -> bytes:
+    """The JSON text of product ``p``'s card: from memory, or made on a worker thread and
+    remembered (the route's answer, and the lean path's: :mod:`steward.server.lean`).
+    It is kept as the text around its ``freshness``, which is made again for each
+    answer (the age of the current version as of now)."""
+    from steward.catalog.card import _freshness
+
+    def make() -> tuple[Any, ...]:
         facts = views.product_facts(state, p.name, env)
-        return facts["card"].to_json(), facts["current"]
+        doc = facts["card"].to_json()
+        text = dumps({**doc, "freshness": _FRESHNESS}).encode()
+        if text.count(_FRESHNESS_JSON) != 1:  # (a NUL in the card's text: no splicing)
+            return None, doc, facts["current"]
+        before, _, after = text.partition(_FRESHNESS_JSON)
+        return before, after, facts["current"]
 
-    return card_document(p, await state.made(card_key(state, p.name, env), make))
+    before, after, current = await state.made(card_key(state, p.name, env), make)
+    fresh = _freshness(p, current, None)
+    if before is None:
+        return dumps({**after, "freshness": fresh}).encode()
+    return before + dumps(fresh).encode() + after
 
 
 def card_key(state: ServerState, name: str, env: str) -> tuple[Any, ...]:
     """Under what a card is remembered: the same document while nothing it shows changed
     (the product's stamp)."""
     return ("card", name, env, state.stamp(name))
-
-
-def card_document(product: Any, made: tuple[dict[str, Any], Any]) -> dict[str, Any]:
-    """A remembered card with the age of its current version as of now."""
-    from steward.catalog.card import _freshness
-
-    doc, current = made
-    return {**doc, "freshness": _freshness(product, current, None)}
 
 
 @router.get("/products/{name}/versions", summary="Versions (steward log --json)")

@@ -98,23 +98,22 @@ class Lean:
         p = self._product(name) if who is not None else None
         if p is None:
             return None
-        text = await product_page(state, who, p.name, state.ctx.env_name(None), False,
+        page = await product_page(state, who, p.name, state.ctx.env_name(None), False,
                                   scope["path"], scope["state"]["csrf"])
         state.count_read(p.name, "web", who.name)
-        return HTML, text.encode()
+        return HTML, page
 
     async def _card(self, scope: Any, name: str) -> tuple[bytes, bytes] | None:
         from steward.server.api import card_answer
-        from steward.server.shapes import dumps
 
         state = self.state
         who = self._who(scope)
         p = self._product(name) if who is not None else None
         if p is None:
             return None
-        doc = await card_answer(state, p, state.ctx.env_name(None))
+        body = await card_answer(state, p, state.ctx.env_name(None))
         state.count_read(p.name, "api", who.name)
-        return JSON, dumps(doc).encode()
+        return JSON, body
 
     async def _search(self, scope: Any, q: str) -> tuple[bytes, bytes] | None:
         from steward.server.api import search_body
