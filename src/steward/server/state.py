@@ -122,8 +122,17 @@ class ServerState:
     def reload(self) -> bool:
         """Load the project again; True when its declarations changed."""
         from steward.context import Context
+        from steward.project import cache
         from steward.project.loader import load_project
+        from steward.project.paths import project_folders
 
+        # the key of the load cache first (the stat data of the files the project is read
+        # from): while it is the loaded project's, a load would only read the cache back
+        folders = project_folders(self.root)
+        current = self.ctx.project.load_key
+        if folders is not None and current is not None \
+                and cache.digest(self.root, folders) == current:
+            return False
         project = load_project(self.root)
         if project.load_key == self.ctx.project.load_key:
             return False
