@@ -34,11 +34,11 @@ MAX_Q = 500  # the search route's max_length of q
 
 
 class Lean:
-    """The lean path (see the module's docstring); ``answered`` counts its answers."""
+    """The lean path (see the module's docstring); ``state.lean_answered`` counts its
+    answers."""
 
     def __init__(self, app: Any, state: ServerState):
         self.app, self.state = app, state
-        self.answered = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
@@ -48,7 +48,7 @@ class Lean:
                 answer = None
             if answer is not None:
                 kind, body = answer
-                self.answered += 1
+                self.state.lean_answered += 1
                 await send({"type": "http.response.start", "status": 200,
                             "headers": [(b"content-length", str(len(body)).encode()),
                                         (b"content-type", kind)]})

@@ -68,6 +68,7 @@ class ServerState:
         self.derived = Derived(self.ctx.project.load_key)
         self._stop = threading.Event()
         self.answering = threading.Event()  # set by the first answered request
+        self.lean_answered = 0  # answers of the lean path (steward.server.lean)
         self._users: tuple[float, int] | None = None
         self.loopback = is_loopback(self.settings.host)
         self._local_user: str | None = None
