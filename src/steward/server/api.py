@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from steward.core.errors import NotFound
 from steward.server import masking, shapes, views, writes
 from steward.server.app import JSON, counted, principal_dep
-from steward.server.shapes import dumps
 from steward.server.auth import Denied, Principal, same
+from steward.server.shapes import dumps
 from steward.server.state import ServerState
 
 

@@ -27,6 +27,7 @@ from steward.server.auth import (
     from_user,
     new_csrf,
 )
+from steward.server.lean import Lean
 from steward.server.shapes import dumps
 from steward.server.state import ServerState
 
@@ -156,7 +157,7 @@ def _resolve(request: Request, state: ServerState) -> Principal:
 def create_app(state: ServerState) -> FastAPI:
     from steward.server import api, pages
 
-    app = FastAPI(
+    app = StewardApp(
         title="Steward", version=API_VERSION,
         description="The API of a Steward project. Every document has the shape of the "
                     "matching command's `--json` output (`steward ls --json`, "
@@ -167,12 +168,8 @@ def create_app(state: ServerState) -> FastAPI:
     app.state.steward = state
     app.mount("/static", StaticFiles(directory=os.path.join(HERE, "static")), name="static")
 
-    from steward.server.lean import Lean
-
-    # the hot reads answered from memory on a lean path, inside Headers (same headers)
-    app.add_middleware(Lean, state=state)
-    app.add_middleware(Headers, secure=state.settings.secure_cookies,
-                       answering=state.answering)
+    app.front = Headers(Lean(app.framework, state), secure=state.settings.secure_cookies,
+                        answering=state.answering)
 
     @app.exception_handler(StewardError)
     async def steward_error(request: Request, e: StewardError) -> Response:
@@ -203,6 +200,20 @@ def create_app(state: ServerState) -> FastAPI:
         return Response(status_code=204)
 
     return app
+
+
+class StewardApp(FastAPI):
+    """The application, with a front of two plain ASGI layers before FastAPI's own
+    middleware: :class:`Headers` (what every answer carries), then the lean path
+    (:mod:`steward.server.lean`: the hot reads, which never reach the framework)."""
+
+    front: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.front(scope, receive, send)
+
+    async def framework(self, scope: Any, receive: Any, send: Any) -> None:
+        await FastAPI.__call__(self, scope, receive, send)
 
 
 class Headers:

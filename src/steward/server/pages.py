@@ -186,11 +186,14 @@ def product_key(state: ServerState, who: Principal, name: str, env: str,
     """Under what a product page is remembered: one rendering per user and per change of
     what the page shows (this product's versions, pointers, checks, profiles and steps:
     its stamp), and a minute's tick (the age of the current version against its
-    freshness SLO)."""
+    freshness SLO). Each product's minute starts at its own second, so the pages of a
+    catalog do not all expire at once."""
     import time
+    import zlib
 
+    offset = zlib.crc32(name.encode()) % PAGE_SECONDS
     return ("page", "product.html", name, env, preview, who.name, who.role, who.pii,
-            who.via, state.stamp(name), int(time.time() // PAGE_SECONDS))
+            who.via, state.stamp(name), int((time.time() + offset) // PAGE_SECONDS))
 
 
 def with_csrf(page: bytes, who: Principal, csrf: str) -> bytes:
