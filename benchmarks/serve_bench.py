@@ -14,7 +14,8 @@ On a generated project of N documented products in 10 domains with a version his
 - **memory**: the server's resident set size after the load;
 - **server CPU per request**: the CPU time the server process used during the load,
   divided by the requests answered: on a machine shared with other work, latency
-  includes waiting for a core, this does not.
+  includes waiting for a core, this does not; and the load generator's own CPU time
+  (its clients share the machine with the server), and the load average.
 
 The peer for a page is the command line answering the same question
 (``steward catalog show P --json``, a new process each time, as a user types it).
@@ -163,6 +164,7 @@ def main() -> None:
         out: dict[str, list[float]] = {}
         errors: list[str] = []
         cpu0 = cpu_s(proc.pid)
+        mine0 = os.times()
         until = time.perf_counter() + args.seconds
         threads = [threading.Thread(target=client, args=(port, names, words, until, i, out,
                                                          errors)) for i in range(args.clients)]
@@ -171,6 +173,8 @@ def main() -> None:
         for t in threads:
             t.join()
         cpu = cpu_s(proc.pid) - cpu0
+        mine1 = os.times()
+        clients_cpu = (mine1.user - mine0.user) + (mine1.system - mine0.system)
         still_running = run.poll() is None
         rc = run.wait()
         run_log.close()
@@ -190,6 +194,12 @@ def main() -> None:
         # what the server spent, whatever the machine's other work let it have
         say(f"  server CPU {cpu:.1f} s for {total:,} requests: {cpu * 1000 / max(total, 1):.2f} "
             f"ms per request ({cpu / args.seconds:.2f} of a core)")
+        # the load generator shares the machine: what it spent is not the server's
+        say(f"  load generator CPU {clients_cpu:.1f} s: "
+            f"{clients_cpu * 1000 / max(total, 1):.2f} ms per request "
+            f"({clients_cpu / args.seconds:.2f} of a core)")
+        load = os.getloadavg()
+        say(f"  load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         say(f"memory: server RSS {rss:.0f} MB after the load (floor {RSS_FLOOR_MB} MB)")
         for e in errors[:5]:
             say(f"  error: {e}")
