@@ -4,8 +4,9 @@ A team asks most for a product page, a product's catalog card and a search as th
 and once made each is remembered (:meth:`ServerState.memo`). Answering one from memory
 is a lookup and a copy; going through FastAPI's routing, dependency injection, parameter
 validation and response classes costs several times that (and a first view pays it
-too). So this plain ASGI middleware, inside :class:`steward.server.app.Headers` (every
-answer still gets the same headers and CSRF cookie), answers
+too). So this plain ASGI layer, in front of FastAPI's own middleware and inside
+:class:`steward.server.app.Headers` (every answer still gets the same headers and CSRF
+cookie; :class:`steward.server.app.StewardApp` puts them there), answers
 
 - ``GET /products/P`` (no query),
 - ``GET /api/v1/products/P/card`` (no query),
