@@ -14,7 +14,8 @@ On a generated project of N documented products in 10 domains with a version his
 - **memory**: the server's resident set size after the load;
 - **server CPU per request**: the CPU time the server process used during the load,
   divided by the requests answered: on a machine shared with other work, latency
-  includes waiting for a core, this does not.
+  includes waiting for a core, this does not; and the load generator's own CPU time
+  (its clients share the machine with the server), and the load average.
 
 The peer for a page is the command line answering the same question
 (``steward catalog show P --json``, a new process each time, as a user types it).
@@ -93,10 +94,55 @@ def timed(cmd: list[str], root: str) -> float:
     return time.perf_counter() - t
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection that sends a GET and reads the answer by its
+    Content-Length: what a client must do and no more (``http.client`` parses every
+    header into a message object, several times the CPU on the machine the server
+    shares)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.sock: socket.socket | None = None
+        self.buf = b""
+
+    def get(self, path: str) -> int:
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buf = b""
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        while b"\r\n\r\n" not in self.buf:
+            self._read()
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        status = int(head[9:12])
+        fields = dict(line.partition(b":")[::2] for line in head.lower().split(b"\r\n")[1:])
+        if b"content-length" not in fields:  # (none of the answers asked for streams)
+            raise ValueError(f"HTTP {status} without a Content-Length")
+        length = int(fields[b"content-length"])
+        while len(self.buf) < length:
+            self._read()
+        self.buf = self.buf[length:]
+        if fields.get(b"connection", b"").strip() == b"close":
+            self.close()
+        return status
+
+    def _read(self) -> None:
+        assert self.sock is not None
+        got = self.sock.recv(1 << 16)
+        if not got:
+            raise ConnectionError("the server closed the connection")
+        self.buf += got
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
 def client(port: int, names: list[str], words: list[str], until: float, seed: int,
            out: dict[str, list[float]], errors: list[str]) -> None:
     rng = random.Random(seed)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn = Connection(port)
     while time.perf_counter() < until:
         kind = rng.choice(("product", "search", "api"))
         if kind == "product":
@@ -108,17 +154,15 @@ def client(port: int, names: list[str], words: list[str], until: float, seed: in
             path = f"/api/v1/search?q={word[:rng.randint(1, len(word))]}"
         t = time.perf_counter()
         try:
-            conn.request("GET", path)
-            r = conn.getresponse()
-            r.read()
-            status = r.status
-        except (OSError, http.client.HTTPException) as e:
+            status = conn.get(path)
+        except (OSError, ValueError) as e:
             errors.append(f"{path}: {e}")
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.close()
             continue
         out.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
         if status != 200:
             errors.append(f"{path}: HTTP {status}")
+    conn.close()
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -163,6 +207,7 @@ def main() -> None:
         out: dict[str, list[float]] = {}
         errors: list[str] = []
         cpu0 = cpu_s(proc.pid)
+        mine0 = os.times()
         until = time.perf_counter() + args.seconds
         threads = [threading.Thread(target=client, args=(port, names, words, until, i, out,
                                                          errors)) for i in range(args.clients)]
@@ -171,6 +216,8 @@ def main() -> None:
         for t in threads:
             t.join()
         cpu = cpu_s(proc.pid) - cpu0
+        mine1 = os.times()
+        clients_cpu = (mine1.user - mine0.user) + (mine1.system - mine0.system)
         still_running = run.poll() is None
         rc = run.wait()
         run_log.close()
@@ -190,6 +237,12 @@ def main() -> None:
         # what the server spent, whatever the machine's other work let it have
         say(f"  server CPU {cpu:.1f} s for {total:,} requests: {cpu * 1000 / max(total, 1):.2f} "
             f"ms per request ({cpu / args.seconds:.2f} of a core)")
+        # the load generator shares the machine: what it spent is not the server's
+        say(f"  load generator CPU {clients_cpu:.1f} s: "
+            f"{clients_cpu * 1000 / max(total, 1):.2f} ms per request "
+            f"({clients_cpu / args.seconds:.2f} of a core)")
+        load = os.getloadavg()
+        say(f"  load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         say(f"memory: server RSS {rss:.0f} MB after the load (floor {RSS_FLOOR_MB} MB)")
         for e in errors[:5]:
             say(f"  error: {e}")

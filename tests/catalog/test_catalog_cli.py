@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -87,3 +89,30 @@ def test_catalog_show_names_the_code_file_and_the_sidecar_apart(built: Path) -> 
     assert "defined in: models/ml/features.py" in text and "metadata in" not in text
     source = json.loads(_cli("catalog", "show", "raw.people", "-p", str(built), "--json"))
     assert (source["file"], source["meta_file"]) == ("sources/raw.yml", None)
+
+
+def test_card_document_is_what_asdict_makes(built: Path) -> None:
+    from decimal import Decimal
+
+    from steward.catalog.card import plain_copy
+    from steward.server.shapes import card
+
+    ctx = Context(built)
+    for name in ctx.project.products:
+        c = card(ctx, name, None)
+        expected = dataclasses.asdict(c)
+        for col, doc in zip(c.columns, expected["columns"], strict=True):
+            doc["classification_text"] = col.classification_text
+        got = c.to_json()
+        assert got == expected and repr(got) == repr(expected)
+        assert got["columns"] is not expected["columns"]
+        if c.checks:  # a copy: changing the document leaves the card alone
+            got["checks"][0]["name"] = "changed"
+            assert c.checks[0]["name"] != "changed"
+    odd = {"t": (1, [2, {"x": Decimal("1.5")}]), "s": {3}}
+    assert plain_copy(odd) == dataclasses.asdict(_Holder(odd))["v"]
+
+
+@dataclasses.dataclass
+class _Holder:
+    v: Any

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,10 +55,31 @@ class Card:
     freshness: dict[str, Any] | None
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
+        d: dict[str, Any] = plain_copy(self)
         for c, col in zip(d["columns"], self.columns, strict=True):
             c["classification_text"] = col.classification_text
         return d
+
+
+_SAME = frozenset({str, int, float, bool, type(None), datetime})
+
+
+def plain_copy(value: Any) -> Any:
+    """What :func:`dataclasses.asdict` makes of ``value`` (dataclasses as dicts, every
+    list, tuple and dict copied), without its deep copy of each value that cannot change
+    (text, numbers, times): a card's document is made on every first view of it."""
+    t = type(value)
+    if t in _SAME:
+        return value
+    if t is list:
+        return [plain_copy(v) for v in value]
+    if t is dict:
+        return {plain_copy(k): plain_copy(v) for k, v in value.items()}
+    if t is tuple:
+        return tuple(plain_copy(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain_copy(getattr(value, f.name)) for f in fields(value)}
+    return copy.deepcopy(value)  # anything else, as asdict copies it
 
 
 def build_card(project: Project, product: Product, graph: LineageGraph, classes: Classified,

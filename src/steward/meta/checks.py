@@ -66,13 +66,19 @@ def results_for(metastore: Metastore, version_id: str) -> list[CheckResult]:
     return sorted(rows, key=lambda r: (order.get(r.status, 3), r.severity != "error", r.name))
 
 
-def results_for_versions(metastore: Metastore, version_ids: Iterable[str]
-                         ) -> dict[str, list[CheckResult]]:
+def results_for_versions(metastore: Metastore, version_ids: Iterable[str],
+                         not_passed: tuple[str, ...] = ()) -> dict[str, list[CheckResult]]:
+    """Version id -> its stored check results; with ``not_passed``, only the results of
+    those types that did not pass (what the alerts look for: no other row is decoded)."""
     ids = list(version_ids)
     out: dict[str, list[CheckResult]] = {}
     with metastore.sa_engine.connect() as conn:
         for chunk in chunks(ids):
             q = sa.select(check_results).where(check_results.c.version_id.in_(chunk))
+            if not_passed:
+                q = q.where(check_results.c.type.in_(not_passed),
+                            sa.or_(check_results.c.status != "pass",
+                                   check_results.c.status.is_(None)))
             for r in conn.execute(q):
                 out.setdefault(r.version_id, []).append(_result(r))
     return out

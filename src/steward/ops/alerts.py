@@ -198,7 +198,8 @@ def watch(ctx: Any, env: str, freshness: list[Any] | None = None) -> dict[str, i
     current = ctx.current(env) if ctx.metastore.env_exists(env) else {}
     from steward.meta.checks import results_for_versions
 
-    results = results_for_versions(ctx.metastore, [v.id for v in current.values()])
+    results = results_for_versions(ctx.metastore, [v.id for v in current.values()],
+                                   not_passed=("drift", "anomaly"))
     for name, v in sorted(current.items()):
         if v.check_status in ("fail", "failed", "error"):
             wanted.append(Alert("check_failed", env, name,

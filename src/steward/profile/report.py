@@ -70,13 +70,23 @@ def svg_histogram(col: dict[str, Any], prev: dict[str, Any] | None = None) -> st
              f'width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img">']
     nb = len(counts)
     width = (hi - lo) / nb if hi > lo else 0
+    # what fmt.stat reads of the column; each edge formatted once (a bar's right edge is
+    # usually the next one's left)
+    kind = {"kind": col.get("kind"), "type": col.get("type", "")}
+    shown: dict[float, str] = {}
+
+    def edge(x: float) -> str:
+        got = shown.get(x)
+        if got is None:
+            got = shown[x] = fmt.stat({**kind, "v": x}, "v")
+        return got
+
     for i, s in enumerate(shares):
         a = lo + i * width
         b = a + width
         xa, xb = (sx(a), sx(b)) if width else (W / 2 - 8, W / 2 + 8)
         bh = s / top * plot_h
-        label = (f"{fmt.stat({**col, 'v': a}, 'v')} – {fmt.stat({**col, 'v': b}, 'v')}: "
-                 f"{fmt.num(counts[i])} ({s:.1%})")
+        label = f"{edge(a)} – {edge(b)}: {fmt.num(counts[i])} ({s:.1%})"
         parts.append(f'<rect class="bar" x="{xa:.1f}" y="{4 + plot_h - bh:.1f}" '
                      f'width="{max(xb - xa - 1, 1):.1f}" height="{bh:.1f}" fill="#4098d7">'
                      f"<title>{_e(label)}</title></rect>")

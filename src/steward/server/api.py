@@ -21,6 +21,7 @@ from steward.core.errors import NotFound
 from steward.server import masking, shapes, views, writes
 from steward.server.app import JSON, counted, principal_dep
 from steward.server.auth import Denied, Principal, same
+from steward.server.shapes import dumps
 from steward.server.state import ServerState
 
 
@@ -122,20 +123,43 @@ def product(request: Request, who: Who, name: str, env: Env = None) -> Any:
 
 @router.get("/products/{name}/card", summary="Catalog card (steward catalog show --json)")
 async def card(request: Request, who: Who, name: str, env: Env = None) -> Any:
+    state = _state(request)
+    body = await card_answer(state, state.ctx.resolve_product(name), state.ctx.env_name(env))
+    return Response(body, media_type=JSON.media_type)
+
+
+# where the age of the current version goes in a remembered card's JSON text
+_FRESHNESS = "\x00freshness\x00"
+_FRESHNESS_JSON = dumps(_FRESHNESS).encode()
+
+
+async def card_answer(state: ServerState, p: Any, env: str) -> bytes:
+    """The JSON text of product ``p``'s card: from memory, or made on a worker thread and
+    remembered (the route's answer, and the lean path's: :mod:`steward.server.lean`).
+    It is kept as the text around its ``freshness``, which is made again for each
+    answer (the age of the current version as of now)."""
     from steward.catalog.card import _freshness
 
-    state = _state(request)
-    p = state.ctx.resolve_product(name)
-    env = state.ctx.env_name(env)
-
-    def make() -> tuple[dict[str, Any], Any]:
+    def make() -> tuple[Any, ...]:
         facts = views.product_facts(state, p.name, env)
-        return facts["card"].to_json(), facts["current"]
+        doc = facts["card"].to_json()
+        text = dumps({**doc, "freshness": _FRESHNESS}).encode()
+        if text.count(_FRESHNESS_JSON) != 1:  # (a NUL in the card's text: no splicing)
+            return None, doc, facts["current"]
+        before, _, after = text.partition(_FRESHNESS_JSON)
+        return before, after, facts["current"]
 
-    # the same document while nothing this product's card shows changed; only the age
-    # of the current version is computed again for each answer
-    doc, current = await state.made(("card", p.name, env, state.stamp(p.name)), make)
-    return {**doc, "freshness": _freshness(p, current, None)}
+    before, after, current = await state.made(card_key(state, p.name, env), make)
+    fresh = _freshness(p, current, None)
+    if before is None:
+        return dumps({**after, "freshness": fresh}).encode()
+    return before + dumps(fresh).encode() + after
+
+
+def card_key(state: ServerState, name: str, env: str) -> tuple[Any, ...]:
+    """Under what a card is remembered: the same document while nothing it shows changed
+    (the product's stamp)."""
+    return ("card", name, env, state.stamp(name))
 
 
 @router.get("/products/{name}/versions", summary="Versions (steward log --json)")
@@ -213,22 +237,38 @@ def preview_rows(state: ServerState, who: Principal, name: str, limit: int,
 
 @router.get("/search", summary="Catalog search (steward catalog search --json)")
 async def search(request: Request, who: Who,
-           q: Annotated[str, Query(max_length=500)] = "",
-           owner: Annotated[str | None, Query(max_length=200)] = None,
-           domain: Annotated[str | None, Query(max_length=200)] = None,
-           tag: Annotated[str | None, Query(max_length=200)] = None,
-           classification: Annotated[str | None, Query(max_length=200)] = None,
-           limit: Limit = 20, env: Env = None) -> Any:
+                 q: Annotated[str, Query(max_length=500)] = "",
+                 owner: Annotated[str | None, Query(max_length=200)] = None,
+                 domain: Annotated[str | None, Query(max_length=200)] = None,
+                 tag: Annotated[str | None, Query(max_length=200)] = None,
+                 classification: Annotated[str | None, Query(max_length=200)] = None,
+                 limit: Limit = 20, env: Env = None) -> Any:
     state = _state(request)
-    env = state.ctx.env_name(env)
+    body = await search_body(state, q, owner, domain, tag, classification, limit,
+                             state.ctx.env_name(env))
+    return Response(body, media_type=JSON.media_type)
 
-    def make() -> Any:
-        return shapes.search(state.ctx, q, owner, domain, tag, classification, limit, env,
-                             state.search_index(env))
 
-    # the same question answers the same while the project and the environment stay
-    return await state.made(("search", q, owner, domain, tag, classification, limit, env,
-                             state.moved(env)), make)
+async def search_body(state: ServerState, q: str, owner: str | None, domain: str | None,
+                      tag: str | None, classification: str | None, limit: int, env: str
+                      ) -> bytes:
+    """The JSON text of a search's answer: from memory, or searched on a worker thread
+    and remembered (the route's answer, and the lean path's)."""
+
+    def make() -> bytes:
+        return dumps(shapes.search(state.ctx, q, owner, domain, tag, classification, limit,
+                                   env, state.search_index(env))).encode()
+
+    return await state.made(search_key(state, q, owner, domain, tag, classification, limit,  # type: ignore[no-any-return]
+                                       env), make)
+
+
+def search_key(state: ServerState, q: str, owner: str | None, domain: str | None,
+               tag: str | None, classification: str | None, limit: int, env: str
+               ) -> tuple[Any, ...]:
+    """Under what an answer to a search is remembered (as its JSON text): the same
+    question answers the same while the project and the environment's pointers stay."""
+    return ("search", q, owner, domain, tag, classification, limit, env, state.moved(env))
 
 
 @router.get("/glossary", summary="Glossary (steward glossary --json)")

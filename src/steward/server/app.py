@@ -27,6 +27,7 @@ from steward.server.auth import (
     from_user,
     new_csrf,
 )
+from steward.server.lean import Lean
 from steward.server.shapes import dumps
 from steward.server.state import ServerState
 
@@ -106,16 +107,22 @@ async def counted(request: Request) -> None:
 
 def _known(request: Request, state: ServerState) -> Principal | None:
     """The user, when it is known without reading the metastore (else None)."""
-    auth = request.headers.get("authorization")
-    if auth:
-        scheme, _, token = auth.partition(" ")
+    return known_principal(state, request.headers.get("authorization"),
+                           getattr(request.state, "csrf", "") or "")
+
+
+def known_principal(state: ServerState, authorization: str | None, csrf: str
+                    ) -> Principal | None:
+    """The user of a request with this ``Authorization`` header (or none) and double-submit
+    CSRF token, when it is known without reading the metastore: a bearer token verified
+    in the last minute, or the local user of an open server whose count of users is
+    fresh. None otherwise (:func:`_resolve` then reads on a worker thread)."""
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
         user = state.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         return from_user(user, "token") if user is not None else None
     if state.open_mode(known_only=True):
-        from steward.core.ids import actor
-
-        return Principal(actor(), "admin", pii=True, via="local",
-                         csrf=getattr(request.state, "csrf", "") or "")
+        return Principal(state.local_user(), "admin", pii=True, via="local", csrf=csrf)
     return None
 
 
@@ -136,9 +143,7 @@ def _resolve(request: Request, state: ServerState) -> Principal:
             state.tokens.put(token, user)
         return from_user(user, "token")
     if state.open_mode():
-        from steward.core.ids import actor
-
-        return Principal(actor(), "admin", pii=True, via="local",
+        return Principal(state.local_user(), "admin", pii=True, via="local",
                          csrf=getattr(request.state, "csrf", "") or "")
     sid = request.cookies.get(SESSION_COOKIE)
     if sid:
@@ -152,7 +157,7 @@ def _resolve(request: Request, state: ServerState) -> Principal:
 def create_app(state: ServerState) -> FastAPI:
     from steward.server import api, pages
 
-    app = FastAPI(
+    app = StewardApp(
         title="Steward", version=API_VERSION,
         description="The API of a Steward project. Every document has the shape of the "
                     "matching command's `--json` output (`steward ls --json`, "
@@ -163,8 +168,8 @@ def create_app(state: ServerState) -> FastAPI:
     app.state.steward = state
     app.mount("/static", StaticFiles(directory=os.path.join(HERE, "static")), name="static")
 
-    app.add_middleware(Headers, secure=state.settings.secure_cookies,
-                       answering=state.answering)
+    app.front = Headers(Lean(app.framework, state), secure=state.settings.secure_cookies,
+                        answering=state.answering)
 
     @app.exception_handler(StewardError)
     async def steward_error(request: Request, e: StewardError) -> Response:
@@ -197,6 +202,20 @@ def create_app(state: ServerState) -> FastAPI:
     return app
 
 
+class StewardApp(FastAPI):
+    """The application, with a front of two plain ASGI layers before FastAPI's own
+    middleware: :class:`Headers` (what every answer carries), then the lean path
+    (:mod:`steward.server.lean`: the hot reads, which never reach the framework)."""
+
+    front: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.front(scope, receive, send)
+
+    async def framework(self, scope: Any, receive: Any, send: Any) -> None:
+        await FastAPI.__call__(self, scope, receive, send)
+
+
 class Headers:
     """What every answer carries (the page's Content-Security-Policy and friends), and the
     double-submit CSRF cookie of an open server or the sign-in form: another site cannot
@@ -208,36 +227,48 @@ class Headers:
 
     def __init__(self, app: Any, secure: bool = False, answering: Any = None):
         self.app, self.secure, self.answering = app, secure, answering
+        # the cookie as Starlette's set_cookie writes it (a token needs no quoting)
+        self._cookie = (f"{CSRF_COOKIE}={{}}; HttpOnly; Path=/; SameSite=strict"
+                        + ("; Secure" if secure else ""))
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from starlette.requests import HTTPConnection
-
-        csrf = HTTPConnection(scope).cookies.get(CSRF_COOKIE)
+        csrf = csrf_cookie(scope)
         fresh = None
         if not csrf:
             fresh = csrf = new_csrf()
         scope.setdefault("state", {})["csrf"] = csrf
+        ours = self._HEADERS
+        cookie = self._cookie.format(fresh).encode() if fresh else None
 
         async def sending(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 have = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in self._HEADERS if k not in have]
-                if fresh:
-                    cookie = Response()
-                    cookie.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict",
-                                      secure=self.secure)
-                    headers += [(k, v) for k, v in cookie.raw_headers
-                                if k == b"set-cookie"]
+                headers += [(k, v) for k, v in ours if k not in have]
+                if cookie is not None:
+                    headers.append((b"set-cookie", cookie))
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, sending)
         if self.answering is not None and not self.answering.is_set():
             self.answering.set()  # the first answer is out: the server may warm up
+
+
+def csrf_cookie(scope: Any) -> str | None:
+    """The double-submit CSRF cookie of a request, parsed as Starlette parses cookies
+    (and only when the request has a ``Cookie`` header)."""
+    cookies: dict[str, str] | None = None
+    for k, v in scope["headers"]:
+        if k == b"cookie":
+            from starlette.requests import cookie_parser
+
+            cookies = cookies or {}
+            cookies.update(cookie_parser(v.decode("latin-1")))
+    return cookies.get(CSRF_COOKIE) if cookies else None
 
 
 def html_response(text: str, status: int = 200) -> HTMLResponse:

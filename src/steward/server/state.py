@@ -68,8 +68,16 @@ class ServerState:
         self.derived = Derived(self.ctx.project.load_key)
         self._stop = threading.Event()
         self.answering = threading.Event()  # set by the first answered request
+        self.lean_answered = 0  # answers of the lean path (steward.server.lean)
         self._users: tuple[float, int] | None = None
+        self.loopback = is_loopback(self.settings.host)
+        self._local_user: str | None = None
         self._changes: tuple[float, Any] | None = None
+        # what says the metastore changed, and what was read under each generation
+        self._generation: Any = None
+        self._generation_lock = threading.Lock()
+        self._stamps: dict[str, tuple[int, tuple[Any, ...]]] = {}
+        self._moved: dict[str, tuple[int, Any]] = {}
         self._makers: Any = None
         self._read_counts: dict[tuple[str, str, str], int] = {}
         self._read_lock = threading.Lock()
@@ -86,6 +94,10 @@ class ServerState:
     def stop(self) -> None:
         self._stop.set()
         self.flush_reads()
+        with self._generation_lock:
+            if self._generation:
+                self._generation.close()
+            self._generation = False
         if self.operations is not None:
             self.operations.stop()
 
@@ -111,8 +123,17 @@ class ServerState:
     def reload(self) -> bool:
         """Load the project again; True when its declarations changed."""
         from steward.context import Context
+        from steward.project import cache
         from steward.project.loader import load_project
+        from steward.project.paths import project_folders
 
+        # the key of the load cache first (the stat data of the files the project is read
+        # from): while it is the loaded project's, a load would only read the cache back
+        folders = project_folders(self.root)
+        current = self.ctx.project.load_key
+        if folders is not None and current is not None \
+                and cache.digest(self.root, folders) == current:
+            return False
         project = load_project(self.root)
         if project.load_key == self.ctx.project.load_key:
             return False
@@ -132,7 +153,7 @@ class ServerState:
         """(moved, graph, classifications, personal columns by product) of ``env``."""
         ctx, d = self.ctx, self.derived
         env = env or ctx.default_env
-        moved = ctx.reads.env_audit_seq(env)  # None: no such environment
+        moved = self.moved(env)  # None: no such environment
         with d.lock:
             hit = d.lineage.get(env)
             if hit is None or hit[0] != moved:
@@ -202,9 +223,39 @@ class ServerState:
         self._changes = (now, key)
         return key
 
+    def generation(self) -> int | None:
+        """A number that changes whenever another connection commits to the metastore
+        (SQLite's ``data_version``, asked on a connection of the server's own, which never
+        writes): while it stays the same, nothing read from the metastore can have
+        changed. None where there is no such number (a server database): then every
+        request reads what it depends on again."""
+        with self._generation_lock:
+            con = self._generation
+            if con is None:
+                from steward.meta.reads import connect, sqlite_file
+
+                path = sqlite_file(self.ctx.metastore.reads.url)
+                if path is None:
+                    self._generation = con = False
+                else:
+                    self._generation = con = connect(path)
+            if con is False:
+                return None
+            return int(con.execute("PRAGMA data_version").fetchone()[0])
+
     def moved(self, env: str) -> Any:
-        """The audit event that last moved ``env``'s pointers (None for no environment)."""
-        return self.ctx.reads.env_audit_seq(env)
+        """The audit event that last moved ``env``'s pointers (None for no environment),
+        read again only when the metastore changed."""
+        gen = self.generation()
+        hit = self._moved.get(env)
+        if gen is not None and hit is not None and hit[0] == gen:
+            return hit[1]
+        seq = self.ctx.reads.env_audit_seq(env)
+        if gen is not None:
+            if len(self._moved) > 1000:
+                self._moved.clear()
+            self._moved[env] = (gen, seq)
+        return seq
 
     def pointer_map(self, env: str) -> dict[str, str]:
         """``env``'s pointers (product -> version id), read again when they move."""
@@ -224,7 +275,7 @@ class ServerState:
         caller closes it."""
         ctx, d = self.ctx, self.derived
         env = env or ctx.default_env
-        moved = ctx.reads.env_audit_seq(env)
+        moved = self.moved(env)
         from steward.catalog.search import CatalogIndex, project_entries
 
         with d.lock:
@@ -265,10 +316,22 @@ class ServerState:
     def stamp(self, product: str) -> tuple[Any, ...]:
         """What a page about ``product`` depends on in the metastore (one indexed
         statement, see :mod:`steward.meta.productreads`); a page is made again when it
-        changes, not when any other product's run step or check is written."""
+        changes, not when any other product's run step or check is written. Read again
+        only when the metastore's :meth:`generation` moved since it was last read."""
         from steward.meta.productreads import stamp
 
-        return stamp(self.ctx.metastore.reads, product)
+        gen = self.generation()
+        hit = self._stamps.get(product)
+        if gen is not None and hit is not None and hit[0] == gen:
+            return hit[1]
+        # (a commit between the two reads leaves a newer stamp under an older
+        # generation: the next request reads it again)
+        made = stamp(self.ctx.metastore.reads, product)
+        if gen is not None:
+            if len(self._stamps) > 100_000:
+                self._stamps.clear()
+            self._stamps[product] = (gen, made)
+        return made
 
     def downstream(self) -> dict[str, list[str]]:
         """Product -> the products reading it (once per loaded project)."""
@@ -290,7 +353,7 @@ class ServerState:
         """True while no user exists: the server acts as the local user (loopback only;
         a server bound to another address never opens, even if every user is removed).
         ``known_only``: None instead of asking the metastore when the count is stale."""
-        if not is_loopback(self.settings.host):
+        if not self.loopback:
             return False
         now = time.monotonic()
         if self._users is None or now - self._users[0] > 2.0:
@@ -298,6 +361,15 @@ class ServerState:
                 return None
             self._users = (now, self.ctx.accounts().count())
         return self._users[1] == 0
+
+    def local_user(self) -> str:
+        """Who an open server acts as: the user who started it (``$STEWARD_ACTOR``, else
+        the operating-system user), read once."""
+        if self._local_user is None:
+            from steward.core.ids import actor
+
+            self._local_user = actor()
+        return self._local_user
 
     def users_changed(self) -> None:
         self._users = None
