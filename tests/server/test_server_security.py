@@ -242,3 +242,25 @@ def test_stored_secrets_are_slow_salted_hashes(shop: Shop) -> None:
     for token in shop.tokens.values():
         secret = token[len("stw_0123456789abcdef_"):]  # the part after the token id
         assert len(secret) >= 40 and secret not in stored
+
+
+def test_a_revoked_token_or_removed_user_is_refused_at_once(fresh_client: Any) -> None:
+    """Verified tokens are remembered for a minute, but never past a change of the
+    accounts made by another process (here: another Context on the same metastore)."""
+    client, shop = fresh_client
+    other = Context(shop.root).accounts()
+    token = other.new_token("vic", "laptop")
+    spare = other.new_token("vic", "ci")
+    hdr = {"Authorization": f"Bearer {token}"}
+    for _ in range(3):  # verified once, then answered from the server's memory
+        assert client.get("/api/v1/products", headers=hdr).status_code == 200
+        assert client.get("/api/v1/products/staging.orders/card", headers=hdr).status_code == 200
+    other.revoke_token(token.split("_")[1])
+    for path in ("/api/v1/products", "/api/v1/products/staging.orders/card"):
+        r = client.get(path, headers=hdr)
+        assert r.status_code == 401, path
+        assert r.json()["kind"] == "Unauthenticated" and "revoked" in r.text
+    hdr = {"Authorization": f"Bearer {spare}"}
+    assert client.get("/api/v1/products/staging.orders/card", headers=hdr).status_code == 200
+    other.remove("vic")
+    assert client.get("/api/v1/products/staging.orders/card", headers=hdr).status_code == 401

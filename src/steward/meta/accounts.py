@@ -194,6 +194,13 @@ class Accounts:
             return None
         return _user(r, [t.id])
 
+    def stamp(self) -> str:
+        """A text that changes whenever a token is issued or revoked or a user is added,
+        removed or given another role, domains, owners or PII permission: what a cache of
+        verified tokens must be dropped on."""
+        with self.sa_engine.connect() as conn:
+            return accounts_stamp(conn.exec_driver_sql(STAMP_SQL).all())
+
     # -- sessions ----------------------------------------------------------------------
     def new_session(self, name: str) -> tuple[str, str]:
         """(session id for the cookie, CSRF token of the session)."""
@@ -234,3 +241,13 @@ def _user(r: Any, toks: Sequence[str]) -> User:
     return User(r.name, r.role, tuple(json.loads(r.domains_json or "[]")),
                 tuple(json.loads(r.owners_json or "[]")), bool(r.pii),
                 r.password_hash is not None, r.created_at, tuple(toks))
+
+
+STAMP_SQL = ("SELECT 't', id, user_name, '', '', '' FROM user_tokens UNION ALL "
+             "SELECT 'u', name, role, domains_json, owners_json, CAST(pii AS TEXT) FROM users")
+"""Every row a token's user depends on (small tables: an account per person)."""
+
+
+def accounts_stamp(rows: Any) -> str:
+    """The stamp of the rows :data:`STAMP_SQL` read, whatever their order."""
+    return _sha(repr(sorted(tuple(str(v) for v in r) for r in rows)))

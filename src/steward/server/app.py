@@ -119,7 +119,8 @@ def known_principal(state: ServerState, authorization: str | None, csrf: str
     fresh. None otherwise (:func:`_resolve` then reads on a worker thread)."""
     if authorization:
         scheme, _, token = authorization.partition(" ")
-        user = state.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        user = state.tokens.get(token.strip(), state.accounts_stamp(known_only=True)) \
+            if scheme.lower() == "bearer" else None
         return from_user(user, "token") if user is not None else None
     if state.open_mode(known_only=True):
         return Principal(state.local_user(), "admin", pii=True, via="local", csrf=csrf)
@@ -134,13 +135,14 @@ def _resolve(request: Request, state: ServerState) -> Principal:
             raise Unauthenticated("the Authorization header must be 'Bearer <token>'; "
                                   "'steward users token NAME' makes a token")
         token = token.strip()
-        user = state.tokens.get(token)
+        stamp = state.accounts_stamp()
+        user = state.tokens.get(token, stamp)
         if user is None:
             user = state.ctx.accounts().token_user(token)
             if user is None:
                 raise Unauthenticated("this API token is not valid (revoked, or never "
                                       "issued); 'steward users token NAME' makes a new one")
-            state.tokens.put(token, user)
+            state.tokens.put(token, user, stamp)
         return from_user(user, "token")
     if state.open_mode():
         return Principal(state.local_user(), "admin", pii=True, via="local",

@@ -98,21 +98,31 @@ def require_holds(who: Principal, products: Iterable[Any], what: str) -> None:
 
 @dataclass
 class TokenCache:
-    """Verified API tokens for a minute: scrypt costs tens of milliseconds a check."""
+    """Verified API tokens for a minute while the accounts stay as they were: scrypt
+    costs tens of milliseconds a check."""
 
     entries: dict[str, tuple[float, Any]] = field(default_factory=dict)
 
-    def get(self, token: str) -> Any:
+    stamp: str | None = None  # the accounts' stamp the entries were verified under
+
+    def get(self, token: str, stamp: str | None) -> Any:
+        """The user of ``token`` if it was verified in the last minute under the accounts'
+        current ``stamp`` (``steward.meta.accounts.Accounts.stamp``): a token revoked, or
+        a user removed or changed, is never answered from here. None: verify it."""
+        if stamp is None or stamp != self.stamp:
+            return None
         key = hashlib.sha256(token.encode()).hexdigest()
         hit = self.entries.get(key)
         if hit is not None and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS:
             return hit[1]
         return None
 
-    def put(self, token: str, user: Any) -> None:
-        if len(self.entries) > 10_000:
+    def put(self, token: str, user: Any, stamp: str | None) -> None:
+        if stamp != self.stamp or len(self.entries) > 10_000:
             self.entries.clear()
-        self.entries[hashlib.sha256(token.encode()).hexdigest()] = (time.monotonic(), user)
+            self.stamp = stamp
+        if stamp is not None:
+            self.entries[hashlib.sha256(token.encode()).hexdigest()] = (time.monotonic(), user)
 
     def clear(self) -> None:
         self.entries.clear()

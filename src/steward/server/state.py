@@ -76,6 +76,7 @@ class ServerState:
         # what says the metastore changed, and what was read under each generation
         self._generation: Any = None
         self._generation_lock = threading.Lock()
+        self._accounts: tuple[int, str] | None = None  # (generation, accounts' stamp)
         self._stamps: dict[str, tuple[int, tuple[Any, ...]]] = {}
         self._moved: dict[str, tuple[int, Any]] = {}
         self._makers: Any = None
@@ -242,6 +243,27 @@ class ServerState:
             if con is False:
                 return None
             return int(con.execute("PRAGMA data_version").fetchone()[0])
+
+    def accounts_stamp(self, known_only: bool = False) -> str | None:
+        """The accounts' stamp (``Accounts.stamp``), read again only when the metastore
+        changed. ``known_only``: None rather than a read through the metastore's engine
+        (on SQLite the read is one small query on the server's own connection)."""
+        gen = self.generation()
+        hit = self._accounts
+        if gen is not None and hit is not None and hit[0] == gen:
+            return hit[1]
+        if gen is not None:
+            from steward.meta.accounts import STAMP_SQL, accounts_stamp
+
+            with self._generation_lock:
+                con = self._generation
+                stamp = accounts_stamp(con.execute(STAMP_SQL).fetchall()) if con else None
+            if stamp is not None:
+                self._accounts = (gen, stamp)
+                return stamp
+        if known_only:
+            return None
+        return self.ctx.accounts().stamp()
 
     def moved(self, env: str) -> Any:
         """The audit event that last moved ``env``'s pointers (None for no environment),
