@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,9 +24,19 @@ Kind = Literal["file", "python_source", "database_source", "sql", "python", "mod
 CheckUse = tuple[str, tuple[str, ...], tuple[Any, ...], str | None]
 
 
+# The spec models a cache may rebuild (``spec_type`` of the facts): by name, so reading a
+# cache never imports what its data names
+SPEC_TYPES: dict[str, str] = {
+    "FileSource": "steward.core.spec", "PythonSource": "steward.core.spec",
+    "DatabaseSource": "steward.core.spec", "SqlProductSpec": "steward.core.spec",
+    "PythonProductSpec": "steward.core.spec", "ProjectSpec": "steward.core.spec",
+    "ModelProductSpec": "steward.core.mlspec", "Glossary": "steward.core.glossary",
+}
+
+
 def spec_facts(spec: Any) -> dict[str, Any]:
     """What a loaded object keeps of its pydantic ``spec`` as plain data (see SpecRef)."""
-    facts = {"_spec_blob": pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL),
+    facts = {"spec_type": type(spec).__name__,
              "spec_dump": spec.model_dump(mode="json"),
              "spec_json": spec.model_dump_json(exclude_defaults=True)}
     if hasattr(spec, "checks"):
@@ -37,14 +46,37 @@ def spec_facts(spec: Any) -> dict[str, Any]:
     return facts
 
 
+def spec_data(spec: Any) -> bytes:
+    """``spec`` as the plain data it is rebuilt from (:func:`rebuild_spec`): its fields
+    (``model_dump()``: dates stay dates, a range's bounds keep their type)."""
+    from steward.core.plain import pack
+
+    return pack(spec.model_dump())
+
+
+def rebuild_spec(spec_type: str, data: bytes) -> Any:
+    """The spec model ``spec_data`` made ``data`` from, validated again.
+
+    Validation is a pure function of the fields: the model is equal to the one the
+    data was taken from (tests/project/test_cache.py checks it for every kind).
+    """
+    import importlib
+
+    from steward.core.plain import unpack
+
+    module = SPEC_TYPES[spec_type]  # (a cache names only these: see project/cache.py)
+    cls = getattr(importlib.import_module(module), spec_type)
+    return cls.model_validate(unpack(data))
+
+
 class SpecRef:
     """A validated spec as the loader keeps it between loads.
 
-    Unpickling a pydantic model imports pydantic, about 0.2 s before any work. So the
-    load memo and the project cache hold each spec as plain facts: its dump, its JSON,
-    what its checks name, and the pickled model, which is unpickled on first use of
-    ``.spec`` (see :class:`_DeferredSpec`). ``live`` is the model when this process
-    validated it.
+    Importing the spec models (and pydantic) costs about 0.2 s before any work. So the
+    load memo and the project cache hold each spec as plain facts: its type, its dump,
+    its JSON, what its checks name, and its fields as plain data (``spec_data``), from
+    which the model is validated again on first use of :meth:`value` (see
+    :class:`_DeferredSpec`). ``live`` is the model when this process has it.
     """
 
     __slots__ = ("live", "_facts")
@@ -64,27 +96,31 @@ class SpecRef:
         return self.facts["spec_dump"]  # type: ignore[no-any-return]
 
     def value(self) -> Any:
-        """The model itself (unpickled on first use)."""
+        """The model itself (validated again from its plain data on first use)."""
         if self.live is None:
-            self.live = pickle.loads(self.facts["_spec_blob"])
+            self.live = rebuild_spec(self.facts["spec_type"], self.facts["spec_data"])
         return self.live
 
-    def __getstate__(self) -> dict[str, Any]:
-        return self.facts
-
-    def __setstate__(self, facts: dict[str, Any]) -> None:
-        self.live, self._facts = None, facts
+    def data(self) -> bytes:
+        """The model's fields as plain data (what a cache keeps)."""
+        facts = self.facts
+        if "spec_data" not in facts:
+            if facts["spec_type"] not in SPEC_TYPES:
+                raise TypeError(f"a cache does not keep a {facts['spec_type']}")
+            facts["spec_data"] = spec_data(self.live)
+        return facts["spec_data"]  # type: ignore[no-any-return]
 
 
 class _DeferredSpec:
-    """``spec`` pickled as bytes and unpickled on first read; the rest stays plain data."""
+    """``spec`` kept as plain data and validated again on first read; the rest is
+    plain data too (see SpecRef)."""
 
-    _FACTS: tuple[str, ...] = ("spec_dump", "spec_json")  # kept with the pickled spec
+    _FACTS: tuple[str, ...] = ("spec_dump", "spec_json")  # kept with the spec's data
     _DERIVED: tuple[str, ...] = ()  # cached values computed from fields other than spec
 
     @classmethod
     def with_spec(cls, ref: SpecRef, **fields: Any) -> Any:
-        """An instance whose spec comes from ``ref`` (unpickled only when read)."""
+        """An instance whose spec comes from ``ref`` (rebuilt only when read)."""
         obj = cls(spec=ref.live, **fields)  # type: ignore[call-arg]
         if ref.live is None:
             del obj.__dict__["spec"]
@@ -105,24 +141,26 @@ class _DeferredSpec:
 
     def __getattr__(self, name: str) -> Any:
         if name == "spec":
-            blob = self.__dict__.get("_spec_blob")
-            if blob is not None:
-                spec = pickle.loads(blob)
+            data = self.__dict__.get("spec_data")
+            if data is not None:
+                spec = rebuild_spec(self.__dict__["spec_type"], data)
                 self.__dict__["spec"] = spec
                 return spec
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def __getstate__(self) -> dict[str, Any]:
-        if "_spec_blob" not in self.__dict__:
-            self.__dict__.update(spec_facts(self.__dict__["spec"]))
+    def plain_facts(self) -> dict[str, Any]:
+        """The spec's facts and plain data, computed while the model is at hand (what
+        ``steward.project.cache`` writes)."""
+        d = self.__dict__
+        if "spec_data" not in d:
+            spec = d["spec"]
+            if type(spec).__name__ not in SPEC_TYPES:
+                raise TypeError(f"a cache does not keep a {type(spec).__name__}")
+            d.setdefault("spec_type", type(spec).__name__)
+            d["spec_data"] = spec_data(spec)
         for name in self._FACTS:
-            getattr(self, name)  # computed while the model is at hand
-        state = dict(self.__dict__)
-        state.pop("spec", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+            getattr(self, name)
+        return {k: d[k] for k in ("spec_type", "spec_data", *self._FACTS)}
 
 
 @dataclass(frozen=True)
