@@ -93,7 +93,10 @@ class SpecRef:
 
     @property
     def dump(self) -> dict[str, Any]:
-        return self.facts["spec_dump"]  # type: ignore[no-any-return]
+        facts = self.facts
+        if "spec_dump" not in facts:
+            facts["spec_dump"] = _unpack_dump(facts)
+        return facts["spec_dump"]  # type: ignore[no-any-return]
 
     def value(self) -> Any:
         """The model itself (validated again from its plain data on first use)."""
@@ -101,14 +104,34 @@ class SpecRef:
             self.live = rebuild_spec(self.facts["spec_type"], self.facts["spec_data"])
         return self.live
 
-    def data(self) -> bytes:
-        """The model's fields as plain data (what a cache keeps)."""
+    def plain_facts(self) -> dict[str, Any]:
+        """Its facts as a cache keeps them: the model's fields and its dump as plain
+        data (bytes), the rest as it is."""
         facts = self.facts
         if "spec_data" not in facts:
             if facts["spec_type"] not in SPEC_TYPES:
                 raise TypeError(f"a cache does not keep a {facts['spec_type']}")
             facts["spec_data"] = spec_data(self.live)
-        return facts["spec_data"]  # type: ignore[no-any-return]
+        out = {k: v for k, v in facts.items() if k != "spec_dump"}
+        out["spec_dump_data"] = _pack_dump(facts)
+        return out
+
+
+def _unpack_dump(facts: Mapping[str, Any]) -> dict[str, Any]:
+    from steward.core.plain import unpack
+
+    return unpack(facts["spec_dump_data"])  # type: ignore[no-any-return]
+
+
+def _pack_dump(facts: Mapping[str, Any]) -> bytes:
+    """The spec's dump as a cache keeps it: packed apart, and read on first use (most
+    commands never read most products' dumps)."""
+    raw = facts.get("spec_dump_data")
+    if raw is None:
+        from steward.core.plain import pack
+
+        raw = pack(facts["spec_dump"])
+    return raw  # type: ignore[no-any-return]
 
 
 class _DeferredSpec:
@@ -150,7 +173,8 @@ class _DeferredSpec:
 
     def plain_facts(self) -> dict[str, Any]:
         """The spec's facts and plain data, computed while the model is at hand (what
-        ``steward.project.cache`` writes)."""
+        ``steward.project.cache`` writes): ``spec_type``, ``spec_data``,
+        ``spec_dump_data`` and the other facts (``_FACTS``)."""
         d = self.__dict__
         if "spec_data" not in d:
             spec = d["spec"]
@@ -158,9 +182,14 @@ class _DeferredSpec:
                 raise TypeError(f"a cache does not keep a {type(spec).__name__}")
             d.setdefault("spec_type", type(spec).__name__)
             d["spec_data"] = spec_data(spec)
-        for name in self._FACTS:
+        if "spec_dump_data" not in d:
+            d["spec_dump_data"] = _pack_dump({"spec_dump": self.spec_dump})  # type: ignore[attr-defined]
+        others = [k for k in self._FACTS if k != "spec_dump"]
+        for name in others:
             getattr(self, name)
-        return {k: d[k] for k in ("spec_type", "spec_data", *self._FACTS)}
+        return {"spec_type": d["spec_type"], "spec_data": d["spec_data"],
+                "spec_dump_data": d["spec_dump_data"],
+                **{k: d[k] for k in others}}
 
 
 @dataclass(frozen=True)
@@ -223,6 +252,8 @@ class Product(_DeferredSpec):
     @cached_property
     def spec_dump(self) -> dict[str, Any]:
         """The declaration as JSON-ready data (``model_dump(mode="json")``); read only."""
+        if "spec_dump_data" in self.__dict__:
+            return _unpack_dump(self.__dict__)
         return self.spec.model_dump(mode="json")
 
     @cached_property
@@ -283,6 +314,8 @@ class Project(_DeferredSpec):
     @cached_property
     def spec_dump(self) -> dict[str, Any]:
         """``steward.yaml`` as JSON-ready data (with defaults); read only."""
+        if "spec_dump_data" in self.__dict__:
+            return _unpack_dump(self.__dict__)
         return self.spec.model_dump(mode="json")
 
     @property

@@ -3,8 +3,9 @@
 What a cache keeps is data, never code: maps, arrays, text, numbers and bytes, plus a
 few scalar types YAML and the spec models carry (dates, times, decimals, sets), each as
 an extension record decoded by a fixed constructor here. Decoding never imports or
-calls anything named by the data. Arrays decode as lists: the readers that keep tuples
-(``steward.project.cache``) say which fields are tuples.
+calls anything named by the data. Arrays decode as lists, or as tuples where the reader
+asks (``steward.project.cache`` reads its files so, with the parts that must be lists,
+such as a spec's dump, packed apart).
 """
 
 from __future__ import annotations
@@ -58,12 +59,13 @@ def pack(value: Any) -> bytes:
                          datetime=False)
 
 
-def unpack(data: bytes) -> Any:
-    """What :func:`pack` made; ValueError (or a subclass) for bytes it did not make."""
+def unpack(data: bytes, lists: bool = True) -> Any:
+    """What :func:`pack` made (arrays as lists, else as tuples); ValueError (or a
+    subclass) for bytes it did not make."""
     import msgpack
 
     try:
         return msgpack.unpackb(data, ext_hook=_ext, raw=False, strict_map_key=False,
-                               use_list=True)
+                               use_list=lists)
     except (ValueError, TypeError, msgpack.UnpackException) as e:  # (TypeError: a map key
         raise ValueError(f"not plain data: {e}") from None  # that is a list, say)

@@ -150,7 +150,7 @@ def _load(path: str, key: str) -> Any:
     truncated, unsigned or signed with another key.
 
     Layout: magic, the key's MAC, its length and text, then the value's MAC and
-    MessagePack. A stale file's value is not read.
+    MessagePack, whose arrays are read as tuples. A stale file's value is not read.
     """
     import hmac
 
@@ -173,7 +173,7 @@ def _load(path: str, key: str) -> Any:
         want = _mac(vraw)
         if want is None or not hmac.compare_digest(vmac, want):
             return None
-        return unpack(vraw)
+        return unpack(vraw, lists=False)
     except (OSError, ValueError):
         return None
 
@@ -229,97 +229,91 @@ def write_memo(path: str, memo: dict[Any, Any]) -> None:
 
 
 # -- to and from plain data -----------------------------------------------------------
-# Arrays come back as lists: each reader makes tuples of what its object keeps as tuples.
+# Arrays come back as tuples (what the objects keep); what must hold lists (a spec's
+# dump, a YAML document's data) is packed apart and read with lists, the dumps only on
+# first use. A product is one array of its fields in the order of _PRODUCT.
 
-_PRODUCT_FIELDS = ("name", "kind", "file", "line", "code", "normalized_code", "inputs",
-                   "params", "outputs", "meta_file", "function", "ref_spans", "check_inputs")
-
-
-def product_to_plain(p: Product) -> dict[str, Any]:
-    d = p.__dict__
-    out = {k: d[k] for k in _PRODUCT_FIELDS}
-    out.update(p.plain_facts())
-    out.update({k: d[k] for k in Product._DERIVED if k in d})
-    return out
+_PRODUCT = ("name", "kind", "file", "line", "code", "normalized_code", "inputs", "params",
+            "outputs", "meta_file", "function", "ref_spans", "check_inputs", "spec_type",
+            "spec_data", "spec_dump_data", "spec_json", "check_uses", "local_digest",
+            "metadata_fp", "code_fp")
+_OPTIONAL = frozenset(Product._DERIVED)  # (None when not computed)
 
 
-def product_from_plain(d: dict[str, Any]) -> Product:
-    if d["spec_type"] not in SPEC_TYPES or not isinstance(d["spec_data"], bytes):
+def product_to_plain(p: Product) -> list[Any]:
+    d = {**p.__dict__, **p.plain_facts()}
+    return [d.get(k) if k in _OPTIONAL else d[k] for k in _PRODUCT]
+
+
+def product_from_plain(row: tuple[Any, ...]) -> Product:
+    if len(row) != len(_PRODUCT):
         raise ValueError("not a product")
-    state = {k: d[k] for k in _PRODUCT_FIELDS}
-    state["inputs"] = tuple(d["inputs"])
-    state["check_inputs"] = tuple(d["check_inputs"])
-    if d["outputs"] is not None:
-        state["outputs"] = tuple(d["outputs"])
-    state["ref_spans"] = tuple(tuple(s) for s in d["ref_spans"])
-    state["check_uses"] = _check_uses(d["check_uses"])
-    for k in ("spec_type", "spec_data", "spec_dump", "spec_json", *Product._DERIVED):
-        if k in d:
-            state[k] = d[k]
+    state = dict(zip(_PRODUCT, row, strict=True))
+    if state["spec_type"] not in SPEC_TYPES or not isinstance(state["spec_data"], bytes):
+        raise ValueError("not a product")
+    for k in _OPTIONAL:
+        if state[k] is None:
+            del state[k]
     p: Product = object.__new__(Product)
     p.__dict__.update(state)
     return p
 
 
-def _check_uses(uses: list[Any]) -> tuple[Any, ...]:
-    return tuple((label, tuple(cols), tuple(loc), ref) for label, cols, loc, ref in uses)
-
-
-def project_to_plain(project: Project) -> dict[str, Any]:
+def project_to_plain(project: Project) -> list[Any]:
     """``project`` as plain data, without its root (a moved or copied project keeps
     its cache) and its source hashes (taken again at every load)."""
+    from steward.core.plain import pack
+
+    spec = project.plain_facts()
     glossary = project.glossary_ref
-    return {"spec": project.plain_facts(),
-            "products": [product_to_plain(p) for p in project.products.values()],
-            "warnings": list(project.warnings),
-            "glossary": None if glossary is None else specref_to_plain(glossary),
-            "load_key": project.load_key}
+    return [spec["spec_type"], spec["spec_data"], spec["spec_dump_data"],
+            [product_to_plain(p) for p in project.products.values()],
+            list(project.warnings),
+            None if glossary is None else pack(specref_to_plain(glossary)),
+            project.load_key]
 
 
-def project_from_plain(d: dict[str, Any]) -> Project:
-    spec = d["spec"]
-    if spec["spec_type"] != "ProjectSpec" or not isinstance(spec["spec_data"], bytes):
+def project_from_plain(row: tuple[Any, ...]) -> Project:
+    from steward.core.plain import unpack
+
+    spec_type, data, dump, products, warnings, glossary, load_key = row
+    if spec_type != "ProjectSpec" or not isinstance(data, bytes):
         raise ValueError("not a project")
-    products = [product_from_plain(p) for p in d["products"]]
-    glossary = d["glossary"]
+    ps = [product_from_plain(p) for p in products]
     project: Project = object.__new__(Project)
     project.__dict__.update(
-        root="", products={p.name: p for p in products}, source_hashes={},
-        warnings=tuple(str(w) for w in d["warnings"]),
-        glossary_ref=None if glossary is None else specref_from_plain(glossary),
-        load_key=d["load_key"], spec_type=spec["spec_type"], spec_data=spec["spec_data"],
-        spec_dump=spec["spec_dump"])
+        root="", products={p.name: p for p in ps}, source_hashes={},
+        warnings=tuple(str(w) for w in warnings),
+        glossary_ref=None if glossary is None else specref_from_plain(
+            unpack(glossary, lists=False)),
+        load_key=load_key, spec_type=spec_type, spec_data=data, spec_dump_data=dump)
     return project
 
 
 def specref_to_plain(ref: SpecRef) -> dict[str, Any]:
-    ref.data()  # (kept in its facts)
-    return dict(ref.facts)
+    return ref.plain_facts()
 
 
 def specref_from_plain(d: dict[str, Any]) -> SpecRef:
-    if d["spec_type"] not in SPEC_TYPES or not isinstance(d["spec_data"], bytes):
+    if d["spec_type"] not in SPEC_TYPES or not isinstance(d["spec_data"], bytes) \
+            or not isinstance(d["spec_dump_data"], bytes):
         raise ValueError("not a spec")
-    facts = dict(d)
-    if "check_uses" in facts:
-        facts["check_uses"] = _check_uses(facts["check_uses"])
-    return SpecRef(None, facts)
+    return SpecRef(None, dict(d))
 
 
 def located_to_plain(doc: Located) -> list[Any]:
+    from steward.core.plain import pack
+
     if doc.problems:
         raise TypeError("a document with problems is not cached")
-    return [doc.file, doc.data, [[list(k), v] for k, v in doc.lines.items()]]
+    return [doc.file, pack(doc.data), list(doc.lines.items())]
 
 
-def located_from_plain(d: list[Any]) -> Located:
+def located_from_plain(d: tuple[Any, ...]) -> Located:
+    from steward.core.plain import unpack
+
     file, data, lines = d
-    return Located(file, data, {tuple(k): v for k, v in lines})
-
-
-def _key(value: Any) -> Any:
-    """A memo key (nested tuples of text, numbers and None) from its arrays."""
-    return tuple(_key(v) for v in value) if isinstance(value, list) else value
+    return Located(file, unpack(data), dict(lines))
 
 
 # the memo's values, by what they are: a YAML document, a spec, a model as loaded from
@@ -347,23 +341,20 @@ def memo_to_plain(memo: dict[Any, Any]) -> list[Any]:
     return out
 
 
-def memo_from_plain(entries: list[Any]) -> dict[Any, Any]:
+def memo_from_plain(entries: tuple[Any, ...]) -> dict[Any, Any]:
     memo: dict[Any, Any] = {}
     for key, kind, value in entries:
         if kind == _DOC:
             got: Any = located_from_plain(value)
         elif kind == _SPEC:
             got = specref_from_plain(value)
-        elif kind == _USES:
-            got = tuple(_key(k) for k in value)
-        elif kind == _VERDICT:
-            got = None if value is None else tuple(value)
+        elif kind in (_USES, _VERDICT):
+            got = value
         elif kind == _MODEL:
             product, refs, spans, doc, spec_key = value
-            got = (product_from_plain(product), [tuple(r) for r in refs],
-                   [tuple(s) for s in spans],
-                   None if doc is None else located_from_plain(doc), _key(spec_key))
+            got = (product_from_plain(product), list(refs), list(spans),
+                   None if doc is None else located_from_plain(doc), spec_key)
         else:
             raise ValueError(f"unknown memo entry {kind!r}")
-        memo[_key(key)] = got
+        memo[key] = got
     return memo
