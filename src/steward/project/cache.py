@@ -212,6 +212,9 @@ def write(path: str, key: str, project: Project) -> None:
     """Cache ``project`` (one that cannot be written only costs time at the next load)."""
     with contextlib.suppress(OSError, *_MALFORMED):
         _dump(path, key, project_to_plain(project))
+    for old in ("project.pickle", "models.pickle"):  # (what versions before 9 wrote)
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(os.path.dirname(path), old))
 
 
 def read_memo(path: str) -> dict[Any, Any] | None:
