@@ -64,3 +64,15 @@ def test_the_registry_imports_neither_pydantic_nor_sqlglot():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("kind", ALL, ids=[k.key for k in ALL])
+def test_each_kind_is_either_compiled_and_judged_or_judged_from_profiles(kind):
+    from steward.core.checkkinds import PROFILED
+
+    if kind.judge_profiles is not None:
+        assert not kind.compiled and kind.compile is None and kind.judge is None
+        assert set(kind.names) <= set(PROFILED)
+    else:
+        assert kind.compiled and kind.compile is not None and kind.judge is not None
+        assert not set(kind.names) & set(PROFILED)
