@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from steward.core.check_results import CheckResult
+from steward.core.checkkinds.odcs import OdcsScope
 from steward.core.words import counted, verb
 
 REQUIRED: Any = ...
@@ -171,6 +172,11 @@ class Kind:
         judge_profiles: for a kind judged from stored profiles instead of a scan, the
             result (or :class:`Skipped`) from a :class:`ProfileEvidence`; such a kind is
             not compiled.
+        to_odcs: the check as an ODCS quality rule (its type, metric, arguments and
+            threshold; ``steward.core.checkkinds.odcs``), for the kinds the standard can
+            say; the others export as a ``custom`` rule.
+        from_odcs: the check's type and arguments from an ODCS rule this kind
+            recognises (the rule's standard fields only), else None.
         mixin: plain methods and properties the model gets (``Unique.key``).
         example: one check of this kind, for the golden SQL fixtures.
     """
@@ -188,6 +194,8 @@ class Kind:
     compile: Callable[[Any, Compiled, Scope], None] | None = None
     judge: Callable[[Compiled, dict[str, Any], Judging], CheckResult] | None = None
     judge_profiles: Callable[[Any, ProfileEvidence], CheckResult | Skipped] | None = None
+    to_odcs: Callable[[Any, str | None, OdcsScope], dict[str, Any]] | None = None
+    from_odcs: Callable[[dict[str, Any], str | None], dict[str, Any] | None] | None = None
     failing: Callable[[Any, Scope], Any] | None = None
     mixin: type | None = None
     example: dict[str, Any] = field(default_factory=dict)

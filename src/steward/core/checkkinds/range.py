@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from steward.core.checkkinds import odcs
 from steward.core.checkkinds.base import Scope, arg, row_level
 
 
@@ -30,5 +31,6 @@ KIND = row_level(("range",), "Range",
                  {"column": arg(str), "min": arg(Any, None), "max": arg(Any, None),
                   "min_inclusive": arg(bool, True), "max_inclusive": arg(bool, True)},
                  _failing, validate=_validate, bounded=True,
+                 to_odcs=odcs.failing_rows,
                  example={"type": "range", "column": "amount", "min": 0, "max": 100,
                           "max_inclusive": False})
