@@ -76,3 +76,34 @@ def test_each_kind_is_either_compiled_and_judged_or_judged_from_profiles(kind):
     else:
         assert kind.compiled and kind.compile is not None and kind.judge is not None
         assert not set(kind.names) & set(PROFILED)
+
+
+class _Test:
+    """A dbt test as ``Kind.from_dbt`` sees it, with every argument a kind may read."""
+
+    args = {"values": ["a", "b"], "to": "ref('customers')", "field": "id",
+            "combination_of_columns": ["a", "b"], "at_least": 0.9, "min_value": 0,
+            "max_value": 10, "inclusive": False, "datepart": "day", "interval": 2}
+
+    def column(self) -> str:
+        return "c"
+
+    def relation(self, text):
+        assert text == "ref('customers')"
+        return "marts.customers"
+
+    def refuse(self, why):
+        raise AssertionError(why)
+
+
+def test_each_dbt_test_a_kind_names_imports_as_a_valid_check_of_that_kind():
+    from steward.core.checkkinds import DBT_TESTS
+
+    names = [n for k in ALL for n in k.from_dbt]
+    assert len(names) == len(set(names)) == len(DBT_TESTS)
+    assert {"not_null", "unique", "accepted_values", "relationships",
+            "dbt_utils.accepted_range", "dbt_utils.recency"} <= set(names)
+    for kind in ALL:
+        for name, make in kind.from_dbt.items():
+            check = ADAPTER.validate_python(normalise_check(make(_Test())))
+            assert type(check) is getattr(checks, kind.model), name

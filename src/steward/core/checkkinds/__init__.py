@@ -39,4 +39,7 @@ KINDS: dict[str, Kind] = {name: k for k in ALL for name in k.names}
 # the types judged from stored profiles (``Kind.judge_profiles``) instead of compiled
 PROFILED: tuple[str, ...] = tuple(sorted(n for n, k in KINDS.items() if not k.compiled))
 
-__all__ = ["ALL", "KINDS", "PROFILED", "Kind"]
+# dbt generic test (``not_null``, ``dbt_utils.accepted_range``) -> the check it imports as
+DBT_TESTS = {name: make for k in ALL for name, make in k.from_dbt.items()}
+
+__all__ = ["ALL", "DBT_TESTS", "KINDS", "PROFILED", "Kind"]

@@ -31,5 +31,8 @@ def _from_odcs(rule: dict[str, Any], column: str | None) -> dict[str, Any] | Non
 KIND = row_level(("accepted_values",), "AcceptedValues",
                  {"column": arg(str), "values": arg(tuple[Any, ...])}, _failing,
                  shorthand="values", to_odcs=_to_odcs, from_odcs=_from_odcs,
+                 from_dbt={"accepted_values": lambda t: {
+                     "type": "accepted_values", "column": t.column(),
+                     "values": list(t.args.get("values") or [])}},
                  example={"type": "accepted_values", "column": "status",
                           "values": ["open", "closed"]})

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from steward.core.check_results import CheckResult
 from steward.core.checkkinds.odcs import OdcsScope
@@ -140,6 +140,24 @@ class ProfileEvidence(Protocol):
         ...
 
 
+class DbtTest(Protocol):
+    """A dbt generic test being imported as a check (``steward.interop.dbt.tests``)."""
+
+    args: dict[str, Any]  # its arguments, rendered
+
+    def column(self) -> str:
+        """The column it tests (a test without one is refused)."""
+        ...
+
+    def relation(self, text: Any) -> str:
+        """The product a ``ref('...')`` / ``source('...', '...')`` argument names."""
+        ...
+
+    def refuse(self, why: str) -> NoReturn:
+        """Give up: the test has no Steward equivalent, for the reason given."""
+        ...
+
+
 @dataclass(frozen=True)
 class Skipped:
     """A profile-judged check with nothing to judge yet (no previous version, too short a
@@ -177,6 +195,10 @@ class Kind:
             say; the others export as a ``custom`` rule.
         from_odcs: the check's type and arguments from an ODCS rule this kind
             recognises (the rule's standard fields only), else None.
+        from_dbt: the dbt generic tests that are this kind (``not_null``,
+            ``dbt_utils.accepted_range``), each with the check it imports as; dbt's
+            ``where`` and the tests that become expressions or queries are the dbt
+            import's own (``steward.interop.dbt.tests``).
         mixin: plain methods and properties the model gets (``Unique.key``).
         example: one check of this kind, for the golden SQL fixtures.
     """
@@ -196,6 +218,7 @@ class Kind:
     judge_profiles: Callable[[Any, ProfileEvidence], CheckResult | Skipped] | None = None
     to_odcs: Callable[[Any, str | None, OdcsScope], dict[str, Any]] | None = None
     from_odcs: Callable[[dict[str, Any], str | None], dict[str, Any] | None] | None = None
+    from_dbt: dict[str, Callable[[DbtTest], dict[str, Any]]] = field(default_factory=dict)
     failing: Callable[[Any, Scope], Any] | None = None
     mixin: type | None = None
     example: dict[str, Any] = field(default_factory=dict)

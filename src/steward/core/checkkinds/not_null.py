@@ -26,4 +26,8 @@ def _from_odcs(rule: dict[str, Any], column: str | None) -> dict[str, Any] | Non
 
 KIND = row_level(("not_null",), "NotNull", {"column": arg(str)}, _failing,
                  to_odcs=_to_odcs, from_odcs=_from_odcs,
+                 from_dbt={"not_null": lambda t: {"type": "not_null", "column": t.column()},
+                           "dbt_utils.not_null_proportion": lambda t: {
+                               "type": "not_null", "column": t.column(),
+                               "mostly": float(t.args.get("at_least", 1))}},
                  example={"type": "not_null", "column": "id"})

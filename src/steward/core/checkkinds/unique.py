@@ -86,4 +86,8 @@ KIND = Kind(("unique",), "Unique",
             {"column": arg(str | None, None), "columns": arg(tuple[str, ...] | None, None)},
             validate=_validate, shorthand="columns", column_unless=("columns",),
             compile=_compile, judge=_judge, mixin=_Key, to_odcs=_to_odcs, from_odcs=_from_odcs,
+            from_dbt={"unique": lambda t: {"type": "unique", "column": t.column()},
+                      "dbt_utils.unique_combination_of_columns": lambda t: {
+                          "type": "unique",
+                          "columns": list(t.args.get("combination_of_columns") or [])}},
             example={"type": "unique", "columns": ["order_id", "line"]})
