@@ -2,9 +2,10 @@
 
 Each version reads the cache it wrote for its own copy of the project (``cost_bench.py
 --baseline`` leaves them in ``_work/cost_<variant>_<n>`` and ``..._base``), in a child
-process per round, alternating: the median time of ``cache.read`` (file read, check,
-decode), then of reading every product's spec model (what a command that needs the
-models, not only their facts, pays on top), and the file's size.
+process per round, alternating: a load with neither the project cache nor the load memo
+(every spec validated, both caches written), the median time of ``cache.read`` (file
+read, check, decode), then of reading every product's spec model (what a command that
+needs the models, not only their facts, pays on top), and the file's size.
 
     python benchmarks/cache_read.py /tmp/base/src [--rounds 7] [--variant real]
 """
@@ -26,7 +27,11 @@ gc.disable()  # (as load_project reads it)
 root = sys.argv[1]
 from steward.project import cache, loader
 from steward.project.paths import STATE_DIR, project_folders
-loader.load_project(root)  # (writes the cache when it is not current)
+for old in glob.glob(os.path.join(root, STATE_DIR, "cache", "[pm][ro][od]*.*")):
+    os.remove(old)  # project.* and models.*: the parse and stat caches stay
+t = time.perf_counter()
+loader.load_project(root)
+cold = time.perf_counter() - t
 path = [p for p in glob.glob(os.path.join(root, STATE_DIR, "cache", "project.*"))
         if not p.endswith(".tmp")][0]
 key = cache.digest(root, project_folders(root))
@@ -40,7 +45,7 @@ t = time.perf_counter()
 for p in project.products.values():
     p.spec
 specs = time.perf_counter() - t
-print(json.dumps({"read": sorted(reads)[len(reads) // 2], "specs": specs,
+print(json.dumps({"read": sorted(reads)[len(reads) // 2], "specs": specs, "cold": cold,
                   "bytes": os.path.getsize(path), "file": os.path.basename(path)}))
 """
 
@@ -65,14 +70,15 @@ def main() -> int:
                                env={**os.environ, **extra}, capture_output=True, text=True,
                                check=True)
             out = json.loads(p.stdout.splitlines()[-1])
-            for k in ("read", "specs"):
+            for k in ("cold", "read", "specs"):
                 got.setdefault(tag, {}).setdefault(k, []).append(out[k])
             files[tag] = f"{out['file']} {out['bytes'] / 1e6:.1f} MB"
     med = {t: {k: statistics.median(v) for k, v in d.items()} for t, d in got.items()}
     for tag, d in med.items():
-        print(f"{tag:<8} {files[tag]:<26} read {d['read'] * 1000:6.1f} ms   "
-              f"every spec model {d['specs'] * 1000:6.1f} ms")
-    print(f"base / current: read {med['base']['read'] / med['current']['read']:.2f}x, "
+        print(f"{tag:<8} {files[tag]:<26} load without caches {d['cold'] * 1000:6.0f} ms   "
+              f"read {d['read'] * 1000:6.1f} ms   every spec model {d['specs'] * 1000:6.1f} ms")
+    print(f"base / current: load without caches {med['base']['cold'] / med['current']['cold']:.2f}x, "
+          f"read {med['base']['read'] / med['current']['read']:.2f}x, "
           f"specs {med['base']['specs'] / med['current']['specs']:.2f}x")
     return 0
 
