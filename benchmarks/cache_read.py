@@ -77,7 +77,8 @@ def main() -> int:
     for tag, d in med.items():
         print(f"{tag:<8} {files[tag]:<26} load without caches {d['cold'] * 1000:6.0f} ms   "
               f"read {d['read'] * 1000:6.1f} ms   every spec model {d['specs'] * 1000:6.1f} ms")
-    print(f"base / current: load without caches {med['base']['cold'] / med['current']['cold']:.2f}x, "
+    print("base / current: load without caches "
+          f"{med['base']['cold'] / med['current']['cold']:.2f}x, "
           f"read {med['base']['read'] / med['current']['read']:.2f}x, "
           f"specs {med['base']['specs'] / med['current']['specs']:.2f}x")
     return 0

@@ -35,23 +35,34 @@ SPEC_TYPES: dict[str, str] = {
 
 
 def spec_facts(spec: Any) -> dict[str, Any]:
-    """What a loaded object keeps of its pydantic ``spec`` as plain data (see SpecRef)."""
-    facts = {"spec_type": type(spec).__name__,
-             "spec_dump": spec.model_dump(mode="json"),
+    """What a loaded object keeps of its pydantic ``spec`` as plain data (see SpecRef):
+    taken once per spec, and shared by every object made from it."""
+    from steward.core.plain import pack
+
+    dump = spec.model_dump(mode="json")
+    facts = {"spec_type": type(spec).__name__, "spec_dump": dump,
              "spec_json": spec.model_dump_json(exclude_defaults=True)}
     if hasattr(spec, "checks"):
         from steward.core.checks import check_uses
 
         facts["check_uses"] = check_uses(spec)
+    if facts["spec_type"] in SPEC_TYPES:
+        try:  # (what a cache keeps; a spec that is not plain data is not cached)
+            facts["spec_data"] = spec_data(spec)
+            facts["spec_dump_data"] = pack(dump)
+        except TypeError:
+            pass
     return facts
 
 
 def spec_data(spec: Any) -> bytes:
-    """``spec`` as the plain data it is rebuilt from (:func:`rebuild_spec`): its fields
-    (``model_dump()``: dates stay dates, a range's bounds keep their type)."""
+    """``spec`` as the plain data it is rebuilt from (:func:`rebuild_spec`): the fields
+    it was given (``model_dump(exclude_unset=True)``: the same fields are set again, as
+    a column's explicit ``classification: []`` tells; dates stay dates, a range's bounds
+    keep their type)."""
     from steward.core.plain import pack
 
-    return pack(spec.model_dump())
+    return pack(spec.model_dump(exclude_unset=True))
 
 
 def rebuild_spec(spec_type: str, data: bytes) -> Any:

@@ -11,6 +11,7 @@ such as a spec's dump, packed apart).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -30,9 +31,10 @@ def _default(value: Any) -> Any:
         return msgpack.ExtType(_TIME, value.isoformat().encode())
     if isinstance(value, Decimal):
         return msgpack.ExtType(_DECIMAL, str(value).encode())
-    if isinstance(value, set | frozenset):
+    if isinstance(value, set | frozenset):  # (not pack(): its packer is busy with value)
         code = _FROZENSET if isinstance(value, frozenset) else _SET
-        return msgpack.ExtType(code, pack(sorted(value, key=repr)))
+        return msgpack.ExtType(code, msgpack.packb(sorted(value, key=repr), default=_default,
+                                                   use_bin_type=True, datetime=False))
     raise TypeError(f"not plain data: {type(value).__name__}")
 
 
@@ -51,12 +53,28 @@ def _ext(code: int, data: bytes) -> Any:
     raise ValueError(f"unknown extension {code}")
 
 
+_LOCAL = threading.local()  # one packer per thread, made on first use (a new one per
+# call costs more than packing a small spec)
+
+
+def _packer() -> Any:
+    packer = getattr(_LOCAL, "packer", None)
+    if packer is None:
+        import msgpack
+
+        packer = _LOCAL.packer = msgpack.Packer(default=_default, use_bin_type=True,
+                                                datetime=False)
+    return packer
+
+
 def pack(value: Any) -> bytes:
     """``value`` as MessagePack; TypeError for anything that is not plain data."""
-    import msgpack
-
-    return msgpack.packb(value, default=_default, use_bin_type=True,  # type: ignore[no-any-return]
-                         datetime=False)
+    packer = _packer()
+    try:
+        return packer.pack(value)  # type: ignore[no-any-return]
+    except BaseException:
+        packer.reset()  # (what the failed call left in its buffer)
+        raise
 
 
 def unpack(data: bytes, lists: bool = True) -> Any:
