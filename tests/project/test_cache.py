@@ -8,6 +8,7 @@ ignored and the project is loaded from its files.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -290,3 +291,18 @@ def test_a_rebuilt_spec_has_the_same_fields_set(rich: Path) -> None:
     assert "classification" in cols["trip_id"].model_fields_set
     assert "classification" not in cols["day"].model_fields_set
     assert sets(again.spec) == sets(first.spec)
+
+
+def test_the_cache_key_alone_imports_no_model() -> None:
+    """The no-op fast path computes the key (``digest``) only: importing the cache module
+    must not import the loaded-project types."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import steward.project.cache as c; "
+            "print(sorted(m for m in ('steward.core.model', 'steward.project.yamlload', "
+            "'msgpack') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.stdout.strip() == "[]"
+    assert frozenset(Product._DERIVED) == cache._OPTIONAL

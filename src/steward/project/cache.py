@@ -19,11 +19,13 @@ import functools
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from steward.core.model import SPEC_TYPES, Product, Project, SpecRef
 from steward.project.files import Listing, stat_key
-from steward.project.yamlload import Located
+
+if TYPE_CHECKING:  # (the no-op fast path computes the key alone: digest() imports neither)
+    from steward.core.model import Product, Project, SpecRef
+    from steward.project.yamlload import Located
 
 _FORMAT = 9  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
 # entries of models name their spec's key; 5: specs validated with their check arguments
@@ -240,7 +242,8 @@ _PRODUCT = ("name", "kind", "file", "line", "code", "normalized_code", "inputs",
             "outputs", "meta_file", "function", "ref_spans", "check_inputs", "spec_type",
             "spec_data", "spec_dump_data", "spec_json", "check_uses", "local_digest",
             "metadata_fp", "code_fp")
-_OPTIONAL = frozenset(Product._DERIVED)  # (None when not computed)
+_OPTIONAL = frozenset(("local_digest", "metadata_fp", "code_fp"))  # Product._DERIVED: None
+# when not computed
 
 
 def product_to_plain(p: Product) -> list[Any]:
@@ -249,6 +252,8 @@ def product_to_plain(p: Product) -> list[Any]:
 
 
 def product_from_plain(row: tuple[Any, ...]) -> Product:
+    from steward.core.model import SPEC_TYPES, Product
+
     if len(row) != len(_PRODUCT):
         raise ValueError("not a product")
     state = dict(zip(_PRODUCT, row, strict=True))
@@ -277,6 +282,7 @@ def project_to_plain(project: Project) -> list[Any]:
 
 
 def project_from_plain(row: tuple[Any, ...]) -> Project:
+    from steward.core.model import Project
     from steward.core.plain import unpack
 
     spec_type, data, dump, products, warnings, glossary, load_key = row
@@ -298,6 +304,8 @@ def specref_to_plain(ref: SpecRef) -> dict[str, Any]:
 
 
 def specref_from_plain(d: dict[str, Any]) -> SpecRef:
+    from steward.core.model import SPEC_TYPES, SpecRef
+
     if d["spec_type"] not in SPEC_TYPES or not isinstance(d["spec_data"], bytes) \
             or not isinstance(d["spec_dump_data"], bytes):
         raise ValueError("not a spec")
@@ -314,6 +322,7 @@ def located_to_plain(doc: Located) -> list[Any]:
 
 def located_from_plain(d: tuple[Any, ...]) -> Located:
     from steward.core.plain import unpack
+    from steward.project.yamlload import Located
 
     file, data, lines = d
     return Located(file, unpack(data), dict(lines))
@@ -326,6 +335,9 @@ _DOC, _SPEC, _MODEL, _USES, _VERDICT = "doc", "spec", "model", "uses", "verdict"
 
 
 def memo_to_plain(memo: dict[Any, Any]) -> list[Any]:
+    from steward.core.model import SpecRef
+    from steward.project.yamlload import Located
+
     out: list[Any] = []
     for key, value in memo.items():
         if isinstance(value, Located):
