@@ -37,8 +37,8 @@ _FORMAT = 9  # 2: the key pickled ahead of the value; 3: specs kept as plain fac
 @functools.cache
 def _version() -> str:
     """Cache format, Python version and Steward's own code (``steward.core.codekey``):
-    an edit to any module, not only those whose classes are pickled, makes every cache
-    stale."""
+    an edit to any module, not only those whose models a cache rebuilds, makes every
+    cache stale."""
     from steward.core.codekey import code_digest
 
     return f"{_FORMAT}:{sys.version_info[:2]}:{code_digest()}"
