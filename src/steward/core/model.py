@@ -135,8 +135,8 @@ def _unpack_dump(facts: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _pack_dump(facts: Mapping[str, Any]) -> bytes:
-    """The spec's dump as a cache keeps it: packed apart, and read on first use (most
-    commands never read most products' dumps)."""
+    """The spec's dump as a cache keeps it: packed apart from the rest, read on first use
+    and with lists (the rest of a cache file is read with tuples)."""
     raw = facts.get("spec_dump_data")
     if raw is None:
         from steward.core.plain import pack
