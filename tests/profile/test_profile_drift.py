@@ -8,8 +8,21 @@ import math
 
 import pytest
 
+from steward.core.checkkinds.base import Skipped
 from steward.core.checks import Drift
-from steward.profile.drift import compare, evaluate_drift_check
+from steward.profile.drift import compare
+from steward.profile.service import Evidence, judge
+
+
+def evaluate_drift_check(check, current, previous):
+    """(status, observed, message) of the drift kind's judgement of ``current`` against
+    ``previous`` (status ``warn`` for a failing ``severity: warn`` check)."""
+    [r] = judge([check], Evidence(current, lambda: previous))
+    if isinstance(r, Skipped):
+        return "skip", None, r.reason
+    status = ("warn" if r.severity == "warn" else "fail") if r.failed else "pass"
+    assert r.type == "drift" and r.name == check.label() and r.column == check.column
+    return status, r.observed, r.message
 
 NORMAL = ("SELECT {mu} + sqrt(-2 * ln(random())) * cos(2 * pi() * random()) AS x, "
           "CASE WHEN random() < {pa} THEN 'a' WHEN random() < 0.5 THEN 'b' ELSE 'c' END AS cat "

@@ -140,7 +140,7 @@ def test_python_product_is_read_without_running_it(starter: Path):
 
 def test_unchanged_project_loads_from_cache_and_edits_invalidate_it(starter: Path):
     first = load_project(str(starter))
-    assert (starter / ".steward/cache/project.pickle").exists()
+    assert (starter / ".steward/cache/project.msgpack").exists()
     again = load_project(str(starter))
     assert again.products.keys() == first.products.keys()
     assert again.source_hashes == first.source_hashes

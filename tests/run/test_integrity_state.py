@@ -303,10 +303,12 @@ def test_a_moved_and_a_copied_project_keep_working_apart(starter: Path, steward_
         assert not os.path.isabs(key[0])
 
 
-# -- 14. caches are signed ------------------------------------------------------------------
-def test_a_planted_cache_is_never_unpickled(starter: Path, tmp_path: Path):
+# -- 14. caches are plain data, signed ---------------------------------------------------
+def test_a_planted_cache_is_never_run_nor_believed(starter: Path, tmp_path: Path):
     assert Context(starter).run().ok
     import pickle
+
+    from steward.project import cache
 
     boom = tmp_path / "boom"
 
@@ -314,7 +316,7 @@ def test_a_planted_cache_is_never_unpickled(starter: Path, tmp_path: Path):
         def __reduce__(self):
             return (os.system, (f"touch {boom}",))
 
-    for name in ("project.pickle", "models.pickle"):
+    for name in ("project.msgpack", "models.msgpack", "project.pickle", "models.pickle"):
         path = starter / ".steward/cache" / name
         with open(path, "wb") as f:
             pickle.dump(Evil(), f)
@@ -322,6 +324,23 @@ def test_a_planted_cache_is_never_unpickled(starter: Path, tmp_path: Path):
     ctx = Context(starter)
     assert ctx.run().ok
     assert not boom.exists()
+    # a cache made on another machine (another signing key) that says other SQL than
+    # the model's file is not believed
+    loaded = ctx.project
+    key = str(loaded.load_key)
+    orders = loaded.products["staging.orders"]
+    forged = loaded.evolve(products={**loaded.products,
+                                     "staging.orders": orders.evolve(code="select 666")})
+    path = starter / ".steward/cache/project.msgpack"
+    cache._secret.cache_clear()
+    os.environ["STEWARD_CACHE_KEY"] = "another machine's key, thirty-two bytes"
+    try:
+        cache.write(str(path), key, forged)
+    finally:
+        del os.environ["STEWARD_CACHE_KEY"]
+        cache._secret.cache_clear()
+    assert path.exists() and cache.read(str(path), key) is None
+    assert "666" not in Context(starter).project.products["staging.orders"].code
 
 
 # -- 15. protected environments and the lock --------------------------------------------

@@ -2,8 +2,8 @@
 
 A check is data. Each kind (``steward.core.checkkinds``) declares its arguments, its
 validation and its short form; this module builds its frozen model from that
-declaration, under the kind's model name (``NotNull``, ``Range`` ...), so specs pickle
-and read as before. In YAML a check is written ``- not_null`` under a column, or
+declaration, under the kind's model name (``NotNull``, ``Range`` ...), importable by
+that name. In YAML a check is written ``- not_null`` under a column, or
 ``- range: {min: 0, max: 10, severity: warn}``; the loader normalises both forms to
 ``{"type": ..., **args}`` before validation.
 """
@@ -69,7 +69,7 @@ def _model(kind: Kind) -> type[_Check]:
 
 
 MODELS: dict[str, type[_Check]] = {k.model: _model(k) for k in ALL}
-globals().update(MODELS)  # NotNull, Unique, ... : importable and picklable by name
+globals().update(MODELS)  # NotNull, Unique, ... : importable by name
 
 if TYPE_CHECKING:
     # The models are built at import time; to the type checker a check is any of them.

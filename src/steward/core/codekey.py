@@ -4,7 +4,7 @@ A cache written by one version of Steward's code is never read by another: the p
 cache and the load memo (``steward.project.cache``) and the no-op record
 (``steward.run.noop``) all include :func:`code_digest`. It hashes Steward's version and
 the stat data (size, mtime) of every module of the package — an edit anywhere (a check
-kind's module, say, from which the pickled spec classes are built) makes each cache
+kind's module, say, from which the cached specs' models are built) makes each cache
 stale. Taken once per process.
 """
 

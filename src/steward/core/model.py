@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,26 +24,70 @@ Kind = Literal["file", "python_source", "database_source", "sql", "python", "mod
 CheckUse = tuple[str, tuple[str, ...], tuple[Any, ...], str | None]
 
 
+# The spec models a cache may rebuild (``spec_type`` of the facts): by name, so reading a
+# cache never imports what its data names
+SPEC_TYPES: dict[str, str] = {
+    "FileSource": "steward.core.spec", "PythonSource": "steward.core.spec",
+    "DatabaseSource": "steward.core.spec", "SqlProductSpec": "steward.core.spec",
+    "PythonProductSpec": "steward.core.spec", "ProjectSpec": "steward.core.spec",
+    "ModelProductSpec": "steward.core.mlspec", "Glossary": "steward.core.glossary",
+}
+
+
 def spec_facts(spec: Any) -> dict[str, Any]:
-    """What a loaded object keeps of its pydantic ``spec`` as plain data (see SpecRef)."""
-    facts = {"_spec_blob": pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL),
-             "spec_dump": spec.model_dump(mode="json"),
+    """What a loaded object keeps of its pydantic ``spec`` as plain data (see SpecRef):
+    taken once per spec, and shared by every object made from it."""
+    from steward.core.plain import pack
+
+    dump = spec.model_dump(mode="json")
+    facts = {"spec_type": type(spec).__name__, "spec_dump": dump,
              "spec_json": spec.model_dump_json(exclude_defaults=True)}
     if hasattr(spec, "checks"):
         from steward.core.checks import check_uses
 
         facts["check_uses"] = check_uses(spec)
+    if facts["spec_type"] in SPEC_TYPES:
+        try:  # (what a cache keeps; a spec that is not plain data is not cached)
+            facts["spec_data"] = spec_data(spec)
+            facts["spec_dump_data"] = pack(dump)
+        except TypeError:
+            pass
     return facts
+
+
+def spec_data(spec: Any) -> bytes:
+    """``spec`` as the plain data it is rebuilt from (:func:`rebuild_spec`): the fields
+    it was given (``model_dump(exclude_unset=True)``: the same fields are set again, as
+    a column's explicit ``classification: []`` tells; dates stay dates, a range's bounds
+    keep their type)."""
+    from steward.core.plain import pack
+
+    return pack(spec.model_dump(exclude_unset=True))
+
+
+def rebuild_spec(spec_type: str, data: bytes) -> Any:
+    """The spec model ``spec_data`` made ``data`` from, validated again.
+
+    Validation is a pure function of the fields: the model is equal to the one the
+    data was taken from (tests/project/test_cache.py checks it for every kind).
+    """
+    import importlib
+
+    from steward.core.plain import unpack
+
+    module = SPEC_TYPES[spec_type]  # (a cache names only these: see project/cache.py)
+    cls = getattr(importlib.import_module(module), spec_type)
+    return cls.model_validate(unpack(data))
 
 
 class SpecRef:
     """A validated spec as the loader keeps it between loads.
 
-    Unpickling a pydantic model imports pydantic, about 0.2 s before any work. So the
-    load memo and the project cache hold each spec as plain facts: its dump, its JSON,
-    what its checks name, and the pickled model, which is unpickled on first use of
-    ``.spec`` (see :class:`_DeferredSpec`). ``live`` is the model when this process
-    validated it.
+    Importing the spec models (and pydantic) costs about 0.2 s before any work. So the
+    load memo and the project cache hold each spec as plain facts: its type, its dump,
+    its JSON, what its checks name, and its fields as plain data (``spec_data``), from
+    which the model is validated again on first use of :meth:`value` (see
+    :class:`_DeferredSpec`). ``live`` is the model when this process has it.
     """
 
     __slots__ = ("live", "_facts")
@@ -61,30 +104,57 @@ class SpecRef:
 
     @property
     def dump(self) -> dict[str, Any]:
-        return self.facts["spec_dump"]  # type: ignore[no-any-return]
+        facts = self.facts
+        if "spec_dump" not in facts:
+            facts["spec_dump"] = _unpack_dump(facts)
+        return facts["spec_dump"]  # type: ignore[no-any-return]
 
     def value(self) -> Any:
-        """The model itself (unpickled on first use)."""
+        """The model itself (validated again from its plain data on first use)."""
         if self.live is None:
-            self.live = pickle.loads(self.facts["_spec_blob"])
+            self.live = rebuild_spec(self.facts["spec_type"], self.facts["spec_data"])
         return self.live
 
-    def __getstate__(self) -> dict[str, Any]:
-        return self.facts
+    def plain_facts(self) -> dict[str, Any]:
+        """Its facts as a cache keeps them: the model's fields and its dump as plain
+        data (bytes), the rest as it is."""
+        facts = self.facts
+        if "spec_data" not in facts:
+            if facts["spec_type"] not in SPEC_TYPES:
+                raise TypeError(f"a cache does not keep a {facts['spec_type']}")
+            facts["spec_data"] = spec_data(self.live)
+        out = {k: v for k, v in facts.items() if k != "spec_dump"}
+        out["spec_dump_data"] = _pack_dump(facts)
+        return out
 
-    def __setstate__(self, facts: dict[str, Any]) -> None:
-        self.live, self._facts = None, facts
+
+def _unpack_dump(facts: Mapping[str, Any]) -> dict[str, Any]:
+    from steward.core.plain import unpack
+
+    return unpack(facts["spec_dump_data"])  # type: ignore[no-any-return]
+
+
+def _pack_dump(facts: Mapping[str, Any]) -> bytes:
+    """The spec's dump as a cache keeps it: packed apart from the rest, read on first use
+    and with lists (the rest of a cache file is read with tuples)."""
+    raw = facts.get("spec_dump_data")
+    if raw is None:
+        from steward.core.plain import pack
+
+        raw = pack(facts["spec_dump"])
+    return raw  # type: ignore[no-any-return]
 
 
 class _DeferredSpec:
-    """``spec`` pickled as bytes and unpickled on first read; the rest stays plain data."""
+    """``spec`` kept as plain data and validated again on first read; the rest is
+    plain data too (see SpecRef)."""
 
-    _FACTS: tuple[str, ...] = ("spec_dump", "spec_json")  # kept with the pickled spec
+    _FACTS: tuple[str, ...] = ("spec_dump", "spec_json")  # kept with the spec's data
     _DERIVED: tuple[str, ...] = ()  # cached values computed from fields other than spec
 
     @classmethod
     def with_spec(cls, ref: SpecRef, **fields: Any) -> Any:
-        """An instance whose spec comes from ``ref`` (unpickled only when read)."""
+        """An instance whose spec comes from ``ref`` (rebuilt only when read)."""
         obj = cls(spec=ref.live, **fields)  # type: ignore[call-arg]
         if ref.live is None:
             del obj.__dict__["spec"]
@@ -105,24 +175,32 @@ class _DeferredSpec:
 
     def __getattr__(self, name: str) -> Any:
         if name == "spec":
-            blob = self.__dict__.get("_spec_blob")
-            if blob is not None:
-                spec = pickle.loads(blob)
+            data = self.__dict__.get("spec_data")
+            if data is not None:
+                spec = rebuild_spec(self.__dict__["spec_type"], data)
                 self.__dict__["spec"] = spec
                 return spec
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def __getstate__(self) -> dict[str, Any]:
-        if "_spec_blob" not in self.__dict__:
-            self.__dict__.update(spec_facts(self.__dict__["spec"]))
-        for name in self._FACTS:
-            getattr(self, name)  # computed while the model is at hand
-        state = dict(self.__dict__)
-        state.pop("spec", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
+    def plain_facts(self) -> dict[str, Any]:
+        """The spec's facts and plain data, computed while the model is at hand (what
+        ``steward.project.cache`` writes): ``spec_type``, ``spec_data``,
+        ``spec_dump_data`` and the other facts (``_FACTS``)."""
+        d = self.__dict__
+        if "spec_data" not in d:
+            spec = d["spec"]
+            if type(spec).__name__ not in SPEC_TYPES:
+                raise TypeError(f"a cache does not keep a {type(spec).__name__}")
+            d.setdefault("spec_type", type(spec).__name__)
+            d["spec_data"] = spec_data(spec)
+        if "spec_dump_data" not in d:
+            d["spec_dump_data"] = _pack_dump({"spec_dump": self.spec_dump})  # type: ignore[attr-defined]
+        others = [k for k in self._FACTS if k != "spec_dump"]
+        for name in others:
+            getattr(self, name)
+        return {"spec_type": d["spec_type"], "spec_data": d["spec_data"],
+                "spec_dump_data": d["spec_dump_data"],
+                **{k: d[k] for k in others}}
 
 
 @dataclass(frozen=True)
@@ -185,6 +263,8 @@ class Product(_DeferredSpec):
     @cached_property
     def spec_dump(self) -> dict[str, Any]:
         """The declaration as JSON-ready data (``model_dump(mode="json")``); read only."""
+        if "spec_dump_data" in self.__dict__:
+            return _unpack_dump(self.__dict__)
         return self.spec.model_dump(mode="json")
 
     @cached_property
@@ -245,6 +325,8 @@ class Project(_DeferredSpec):
     @cached_property
     def spec_dump(self) -> dict[str, Any]:
         """``steward.yaml`` as JSON-ready data (with defaults); read only."""
+        if "spec_dump_data" in self.__dict__:
+            return _unpack_dump(self.__dict__)
         return self.spec.model_dump(mode="json")
 
     @property

@@ -196,6 +196,7 @@ def watch(ctx: Any, env: str, freshness: list[Any] | None = None) -> dict[str, i
         wanted.append(Alert("run_failed", env, None, f"run {r.id} {r.status}",
                             {"run": r.id, "selection": r.selection}))
     current = ctx.current(env) if ctx.metastore.env_exists(env) else {}
+    from steward.core.checkkinds import PROFILED
     from steward.meta.checks import results_for_versions
 
     results = results_for_versions(ctx.metastore, [v.id for v in current.values()],
@@ -206,7 +207,7 @@ def watch(ctx: Any, env: str, freshness: list[Any] | None = None) -> dict[str, i
                                 f"checks {v.check_status} on version {v.id}",
                                 {"version": v.id}))
         moved = [r for r in results.get(v.id, [])
-                 if r.type in ("drift", "anomaly") and r.status != "pass"]
+                 if r.type in PROFILED and r.status != "pass"]
         if moved:
             wanted.append(Alert("drift", env, name, "; ".join(r.message for r in moved),
                                 {"version": v.id, "checks": [r.name for r in moved]}))

@@ -25,6 +25,9 @@ bucket; PSI and JS as above, ``ks`` is the total variation distance (the largest
 the probability of any set of values), Wasserstein is not defined.
 
 Schema drift: columns added, removed and retyped.
+
+The ``drift`` check kind (``steward.core.checkkinds.drift``) judges a version from the
+report :func:`compare` makes.
 """
 
 from __future__ import annotations
@@ -33,13 +36,15 @@ import math
 from bisect import bisect_left, bisect_right
 from typing import Any
 
+from steward.core.checkkinds.drift import DEFAULT_THRESHOLDS
 from steward.profile.cdf import points
 from steward.profile.compute import QUANTILES
+
+__all__ = ["DEFAULT_THRESHOLDS", "compare"]  # (the drift check kind judges with them)
 
 NUMERIC_KINDS = ("numeric", "float", "temporal")
 CATEGORICAL_KINDS = ("string", "boolean")
 EPS = 1e-4
-DEFAULT_THRESHOLDS = {"psi": 0.2, "ks": 0.1, "wasserstein": 0.1, "js": 0.1}
 _OTHER = "\x00other"
 
 
@@ -265,35 +270,3 @@ def compare(prev: dict[str, Any], cur: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- the drift check --------------------------------------------------------------------
-def evaluate_drift_check(check: Any, current: dict[str, Any] | None,
-                         previous: dict[str, Any] | None) -> tuple[str, float | None, str]:
-    """Evaluate a ``drift`` check spec (core.checks.Drift) on two profiles.
-
-    Returns:
-        ``(status, observed, message)``; status is ``pass``, ``warn`` or ``fail``
-        (severity already applied: a failing ``severity: warn`` check gives ``warn``),
-        or ``skip`` when there is nothing to compare (no previous version, no values).
-    """
-    metric = check.metric
-    threshold = check.threshold if check.threshold is not None else DEFAULT_THRESHOLDS[metric]
-    bad = "warn" if check.severity == "warn" else "fail"
-    if current is None or previous is None:
-        return "skip", None, "no previous profile to compare with"
-    report = compare(previous, current)
-    if check.column:
-        if check.column not in current.get("columns", {}):
-            return bad, None, f"column {check.column!r} is missing from the new version"
-        if check.column not in previous.get("columns", {}):
-            return "skip", None, f"column {check.column!r} is new: nothing to compare"
-        candidates = {check.column: report["columns"][check.column]}
-    else:
-        candidates = report["columns"]
-    scored = [(c, d[metric]) for c, d in candidates.items() if d.get(metric) is not None]
-    if not scored:
-        why = next((d.get("note") for d in candidates.values() if d.get("note")), None)
-        return "skip", None, f"{metric} not available" + (f": {why}" if why else "")
-    col, worst = max(scored, key=lambda t: t[1])
-    where = f"column {col!r}"
-    if worst > threshold:
-        return bad, worst, f"{metric} {worst:.3g} > {threshold:g} on {where}"
-    return "pass", worst, f"{metric} {worst:.3g} <= {threshold:g} (worst: {where})"

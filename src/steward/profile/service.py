@@ -2,10 +2,12 @@
 
 Two hooks wire this into a build (see ``Context.post_build_hooks`` / ``published_hooks``):
 
-- :class:`ProfileGate` runs before publication, only for products that declare ``drift``
-  or ``anomaly`` checks: it profiles the candidate, evaluates those checks against the
-  previous version's stored profile and the metric history, adds notes for warnings and
-  raises ``CheckFailed`` for failing error-severity checks.
+- :class:`ProfileGate` runs before publication, only for products that declare checks
+  judged from profiles (``drift``, ``anomaly``: the kinds with ``judge_profiles`` in
+  ``steward.core.checkkinds``): it profiles the candidate, has each check's kind judge it
+  from the :class:`Evidence` (the candidate's profile, the previous version's stored
+  profile, the metric history), adds notes for warnings and raises ``CheckFailed`` for
+  failing error-severity checks.
 - :class:`ProfileOnPublish` runs after publication: it stores the new version's profile
   (reusing the one the gate computed) and appends its metrics to the time series.
   Reused versions are never published again, so they are never re-profiled.
@@ -15,32 +17,36 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from steward.core.checks import Anomaly, Check, Drift
+from steward.core.check_results import CheckResult
+from steward.core.checkkinds import KINDS, PROFILED
+from steward.core.checkkinds.base import Skipped
+from steward.core.checks import Check
 from steward.core.errors import CheckFailed, NotFound
 from steward.core.model import Product
 from steward.core.records import Version
 from steward.meta import profiles as mp
 from steward.meta.store import Metastore
-from steward.profile.anomaly import WINDOW, evaluate_anomaly_check
+from steward.profile.anomaly import WINDOW
 from steward.profile.compute import compute_profile
-from steward.profile.drift import compare, evaluate_drift_check
+from steward.profile.drift import compare
 
 TABLE_METRICS = ("row_count", "bytes", "column_count")
 COLUMN_METRICS = ("null_fraction", "distinct_count", "mean")
 
 
 def profile_checks(product: Product) -> list[Check]:
-    """The product's drift and anomaly checks, table-level and per column."""
+    """The product's checks judged from profiles (drift, anomaly), table-level and per
+    column."""
     spec = product.spec
     found: list[Any] = list(spec.checks)
     for col in spec.columns.values():
         found.extend(col.checks)
-    return [c for c in found if isinstance(c, Drift | Anomaly)]
+    return [c for c in found if c.type in PROFILED]
 
 
 def metric_value(profile: dict[str, Any], metric: str, column: str | None) -> float | None:
@@ -71,6 +77,45 @@ def metric_points(product: str, version_id: str, profile: dict[str, Any], at: da
         if v is not None:
             pts.append(mp.MetricPoint(product, version_id, m, None, float(v), at))
     return pts
+
+
+@dataclass
+class Evidence:
+    """What a profile-judged check reads (``core.checkkinds.base.ProfileEvidence``): the
+    candidate's profile, the previous version's (``previous_of``, read on first use) and
+    a metric's past values (``history_of(metric, column)``)."""
+
+    current: dict[str, Any] | None
+    previous_of: Callable[[], dict[str, Any] | None] = lambda: None
+    history_of: Callable[[str, str | None], Sequence[float | None]] = lambda m, c: ()
+    _previous: list[dict[str, Any] | None] = field(default_factory=list, repr=False)
+
+    def previous(self) -> dict[str, Any] | None:
+        if not self._previous:
+            self._previous.append(self.previous_of())
+        return self._previous[0]
+
+    def compare(self) -> dict[str, Any] | None:
+        previous = self.previous()
+        if self.current is None or previous is None:
+            return None
+        return compare(previous, self.current)
+
+    def value(self, metric: str, column: str | None) -> float | None:
+        return None if self.current is None else metric_value(self.current, metric, column)
+
+    def history(self, metric: str, column: str | None) -> Sequence[float | None]:
+        return self.history_of(metric, column)
+
+
+def judge(checks: Iterable[Check], evidence: Evidence) -> list[CheckResult | Skipped]:
+    """Each check judged by its kind from ``evidence`` (``Skipped``: nothing to judge)."""
+    out: list[CheckResult | Skipped] = []
+    for c in checks:
+        kind_judge = KINDS[c.type].judge_profiles
+        assert kind_judge is not None, c.type
+        out.append(kind_judge(c, evidence))
+    return out
 
 
 def _pass_rate(metastore: Metastore, version_id: str) -> float | None:
@@ -274,53 +319,34 @@ class ProfileGate:
                                          schema=getattr(result, "schema", None), rows=rows,
                                          table=shared_table(candidate, candidate.files, rows))
             candidate.profile = prof
-        prev_prof = None
-        if candidate.previous is not None and any(isinstance(c, Drift) for c in checks):
-            prev_prof = self.profiles.of_version(candidate.previous)
-        results = list(self.evaluate(candidate.product.name, candidate.version_id, checks, prof,
-                                     prev_prof))
-        self._store(candidate, checks, results)
-        failed = [r for r in results if r["status"] == "fail"]
+        previous = candidate.previous
+        name, version_id = candidate.product.name, candidate.version_id
+        evidence = Evidence(
+            prof,
+            lambda: None if previous is None else self.profiles.of_version(previous),
+            lambda metric, column: self.profiles.history(name, metric, column, version_id))
+        results = [r for r in judge(checks, evidence) if isinstance(r, CheckResult)]
+        self._store(candidate, results)
         for r in results:
-            if r["status"] == "warn":
-                candidate.notes.append(f"warn: {r['check']}: {r['message']}")
+            if r.failed and not r.blocking:
+                candidate.notes.append(f"warn: {r.name}: {r.message}")
+        failed = [r for r in results if r.blocking]
         if failed:
             raise CheckFailed(f"{candidate.product.name}: " + "; ".join(
-                f"{r['check']}: {r['message']}" for r in failed))
+                f"{r.name}: {r.message}" for r in failed))
 
-    def _store(self, candidate: Any, checks: list[Check],
-               results: list[dict[str, Any]]) -> None:
+    def _store(self, candidate: Any, stored: list[CheckResult]) -> None:
         """Keep the results next to the quality gate's (``check_results``, one per check).
 
         A skipped check (no previous version, too short a history) is not stored: it
         neither passed nor failed. The version's summary status takes the worst of both.
         """
-        from steward.core.check_results import CheckResult, overall_status
+        from steward.core.check_results import overall_status
         from steward.meta.checks import record_results
 
-        cols = {c.label(): getattr(c, "column", None) for c in checks}
-        stored = [CheckResult(name=r["check"], type=r["type"], severity=r["severity"],
-                              status="pass" if r["status"] == "pass" else "fail",
-                              failures=0 if r["status"] == "pass" else 1,
-                              observed=r["observed"], message=r["message"],
-                              column=cols.get(r["check"]))
-                  for r in results if r["status"] != "skip"]
         record_results(self.profiles.metastore, candidate.version_id, stored,
-                       candidate.product.name, replace_types=("drift", "anomaly"))
+                       candidate.product.name, replace_types=PROFILED)
         mine = overall_status(stored)
         rank = {None: 0, "pass": 1, "warn": 2, "fail": 3}
         if rank.get(mine, 2) > rank.get(candidate.check_status, 2):
             candidate.check_status = mine
-
-    def evaluate(self, product: str, version_id: str, checks: Iterable[Check],
-                 prof: dict[str, Any], prev_prof: dict[str, Any] | None
-                 ) -> Iterable[dict[str, Any]]:
-        for c in checks:
-            if isinstance(c, Drift):
-                status, observed, msg = evaluate_drift_check(c, prof, prev_prof)
-            else:
-                hist = self.profiles.history(product, c.metric, c.column, version_id)
-                status, observed, msg = evaluate_anomaly_check(
-                    c, hist, metric_value(prof, c.metric, c.column))
-            yield {"check": c.label(), "type": c.type, "severity": c.severity,
-                   "status": status, "observed": observed, "message": msg}

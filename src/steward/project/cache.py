@@ -1,37 +1,44 @@
-"""A cache of the loaded project, keyed by the size and mtime of every file it read.
+"""The caches of the loaded project, keyed by the stat data of every file it read.
 
 Loading a 1,000-product project parses 2,000 files and validates 1,000 specs; a no-op
 ``steward run`` should not pay for that again. The key lists every file under the
 folders the loader walks (any file added, removed or touched changes it); source data
 files are not in the key: they are re-hashed through the stat cache on every load.
+
+Two files, both plain data (MessagePack through ``steward.core.plain``, never a pickle):
+``project.msgpack``, the last loaded :class:`Project`, and ``models.msgpack``, the load
+memo (see ``steward.project.loader``). Each object has an explicit pair of functions
+here, to and from plain data; reading a cache calls nothing its data names. A spec is
+kept as its fields and validated again on first use (``steward.core.model.SpecRef``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
-import pickle
 import sys
 from typing import TYPE_CHECKING, Any
 
 from steward.project.files import Listing, stat_key
 
-if TYPE_CHECKING:
-    from steward.core.model import Project
+if TYPE_CHECKING:  # (the no-op fast path computes the key alone: digest() imports neither)
+    from steward.core.model import Product, Project, SpecRef
+    from steward.project.yamlload import Located
 
-_FORMAT = 8  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
+_FORMAT = 9  # 2: the key pickled ahead of the value; 3: specs kept as plain facts; 4: memo
 # entries of models name their spec's key; 5: specs validated with their check arguments
 # and column types (project/checkargs.py), and the sidecar warnings; 6: signed, stat keys
 # with ctime and inode; 7: typed Project.warnings and glossary_ref instead of extra;
-# 8: keyed on all of Steward's code (steward.core.codekey)
+# 8: keyed on all of Steward's code (steward.core.codekey); 9: plain data, not pickles
 
 
 @functools.cache
 def _version() -> str:
     """Cache format, Python version and Steward's own code (``steward.core.codekey``):
-    an edit to any module, not only those whose classes are pickled, makes every cache
-    stale."""
+    an edit to any module, not only those whose models a cache rebuilds, makes every
+    cache stale."""
     from steward.core.codekey import code_digest
 
     return f"{_FORMAT}:{sys.version_info[:2]}:{code_digest()}"
@@ -95,11 +102,12 @@ def _add(h: Any, path: str, rel: str, listing: Listing | None) -> None:
         listing.files[path] = key
 
 
-# Unpickling runs code, so a cache file is signed with a key kept outside the project
-# (a cache restored from an untrusted CI cache, or copied from another machine, is
-# ignored, never unpickled): blake2b keyed with $STEWARD_CACHE_KEY, or with a random key
-# created once in the user's config folder (mode 0600).
-_MAGIC = b"STWDC1"
+# The files are signed with a key kept outside the project: a cache restored from an
+# untrusted CI cache, or copied from another machine, is ignored (its data is never run,
+# but it could still say a model's SQL is other than its file's). blake2b keyed with
+# $STEWARD_CACHE_KEY, or with a random key created once in the user's config folder
+# (mode 0600).
+_MAGIC = b"STWDP1"
 _MAC = 32
 
 
@@ -140,40 +148,43 @@ def _mac(data: bytes) -> bytes | None:
 
 
 def _load(path: str, key: str) -> Any:
-    """The value pickled at ``path`` under ``key``; None when absent, stale, unsigned or
-    signed with another key.
+    """The plain data stored at ``path`` under ``key``; None when absent, stale,
+    truncated, unsigned or signed with another key.
 
-    Layout: magic, the key's MAC, its length and pickle, then the value's MAC and
-    pickle. A stale file is never unpickled whole; nothing is unpickled unsigned.
+    Layout: magic, the key's MAC, its length and text, then the value's MAC and
+    MessagePack, whose arrays are read as tuples. A stale file's value is not read.
     """
     import hmac
 
+    from steward.core.plain import unpack
+
+    kraw = key.encode()
     try:
         with open(path, "rb") as f:
-            if f.read(len(_MAGIC)) != _MAGIC:
+            head = f.read(len(_MAGIC) + _MAC + 4 + len(kraw))
+            if head[:len(_MAGIC)] != _MAGIC:
                 return None
-            kmac = f.read(_MAC)
-            klen = int.from_bytes(f.read(4), "big")
-            kraw = f.read(klen)
+            at = len(_MAGIC)
+            kmac, klen = head[at:at + _MAC], int.from_bytes(head[at + _MAC:at + _MAC + 4], "big")
             want = _mac(kraw)
-            if want is None or not hmac.compare_digest(kmac, want):
-                return None
-            if pickle.loads(kraw) != key:
+            if (klen != len(kraw) or head[at + _MAC + 4:] != kraw or want is None
+                    or not hmac.compare_digest(kmac, want)):
                 return None
             vmac = f.read(_MAC)
             vraw = f.read()
         want = _mac(vraw)
         if want is None or not hmac.compare_digest(vmac, want):
             return None
-        return pickle.loads(vraw)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
-            TypeError, ValueError):
+        return unpack(vraw, lists=False)
+    except (OSError, ValueError):
         return None
 
 
 def _dump(path: str, key: str, value: Any) -> None:
-    kraw = pickle.dumps(key, protocol=pickle.HIGHEST_PROTOCOL)
-    vraw = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    from steward.core.plain import pack
+
+    kraw = key.encode()
+    vraw = pack(value)
     kmac, vmac = _mac(kraw), _mac(vraw)
     if kmac is None or vmac is None:
         return
@@ -185,19 +196,180 @@ def _dump(path: str, key: str, value: Any) -> None:
     os.replace(tmp, path)
 
 
+# what reading plain data that is not what these functions wrote can raise
+_MALFORMED = (KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+
 def read(path: str, key: str) -> Project | None:
-    return _load(path, key)  # type: ignore[no-any-return]
+    """The project cached at ``path`` under ``key``, if current (its root left empty:
+    the caller gives it the folder it was found in)."""
+    data = _load(path, key)
+    try:
+        return None if data is None else project_from_plain(data)
+    except _MALFORMED:
+        return None
 
 
 def write(path: str, key: str, project: Project) -> None:
-    _dump(path, key, project)
+    """Cache ``project`` (one that cannot be written only costs time at the next load)."""
+    with contextlib.suppress(OSError, *_MALFORMED):
+        _dump(path, key, project_to_plain(project))
+    for old in ("project.pickle", "models.pickle"):  # (what versions before 9 wrote)
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(os.path.dirname(path), old))
 
 
 def read_memo(path: str) -> dict[Any, Any] | None:
     """The per-file memo of the last load (see ``steward.project.loader``), if current."""
-    memo = _load(path, _version())
-    return memo if isinstance(memo, dict) else None
+    data = _load(path, _version())
+    try:
+        return None if data is None else memo_from_plain(data)
+    except _MALFORMED:
+        return None
 
 
 def write_memo(path: str, memo: dict[Any, Any]) -> None:
-    _dump(path, _version(), memo)
+    with contextlib.suppress(OSError, *_MALFORMED):
+        _dump(path, _version(), memo_to_plain(memo))
+
+
+# -- to and from plain data -----------------------------------------------------------
+# Arrays come back as tuples (what the objects keep); what must hold lists (a spec's
+# dump, a YAML document's data) is packed apart and read with lists, the dumps only on
+# first use. A product is one array of its fields in the order of _PRODUCT.
+
+_PRODUCT = ("name", "kind", "file", "line", "code", "normalized_code", "inputs", "params",
+            "outputs", "meta_file", "function", "ref_spans", "check_inputs", "spec_type",
+            "spec_data", "spec_dump_data", "spec_json", "check_uses", "local_digest",
+            "metadata_fp", "code_fp")
+_OPTIONAL = frozenset(("local_digest", "metadata_fp", "code_fp"))  # Product._DERIVED: None
+# when not computed
+
+
+def product_to_plain(p: Product) -> list[Any]:
+    d = {**p.__dict__, **p.plain_facts()}
+    return [d.get(k) if k in _OPTIONAL else d[k] for k in _PRODUCT]
+
+
+def product_from_plain(row: tuple[Any, ...]) -> Product:
+    from steward.core.model import SPEC_TYPES, Product
+
+    if len(row) != len(_PRODUCT):
+        raise ValueError("not a product")
+    state = dict(zip(_PRODUCT, row, strict=True))
+    if state["spec_type"] not in SPEC_TYPES or not isinstance(state["spec_data"], bytes):
+        raise ValueError("not a product")
+    for k in _OPTIONAL:
+        if state[k] is None:
+            del state[k]
+    p: Product = object.__new__(Product)
+    p.__dict__.update(state)
+    return p
+
+
+def project_to_plain(project: Project) -> list[Any]:
+    """``project`` as plain data, without its root (a moved or copied project keeps
+    its cache) and its source hashes (taken again at every load)."""
+    from steward.core.plain import pack
+
+    spec = project.plain_facts()
+    glossary = project.glossary_ref
+    return [spec["spec_type"], spec["spec_data"], spec["spec_dump_data"],
+            [product_to_plain(p) for p in project.products.values()],
+            list(project.warnings),
+            None if glossary is None else pack(specref_to_plain(glossary)),
+            project.load_key]
+
+
+def project_from_plain(row: tuple[Any, ...]) -> Project:
+    from steward.core.model import Project
+    from steward.core.plain import unpack
+
+    spec_type, data, dump, products, warnings, glossary, load_key = row
+    if spec_type != "ProjectSpec" or not isinstance(data, bytes):
+        raise ValueError("not a project")
+    ps = [product_from_plain(p) for p in products]
+    project: Project = object.__new__(Project)
+    project.__dict__.update(
+        root="", products={p.name: p for p in ps}, source_hashes={},
+        warnings=tuple(str(w) for w in warnings),
+        glossary_ref=None if glossary is None else specref_from_plain(
+            unpack(glossary, lists=False)),
+        load_key=load_key, spec_type=spec_type, spec_data=data, spec_dump_data=dump)
+    return project
+
+
+def specref_to_plain(ref: SpecRef) -> dict[str, Any]:
+    return ref.plain_facts()
+
+
+def specref_from_plain(d: dict[str, Any]) -> SpecRef:
+    from steward.core.model import SPEC_TYPES, SpecRef
+
+    if d["spec_type"] not in SPEC_TYPES or not isinstance(d["spec_data"], bytes) \
+            or not isinstance(d["spec_dump_data"], bytes):
+        raise ValueError("not a spec")
+    return SpecRef(None, dict(d))
+
+
+def located_to_plain(doc: Located) -> list[Any]:
+    from steward.core.plain import pack
+
+    if doc.problems:
+        raise TypeError("a document with problems is not cached")
+    return [doc.file, pack(doc.data), list(doc.lines.items())]
+
+
+def located_from_plain(d: tuple[Any, ...]) -> Located:
+    from steward.core.plain import unpack
+    from steward.project.yamlload import Located
+
+    file, data, lines = d
+    return Located(file, unpack(data), dict(lines))
+
+
+# the memo's values, by what they are: a YAML document, a spec, a model as loaded from
+# its files (product, references, their spans, its sidecar or None, its spec's key),
+# the keys a spec's validation consulted, a check's SQL verdict (None or two texts)
+_DOC, _SPEC, _MODEL, _USES, _VERDICT = "doc", "spec", "model", "uses", "verdict"
+
+
+def memo_to_plain(memo: dict[Any, Any]) -> list[Any]:
+    from steward.core.model import SpecRef
+    from steward.project.yamlload import Located
+
+    out: list[Any] = []
+    for key, value in memo.items():
+        if isinstance(value, Located):
+            out.append([key, _DOC, located_to_plain(value)])
+        elif isinstance(value, SpecRef):
+            out.append([key, _SPEC, specref_to_plain(value)])
+        elif key[0] == "uses":
+            out.append([key, _USES, list(value)])
+        elif key[0] == "checksql":
+            out.append([key, _VERDICT, value])
+        else:
+            product, refs, spans, doc, spec_key = value
+            out.append([key, _MODEL, [product_to_plain(product), refs, spans,
+                                      None if doc is None else located_to_plain(doc),
+                                      spec_key]])
+    return out
+
+
+def memo_from_plain(entries: tuple[Any, ...]) -> dict[Any, Any]:
+    memo: dict[Any, Any] = {}
+    for key, kind, value in entries:
+        if kind == _DOC:
+            got: Any = located_from_plain(value)
+        elif kind == _SPEC:
+            got = specref_from_plain(value)
+        elif kind in (_USES, _VERDICT):
+            got = value
+        elif kind == _MODEL:
+            product, refs, spans, doc, spec_key = value
+            got = (product_from_plain(product), list(refs), list(spans),
+                   None if doc is None else located_from_plain(doc), spec_key)
+        else:
+            raise ValueError(f"unknown memo entry {kind!r}")
+        memo[key] = got
+    return memo

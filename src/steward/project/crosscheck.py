@@ -2,7 +2,7 @@
 
 They run on every load, memoised files included, since a change in one product can
 break another (a removed column, a deleted product). They read only plain facts
-(``spec_dump``, ``check_uses``), so a load that reuses specs never unpickles one.
+(``spec_dump``, ``check_uses``), so a load that reuses specs never rebuilds one.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ def load_glossary(root: str, products: Mapping[str, Product], problems: list[Pro
     warnings = [f"{GLOSSARY_FILE}: related terms form a cycle: " + " -> ".join(c)
                 for c in related_cycles(glossary)]
     ref = SpecRef(glossary)
-    ref.facts.update(terms=sorted(glossary.terms), warnings=warnings)
+    ref.facts.update(terms=tuple(sorted(glossary.terms)), warnings=tuple(warnings))
     if memo and len(problems) == before:
         memo[1][key] = ref
     _check_links(root, products, ref, broken, problems)

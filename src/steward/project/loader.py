@@ -43,7 +43,8 @@ from steward.project.yamlload import Located, load_yaml
 #   files' stat data -> (product, refs, spans, sidecar document or None, its spec's key);
 # - each spec keyed by the data it was validated from -> SpecRef;
 # - each YAML document keyed by its text, and the glossary by its text.
-# None of it holds a pydantic model in its pickle (see steward.core.model.SpecRef).
+# Kept between loads as plain data (steward.project.cache): a spec as its facts and its
+# fields, validated again only when read (see steward.core.model.SpecRef).
 Memo = dict[tuple[Any, ...], Any]
 
 
@@ -490,7 +491,7 @@ def load_project(root: str | None = None, *, hash_sources: bool = True,
                  rehash: bool = False) -> LoadedProject:
     """Load and validate the project at ``root`` (or the one around the working folder).
 
-    An unchanged project comes from ``.steward/cache/project.pickle``; its source files
+    An unchanged project comes from ``.steward/cache/project.msgpack``; its source files
     are re-hashed (through the stat cache) every time.
     """
     from steward.core.phases import timed
@@ -516,13 +517,10 @@ def _without_collector(fn: Any, *args: Any) -> Any:
 
 
 def _load_project(root: str | None, hash_sources: bool, rehash: bool = False) -> LoadedProject:
-    import contextlib
-    import pickle
-
     from steward.project import cache
 
     root = find_root(root or ".")
-    cache_path = os.path.join(root, STATE_DIR, "cache", "project.pickle")
+    cache_path = os.path.join(root, STATE_DIR, "cache", "project.msgpack")
     folders = project_folders(root)
     listing = Listing()
     key = cache.digest(root, folders, listing) if folders is not None else None
@@ -534,7 +532,7 @@ def _load_project(root: str | None, hash_sources: bool, rehash: bool = False) ->
                 # (the cache holds no absolute path: the root is this folder's)
                 return hit.evolve(source_hashes=hashes, load_key=key,  # type: ignore[no-any-return]
                                   root=root)
-    memo_path = os.path.join(root, STATE_DIR, "cache", "models.pickle")
+    memo_path = os.path.join(root, STATE_DIR, "cache", "models.msgpack")
     loader = _Loader(root, hash_sources, cache.read_memo(memo_path) if hash_sources else None,
                      listing if key is not None else None, rehash)
     loaded = loader.load()
@@ -553,10 +551,7 @@ def _load_project(root: str | None, hash_sources: bool, rehash: bool = False) ->
             pre = entry[0] if isinstance(entry, tuple) and entry else None
             if isinstance(pre, Product) and pre.name in project.products:
                 carry_digests(project.products[pre.name], pre)
-        with contextlib.suppress(OSError, TypeError, AttributeError, pickle.PicklingError):
-            cache.write_memo(memo_path, loader.memo_out)
+        cache.write_memo(memo_path, loader.memo_out)
     if key is not None and hash_sources:
-        # a cache that cannot be written only costs time
-        with contextlib.suppress(OSError, TypeError, AttributeError, pickle.PicklingError):
-            cache.write(cache_path, key, project)
+        cache.write(cache_path, key, project)
     return project

@@ -1,9 +1,10 @@
 """Open Data Contract Standard (ODCS v3.1): export a product's contract, import one back.
 
-Export writes columns as schema properties and checks as quality rules: the standard's
-own metrics where one fits (``nullValues``, ``duplicateValues``, ``invalidValues``,
-``rowCount``), a SQL rule counting failing rows for other row-level checks, and a
-``custom`` rule for the rest. Every rule also carries the Steward check itself in a
+Export writes columns as schema properties and checks as quality rules, each kind's as
+its module in ``steward.core.checkkinds`` says (``Kind.to_odcs`` / ``from_odcs``): the
+standard's own metrics where one fits (``nullValues``, ``duplicateValues``,
+``invalidValues``, ``rowCount``), a SQL rule counting failing rows for other row-level
+checks, and a ``custom`` rule for the rest. Every rule also carries the Steward check itself in a
 ``customProperties`` entry, so a round trip loses nothing.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from steward.core.checkkinds import ALL, KINDS
 from steward.core.checks import Check
 from steward.core.errors import ConfigError, NotFound, Problem
 from steward.quality.compile import failing_predicate, to_sql
@@ -36,8 +38,6 @@ _LOGICAL = [  # DuckDB type prefix -> ODCS logical type
 ]
 _PHYSICAL = {"integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN",
              "timestamp": "TIMESTAMP", "date": "DATE", "time": "TIME", "string": "VARCHAR"}
-_OPS = {"mustBe": "=", "mustNotBe": "<>", "mustBeGreaterThan": ">",
-        "mustBeGreaterOrEqualTo": ">=", "mustBeLessThan": "<", "mustBeLessOrEqualTo": "<="}
 
 
 def logical_type(physical: str | None) -> str | None:
@@ -100,7 +100,7 @@ def export_contract(product: Any, project: Any, version: Any = None, *,
                 prop["authoritativeDefinitions"] = [extra.glossary_link(
                     c.glossary, term.definition if term is not None else None)]
         quality = [_rule(ch, name) for ch in (*(c.checks if c else ()), *by_column.get(name, ()))
-                   if ch.type not in ("drift", "anomaly")]
+                   if KINDS[ch.type].compiled]
         if quality:
             prop["quality"] = quality
         if name in pk:
@@ -119,7 +119,7 @@ def export_contract(product: Any, project: Any, version: Any = None, *,
     if spec.tags:
         obj["tags"] = list(spec.tags)
     obj["customProperties"] = [{"property": "stewardProduct", "value": product.name}]
-    table_rules = [_rule(ch, None) for ch in table_checks if ch.type not in ("drift", "anomaly")]
+    table_rules = [_rule(ch, None) for ch in table_checks if KINDS[ch.type].compiled]
     if table_rules:
         obj["quality"] = table_rules
     doc: dict[str, Any] = {
@@ -154,42 +154,25 @@ def export_yaml(product: Any, project: Any, version: Any = None, **kwargs: Any) 
                           sort_keys=False, allow_unicode=True, width=100)
 
 
+class _Scope:
+    """What a kind's ``to_odcs`` may ask of the quality layer."""
+
+    @staticmethod
+    def failing_sql(check: Any) -> str:
+        return to_sql(failing_predicate(check))  # type: ignore[arg-type]
+
+
 def _rule(check: Any, column: str | None) -> dict[str, Any]:
-    """One Steward check as an ODCS quality rule."""
-    t = check.type
+    """One Steward check as an ODCS quality rule: its kind's mapping
+    (``Kind.to_odcs``), else a ``custom`` rule carrying the check."""
     rule: dict[str, Any] = {"name": check.label()}
     if check.description:
         rule["description"] = check.description
-    tol = _tolerance(check)
-    if t == "not_null":
-        rule.update({"type": "library", "metric": "nullValues", "dimension": "completeness",
-                     **tol})
-    elif t == "unique" and column is not None:
-        rule.update({"type": "library", "metric": "duplicateValues", "dimension": "uniqueness",
-                     **tol})
-    elif t == "unique":
-        rule.update({"type": "library", "metric": "duplicateValues", "dimension": "uniqueness",
-                     "arguments": {"properties": list(check.key)}, **tol})
-    elif t == "accepted_values":
-        rule.update({"type": "library", "metric": "invalidValues", "dimension": "conformity",
-                     "arguments": {"validValues": list(check.values)}, **tol})
-    elif t == "regex":
-        rule.update({"type": "library", "metric": "invalidValues", "dimension": "conformity",
-                     "arguments": {"pattern": check.pattern}, **tol})
-    elif t == "row_count":
-        rule.update({"type": "library", "metric": "rowCount", "dimension": "completeness",
-                     **_between(check.min, check.max)})
-    elif t in ("range", "length", "expression"):
-        pred = to_sql(failing_predicate(check))  # type: ignore[arg-type]
-        rule.update({"type": "sql", "query": f"SELECT COUNT(*) FROM ${{object}} WHERE {pred}",
-                     **(tol or {"mustBe": 0})})
-    elif t == "sql":
-        body = re.sub(r"\{\{\s*this\s*\}\}", "${object}", check.query.strip().rstrip(";"))
-        rule.update({"type": "sql", "query": f"SELECT COUNT(*) FROM ({body}) AS failing",
-                     "mustBeLessOrEqualTo": check.max_failures or 0})
+    to_odcs = KINDS[check.type].to_odcs
+    if to_odcs is not None:
+        rule.update(to_odcs(check, column, _Scope()))
     else:
-        rule.update({"type": "custom", "engine": "steward",
-                     "implementation": _dump(check)})
+        rule.update({"type": "custom", "engine": "steward", "implementation": _dump(check)})
     if "mustBe" not in rule and not any(k.startswith("must") for k in rule) \
             and rule["type"] != "custom":
         rule["mustBe"] = 0
@@ -201,23 +184,6 @@ def _rule(check: Any, column: str | None) -> dict[str, Any]:
 
 def _dump(check: Any) -> dict[str, Any]:
     return check.model_dump(mode="json", exclude_none=True, exclude_defaults=True)  # type: ignore[no-any-return]
-
-
-def _tolerance(check: Any) -> dict[str, Any]:
-    if check.mostly is not None:
-        return {"unit": "percent",
-                "mustBeLessOrEqualTo": round((1 - check.mostly) * 100, 6)}
-    if check.max_failures is not None:
-        return {"unit": "rows", "mustBeLessOrEqualTo": check.max_failures}
-    return {}
-
-
-def _between(lo: Any, hi: Any) -> dict[str, Any]:
-    if lo is not None and hi is not None:
-        return {"mustBe": lo} if lo == hi else {"mustBeBetween": [lo, hi]}
-    if lo is not None:
-        return {"mustBeGreaterOrEqualTo": lo}
-    return {"mustBeLessOrEqualTo": hi}
 
 
 def validate_odcs(doc: dict[str, Any]) -> list[str]:
@@ -245,7 +211,8 @@ def _check(data: dict[str, Any]) -> Any:
 
 
 def rule_to_check(rule: dict[str, Any], column: str | None) -> dict[str, Any] | None:
-    """An ODCS quality rule as a Steward check (a YAML-ready dict), or None if not mappable."""
+    """An ODCS quality rule as a Steward check (a YAML-ready dict), or None if not mappable:
+    the check it carries, else the first kind that recognises it (``Kind.from_odcs``)."""
     for cp in rule.get("customProperties") or ():
         if cp.get("property") == STEWARD_PROP and isinstance(cp.get("value"), dict):
             return dict(cp["value"])
@@ -256,90 +223,11 @@ def rule_to_check(rule: dict[str, Any], column: str | None) -> dict[str, Any] | 
         out["name"] = re.sub(r"[^A-Za-z0-9_]+", "_", str(rule["name"]))
     if rule.get("description"):
         out["description"] = rule["description"]
-    kind = rule.get("type", "library")
-    metric = rule.get("metric") or rule.get("rule")
-    args = rule.get("arguments") or {}
-    if kind == "library" and metric in ("nullValues", "missingValues") and column:
-        out.update(type="not_null", column=column, **_from_tolerance(rule))
-    elif kind == "library" and metric == "duplicateValues":
-        cols = args.get("properties") or ([column] if column else None)
-        if not cols:
-            return None
-        key = {"column": cols[0]} if len(cols) == 1 else {"columns": list(cols)}
-        out.update(type="unique", **key, **_from_tolerance(rule))
-    elif kind == "library" and metric == "invalidValues" and column:
-        if "validValues" in args:
-            out.update(type="accepted_values", column=column, values=list(args["validValues"]))
-        elif "pattern" in args:
-            out.update(type="regex", column=column, pattern=args["pattern"])
-        else:
-            return None
-        out.update(_from_tolerance(rule))
-    elif kind == "library" and metric == "rowCount":
-        lo, hi = _bounds(rule)
-        out.update(type="row_count", **({"min": int(lo)} if lo is not None else {}),
-                   **({"max": int(hi)} if hi is not None else {}))
-    elif kind == "sql" and rule.get("query"):
-        out.update(type="sql", query=_sql_rule(rule, column))
-    else:
-        return None
-    return out
-
-
-def _from_tolerance(rule: dict[str, Any]) -> dict[str, Any]:
-    """ODCS thresholds on a failure count as ``mostly`` / ``max_failures``."""
-    limit = rule.get("mustBeLessOrEqualTo")
-    if limit is None and rule.get("mustBeLessThan") is not None:
-        limit = rule["mustBeLessThan"] - (0 if rule.get("unit") == "percent" else 1)
-    if limit is None or limit == 0:
-        return {}
-    if rule.get("unit") == "percent":
-        return {"mostly": round(1 - float(limit) / 100, 6)}
-    return {"max_failures": int(limit)}
-
-
-def _bounds(rule: dict[str, Any]) -> tuple[Any, Any]:
-    if "mustBe" in rule:
-        return rule["mustBe"], rule["mustBe"]
-    if "mustBeBetween" in rule:
-        return tuple(rule["mustBeBetween"])  # type: ignore[return-value]
-    lo = rule.get("mustBeGreaterOrEqualTo")
-    if lo is None and rule.get("mustBeGreaterThan") is not None:
-        lo = rule["mustBeGreaterThan"] + 1
-    hi = rule.get("mustBeLessOrEqualTo")
-    if hi is None and rule.get("mustBeLessThan") is not None:
-        hi = rule["mustBeLessThan"] - 1
-    return lo, hi
-
-
-def _sql_rule(rule: dict[str, Any], column: str | None) -> str:
-    """An ODCS SQL rule (a query giving one value + an operator) as a failing-rows query."""
-    q = str(rule["query"]).strip().rstrip(";")
-    q = re.sub(r"\$\{\s*(object|table|model)\s*\}|\{(object|table|model)\}", "{{ this }}", q)
-    if column:
-        q = re.sub(r"\$\{\s*(property|column)\s*\}|\{(property|column)\}", column, q)
-    cond = None
-    for key, op in _OPS.items():
-        if key in rule:
-            cond = f"value {op} {_sql_value(rule[key])}"
-            break
-    if cond is None and "mustBeBetween" in rule:
-        lo, hi = rule["mustBeBetween"]
-        cond = f"value BETWEEN {_sql_value(lo)} AND {_sql_value(hi)}"
-    if cond is None and "mustNotBeBetween" in rule:
-        lo, hi = rule["mustNotBeBetween"]
-        cond = f"value NOT BETWEEN {_sql_value(lo)} AND {_sql_value(hi)}"
-    if cond is None:
-        cond = "value = 0"
-    return f"SELECT value FROM (SELECT ({q}) AS value) AS r WHERE NOT ({cond})"
-
-
-def _sql_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, int | float):
-        return repr(v)
-    return "'" + str(v).replace("'", "''") + "'"
+    for kind in ALL:
+        found = kind.from_odcs(rule, column) if kind.from_odcs is not None else None
+        if found is not None:
+            return {**out, **found}
+    return None
 
 
 def contract_to_spec(obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

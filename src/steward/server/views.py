@@ -31,6 +31,7 @@ def home(state: ServerState, env: str | None) -> dict[str, Any]:
 
 def _home(state: ServerState, env: str, runs: list[Any]) -> dict[str, Any]:
     from steward.catalog.card import _freshness
+    from steward.core.checkkinds import PROFILED
     from steward.meta.checks import results_for_versions
 
     ctx = state.ctx
@@ -64,7 +65,7 @@ def _home(state: ServerState, env: str, runs: list[Any]) -> dict[str, Any]:
                 problems.append(("bad" if fresh["status"] == "error" else "warn",
                                  f"stale ({fresh['age_s'] / 3600:.1f} h old)"))
             for r in results.get(v.id, []):
-                if r.type in ("drift", "anomaly") and r.status != "pass":
+                if r.type in PROFILED and r.status != "pass":
                     alerts.append({"product": p.name, "name": r.name, "type": r.type,
                                    "message": r.message})
                     problems.append(("warn", f"{r.type}: {r.name}"))

@@ -4,10 +4,14 @@ A kind is plain Python, so the load can normalise short forms without pydantic a
 without sqlglot. Its schema is a table of arguments from which ``steward.core.checks``
 builds the pydantic model; its SQL is built (sqlglot imported on first use) with the
 helpers a :class:`Scope` hands it, so the kind never names a dialect or a file layout;
-its judgement turns the scan's numbers into a :class:`CheckResult`.
+its judgement turns the scan's numbers into a :class:`CheckResult`. A kind judged from
+stored profiles instead of SQL (``drift``, ``anomaly``) owns that judgement too
+(:attr:`Kind.judge_profiles`), over the :class:`ProfileEvidence` the profile layer hands
+it.
 
 The quality layer (``steward.quality.compile`` and ``steward.quality.run``) runs the
-compiled pieces; nothing here runs SQL.
+compiled pieces, the profile layer (``steward.profile.service``) the profile-judged
+ones; nothing here runs SQL or reads a profile.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from steward.core.check_results import CheckResult
+from steward.core.checkkinds.odcs import OdcsScope
 from steward.core.words import counted, verb
 
 REQUIRED: Any = ...
@@ -110,6 +115,57 @@ class Judging(Protocol):
     def first(self, query: Any) -> Sequence[Any]: ...
 
 
+class ProfileEvidence(Protocol):
+    """What judging a check from stored profiles may use (``steward.profile.service``
+    gives it the candidate version's; tests build one from plain profiles)."""
+
+    @property
+    def current(self) -> dict[str, Any] | None: ...
+
+    def previous(self) -> dict[str, Any] | None:
+        """The previous version's stored profile (read on first use), None without one."""
+        ...
+
+    def compare(self) -> dict[str, Any] | None:
+        """The drift report from the previous profile to the current one
+        (``steward.profile.drift.compare``), None without both."""
+        ...
+
+    def value(self, metric: str, column: str | None) -> float | None:
+        """A metric of the current profile (``row_count``, ``null_fraction`` ...)."""
+        ...
+
+    def history(self, metric: str, column: str | None) -> Sequence[float | None]:
+        """The metric's past values, oldest first."""
+        ...
+
+
+class DbtTest(Protocol):
+    """A dbt generic test being imported as a check (``steward.interop.dbt.tests``)."""
+
+    args: dict[str, Any]  # its arguments, rendered
+
+    def column(self) -> str:
+        """The column it tests (a test without one is refused)."""
+        ...
+
+    def relation(self, text: Any) -> str:
+        """The product a ``ref('...')`` / ``source('...', '...')`` argument names."""
+        ...
+
+    def refuse(self, why: str) -> NoReturn:
+        """Give up: the test has no Steward equivalent, for the reason given."""
+        ...
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A profile-judged check with nothing to judge yet (no previous version, too short a
+    history): neither passed nor failed, and not stored."""
+
+    reason: str
+
+
 Validator = Callable[[Any], None]
 
 
@@ -129,10 +185,20 @@ class Kind:
             ``column_unless`` is given).
         bounded: has ``min``/``max`` bounds (``min`` above ``max`` is refused at load).
         row_level: compiles to a failing-row predicate (samples, quarantine).
-        compiled: evaluated by the quality gate (drift and anomaly are judged from
-            stored profiles instead, in ``steward.profile.service``).
         compile: fills a :class:`Compiled` for a check; raises :class:`CompileError`.
         judge: the result from the scan's values.
+        judge_profiles: for a kind judged from stored profiles instead of a scan, the
+            result (or :class:`Skipped`) from a :class:`ProfileEvidence`; such a kind is
+            not compiled.
+        to_odcs: the check as an ODCS quality rule (its type, metric, arguments and
+            threshold; ``steward.core.checkkinds.odcs``), for the kinds the standard can
+            say; the others export as a ``custom`` rule.
+        from_odcs: the check's type and arguments from an ODCS rule this kind
+            recognises (the rule's standard fields only), else None.
+        from_dbt: the dbt generic tests that are this kind (``not_null``,
+            ``dbt_utils.accepted_range``), each with the check it imports as; dbt's
+            ``where`` and the tests that become expressions or queries are the dbt
+            import's own (``steward.interop.dbt.tests``).
         mixin: plain methods and properties the model gets (``Unique.key``).
         example: one check of this kind, for the golden SQL fixtures.
     """
@@ -147,12 +213,20 @@ class Kind:
     column_unless: tuple[str, ...] = ()
     bounded: bool = False
     row_level: bool = False
-    compiled: bool = True
     compile: Callable[[Any, Compiled, Scope], None] | None = None
     judge: Callable[[Compiled, dict[str, Any], Judging], CheckResult] | None = None
+    judge_profiles: Callable[[Any, ProfileEvidence], CheckResult | Skipped] | None = None
+    to_odcs: Callable[[Any, str | None, OdcsScope], dict[str, Any]] | None = None
+    from_odcs: Callable[[dict[str, Any], str | None], dict[str, Any] | None] | None = None
+    from_dbt: dict[str, Callable[[DbtTest], dict[str, Any]]] = field(default_factory=dict)
     failing: Callable[[Any, Scope], Any] | None = None
     mixin: type | None = None
     example: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def compiled(self) -> bool:
+        """Compiled to SQL and evaluated by the quality gate (else judged from profiles)."""
+        return self.judge_profiles is None
 
     @property
     def key(self) -> str:
@@ -161,6 +235,14 @@ class Kind:
 
 
 # -- judgement helpers shared by kinds ------------------------------------------------
+
+
+def profile_result(check: Any, ok: bool, observed: float | None, message: str
+                   ) -> CheckResult:
+    """A profile-judged check's result (a failing ``severity: warn`` check only warns)."""
+    return CheckResult(check.label(), check.type, check.severity, "pass" if ok else "fail",
+                       0 if ok else 1, observed=observed, message=message,
+                       column=getattr(check, "column", None))
 
 
 def rows_of(values: dict[str, Any]) -> int:

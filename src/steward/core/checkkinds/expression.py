@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from steward.core.checkkinds import odcs
 from steward.core.checkkinds.base import Scope, arg, row_level
 
 
@@ -15,4 +16,5 @@ def _failing(check: Any, q: Scope) -> Any:
 
 KIND = row_level(("expression",), "Expression", {"expression": arg(str)}, _failing,
                  shorthand="expression", column_scoped=False,
+                 to_odcs=odcs.failing_rows,
                  example={"type": "expression", "expression": "shipped_at >= ordered_at"})

@@ -9,6 +9,7 @@ from steward.core.check_results import CheckResult
 from steward.core.checkkinds.base import (
     Compiled,
     CompileError,
+    DbtTest,
     Judging,
     Kind,
     Scope,
@@ -65,6 +66,19 @@ def _human(seconds: float) -> str:
     return f"{seconds:.0f}s"
 
 
+_DBT_UNIT = {"minute": "m", "hour": "h", "day": "d", "week": "w"}
+
+
+def _from_dbt(test: DbtTest) -> dict[str, Any]:
+    """``dbt_utils.recency``: the newest ``field`` no older than ``interval datepart``."""
+    unit = _DBT_UNIT.get(str(test.args.get("datepart")))
+    if unit is None:
+        test.refuse(f"recency by '{test.args.get('datepart')}' has no Steward duration")
+    return {"type": "freshness", "column": str(test.args.get("field")),
+            "max_age": f"{test.args.get('interval')}{unit}"}
+
+
 KIND = Kind(("freshness",), "Freshness", {"column": arg(str), "max_age": arg(str)},
             field_checks={"max_age": _duration}, compile=_compile, judge=_judge,
+            from_dbt={"dbt_utils.recency": _from_dbt},
             example={"type": "freshness", "column": "loaded_at", "max_age": "1d"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from steward.core.checkkinds import odcs
 from steward.core.checkkinds.base import CompileError, Scope, arg, row_level
 
 
@@ -25,4 +26,5 @@ KIND = row_level(("length",), "Length",
                  {"column": arg(str), "min": arg(int | None, None, ge=0),
                   "max": arg(int | None, None, ge=0)},
                  _failing, bounded=True,
+                 to_odcs=odcs.failing_rows,
                  example={"type": "length", "column": "code", "min": 2, "max": 8})

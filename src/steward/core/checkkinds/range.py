@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from steward.core.checkkinds.base import Scope, arg, row_level
+from steward.core.checkkinds import odcs
+from steward.core.checkkinds.base import DbtTest, Scope, arg, row_level
 
 
 def _validate(check: Any) -> None:
@@ -26,9 +27,21 @@ def _failing(check: Any, q: Scope) -> Any:
     return exp.or_(*parts)
 
 
+def _from_dbt(test: DbtTest) -> dict[str, Any]:
+    check: dict[str, Any] = {"type": "range", "column": test.column()}
+    inclusive = test.args.get("inclusive", True)
+    if test.args.get("min_value") is not None:
+        check.update(min=test.args["min_value"], min_inclusive=inclusive)
+    if test.args.get("max_value") is not None:
+        check.update(max=test.args["max_value"], max_inclusive=inclusive)
+    return check
+
+
 KIND = row_level(("range",), "Range",
                  {"column": arg(str), "min": arg(Any, None), "max": arg(Any, None),
                   "min_inclusive": arg(bool, True), "max_inclusive": arg(bool, True)},
                  _failing, validate=_validate, bounded=True,
+                 to_odcs=odcs.failing_rows,
+                 from_dbt={"dbt_utils.accepted_range": _from_dbt},
                  example={"type": "range", "column": "amount", "min": 0, "max": 100,
                           "max_inclusive": False})

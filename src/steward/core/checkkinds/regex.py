@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from steward.core.checkkinds import odcs
 from steward.core.checkkinds.base import Scope, arg, row_level
 
 
@@ -23,6 +24,21 @@ def _failing(check: Any, q: Scope) -> Any:
                                q.lit(check.pattern)))
 
 
+def _to_odcs(check: Any, column: str | None, _q: odcs.OdcsScope) -> dict[str, Any]:
+    return odcs.library("invalidValues", "conformity", arguments={"pattern": check.pattern},
+                        **odcs.tolerance(check))
+
+
+def _from_odcs(rule: dict[str, Any], column: str | None) -> dict[str, Any] | None:
+    args = odcs.arguments(rule)
+    if not (column and odcs.is_library(rule, "invalidValues") and "pattern" in args
+            and "validValues" not in args):  # (both: accepted values)
+        return None
+    return {"type": "regex", "column": column, "pattern": args["pattern"],
+            **odcs.from_tolerance(rule)}
+
+
 KIND = row_level(("regex",), "Regex", {"column": arg(str), "pattern": arg(str)}, _failing,
                  field_checks={"pattern": _compiles}, shorthand="pattern",
+                 to_odcs=_to_odcs, from_odcs=_from_odcs,
                  example={"type": "regex", "column": "email", "pattern": "^[^@]+@[^@]+$"})

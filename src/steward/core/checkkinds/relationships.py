@@ -60,5 +60,8 @@ def _judge(comp: Compiled, values: dict[str, Any], run: Judging) -> CheckResult:
 KIND = Kind(("relationships",), "Relationships",
             {"column": arg(str), "to": arg(str), "field": arg(str)},
             row_level=True, compile=_compile, judge=_judge,
+            from_dbt={"relationships": lambda t: {
+                "type": "relationships", "column": t.column(),
+                "to": t.relation(t.args.get("to")), "field": str(t.args.get("field"))}},
             example={"type": "relationships", "column": "customer_id", "to": "customers",
                      "field": "id"})

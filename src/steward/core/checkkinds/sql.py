@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from steward.core.check_results import CheckResult
+from steward.core.checkkinds import odcs
 from steward.core.checkkinds.base import Compiled, Judging, Kind, Scope, arg
 from steward.core.words import counted
 
@@ -26,7 +28,37 @@ def _judge(comp: Compiled, values: dict[str, Any], run: Judging) -> CheckResult:
                        column=None)
 
 
+def _to_odcs(check: Any, column: str | None, _q: odcs.OdcsScope) -> dict[str, Any]:
+    body = re.sub(r"\{\{\s*this\s*\}\}", "${object}", check.query.strip().rstrip(";"))
+    return {"type": "sql", "query": f"SELECT COUNT(*) FROM ({body}) AS failing",
+            "mustBeLessOrEqualTo": check.max_failures or 0}
+
+
+def _from_odcs(rule: dict[str, Any], column: str | None) -> dict[str, Any] | None:
+    """An ODCS SQL rule (a query giving one value and an operator) as a query returning
+    a row when the value breaks it."""
+    if rule.get("type") != "sql" or not rule.get("query"):
+        return None
+    q = odcs.placeholders(str(rule["query"]).strip().rstrip(";"), column)
+    cond = None
+    for key, op in odcs.OPS.items():
+        if key in rule:
+            cond = f"value {op} {odcs.sql_value(rule[key])}"
+            break
+    if cond is None and "mustBeBetween" in rule:
+        lo, hi = rule["mustBeBetween"]
+        cond = f"value BETWEEN {odcs.sql_value(lo)} AND {odcs.sql_value(hi)}"
+    if cond is None and "mustNotBeBetween" in rule:
+        lo, hi = rule["mustNotBeBetween"]
+        cond = f"value NOT BETWEEN {odcs.sql_value(lo)} AND {odcs.sql_value(hi)}"
+    if cond is None:
+        cond = "value = 0"
+    return {"type": "sql",
+            "query": f"SELECT value FROM (SELECT ({q}) AS value) AS r WHERE NOT ({cond})"}
+
+
 KIND = Kind(("sql",), "CustomSql", {"query": arg(str)}, shorthand="query",
-            column_scoped=False, compile=_compile, judge=_judge,
+            column_scoped=False, compile=_compile, judge=_judge, to_odcs=_to_odcs,
+            from_odcs=_from_odcs,
             example={"type": "sql",
                      "query": "SELECT * FROM {{ this }} WHERE amount < 0 AND status = 'paid'"})

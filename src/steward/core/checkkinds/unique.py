@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from steward.core.check_results import CheckResult
+from steward.core.checkkinds import odcs
 from steward.core.checkkinds.base import Compiled, Judging, Kind, Scope, arg, rows_result
 from steward.core.words import counted
 
@@ -64,8 +65,29 @@ def _judge(comp: Compiled, values: dict[str, Any], run: Judging) -> CheckResult:
                    f"{counted(dups, 'duplicate row')} on ({key}); {r.message}")
 
 
+def _to_odcs(check: Any, column: str | None, _q: odcs.OdcsScope) -> dict[str, Any]:
+    if column is not None:
+        return odcs.library("duplicateValues", "uniqueness", **odcs.tolerance(check))
+    return odcs.library("duplicateValues", "uniqueness",
+                        arguments={"properties": list(check.key)}, **odcs.tolerance(check))
+
+
+def _from_odcs(rule: dict[str, Any], column: str | None) -> dict[str, Any] | None:
+    if not odcs.is_library(rule, "duplicateValues"):
+        return None
+    cols = odcs.arguments(rule).get("properties") or ([column] if column else None)
+    if not cols:
+        return None
+    key = {"column": cols[0]} if len(cols) == 1 else {"columns": list(cols)}
+    return {"type": "unique", **key, **odcs.from_tolerance(rule)}
+
+
 KIND = Kind(("unique",), "Unique",
             {"column": arg(str | None, None), "columns": arg(tuple[str, ...] | None, None)},
             validate=_validate, shorthand="columns", column_unless=("columns",),
-            compile=_compile, judge=_judge, mixin=_Key,
+            compile=_compile, judge=_judge, mixin=_Key, to_odcs=_to_odcs, from_odcs=_from_odcs,
+            from_dbt={"unique": lambda t: {"type": "unique", "column": t.column()},
+                      "dbt_utils.unique_combination_of_columns": lambda t: {
+                          "type": "unique",
+                          "columns": list(t.args.get("combination_of_columns") or [])}},
             example={"type": "unique", "columns": ["order_id", "line"]})

@@ -1,15 +1,17 @@
 """dbt's generic tests as Steward checks.
 
-dbt's built-in tests and the common ``dbt_utils`` ones map to Steward's check kinds; a
-generic test the project defines itself (``{% test name(model, column_name) %}``) is
-rendered into a custom SQL check whose query returns the failing rows, as dbt's does.
+dbt's built-in tests and the common ``dbt_utils`` ones map to Steward's check kinds (each
+kind names the dbt tests that are its own: ``Kind.from_dbt``) or to expressions and
+queries doing the same; a generic test the project defines itself (``{% test
+name(model, column_name) %}``) is rendered into a custom SQL check whose query returns
+the failing rows, as dbt's does.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from steward.interop.dbt.render import Relation, Renderer, RenderError
 
@@ -21,7 +23,6 @@ _IGNORED = frozenset({"tags", "meta", "store_failures", "store_failures_as", "li
                       "schema", "database", "group"})
 _REF = re.compile(r"""^\s*ref\(\s*['"]([\w.-]+)['"]\s*(?:,\s*['"]([\w.-]+)['"]\s*)?\)\s*$""")
 _SOURCE = re.compile(r"""^\s*source\(\s*['"]([\w.-]+)['"]\s*,\s*['"]([\w.-]+)['"]\s*\)\s*$""")
-_DURATION_UNIT = {"minute": "m", "hour": "h", "day": "d", "week": "w"}
 
 
 class NotConverted(Exception):  # noqa: N818
@@ -127,46 +128,68 @@ def to_check(test: TestEntry, column: str | None, renderer: Renderer, file: str,
     return check, notes
 
 
+@dataclass
+class _Test:
+    """A test as a check kind's ``from_dbt`` sees it (``core.checkkinds.base.DbtTest``)."""
+
+    name: str
+    args: dict[str, Any]
+    column_name: str | None
+    resolve_ref: Any
+    resolve_source: Any
+
+    def column(self) -> str:
+        if not self.column_name:
+            raise NotConverted(f"test '{self.name}' needs a column")
+        return self.column_name
+
+    def relation(self, text: Any) -> str:
+        return relation_of(text, self.resolve_ref, self.resolve_source)
+
+    def refuse(self, why: str) -> NoReturn:
+        raise NotConverted(why)
+
+
 def _builtin(test: TestEntry, column: str | None, args: dict[str, Any], where: str | None,
              resolve_ref: Any, resolve_source: Any) -> dict[str, Any] | None:
+    """dbt's built-in and dbt_utils tests: a check kind's own (``Kind.from_dbt``), or an
+    expression or a query doing what the test does (with its ``where``)."""
+    from steward.core.checkkinds import DBT_TESTS
+
     name, pkg, c = test.name, test.package, column
     if pkg not in (None, "dbt", "dbt_utils"):
         return None
     guard = f"not ({where}) or " if where else ""
+    t = _Test(name, args, c, resolve_ref, resolve_source)
+    need_column = t.column
 
-    def need_column() -> str:
-        if not c:
-            raise NotConverted(f"test '{name}' needs a column")
-        return c
-
-    if name == "not_null" and pkg is None:
-        col = need_column()
-        return ({"type": "expression", "expression": f"{guard}{col} is not null",
-                 "name": f"not_null_{col}"} if where else {"type": "not_null", "column": col})
-    if name == "unique" and pkg is None:
-        col = need_column()
-        if where or not re.fullmatch(r"\w+", col):
-            return {"type": "sql", "name": f"unique_{_slug(col)}", "query":
-                    f"select {col} from {THIS}" + (f" where {where}" if where else "")
-                    + f" group by {col} having count(*) > 1"}
-        return {"type": "unique", "column": col}
-    if name == "accepted_values" and pkg is None:
-        col = need_column()
-        values = list(args.get("values") or [])
-        if args.get("quote", True) is False:
-            raise NotConverted("accepted_values with quote: false has no Steward equivalent")
-        if where:
-            listed = ", ".join(_literal(v) for v in values)
-            return {"type": "expression", "name": f"accepted_values_{col}",
-                    "expression": f"{guard}{col} is null or {col} in ({listed})"}
-        return {"type": "accepted_values", "column": col, "values": values}
-    if name == "relationships" and pkg is None:
-        col = need_column()
-        if where:
-            raise NotConverted("relationships with 'where' has no Steward equivalent")
-        return {"type": "relationships", "column": col,
-                "to": relation_of(args.get("to"), resolve_ref, resolve_source),
-                "field": str(args.get("field"))}
+    if pkg is None:
+        if name == "not_null" and where:
+            col = need_column()
+            return {"type": "expression", "expression": f"{guard}{col} is not null",
+                    "name": f"not_null_{col}"}
+        if name == "unique":
+            col = need_column()
+            if where or not re.fullmatch(r"\w+", col):
+                return {"type": "sql", "name": f"unique_{_slug(col)}", "query":
+                        f"select {col} from {THIS}" + (f" where {where}" if where else "")
+                        + f" group by {col} having count(*) > 1"}
+        if name == "accepted_values":
+            col = need_column()
+            values = list(args.get("values") or [])
+            if args.get("quote", True) is False:
+                raise NotConverted("accepted_values with quote: false has no Steward "
+                                   "equivalent")
+            if where:
+                listed = ", ".join(_literal(v) for v in values)
+                return {"type": "expression", "name": f"accepted_values_{col}",
+                        "expression": f"{guard}{col} is null or {col} in ({listed})"}
+        if name == "relationships":
+            need_column()
+            if where:
+                raise NotConverted("relationships with 'where' has no Steward equivalent")
+        make = DBT_TESTS.get(name)
+        return make(t) if make is not None else None
     if pkg != "dbt_utils":
         return None
     if name == "expression_is_true":
@@ -177,19 +200,9 @@ def _builtin(test: TestEntry, column: str | None, args: dict[str, Any], where: s
                 "name": f"expression_is_true_{_slug(expr)}"[:60]}
     if where:
         return None  # the macro route (when installed) applies the filter
-    if name == "unique_combination_of_columns":
-        return {"type": "unique", "columns": list(args.get("combination_of_columns") or [])}
-    if name == "not_null_proportion":
-        return {"type": "not_null", "column": need_column(),
-                "mostly": float(args.get("at_least", 1))}
-    if name == "accepted_range":
-        check: dict[str, Any] = {"type": "range", "column": need_column()}
-        inclusive = args.get("inclusive", True)
-        if args.get("min_value") is not None:
-            check.update(min=args["min_value"], min_inclusive=inclusive)
-        if args.get("max_value") is not None:
-            check.update(max=args["max_value"], max_inclusive=inclusive)
-        return check
+    make = DBT_TESTS.get(f"dbt_utils.{name}")
+    if make is not None:
+        return make(t)
     if name == "not_empty_string":
         col = need_column()
         value = f"trim({col})" if args.get("trim_whitespace", True) else col
@@ -200,12 +213,6 @@ def _builtin(test: TestEntry, column: str | None, args: dict[str, Any], where: s
         listed = ", ".join(_literal(v) for v in args.get("values") or [])
         return {"type": "expression", "name": f"not_accepted_values_{col}",
                 "expression": f"{col} is null or {col} not in ({listed})"}
-    if name == "recency":
-        unit = _DURATION_UNIT.get(str(args.get("datepart")))
-        if unit is None:
-            raise NotConverted(f"recency by '{args.get('datepart')}' has no Steward duration")
-        return {"type": "freshness", "column": str(args.get("field")),
-                "max_age": f"{args.get('interval')}{unit}"}
     if name == "at_least_one":
         col = need_column()
         return {"type": "sql", "name": f"at_least_one_{col}", "query":
