@@ -57,3 +57,24 @@ def test_each_kind_maps_to_its_golden_odcs_rule(kind):
 
 def test_every_exported_kind_has_one_golden_file():
     assert {p.stem for p in GOLDEN.glob("*.yaml")} == {k.key for k in EXPORTED}
+
+
+@pytest.mark.parametrize(("bad", "fails"), [(3, False), (5, False), (6, True), (60, True)])
+def test_an_imported_percent_rule_compares_a_percentage_of_the_rows(bad: int, fails: bool
+                                                                   ) -> None:
+    """A foreign SQL rule with ``unit: percent`` judges the share of failing rows, not
+    their count (100 rows: at most 5 % may break it)."""
+    import duckdb
+
+    rule = {"name": "few_negative", "type": "sql", "unit": "percent",
+            "query": "SELECT COUNT(*) FROM ${object} WHERE amount < 0",
+            "mustBeLessOrEqualTo": 5}
+    check = rule_to_check(rule, None)
+    assert check is not None and check["type"] == "sql"
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS SELECT CASE WHEN range < {bad} THEN -1 ELSE 1 END AS amount "
+                "FROM range(100)")
+    rows = con.execute(check["query"].replace("{{ this }}", "t")).fetchall()
+    assert bool(rows) is fails
+    con.execute("DELETE FROM t")  # an empty table breaks no percentage
+    assert con.execute(check["query"].replace("{{ this }}", "t")).fetchall() == []

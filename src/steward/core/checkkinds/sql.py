@@ -36,7 +36,8 @@ def _to_odcs(check: Any, column: str | None, _q: odcs.OdcsScope) -> dict[str, An
 
 def _from_odcs(rule: dict[str, Any], column: str | None) -> dict[str, Any] | None:
     """An ODCS SQL rule (a query giving one value and an operator) as a query returning
-    a row when the value breaks it."""
+    a row when the value breaks it; with ``unit: percent`` the value is compared as a
+    percentage of the table's rows (an empty table breaks no percentage)."""
     if rule.get("type") != "sql" or not rule.get("query"):
         return None
     q = odcs.placeholders(str(rule["query"]).strip().rstrip(";"), column)
@@ -53,8 +54,11 @@ def _from_odcs(rule: dict[str, Any], column: str | None) -> dict[str, Any] | Non
         cond = f"value NOT BETWEEN {odcs.sql_value(lo)} AND {odcs.sql_value(hi)}"
     if cond is None:
         cond = "value = 0"
+    value = f"({q})"
+    if rule.get("unit") == "percent":  # the count as a percentage of the table's rows
+        value = f"{value} * 100.0 / NULLIF((SELECT COUNT(*) FROM {{{{ this }}}}), 0)"
     return {"type": "sql",
-            "query": f"SELECT value FROM (SELECT ({q}) AS value) AS r WHERE NOT ({cond})"}
+            "query": f"SELECT value FROM (SELECT {value} AS value) AS r WHERE NOT ({cond})"}
 
 
 KIND = Kind(("sql",), "CustomSql", {"query": arg(str)}, shorthand="query",
