@@ -481,7 +481,7 @@ class Context:
             self.store.local_root())
         from steward.catalog.usage import count_sql
 
-        count_sql(self, query)  # who reads what ("what's my product?")
+        count_sql(self.project, lambda: self.metastore, query)  # who reads what
         return table
 
     def sql_export(self, query: str, output: str, env: str | None = None) -> int:

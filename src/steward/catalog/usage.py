@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from steward.core.model import Project
+
+if TYPE_CHECKING:
+    from steward.meta.store import Metastore
 
 
 def products_read(project: Project, query: str) -> list[str]:
@@ -35,15 +39,16 @@ def products_read(project: Project, query: str) -> list[str]:
     return out
 
 
-def count_sql(ctx: Any, query: str) -> None:
+def count_sql(project: Project, metastore: Callable[[], Metastore], query: str) -> None:
     """Count one read of each product ``query`` names by the current actor (``via``
-    sql); a metastore that cannot take the row loses the count, never the query."""
+    sql); a metastore that cannot take the row loses the count, never the query.
+    ``metastore``: opens it (only when the query names a product)."""
     from steward.core.ids import actor
     from steward.meta.usage import record_queries
 
     try:
-        names = products_read(ctx.project, query)
+        names = products_read(project, query)
         if names:
-            record_queries(ctx.metastore, {(n, "sql", actor()): 1 for n in names})
+            record_queries(metastore(), {(n, "sql", actor()): 1 for n in names})
     except Exception:
         return

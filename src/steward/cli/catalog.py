@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
 from steward.cli.text import escape
 from steward.core.words import counted
+
+if TYPE_CHECKING:
+    from steward.context import Context
 
 catalog_app = typer.Typer(help="Find products and columns; show a product's card.",
                           no_args_is_help=True)
@@ -206,7 +209,7 @@ def lineage_cmd(
         sys.stdout.write(text)
 
 
-def _target(ctx: Any, target: str) -> tuple[str, str | None]:
+def _target(ctx: Context, target: str) -> tuple[str, str | None]:
     """``raw.orders`` is a product; ``raw.orders.customer`` a product and a column."""
     from steward.core.errors import NotFound
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
 from steward.core.words import counted
+
+if TYPE_CHECKING:
+    from steward.context import Context
 
 ProductArg = Annotated[str, typer.Argument(help="Product name.")]
 
@@ -21,7 +24,7 @@ def _wide() -> Any:
     return out
 
 
-def _profiles(ctx: Any) -> Any:
+def _profiles(ctx: Context) -> Any:
     from steward.profile.service import Profiles
 
     return Profiles(ctx.metastore, ctx.store, ctx.engine)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from steward.cli.main import EnvOpt, JsonOpt, ProjectOpt, _ctx, _dump, _out, app
 from steward.cli.text import escape
 from steward.core.words import counted
+
+if TYPE_CHECKING:
+    from steward.context import Context
 
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "bold red"}
 
@@ -79,7 +82,7 @@ def _print_result(out: Any, prefix: str, r: Any) -> None:
               f"[dim]({r.type}, {r.severity})[/] {escape(r.message)}")
 
 
-def _show(ctx: Any, product: str, version: str | None, env: str | None, json_out: bool,
+def _show(ctx: Context, product: str, version: str | None, env: str | None, json_out: bool,
           samples: int) -> None:
     report = ctx.check_results(product, version, env)
     if json_out:
@@ -116,7 +119,7 @@ def _q(path: str) -> str:
     return path.replace("'", "''")
 
 
-def render_check_summary(out: Any, ctx: Any, view: Any) -> None:
+def render_check_summary(out: Any, ctx: Context, view: Any) -> None:
     """A few lines for ``steward show``: the current version's stored check results."""
     if view.version is None:
         return

@@ -16,7 +16,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from steward.ops.parts import OpsParts
 
 RETRY_PAUSE = 0.2  # seconds, doubled after each failed attempt
 
@@ -109,7 +112,7 @@ def send(channel: Any, doc: dict[str, Any]) -> None:
         raise RuntimeError(f"{channel.url}: {reason}") from None
 
 
-def deliver(ctx: Any, alert: Alert, kind: str) -> list[dict[str, Any]]:
+def deliver(ctx: OpsParts, alert: Alert, kind: str) -> list[dict[str, Any]]:
     """Send ``alert`` (``kind``: opened or resolved) to every channel that wants its
     event; record and return each delivery."""
     from steward.meta.ops import add_delivery
@@ -144,7 +147,7 @@ def deliver(ctx: Any, alert: Alert, kind: str) -> list[dict[str, Any]]:
     return out
 
 
-def raise_alert(ctx: Any, alert: Alert) -> bool:
+def raise_alert(ctx: OpsParts, alert: Alert) -> bool:
     """Open ``alert`` and notify; False when it was open already (nothing sent)."""
     from steward.meta.ops import open_alert
 
@@ -155,7 +158,7 @@ def raise_alert(ctx: Any, alert: Alert) -> bool:
     return True
 
 
-def clear(ctx: Any, key: str, message: str = "back to normal") -> bool:
+def clear(ctx: OpsParts, key: str, message: str = "back to normal") -> bool:
     """Resolve ``key`` if open, with a notice when the project asks for one."""
     from steward.meta.ops import open_alerts, resolve_alert
 
@@ -168,7 +171,7 @@ def clear(ctx: Any, key: str, message: str = "back to normal") -> bool:
     return True
 
 
-def sync(ctx: Any, wanted: list[Alert], events: set[str], scope: set[str | None]
+def sync(ctx: OpsParts, wanted: list[Alert], events: set[str], scope: set[str | None]
          ) -> dict[str, int]:
     """Make the open alerts of ``events`` in the environments of ``scope`` be ``wanted``:
     open the new ones, resolve the ones that cleared."""
@@ -184,7 +187,7 @@ def sync(ctx: Any, wanted: list[Alert], events: set[str], scope: set[str | None]
     return {"opened": opened, "resolved": resolved}
 
 
-def watch(ctx: Any, env: str, freshness: list[Any] | None = None) -> dict[str, int]:
+def watch(ctx: OpsParts, env: str, freshness: list[Any] | None = None) -> dict[str, int]:
     """One pass of the server's watch over ``env``: its last run, its current versions'
     checks (a drift or anomaly check that did not pass is a ``drift`` alert) and its
     freshness SLOs, turned into opened and resolved alerts. Without ``freshness`` the

@@ -16,7 +16,10 @@ from __future__ import annotations
 import bisect
 import statistics
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from steward.ops.parts import OpsParts
 
 FAILURE_WINDOW = timedelta(hours=24)
 
@@ -26,12 +29,12 @@ def _ts(text: str) -> datetime:
     return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
-def production(ctx: Any) -> set[str]:
+def production(ctx: OpsParts) -> set[str]:
     envs = ctx.project.spec_dump.get("environments") or {}  # (no pydantic model read)
     return set(envs.get("protected") or ()) or {envs.get("default") or ctx.default_env}
 
 
-def delivery_metrics(ctx: Any, since_days: float = 30, domain: str | None = None,
+def delivery_metrics(ctx: OpsParts, since_days: float = 30, domain: str | None = None,
                      now: datetime | None = None) -> dict[str, Any]:
     """The four measures over the last ``since_days`` (products of ``domain`` only).
 

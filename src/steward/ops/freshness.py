@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.core.durations import parse_duration
+
+if TYPE_CHECKING:
+    from steward.ops.parts import OpsParts
 
 WINDOWS = (7, 30)  # days of the compliance shown per product
 HEARTBEAT = timedelta(hours=6)  # a sample at least this often, even without a change
@@ -58,7 +61,7 @@ def human(seconds: float | None) -> str:
     return f"{seconds:.0f}s"
 
 
-def evaluate(ctx: Any, env: str | None = None, names: list[str] | None = None,
+def evaluate(ctx: OpsParts, env: str | None = None, names: list[str] | None = None,
              now: datetime | None = None) -> list[Freshness]:
     """The freshness of every product declaring an SLO (or of ``names``) in ``env``."""
     env = ctx.env_name(env)
@@ -101,7 +104,7 @@ def evaluate(ctx: Any, env: str | None = None, names: list[str] | None = None,
     return out
 
 
-def _newest(ctx: Any, name: str, version: Any, column: str) -> Any:
+def _newest(ctx: OpsParts, name: str, version: Any, column: str) -> Any:
     from steward.engine.duckdb_text import ident
 
     files = ctx.store.data_files(version.path)
@@ -114,7 +117,7 @@ def _newest(ctx: Any, name: str, version: Any, column: str) -> Any:
     return table.column(0)[0].as_py() if table.num_rows else None
 
 
-def record(ctx: Any, results: list[Freshness], at: datetime | None = None,
+def record(ctx: OpsParts, results: list[Freshness], at: datetime | None = None,
            force: bool = False) -> int:
     """Append ``results`` to the freshness time series: a product's sample is written when
     its status changed since its last one, or when that is older than ``HEARTBEAT`` (the
@@ -137,14 +140,14 @@ def record(ctx: Any, results: list[Freshness], at: datetime | None = None,
     return len(rows)
 
 
-def compliance(ctx: Any, product: str, env: str, days: int,
+def compliance(ctx: OpsParts, product: str, env: str, days: int,
                now: datetime | None = None) -> float | None:
     """Share (0..1) of the last ``days`` the product was fresh (not in breach), from the
     samples; None when none was taken in or before the window."""
     return _compliance(series(ctx, env, days, [product], now).get(product, []), days, now)
 
 
-def series(ctx: Any, env: str, days: int, products: list[str] | None = None,
+def series(ctx: OpsParts, env: str, days: int, products: list[str] | None = None,
            now: datetime | None = None) -> dict[str, list[dict[str, Any]]]:
     """Product -> its samples over the last ``days`` (with the one before), one query."""
     from steward.meta.ops import samples
@@ -197,7 +200,7 @@ def breaches(rows: list[dict[str, Any]], now: datetime | None = None) -> list[di
     return out
 
 
-def report(ctx: Any, env: str | None = None, names: list[str] | None = None,
+def report(ctx: OpsParts, env: str | None = None, names: list[str] | None = None,
            now: datetime | None = None, results: list[Freshness] | None = None
            ) -> list[dict[str, Any]]:
     """Each product's freshness now, its compliance over 7 and 30 days and its breaches."""

@@ -13,7 +13,10 @@ import glob
 import os
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from steward.ops.parts import OpsParts
 
 SHOW = 3  # gaps printed
 
@@ -44,7 +47,7 @@ def _first(names: list[str], n: int = 3) -> str:
     return ", ".join(names[:n]) + (f" (+{len(names) - n} more)" if len(names) > n else "")
 
 
-def areas(ctx: Any, now: datetime | None = None) -> list[Area]:
+def areas(ctx: OpsParts, now: datetime | None = None) -> list[Area]:
     now = now or datetime.now(UTC)
     project = ctx.project
     # read from the specs' plain dumps: validating 1,000 pydantic models again from the
@@ -151,7 +154,7 @@ def areas(ctx: Any, now: datetime | None = None) -> list[Area]:
     return [replace(a, weight=a.weight * 100 / total) for a in out]
 
 
-def _models_area(ctx: Any, products: dict[str, Any], dumps: dict[str, Any]) -> list[Area]:
+def _models_area(ctx: OpsParts, products: dict[str, Any], dumps: dict[str, Any]) -> list[Area]:
     """Models that can be trusted and rebuilt: each gated (a metric or champion/challenger
     gate) and its current version trained from a clean git commit (``steward reproduce``
     needs the code as it was). No models: no area."""
@@ -183,7 +186,7 @@ WEEKLY = 4
 FAILURE_RATE = 0.15
 
 
-def _delivery_area(ctx: Any, envs: dict[str, Any], now: datetime) -> Area:
+def _delivery_area(ctx: OpsParts, envs: dict[str, Any], now: datetime) -> Area:
     """Deployment frequency and change failure rate over 30 days, from the audit trail's
     promotions and rollbacks (``steward delivery`` has the full measures)."""
     from steward.meta.ops import delivery_events
@@ -211,7 +214,7 @@ def _mentions_steward(path: str) -> bool:
         return False
 
 
-def maturity(ctx: Any, keep: bool = True, now: datetime | None = None) -> dict[str, Any]:
+def maturity(ctx: OpsParts, keep: bool = True, now: datetime | None = None) -> dict[str, Any]:
     """The score (0..100), each area, the gaps ranked, and the history of the score."""
     from steward.meta.ops import add_maturity, maturity_history
 

@@ -24,12 +24,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from steward.ops.parts import OpsParts
 
 RECENT_RUNS = 200
 
 
-def exposition(ctx: Any, queue_depth: int = 0, env: str | None = None,
+def exposition(ctx: OpsParts, queue_depth: int = 0, env: str | None = None,
                freshness: list[dict[str, Any]] | None = None,
                delivery: dict[str, Any] | None = None) -> bytes:
     """The exposition of ``ctx``'s project (its default environment unless ``env``).
@@ -114,7 +117,7 @@ class _Collector:
     """The families of the exposition, read with a few narrow queries (no version or
     run record is decoded: only the columns each metric shows)."""
 
-    def __init__(self, ctx: Any, queue_depth: int, env: str | None,
+    def __init__(self, ctx: OpsParts, queue_depth: int, env: str | None,
                  freshness: list[dict[str, Any]] | None, delivery: dict[str, Any] | None):
         self.ctx, self.queue_depth, self.env = ctx, queue_depth, env
         self.freshness, self.delivery = freshness, delivery
@@ -192,7 +195,7 @@ class _Collector:
         yield from _delivery(ctx, self.delivery)
 
 
-def _freshness(ctx: Any, env: str, docs: list[dict[str, Any]] | None) -> Any:
+def _freshness(ctx: OpsParts, env: str, docs: list[dict[str, Any]] | None) -> Any:
     from steward.ops.freshness import report
 
     age = _Fam("steward_freshness_age_seconds", "Age of the product's data",
@@ -215,7 +218,7 @@ def _freshness(ctx: Any, env: str, docs: list[dict[str, Any]] | None) -> Any:
     yield comp
 
 
-def _delivery(ctx: Any, d: dict[str, Any] | None) -> Any:
+def _delivery(ctx: OpsParts, d: dict[str, Any] | None) -> Any:
     from steward.ops.delivery import delivery_metrics
 
     if d is None:

@@ -20,9 +20,12 @@ import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import StewardError
+
+if TYPE_CHECKING:
+    from steward.ops.parts import OpsParts
 
 TICK_SECONDS = 1.0
 
@@ -128,7 +131,7 @@ class Scheduler:
         return left
 
     @staticmethod
-    def _recover_runs(ctx: Any) -> None:
+    def _recover_runs(ctx: OpsParts) -> None:
         """The interrupted runs themselves, as the next run would (under the project
         lock: their run marked aborted, their unfinished versions failed, their partial
         builds removed, and a ``recover`` audit event). If another process holds the

@@ -23,12 +23,15 @@ Everything is read from the metastore with indexed statements
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from steward.ops.parts import OpsParts
 
 WINDOW_DAYS = 30
 
 
-def product_usage(ctx: Any, name: str, env: str | None = None, days: int = WINDOW_DAYS,
+def product_usage(ctx: OpsParts, name: str, env: str | None = None, days: int = WINDOW_DAYS,
                   now: datetime | None = None, results: dict[str, list[Any]] | None = None,
                   versions: list[Any] | None = None, downstream: list[str] | None = None,
                   current: str | None = None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.core import faults
 from steward.core.errors import StewardError
@@ -28,6 +28,9 @@ from steward.meta import envs as menvs
 from steward.meta.migrations.m0007_integrity import store_key
 from steward.run.lock import ProjectLock
 from steward.run.parts import Parts
+
+if TYPE_CHECKING:
+    from steward.run.parts import Parts
 
 
 class GcError(StewardError):
@@ -94,7 +97,7 @@ def candidates(ctx: Parts, keep_last: int | None = None, keep_days: float | None
     return _keep_model_inputs(ctx, by_product, out), kept_pointed
 
 
-def _keep_model_inputs(ctx: Any, by_product: dict[str, list[Version]], out: list[Version]
+def _keep_model_inputs(ctx: Parts, by_product: dict[str, list[Version]], out: list[Version]
                        ) -> list[Version]:
     """A published model version that stays is reproduced from its input versions
     (``steward reproduce``): never delete one of them."""

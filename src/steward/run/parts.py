@@ -31,6 +31,12 @@ class Trail(Protocol):
 
     def committed(self) -> None: ...
 
+    def log(self, action: str | None = None, actor: str | None = None,
+            target: str | None = None, since: str | None = None, limit: int | None = 100,
+            actions: Sequence[str] | None = None) -> list[Any]:
+        """Events matching the filters, newest first."""
+        ...
+
     def append(self, actor: str, action: str, targets: Sequence[str] = (), before: Any = None,
                after: Any = None, reason: str | None = None) -> Any: ...
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from steward.context import Context
 
 
 def json_default(value: Any) -> Any:
@@ -31,7 +34,7 @@ def plain(obj: Any) -> Any:
     return json.loads(dumps(obj))
 
 
-def products(ctx: Any, env: str | None) -> list[dict[str, Any]]:
+def products(ctx: Context, env: str | None) -> list[dict[str, Any]]:
     """``steward ls --json``."""
     current = ctx.current(ctx.env_name(env))
     states = ctx.version_states(current)
@@ -47,7 +50,7 @@ def products(ctx: Any, env: str | None) -> list[dict[str, Any]]:
     return rows
 
 
-def check_results(ctx: Any, view: Any) -> list[dict[str, Any]]:
+def check_results(ctx: Context, view: Any) -> list[dict[str, Any]]:
     if view.version is None:
         return []
     from steward.quality.inspect import current_results
@@ -55,12 +58,12 @@ def check_results(ctx: Any, view: Any) -> list[dict[str, Any]]:
     return [dict(r.__dict__) for r in current_results(ctx.metastore, view.version.id)]
 
 
-def show(ctx: Any, name: str, env: str | None) -> dict[str, Any]:
+def show(ctx: Context, name: str, env: str | None) -> dict[str, Any]:
     """``steward show --json``."""
     return show_document(ctx, ctx.show(name, env))
 
 
-def show_document(ctx: Any, view: Any) -> dict[str, Any]:
+def show_document(ctx: Context, view: Any) -> dict[str, Any]:
     """The document of a product view (``Context.show``), for ``show --json`` and the API."""
     p = view.product
     v = view.version
@@ -82,7 +85,7 @@ def show_document(ctx: Any, view: Any) -> dict[str, Any]:
     }
 
 
-def usage(ctx: Any, name: str, env: str | None, **known: Any) -> dict[str, Any]:
+def usage(ctx: Context, name: str, env: str | None, **known: Any) -> dict[str, Any]:
     """"What's my product?": consumers, cost, SLO compliance and quality over time
     (``steward.ops.usage``; ``known``: what the caller already read)."""
     from steward.ops.usage import product_usage
@@ -90,7 +93,7 @@ def usage(ctx: Any, name: str, env: str | None, **known: Any) -> dict[str, Any]:
     return product_usage(ctx, name, env, **known)
 
 
-def card(ctx: Any, name: str, env: str | None, known: Any = None,
+def card(ctx: Context, name: str, env: str | None, known: Any = None,
          metastore: Any = None) -> Any:
     """``steward catalog show --json`` (the Card object; ``.to_json()`` for the document).
 
@@ -106,7 +109,7 @@ def card(ctx: Any, name: str, env: str | None, known: Any = None,
     return build_card(ctx.project, p, graph, classes, metastore or ctx.metastore, env)
 
 
-def versions(ctx: Any, name: str | None, limit: int) -> list[dict[str, Any]]:
+def versions(ctx: Context, name: str | None, limit: int) -> list[dict[str, Any]]:
     """``steward log --json``."""
     return [{"product": v.product, "version": v.id, "status": v.status,
              "fingerprint": v.fingerprint, "created_at": v.created_at, "run": v.run_id,
@@ -114,7 +117,7 @@ def versions(ctx: Any, name: str | None, limit: int) -> list[dict[str, Any]]:
             for v, envs in ctx.log(name, limit)]
 
 
-def search(ctx: Any, text: str, owner: str | None = None, domain: str | None = None,
+def search(ctx: Context, text: str, owner: str | None = None, domain: str | None = None,
            tag: str | None = None, classification: str | None = None, limit: int = 20,
            env: str | None = None, index: Any = None) -> list[dict[str, Any]]:
     """``steward catalog search --json`` (``index``: an index already up to date)."""
@@ -133,22 +136,22 @@ def search(ctx: Any, text: str, owner: str | None = None, domain: str | None = N
             for h in hits]
 
 
-def runs(ctx: Any, limit: int) -> list[dict[str, Any]]:
+def runs(ctx: Context, limit: int) -> list[dict[str, Any]]:
     """``steward runs --json``."""
     return [dict(r.__dict__) for r in ctx.runs(limit)]
 
 
-def run_steps(ctx: Any, run_id: str) -> list[dict[str, Any]]:
+def run_steps(ctx: Context, run_id: str) -> list[dict[str, Any]]:
     """``steward runs RUN --json``."""
     return [dict(s.__dict__) for s in ctx.run_steps(run_id)]
 
 
-def environments(ctx: Any) -> list[dict[str, Any]]:
+def environments(ctx: Context) -> list[dict[str, Any]]:
     """``steward env ls --json``."""
     return list(ctx.metastore.environments())
 
 
-def plan(ctx: Any, env: str | None, select: Sequence[str] = (),
+def plan(ctx: Context, env: str | None, select: Sequence[str] = (),
          exclude: Sequence[str] = ()) -> dict[str, Any]:
     """``steward plan --json``."""
     from steward.run.envops import plan as make_plan
@@ -156,14 +159,14 @@ def plan(ctx: Any, env: str | None, select: Sequence[str] = (),
     return make_plan(ctx, env, list(select), list(exclude)).to_json()  # type: ignore[no-any-return]
 
 
-def diff(ctx: Any, product: str, a: str, b: str, sample: int = 10) -> dict[str, Any]:
+def diff(ctx: Context, product: str, a: str, b: str, sample: int = 10) -> dict[str, Any]:
     """``steward diff --json``."""
     from steward.run.envops import diff as run_diff
 
     return run_diff(ctx, product, a, b, sample).to_json()  # type: ignore[no-any-return]
 
 
-def audit_log(ctx: Any, action: str | None, actor: str | None, target: str | None,
+def audit_log(ctx: Context, action: str | None, actor: str | None, target: str | None,
               since: str | None, limit: int) -> list[dict[str, Any]]:
     """``steward audit log --json``."""
     if target:
@@ -172,19 +175,19 @@ def audit_log(ctx: Any, action: str | None, actor: str | None, target: str | Non
     return [e.to_dict() for e in events]
 
 
-def audit_verify(ctx: Any) -> dict[str, Any]:
+def audit_verify(ctx: Context) -> dict[str, Any]:
     """``steward audit verify --json``."""
     from steward.run.integrity import verify_trail
 
     return verify_trail(ctx.audit_trail(), ctx.metastore).to_dict()  # type: ignore[no-any-return]
 
 
-def compliance(ctx: Any, env: str | None) -> dict[str, Any]:
+def compliance(ctx: Context, env: str | None) -> dict[str, Any]:
     """``steward compliance --format json``."""
     return json.loads(ctx.compliance_report(env).to_json())  # type: ignore[no-any-return]
 
 
-def glossary(ctx: Any, term: str | None = None) -> dict[str, Any]:
+def glossary(ctx: Context, term: str | None = None) -> dict[str, Any]:
     """``steward glossary --json``."""
     from steward.catalog.glossary import glossary_listing, glossary_warnings
 
@@ -192,20 +195,20 @@ def glossary(ctx: Any, term: str | None = None) -> dict[str, Any]:
             "warnings": glossary_warnings(ctx.project)}
 
 
-def owners(ctx: Any, runs: int = 10) -> dict[str, Any]:
+def owners(ctx: Context, runs: int = 10) -> dict[str, Any]:
     """``steward owners --json``."""
     from steward.catalog.owners import owners_report
 
     return owners_report(ctx.project, ctx.metastore, runs).to_json()  # type: ignore[no-any-return]
 
 
-def profiles(ctx: Any) -> Any:
+def profiles(ctx: Context) -> Any:
     from steward.profile.service import Profiles
 
     return Profiles(ctx.metastore, ctx.store, ctx.engine)
 
 
-def profile(ctx: Any, name: str, version: str | None, env: str | None) -> dict[str, Any]:
+def profile(ctx: Context, name: str, version: str | None, env: str | None) -> dict[str, Any]:
     """``steward profile --json`` (a stored profile; never computed by a request)."""
     p = ctx.resolve_product(name)
     profs = profiles(ctx)
@@ -213,20 +216,20 @@ def profile(ctx: Any, name: str, version: str | None, env: str | None) -> dict[s
     return {"product": p.name, "version": v.id, "profile": profs.of_version(v, compute=False)}
 
 
-def drift(ctx: Any, name: str, v1: str | None, v2: str | None) -> dict[str, Any]:
+def drift(ctx: Context, name: str, v1: str | None, v2: str | None) -> dict[str, Any]:
     """``steward drift --json``."""
     p = ctx.resolve_product(name)
     return profiles(ctx).drift(p.name, v1, v2, ctx.default_env)  # type: ignore[no-any-return]
 
 
-def metrics(ctx: Any, name: str, metric: str | None, column: str | None
+def metrics(ctx: Context, name: str, metric: str | None, column: str | None
             ) -> list[dict[str, Any]]:
     """``steward metrics --json``."""
     p = ctx.resolve_product(name)
     return [x.as_dict() for x in profiles(ctx).metrics(p.name, metric, column)]
 
 
-def lineage(ctx: Any, name: str, column: str | None, direction: str, depth: int | None,
+def lineage(ctx: Context, name: str, column: str | None, direction: str, depth: int | None,
             env: str | None) -> dict[str, Any]:
     """``steward lineage --format json``."""
     from steward.catalog.lineage_view import to_json, walk
@@ -245,6 +248,6 @@ def lineage(ctx: Any, name: str, column: str | None, direction: str, depth: int 
     return json.loads(to_json(view))  # type: ignore[no-any-return]
 
 
-def check_report(ctx: Any, name: str, version: str | None, env: str | None) -> dict[str, Any]:
+def check_report(ctx: Context, name: str, version: str | None, env: str | None) -> dict[str, Any]:
     """``steward check show PRODUCT --json``."""
     return ctx.check_results(name, version, env).to_json()  # type: ignore[no-any-return]

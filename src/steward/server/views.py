@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.server import masking, shapes
 from steward.server.auth import Principal
 from steward.server.state import ServerState
+
+if TYPE_CHECKING:
+    from steward.context import Context
 
 RECENT_RUNS = 10
 HOME_SECONDS = 30
@@ -252,7 +255,7 @@ def failing_samples(state: ServerState, who: Principal, version: Any, env: str,
     return out
 
 
-def usage(ctx: Any, name: str, env: str) -> dict[str, str]:
+def usage(ctx: Context, name: str, env: str) -> dict[str, str]:
     view = name.replace(".", "__")
     return {
         "cli": f'steward sql "select * from {name} limit 10" --env {env}',

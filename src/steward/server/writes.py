@@ -7,13 +7,16 @@ request. Every one acts as the signed-in user, so the audit trail names them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steward.core.errors import NotFound
 from steward.core.ids import acting_as
 from steward.server.auth import Principal, require, require_holds
 from steward.server.jobs import Job, JobConsole
 from steward.server.state import ServerState
+
+if TYPE_CHECKING:
+    from steward.context import Context
 
 
 def start_run(state: ServerState, who: Principal, select: Sequence[str] = (),
@@ -134,5 +137,5 @@ class _Gone:
         self.name, self.domain, self.owner = name, "(not declared)", None
 
 
-def _product(ctx: Any, name: str) -> Any:
+def _product(ctx: Context, name: str) -> Any:
     return ctx.project.products.get(name) or _Gone(name)
