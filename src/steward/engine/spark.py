@@ -101,7 +101,16 @@ class SparkEngine:
 
     def _register(self, scans: Mapping[str, list[str]]) -> None:
         for view, files in scans.items():
-            self.session.read.parquet(*files).createOrReplaceTempView(view)
+            self.read(files).createOrReplaceTempView(view)
+
+    def read(self, files: list[str]) -> Any:
+        """A version's Parquet files as a DataFrame; with the schema read from their
+        footers here, so Spark starts no job to infer it (:mod:`.spark_schema`)."""
+        from steward.engine.spark_schema import parquet_schema
+
+        schema = parquet_schema(files)
+        reader = self.session.read
+        return (reader if schema is None else reader.schema(schema)).parquet(*files)
 
     def _columns_of(self, scans: Mapping[str, list[str]], sql: str) -> list[str]:
         """The columns a Spark SQL query returns (analysed, not run)."""
@@ -277,9 +286,7 @@ class SparkEngine:
         returns is written by Spark if a Spark DataFrame, else as on every engine."""
         assert product.function
         fn = pyrunner.load_function(os.path.join(self.root, product.file), product.function)
-        spark = self.session
-        kwargs = {param: spark.read.parquet(*inputs[name])
-                  for param, name in product.params.items()}
+        kwargs = {param: self.read(inputs[name]) for param, name in product.params.items()}
         try:
             result = fn(**kwargs)
             if type(result).__module__.startswith("pyspark."):
