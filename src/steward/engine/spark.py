@@ -45,6 +45,14 @@ from steward.sql.spark import SparkSqlError, to_spark
 class SparkEngine:
     name = "spark"
     dialect = "spark"
+    # Profiles of large versions count distinct values with this sketch in their one
+    # aggregate scan (Steward's dialect; ``{0}`` the column): Spark runs count(DISTINCT)
+    # of several columns by copying every row once per column, which was most of a
+    # profile's time. DataSketches' HLL (lgK 16: 0.4 % relative standard error) of each
+    # value's 64-bit hash; Spark's approx_count_distinct at that precision was 25 times
+    # slower (its registers are columns of the aggregate's row, copied for every row).
+    distinct_in_scan = ("hll_sketch_estimate(hll_sketch_agg("
+                        "CASE WHEN {0} IS NOT NULL THEN hash({0}) END, 16))")
 
     def __init__(self, spec: SparkEngineSpec, root: str):
         self.spec = spec
