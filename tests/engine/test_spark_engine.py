@@ -124,7 +124,9 @@ def test_a_large_profile_on_spark_is_two_aggregations_and_agrees_with_duckdb(
     spark = compute_profile(engine, [path])
     duck = compute_profile(DuckDBEngine(EngineSpec(), str(tmp_path)), [path])
     assert spark["engine"] == duck["engine"] == "duckdb"  # (the SQL path, on each engine)
-    assert len(queries) == 2, queries  # the aggregate scan and the grouping scan
+    # the aggregate scan and the grouping scan (a DESCRIBE is analysed, never run)
+    scans = [q for q in queries if not q.startswith("DESCRIBE")]
+    assert len(scans) == 2, scans
     assert spark["rows"] == duck["rows"] == 150_000
     for name, d in duck["columns"].items():
         s = spark["columns"][name]
