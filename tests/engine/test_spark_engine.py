@@ -110,8 +110,8 @@ def _big(path: str, rows: int) -> None:
 
 def test_a_large_profile_on_spark_is_two_aggregations_and_agrees_with_duckdb(
         tmp_path: Path, spark_session: Any) -> None:
-    from steward.engine.duckdb import DuckDBEngine
     from steward.core.spec import EngineSpec
+    from steward.engine.duckdb import DuckDBEngine
     from steward.profile.compute import compute_profile
 
     path = str(tmp_path / "big.parquet")
