@@ -146,9 +146,11 @@ def test_a_large_profile_on_spark_is_two_aggregations_and_agrees_with_duckdb(
 def test_the_spark_log_is_rolled_over_by_size(tmp_path: Path) -> None:
     log = tmp_path / "spark.log"
     for i in range(6):
-        log.write_bytes(log.read_bytes() + b"x" * 60 if log.exists() else b"x" * 60)
+        with open(log, "ab") as f:
+            f.write(b"x" * 60)
         rotate_log(str(log), max_bytes=100, keep=2)
-        log.write_bytes(log.read_bytes() + f"line {i}\n".encode())
+        with open(log, "ab") as f:
+            f.write(f"line {i}\n".encode())
     names = sorted(os.listdir(tmp_path))
     assert names == ["spark.log", "spark.log.1", "spark.log.2"]
     assert all((tmp_path / n).stat().st_size < 200 for n in names)
