@@ -10,18 +10,19 @@ mean, sample stddev, the values at the ranks of :data:`steward.profile.cdf.GRID`
 among them), zeros, negatives, NaN and infinity counts and string lengths. A larger
 version's distinct counts come from one more query (:mod:`steward.profile.distinct`, a
 sketch with a tested error); an engine that declares ``distinct_in_scan`` (Spark, whose
-``count(DISTINCT)`` of several columns copies every row once per column) counts every
-column's distinct values with that sketch inside scan 1 instead. Scan 2 reads only the columns that need it and counts, in
-one ``GROUPING SETS`` query, a fixed-bin histogram between each numeric or temporal
-column's min and max, the exact value counts of small-range columns, and every string
-column's values, of which it keeps the ``top_k`` most frequent: top values are exact.
+``count(DISTINCT)`` of several columns copies every row once per column) counts them
+with its own sketch inside scan 1 instead, at every size. Scan 2 reads only the columns
+that need it and counts, in one ``GROUPING SETS`` query, a fixed-bin histogram between
+each numeric or temporal column's min and max, the exact value counts of small-range
+columns, and every string column's values, of which it keeps the ``top_k`` most
+frequent: top values are exact.
 The data never enters Python; the result is a compact dict that
 :mod:`steward.profile.drift` compares without rescanning.
 
 Integer and date columns spanning at most :data:`SMALL_RANGE` values (min and max read
-from the Parquet footers' statistics with pyarrow, no scan on any engine) are instead profiled from their exact value counts:
-one cheap aggregate, and exact distinct count, quantiles, CDF knots, moments and
-histogram.
+from the Parquet footers' statistics with pyarrow: no scan, on any engine) are instead
+profiled from their exact value counts: one cheap aggregate, and exact distinct count,
+quantiles, CDF knots, moments and histogram.
 
 Floats: NaN and +-inf are counted apart and left out of min/max/mean/quantiles/histogram.
 Temporal columns are measured in epoch seconds (UTC for ``TIMESTAMPTZ``).
