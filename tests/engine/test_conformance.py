@@ -393,3 +393,40 @@ def test_a_bad_value_in_a_file_source_fails_alike(tmp_path: Path, engine_type: s
     assert steps["raw.j"].status == "failed"
     assert "x7" in steps["raw.j"].error, steps["raw.j"].error
     assert ctx.current() == {}
+
+
+def test_star_exclude_runs_alike(tmp_path: Path, engine_type: str) -> None:
+    """DuckDB's ``* EXCLUDE (...)`` is Spark's ``* EXCEPT (...)`` (sqlglot writes it so)."""
+    _write(tmp_path, {
+        "steward.yaml": "name: ex\ndefaults:\n  owner: data@example.com\n",
+        "data/t.csv": "id,secret,note,Mixed Case\n1,s1,a,x\n2,s2,b,y\n",
+        "sources/raw.yml": "sources:\n  raw.t: {path: data/t.csv}\n",
+        "models/m/slim.sql": "select * exclude (secret, \"Mixed Case\") from raw.t\n",
+        "models/m/joined.sql": ("select a.* exclude (note), b.note as other\n"
+                                "from m.slim as a join m.slim as b on a.id = b.id\n"),
+    })
+    use_engine(tmp_path, engine_type)
+    ctx = Context(tmp_path)
+    result = ctx.run()
+    assert result.ok, [(s.product, s.error) for s in result.steps]
+    current = ctx.current()
+    assert [c.name for c in current["m.slim"].schema] == ["id", "note"]
+    assert [c.name for c in current["m.joined"].schema] == ["id", "other"]
+    assert ctx.sql("select * from m.joined order by id").to_pylist() == [
+        {"id": 1, "other": "a"}, {"id": 2, "other": "b"}]
+
+
+def test_star_replace_is_refused_at_load_on_spark(starter: Path) -> None:
+    sql = starter / "models" / "marts" / "daily_revenue.sql"
+    sql.write_text("select * exclude (orders),\n  orders\nfrom (\n  select order_date,\n"
+                   "  count(*) as orders, sum(amount) as revenue from staging.orders\n"
+                   "  group by order_date)\n")
+    use_engine(starter, "spark")
+    Context(starter).project  # noqa: B018  (EXCLUDE: Spark's EXCEPT)
+    sql.write_text("select * replace (\n  orders * 2 as orders)\nfrom (\n  select order_date,"
+                   "\n  count(*) as orders from staging.orders group by order_date)\n")
+    with pytest.raises(ConfigError) as e:
+        Context(starter).project  # noqa: B018
+    text = e.value.render()
+    assert "models/marts/daily_revenue.sql:2:" in text, text
+    assert "* REPLACE (...) is DuckDB only" in text

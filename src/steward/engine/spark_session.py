@@ -7,6 +7,8 @@ Spark Connect server that does not answer — is one :class:`ConfigError` at the
 The JVM a local or cluster session starts writes its output (the JVM's own warnings,
 Spark's log at level ERROR) to ``.steward/spark.log``, not to the user's terminal:
 Steward reports what failed itself, and ``--json`` output stays one document a line.
+The log is rolled over by size (:data:`LOG_BYTES`, :data:`LOG_KEEP` older files): by
+log4j's appender while a session runs, and when a session starts.
 """
 
 from __future__ import annotations
@@ -37,8 +39,12 @@ DEFAULT_CONF: dict[str, str] = {
 LOG_CONFIG = os.path.join(os.path.dirname(__file__), "spark_log4j2.properties")
 LOCAL_CONF: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
-    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}",
 }
+# .steward/spark.log is rolled over past this size, keeping this many older files
+# (spark.log.1 is the newest of them): Spark's log by its log4j appender while a
+# session runs, the file as a whole when a session starts
+LOG_BYTES = 5 * 2**20
+LOG_KEEP = 3
 
 CONNECT_TIMEOUT = 5.0  # seconds to open a connection to a Spark Connect server
 INSTALL_JAVA = ("install Java 17 (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; "
@@ -87,10 +93,14 @@ def start_session(spec: SparkEngineSpec, root: str) -> Any:
     if problem:
         raise _problem(root, *problem, "type")
     builder = SparkSession.builder.master(spec.master).appName(spec.app_name)
+    log = log_path(root)
     settings = {**LOCAL_CONF, **conf}
+    settings["spark.driver.extraJavaOptions"] = " ".join(filter(None, [
+        _java_options(log), settings.get("spark.driver.extraJavaOptions", "")]))
     for k, v in settings.items():
         builder = builder.config(k, v)
-    log = log_path(root)
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    rotate_log(log)  # (what the JVM writes itself, and the log of earlier sessions)
     try:
         _launch_jvm(settings, spec, log)
         session = builder.getOrCreate()
@@ -111,6 +121,31 @@ def log_path(root: str) -> str:
     return os.path.join(root, STATE_DIR, "spark.log")
 
 
+def _java_options(log: str) -> str:
+    """The JVM options that send Spark's log to ``log`` (quoted: a path may hold spaces)."""
+    props = {"log4j2.configurationFile": f"file:{LOG_CONFIG}", "steward.spark.log": log,
+             "steward.spark.log.bytes": str(LOG_BYTES), "steward.spark.log.keep": str(LOG_KEEP)}
+    return " ".join(f'"-D{k}={v}"' for k, v in props.items())
+
+
+def rotate_log(path: str, max_bytes: int = LOG_BYTES, keep: int = LOG_KEEP) -> None:
+    """Roll ``path`` over when it holds ``max_bytes`` or more: ``path.1`` ... ``path.<keep>``
+    (the newest first), the oldest dropped; ``path`` then starts empty."""
+    try:
+        if os.path.getsize(path) < max_bytes:
+            return
+    except OSError:
+        return
+    for i in range(keep - 1, 0, -1):
+        older = f"{path}.{i}"
+        if os.path.exists(older):
+            os.replace(older, f"{path}.{i + 1}")
+    if keep > 0:
+        os.replace(path, f"{path}.1")
+    else:
+        os.remove(path)
+
+
 def _launch_jvm(settings: dict[str, str], spec: SparkEngineSpec, log: str) -> None:
     """Start the JVM (PySpark's gateway) with its stdout and stderr in ``log``, unless
     this process already has one (a session started earlier and stopped reuses it)."""
@@ -122,7 +157,6 @@ def _launch_jvm(settings: dict[str, str], spec: SparkEngineSpec, log: str) -> No
     conf = SparkConf(loadDefaults=False).setMaster(spec.master).setAppName(spec.app_name)
     for k, v in settings.items():
         conf.set(k, v)
-    os.makedirs(os.path.dirname(log), exist_ok=True)
     with open(log, "ab") as out:  # (the JVM keeps its own descriptor)
         gateway = launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": out})
     SparkContext._ensure_initialized(gateway=gateway, conf=conf)

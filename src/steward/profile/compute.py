@@ -9,17 +9,20 @@ mean, sample stddev, the values at the ranks of :data:`steward.profile.cdf.GRID`
 (``approx_quantile``, a T-Digest: approximate; the 1/5/25/50/75/95/99 % quantiles are
 among them), zeros, negatives, NaN and infinity counts and string lengths. A larger
 version's distinct counts come from one more query (:mod:`steward.profile.distinct`, a
-sketch with a tested error). Scan 2 reads only the columns that need it and counts, in
-one ``GROUPING SETS`` query, a fixed-bin histogram between each numeric or temporal
-column's min and max, the exact value counts of small-range columns, and every string
-column's values, of which it keeps the ``top_k`` most frequent: top values are exact.
+sketch with a tested error); an engine that declares ``distinct_in_scan`` (Spark, whose
+``count(DISTINCT)`` of several columns copies every row once per column) counts them
+with its own sketch inside scan 1 instead, at every size. Scan 2 reads only the columns
+that need it and counts, in one ``GROUPING SETS`` query, a fixed-bin histogram between
+each numeric or temporal column's min and max, the exact value counts of small-range
+columns, and every string column's values, of which it keeps the ``top_k`` most
+frequent: top values are exact.
 The data never enters Python; the result is a compact dict that
 :mod:`steward.profile.drift` compares without rescanning.
 
 Integer and date columns spanning at most :data:`SMALL_RANGE` values (min and max read
-from Parquet statistics, no scan) are instead profiled from their exact value counts:
-one cheap aggregate, and exact distinct count, quantiles, CDF knots, moments and
-histogram.
+from the Parquet footers' statistics with pyarrow: no scan, on any engine) are instead
+profiled from their exact value counts: one cheap aggregate, and exact distinct count,
+quantiles, CDF knots, moments and histogram.
 
 Floats: NaN and +-inf are counted apart and left out of min/max/mean/quantiles/histogram.
 Temporal columns are measured in epoch seconds (UTC for ``TIMESTAMPTZ``).
@@ -204,7 +207,11 @@ def compute_profile(engine: Any, files: Sequence[str], *, bins: int = BINS, top_
     schema = list(schema) if schema else describe(engine, files)
     kinds = {name: column_kind(t) for name, t in schema}
     footer_rows, small = _footer_stats(engine, files, schema, kinds)
-    exact_distinct = (rows if rows is not None else footer_rows) <= EXACT_ROWS
+    # an engine whose count(DISTINCT) of several columns multiplies the rows it shuffles
+    # (Spark: one copy per column) counts them with its sketch, in the same scan
+    in_scan = getattr(engine, "distinct_in_scan", None)
+    exact_distinct = in_scan is None and (
+        rows if rows is not None else footer_rows) <= EXACT_ROWS
     select: list[str] = ["count(*)"]
     slots: dict[str, dict[str, int]] = {}
 
@@ -220,6 +227,8 @@ def compute_profile(engine: Any, files: Sequence[str], *, bins: int = BINS, top_
             continue  # profiled from its exact value counts in the second scan
         if exact_distinct and kind in ("numeric", "float", "temporal", "string"):
             add(name, "distinct", f"count(DISTINCT {c})")
+        elif in_scan and kind in ("numeric", "float", "temporal", "string"):
+            add(name, "distinct", in_scan.format(c))
         if kind in ("numeric", "float", "temporal"):
             for key, sql in _numeric_aggs(name, kind, sql_type, safe=False).items():
                 add(name, key, sql)
@@ -258,7 +267,9 @@ def compute_profile(engine: Any, files: Sequence[str], *, bins: int = BINS, top_
             cols[name] = p
             continue
         if "distinct" in got:
-            p["distinct"] = int(got.pop("distinct") or 0)
+            p["distinct"] = min(int(got.pop("distinct") or 0), count)
+            if in_scan:
+                p["distinct_approx"] = True
         if kind in ("numeric", "float", "temporal"):
             if "q_us" in got:
                 q_us = got.pop("q_us")
@@ -289,7 +300,7 @@ def compute_profile(engine: Any, files: Sequence[str], *, bins: int = BINS, top_
         cols[name] = p
 
     _fix_non_finite(engine, files, schema, kinds, cols)
-    if not exact_distinct:
+    if not exact_distinct and not in_scan:
         sketched = [n for n, _ in schema if "distinct" not in cols[n]
                     and kinds[n] in ("numeric", "float", "temporal", "string")
                     and not cols[n].get("exact")]
@@ -314,8 +325,10 @@ def _footer_stats(engine: Any, files: Sequence[str], schema: list[tuple[str, str
     """
     cands = [(n, t) for n, t in schema
              if (kinds[n] == "numeric" and t.upper() in _INT) or t.upper() == "DATE"]
-    sel = "".join(f", min({_ident(n)}), max({_ident(n)})" for n, _ in cands)
-    row = engine.first(f"SELECT count(*){sel} FROM {_scan(files)}")
+    row = _footer_min_max(files, [n for n, _ in cands])
+    if row is None:
+        sel = "".join(f", min({_ident(n)}), max({_ident(n)})" for n, _ in cands)
+        row = engine.first(f"SELECT count(*){sel} FROM {_scan(files)}")
     out = set()
     for i, (name, _) in enumerate(cands):
         lo, hi = row[1 + 2 * i], row[2 + 2 * i]
@@ -328,6 +341,40 @@ def _footer_stats(engine: Any, files: Sequence[str], schema: list[tuple[str, str
         if span <= SMALL_RANGE:
             out.add(name)
     return int(row[0] or 0), out
+
+
+def _footer_min_max(files: Sequence[str], columns: Sequence[str]) -> tuple[Any, ...] | None:
+    """``(rows, min(c1), max(c1), min(c2), ...)`` from the Parquet footers' statistics, as
+    ``SELECT count(*), min(c1), max(c1) ...`` would answer (no scan, on any engine); None
+    when a file is not readable here or a row group holding values has no statistics."""
+    import pyarrow.parquet as pq
+
+    rows = 0
+    lo: list[Any] = [None] * len(columns)
+    hi: list[Any] = [None] * len(columns)
+    try:
+        for f in files:
+            meta = pq.ParquetFile(f).metadata
+            rows += meta.num_rows
+            paths = [meta.schema.column(i).path for i in range(meta.num_columns)]
+            where = [paths.index(c) if c in paths else -1 for c in columns]
+            for g in range(meta.num_row_groups):
+                group = meta.row_group(g)
+                for k, i in enumerate(where):
+                    if i < 0:
+                        return None
+                    st = group.column(i).statistics
+                    if st is None or st.null_count is None:
+                        return None
+                    if st.null_count == group.num_rows:
+                        continue  # only NULLs: no min or max
+                    if not st.has_min_max:
+                        return None
+                    lo[k] = st.min if lo[k] is None else min(lo[k], st.min)
+                    hi[k] = st.max if hi[k] is None else max(hi[k], st.max)
+    except (OSError, ValueError):
+        return None
+    return (rows, *(v for pair in zip(lo, hi, strict=True) for v in pair))
 
 
 def _from_counts(p: dict[str, Any], counts: dict[Any, int], bins: int) -> None:

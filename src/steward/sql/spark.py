@@ -339,6 +339,11 @@ def spark_problems(code: str) -> list[tuple[int, str]]:
                 add(node, f"the function {name}() is not known to translate to Spark SQL")
         elif type(node).__name__ == "Columns":
             add(node, "COLUMNS(...) expressions are DuckDB only")
+        elif isinstance(node, exp.Star):  # (* EXCLUDE is Spark's * EXCEPT: it runs)
+            for part in ("replace", "rename", "ilike"):
+                if node.args.get(part):
+                    add(node, f"* {part.upper()} (...) is DuckDB only (Spark SQL has "
+                              "* EXCEPT (...) but no REPLACE or RENAME); list the columns")
     try:
         to_spark(tree, lambda scans, sql: [])  # (the columns are known at build time)
     except SparkSqlError as e:
