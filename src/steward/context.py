@@ -323,7 +323,7 @@ class Context:
         the run's OpenLineage events will read it; None otherwise."""
         from steward.sql.parse import keep_trees
 
-        if not self.project.spec.openlineage.enabled:
+        if not (self.project.spec_dump.get("openlineage") or {}).get("enabled", True):
             keep_trees(False)
             return None
         try:

@@ -12,9 +12,10 @@ from steward.core.words import counted
 
 def owner_of(project: Project, product: Product) -> tuple[str | None, bool]:
     """A product's owner and whether it comes from ``defaults.owner`` in steward.yaml."""
-    if product.spec.owner:
-        return product.spec.owner, False
-    return project.spec.defaults.owner, project.spec.defaults.owner is not None
+    if product.owner:  # (from the stored data: no spec is validated to answer)
+        return product.owner, False
+    default = (project.spec_dump.get("defaults") or {}).get("owner")
+    return default, default is not None
 
 
 def unowned(project: Project) -> list[Product]:

@@ -150,9 +150,8 @@ class Executor:
     # -- the run -------------------------------------------------------------------
     def execute(self, plan: BuildPlan, selection: str | None = None) -> RunResult:
         # What exists now (the project, its plan, imported modules) lives through the
-        # run: the collector's full passes skip it while the builds allocate (at 1,000
-        # products they cost about 1 s of the interpreter), and see it again afterwards.
-        gc.collect()
+        # run: the collector's full passes skip it while the builds allocate, and see it
+        # again afterwards (no collection first: a run that builds nothing pays nothing).
         gc.freeze()
         try:
             return self._execute(plan, selection)

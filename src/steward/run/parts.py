@@ -101,7 +101,8 @@ def resolve_product(project: Project, name: str) -> Product:
 
 def refuse_protected(project: Project, env: str, what: str) -> None:
     """Refuse ``what`` on a protected environment (only promote changes one)."""
-    if env in project.spec.environments.protected:
+    # (from the stored data: a run that builds nothing validates no spec)
+    if env in (project.spec_dump.get("environments") or {}).get("protected", ()):
         raise PlanError(
             f"environment '{env}' is protected (environments.protected in steward.yaml): "
             f"only 'steward promote' changes it, not '{what}'. Work in another "
