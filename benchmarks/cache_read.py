@@ -20,10 +20,12 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from noop_vs_base import project_pair  # noqa: E402
 
 CHILD = r"""
 import gc, glob, json, os, sys, time
-gc.disable()  # (as load_project reads it)
 root = sys.argv[1]
 from steward.project import cache, loader
 from steward.project.paths import STATE_DIR, project_folders
@@ -36,10 +38,12 @@ path = [p for p in glob.glob(os.path.join(root, STATE_DIR, "cache", "project.*")
         if not p.endswith(".tmp")][0]
 key = cache.digest(root, project_folders(root))
 reads = []
+gc.disable()  # (as load_project reads the cache)
 for _ in range(int(sys.argv[2])):
     t = time.perf_counter()
     project = cache.read(path, key)
     reads.append(time.perf_counter() - t)
+gc.enable()
 assert project is not None, "cache not current"
 t = time.perf_counter()
 for p in project.products.values():
@@ -58,10 +62,7 @@ def main() -> int:
     ap.add_argument("--variant", default="real")
     ap.add_argument("--n", type=int, default=1000)
     args = ap.parse_args()
-    root = os.path.join(HERE, "_work", f"cost_{args.variant}_{args.n}")
-    runs = (("current", os.path.join(root, "steward"), {}),
-            ("base", os.path.join(root + "_base", "steward"),
-             {"PYTHONPATH": os.path.abspath(args.baseline)}))
+    runs = project_pair(args.variant, args.n, args.baseline)
     got: dict[str, dict[str, list[float]]] = {}
     files: dict[str, str] = {}
     for _ in range(args.rounds):

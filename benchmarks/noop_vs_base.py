@@ -27,6 +27,16 @@ PLAN = ("import sys, time; t = time.perf_counter()\n"
         "Context(sys.argv[1]).plan_build(); print(time.perf_counter() - t)\n")
 
 
+def project_pair(variant: str, n: int, baseline: str
+                 ) -> tuple[tuple[str, str, dict[str, str]], ...]:
+    """(label, project folder, environment) of this code's and the baseline's copies of
+    the ``cost_bench.py`` project (each built by its own version of the code)."""
+    root = os.path.join(HERE, "_work", f"cost_{variant}_{n}")
+    return (("current", os.path.join(root, "steward"), {}),
+            ("base", os.path.join(root + "_base", "steward"),
+             {"PYTHONPATH": os.path.abspath(baseline)}))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("baseline", help="src folder of the other version")
@@ -34,10 +44,7 @@ def main() -> int:
     ap.add_argument("--variant", default="real")
     ap.add_argument("--n", type=int, default=1000)
     args = ap.parse_args()
-    root = os.path.join(HERE, "_work", f"cost_{args.variant}_{args.n}")
-    runs = (("current", os.path.join(root, "steward"), {}),
-            ("base", os.path.join(root + "_base", "steward"),
-             {"PYTHONPATH": os.path.abspath(args.baseline)}))
+    runs = project_pair(args.variant, args.n, args.baseline)
     got: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
     for _ in range(args.rounds):

@@ -15,6 +15,7 @@ from typing import Any
 
 from steward.core.errors import BuildError
 from steward.core.model import Product
+from steward.core.sqltext import sql_string
 from steward.core.urls import shown_url
 
 CONNECT_TIMEOUT_S = 10
@@ -49,9 +50,6 @@ def _ident(name: str) -> str:
     """A (possibly schema-qualified) name, each part quoted."""
     return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
 
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def base_query(spec: dict[str, Any]) -> str:
@@ -153,7 +151,7 @@ def read(product: Product, out: str, since: str | None = None,
     with _Session(product) as s:
         if since is not None and wm and previous:
             new = _normalise(s.arrow(f"SELECT * FROM ({base}) AS steward_rows "
-                                     f"WHERE {_ident(wm)} > {_literal(since)}"))
+                                     f"WHERE {_ident(wm)} > {sql_string(since)}"))
             old = pq.read_table(previous)
             notes: list[str] = []
             if _same_columns(old.schema, new.schema):

@@ -12,12 +12,9 @@ from sqlglot import exp
 
 from steward.core.errors import BuildError, Problem
 from steward.core.spec import EngineSpec
+from steward.core.sqltext import sql_string
 
-
-def lit(value: str) -> str:
-    """A DuckDB string literal: quotes doubled, nothing else escaped (what sqlglot's
-    DuckDB generator writes, without building a tree: a build splices one per file)."""
-    return "'" + value.replace("'", "''") + "'"
+lit = sql_string  # a DuckDB string literal (steward.core.sqltext)
 
 
 def statements(sql: str) -> list[Any]:

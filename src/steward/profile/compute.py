@@ -45,6 +45,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from steward.core.sqltext import sql_string
 from steward.profile import cdf as knots
 from steward.profile.distinct import EXACT_ROWS, sketch_distinct
 from steward.sql.parse import DIALECT
@@ -90,8 +91,7 @@ def _ident(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql(dialect=DIALECT)  # type: ignore[union-attr]
 
 
-def _lit(value: str) -> str:
-    return exp.Literal.string(value).sql(dialect=DIALECT)
+_lit = sql_string
 
 
 def _scan(files: Sequence[str]) -> str:

@@ -22,6 +22,8 @@ from typing import Any
 import jinja2
 import jinja2.nodes
 
+from steward.core.sqltext import sql_string
+
 # dbt's block tags that jinja2 does not know, rewritten in place (lines are kept)
 _TEST_OPEN = re.compile(r"\{%(-?)\s*test\s+(\w+)\s*\(")
 _TEST_CLOSE = re.compile(r"\{%(-?)\s*endtest\s*(-?)%\}")
@@ -168,7 +170,7 @@ def _builtins() -> dict[str, Callable[..., str]]:
             f"position({substring_text} in {string_text})",
         "right": lambda string_text, length_expression:
             f"right({string_text}, {length_expression})",
-        "string_literal": lambda value: "'" + str(value).replace("'", "''") + "'",
+        "string_literal": sql_string,
     }
 
 

@@ -226,10 +226,12 @@ def preview_rows(state: ServerState, who: Principal, name: str, limit: int,
     v = ctx.current(env).get(p.name)
     if v is None:
         raise NotFound(f"{p.name} has no version in {env!r}; run it first")
-    files = ctx.store.data_files(v.path)
-    listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    rows = ctx.engine.arrow(f"SELECT * FROM read_parquet([{listing}]) LIMIT {int(limit)}"
-                            ).to_pylist()
+    from sqlglot import exp
+
+    from steward.sql.parse import parquet_scan
+
+    query = exp.select("*").from_(parquet_scan(ctx.store.data_files(v.path))).limit(int(limit))
+    rows = ctx.engine.arrow(query).to_pylist()
     rows = shapes.plain(rows)
     return rows if who.pii else masking.mask_rows(rows, masking.pii_columns(state.classes(),
                                                                            p.name))

@@ -87,13 +87,6 @@ def bounds(rule: dict[str, Any]) -> tuple[Any, Any]:
     return lo, hi
 
 
-def sql_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, int | float):
-        return repr(v)
-    return "'" + str(v).replace("'", "''") + "'"
-
 
 def placeholders(query: str, column: str | None) -> str:
     """An ODCS query's ``${object}`` / ``${property}`` in Steward's spelling."""

@@ -8,6 +8,7 @@ from typing import Any
 from steward.core.check_results import CheckResult
 from steward.core.checkkinds import odcs
 from steward.core.checkkinds.base import Compiled, Judging, Kind, Scope, arg
+from steward.core.sqltext import sql_value
 from steward.core.words import counted
 
 
@@ -44,14 +45,14 @@ def _from_odcs(rule: dict[str, Any], column: str | None) -> dict[str, Any] | Non
     cond = None
     for key, op in odcs.OPS.items():
         if key in rule:
-            cond = f"value {op} {odcs.sql_value(rule[key])}"
+            cond = f"value {op} {sql_value(rule[key])}"
             break
     if cond is None and "mustBeBetween" in rule:
         lo, hi = rule["mustBeBetween"]
-        cond = f"value BETWEEN {odcs.sql_value(lo)} AND {odcs.sql_value(hi)}"
+        cond = f"value BETWEEN {sql_value(lo)} AND {sql_value(hi)}"
     if cond is None and "mustNotBeBetween" in rule:
         lo, hi = rule["mustNotBeBetween"]
-        cond = f"value NOT BETWEEN {odcs.sql_value(lo)} AND {odcs.sql_value(hi)}"
+        cond = f"value NOT BETWEEN {sql_value(lo)} AND {sql_value(hi)}"
     if cond is None:
         cond = "value = 0"
     value = f"({q})"

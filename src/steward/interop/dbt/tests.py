@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from steward.core.sqltext import sql_value
 from steward.interop.dbt.render import Relation, Renderer, RenderError
 
 THIS = "{{ this }}"
@@ -181,7 +182,7 @@ def _builtin(test: TestEntry, column: str | None, args: dict[str, Any], where: s
                 raise NotConverted("accepted_values with quote: false has no Steward "
                                    "equivalent")
             if where:
-                listed = ", ".join(_literal(v) for v in values)
+                listed = ", ".join(sql_value(v) for v in values)
                 return {"type": "expression", "name": f"accepted_values_{col}",
                         "expression": f"{guard}{col} is null or {col} in ({listed})"}
         if name == "relationships":
@@ -210,7 +211,7 @@ def _builtin(test: TestEntry, column: str | None, args: dict[str, Any], where: s
                 "expression": f"{col} is null or {value} <> ''"}
     if name == "not_accepted_values":
         col = need_column()
-        listed = ", ".join(_literal(v) for v in args.get("values") or [])
+        listed = ", ".join(sql_value(v) for v in args.get("values") or [])
         return {"type": "expression", "name": f"not_accepted_values_{col}",
                 "expression": f"{col} is null or {col} not in ({listed})"}
     if name == "at_least_one":
@@ -253,13 +254,6 @@ def _arg(value: Any, renderer: Renderer, file: str) -> Any:
         return {k: _arg(v, renderer, file) for k, v in value.items()}
     return value
 
-
-def _literal(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    return "'" + str(v).replace("'", "''") + "'"
 
 
 def _slug(text: str) -> str:
