@@ -213,23 +213,18 @@ def test_a_run_parses_each_model_once_for_load_lineage_and_openlineage(
         starter: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first run of a project parses each SQL model once: the load's tree is handed
     to the lineage computed beside the builds, whose facts OpenLineage's events use."""
-    import sqlglot
+    from sqlglot.parser import Parser
 
     from steward.context import Context
 
     parsed: list[str] = []
-    real_parse, real_one = sqlglot.parse, sqlglot.parse_one
+    real_parse = Parser.parse
 
-    def parse(sql: str, *a, **kw):
+    def parse(self, raw_tokens, sql=None, *a, **kw):  # every parse goes through here
         parsed.append(sql)
-        return real_parse(sql, *a, **kw)
+        return real_parse(self, raw_tokens, sql, *a, **kw)
 
-    def parse_one(sql: str, *a, **kw):
-        parsed.append(sql)
-        return real_one(sql, *a, **kw)
-
-    monkeypatch.setattr(sqlglot, "parse", parse)
-    monkeypatch.setattr(sqlglot, "parse_one", parse_one)
+    monkeypatch.setattr(Parser, "parse", parse)
     ctx = Context(starter)
     result = ctx.run()
     assert result.ok

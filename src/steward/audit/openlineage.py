@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import json
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -175,7 +174,9 @@ class EventBuilder:
             self._checks[i] = sorted(found.get(i, ()), key=lambda r: (
                 _CHECK_ORDER.get(r.status, 3), r.severity != "error", r.name))
         with contextlib.suppress(Exception):  # no profile area, or no profiles table yet
-            self._profiles.update(q.profile_docs(self.ms, ids))
+            # only what the metrics facet reads: a stored profile also holds CDF knots and
+            # histograms, which a thousand versions would keep in memory for nothing
+            self._profiles.update(q.profile_docs(self.ms, ids, _metric_fields))
 
     def _version(self, vid: str | None) -> Version | None:
         if not vid:
@@ -472,13 +473,21 @@ class EventBuilder:
                           {"runId": parent_run, "facets": {}}, parent_job, [], [])
 
 
-# Documents are trees (shared sub-documents, never cycles): no circular-reference check.
-_ENCODER = json.JSONEncoder(sort_keys=True, check_circular=False)
+_METRIC_FIELDS = ("kind", "nulls", "distinct", "count", "min", "max", "quantiles")
+
+
+def _metric_fields(doc: Doc) -> Doc:
+    """The parts of a stored profile the ``dataQualityMetrics`` facets use."""
+    return {"columns": {name: {k: p[k] for k in _METRIC_FIELDS if k in p}
+                        for name, p in (doc.get("columns") or {}).items()}}
 
 
 def to_json(event: Doc) -> str:
-    """One event as the client's ``Serde.to_json`` writes it (sorted keys, same spacing)."""
-    return _ENCODER.encode(event)
+    """One event as one line of JSON, keys sorted as the client's ``Serde.to_json`` sorts
+    them (orjson: compact separators and UTF-8, a tenth of the standard encoder's time)."""
+    import orjson
+
+    return orjson.dumps(event, default=str, option=orjson.OPT_SORT_KEYS).decode()
 
 
 @functools.cache

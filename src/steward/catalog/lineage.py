@@ -16,7 +16,6 @@ the builds find every unchanged and most new products in the cache.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import time
@@ -268,9 +267,11 @@ def _key(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
 
 
 def _read_cache(path: str) -> dict[str, Any]:
+    import orjson
+
     try:
-        with open(path) as f:
-            data = json.load(f)
+        with open(path, "rb") as f:
+            data = orjson.loads(f.read())
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("version") != LINEAGE_VERSION:
@@ -279,11 +280,13 @@ def _read_cache(path: str) -> dict[str, Any]:
 
 
 def _write_cache(path: str, products: dict[str, Any]) -> None:
+    import orjson
+
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(tmp, "w") as f:
-            json.dump({"version": LINEAGE_VERSION, "products": products}, f)
+        with open(tmp, "wb") as f:
+            f.write(orjson.dumps({"version": LINEAGE_VERSION, "products": products}))
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only project still answers, only slower next time

@@ -312,8 +312,11 @@ def versions_by_id(ms: Metastore, version_ids: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-def profile_docs(ms: Metastore, version_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Version id -> its stored profile document, for the ids that have one."""
+def profile_docs(ms: Metastore, version_ids: Sequence[str],
+                 part: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+                 ) -> dict[str, dict[str, Any]]:
+    """Version id -> its stored profile document, for the ids that have one (``part``:
+    applied to each as it is read, to keep only what the caller needs)."""
     from steward.core.docs import load_doc
     from steward.meta.profiles import profiles
 
@@ -325,7 +328,7 @@ def profile_docs(ms: Metastore, version_ids: Sequence[str]) -> dict[str, dict[st
                 profiles.c.version_id.in_(chunk))
             for vid, doc in conn.execute(q):
                 if doc:
-                    out[vid] = load_doc(doc)
+                    out[vid] = part(load_doc(doc)) if part else load_doc(doc)
     return out
 
 

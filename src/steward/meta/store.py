@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -160,9 +161,21 @@ class Metastore:
 
     def insert_versions(self, versions: Sequence[Version]) -> None:
         """Insert several version rows in one transaction (a run's wave of builds)."""
-        if versions:
-            with self.sa_engine.begin() as c:
-                c.execute(t.versions.insert(), [_version_row(v) for v in versions])
+        self.wave((), versions)
+
+    def wave(self, published: Sequence[tuple[str, dict[str, Any]]],
+             building: Sequence[Version]) -> None:
+        """One step of a run, in one transaction: the versions just built marked published
+        (:meth:`publish_many`), then the rows of the versions about to be built inserted
+        (``building``). The caller starts no reader of the first and no build of the
+        second before this returns."""
+        if not published and not building:
+            return
+        with self.sa_engine.begin() as conn:
+            if published:
+                self._publish(conn, published)
+            if building:
+                conn.execute(_INSERT_VERSION, [_version_row(v) for v in building])
 
     def update_version(self, version_id: str, conn: sa.Connection | None = None,
                        **fields: Any) -> None:
@@ -283,8 +296,10 @@ class Metastore:
 
     def publish_many(self, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """:meth:`publish` for several versions, in one transaction."""
-        if not items:
-            return
+        self.wave(items, ())
+
+    def _publish(self, conn: sa.Connection, items: Sequence[tuple[str, dict[str, Any]]]
+                 ) -> None:
         rows = []
         for version_id, fields in items:
             row = dict(fields)
@@ -293,17 +308,14 @@ class Metastore:
             if "schema" in row:
                 row["schema_json"] = _schema_json(row.pop("schema"))
             rows.append((version_id, row))
-        keys = sorted(rows[0][1])
-        with self.sa_engine.begin() as conn:
-            if all(sorted(r) == keys for _, r in rows):  # one statement, many rows
-                stmt = t.versions.update().where(
-                    t.versions.c.id == sa.bindparam("_version_id")).values(
-                    status="published", **{k: sa.bindparam(f"_{k}") for k in keys})
-                conn.execute(stmt, [{"_version_id": vid, **{f"_{k}": v for k, v in r.items()}}
-                                    for vid, r in rows])
-                return
-            for version_id, row in rows:
-                self.update_version(version_id, conn, status="published", **row)
+        keys = tuple(sorted(rows[0][1]))
+        if all(tuple(sorted(r)) == keys for _, r in rows):  # one statement, many rows
+            conn.execute(_publish_statement(keys),
+                         [{"_version_id": vid, **{f"_{k}": v for k, v in r.items()}}
+                          for vid, r in rows])
+            return
+        for version_id, row in rows:
+            self.update_version(version_id, conn, status="published", **row)
 
     def mark_damaged(self, version_id: str, problem: str) -> bool:
         """Mark a published version damaged (never kept, reused or read again)."""
@@ -424,6 +436,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+_INSERT_VERSION = t.versions.insert()
+
+
+@functools.lru_cache(maxsize=16)
+def _publish_statement(keys: tuple[str, ...]) -> Any:
+    """``UPDATE versions SET status = 'published', <keys> WHERE id = :_version_id``, built
+    once per set of fields (a run publishes a thousand versions with the same fields)."""
+    return t.versions.update().where(t.versions.c.id == sa.bindparam("_version_id")).values(
+        status="published", **{k: sa.bindparam(f"_{k}") for k in keys})
 
 
 def _schema_json(cols: Sequence[Column]) -> str:

@@ -41,7 +41,7 @@ class ParseCache:
         from steward.core.fingerprint import digest
         from steward.sql.parse import ParsedSql, parse_sql
 
-        key = digest("v2", text)
+        key = digest("v3", text)  # v3: the normal form from tokens
         hit = self.entries.get(key)
         if hit is not None:
             return ParsedSql.from_json(hit)

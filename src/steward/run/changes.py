@@ -415,7 +415,10 @@ def _direct(pc: ProductChange, p: Product, project: Project, rec: dict[str, Any]
     elif p.kind == "sql" and rec["kind"] == "sql" and rec["code"] is not None:
         ch = compare_sql(rec["code"], p.normalized_code)
         if ch.category == "metadata-only":  # same tree: config (e.g. on_fail) changed
-            ch = SqlChange("breaking", ["build settings changed"])
+            ch = SqlChange("breaking", ["build settings changed"] if rec["code"] ==
+                           p.normalized_code else
+                           ["the same query, recorded in an older normal form (a Steward "
+                            "upgrade): built once again"])
         pc.category, pc.added, pc.removed, pc.modified = (ch.category, ch.added, ch.removed,
                                                            ch.modified)
         pc.reasons.extend(ch.reasons)

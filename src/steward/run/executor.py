@@ -221,43 +221,62 @@ class Executor:
             with resolved_lock:
                 return resolved.get(name)
 
-        def submit(names: Sequence[str]) -> None:
-            """Start a wave of products: the building rows of its builds are inserted in
-            one transaction, before any of them starts."""
+        def wave(names: Sequence[str], published: Sequence[tuple[str, dict[str, Any]]] = ()
+                 ) -> list[tuple[str, Callable[..., _Outcome], tuple[Any, ...]]]:
+            """One transaction for a step of the run: the versions just built marked
+            published (before any reader of them starts) and the building rows of the
+            products about to start inserted (before any of them starts). Returns the
+            work to start once it is committed."""
             builds: dict[str, tuple[dict[str, Version], Version]] = {}
             for name in names:
                 if tasks[name] == "build":
                     inputs = {i: resolved[i] for i in self.project[name].inputs}
                     builds[name] = (inputs, self._building(name, plan, inputs, run_id))
-            if builds:
+            if builds or published:
                 with timed("metastore"):
-                    self.ms.insert_versions([b for _, b in builds.values()])
+                    self.ms.wave(published, [b for _, b in builds.values()])
+            if published:
+                faults.point("run.after_publish")
+            work: list[tuple[str, Callable[..., _Outcome], tuple[Any, ...]]] = []
             for name in names:
                 if name in builds:
-                    self.console.step_started(name)
                     inputs, base = builds[name]
-                    fut = pool.submit(self._build_one, name, plan, inputs, run_id, view, base)
+                    work.append((name, self._build_one,
+                                 (name, plan, inputs, run_id, view, base)))
                 else:
-                    fut = pool.submit(self._settle, name, plan, aliases.get(name), run_id,
-                                      view, started)
-                running[fut] = name
+                    work.append((name, self._settle,
+                                 (name, plan, aliases.get(name), run_id, view, started)))
+            return work
+
+        def start(work: Sequence[tuple[str, Callable[..., _Outcome], tuple[Any, ...]]]
+                  ) -> None:
+            for name, fn, args in work:
+                if fn == self._build_one:
+                    self.console.step_started(name)
+                running[pool.submit(fn, *args)] = name
 
         try:
-            submit([n for n in tasks if not waiting[n]])
+            start(wave([n for n in tasks if not waiting[n]]))
             while running:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 outcomes = [(fut, fut.result()) for fut in finished]
-                # the versions published together: one transaction, before any reader
-                # of them starts
                 published = [(o.step.version_id, o.publish) for _, o in outcomes
                              if o.publish is not None]
-                if published:
-                    with timed("metastore"):
-                        self.ms.publish_many(published)  # type: ignore[arg-type]
-                    faults.point("run.after_publish")
+                # which products these outcomes make ready (bookkeeping: nothing reads
+                # them before the wave below commits), and their versions, the inputs of
+                # the builds the wave starts
+                done = [(running.pop(fut), out) for fut, out in outcomes]
                 ready: list[str] = []
-                for fut, out in outcomes:
-                    name = running.pop(fut)
+                for name, out in done:
+                    if out.version is not None:
+                        with resolved_lock:
+                            resolved[name] = out.version
+                        for c in children[name]:
+                            waiting[c].discard(name)
+                            if not waiting[c] and c not in steps:
+                                ready.append(c)
+                work = wave(ready, published)  # type: ignore[arg-type]
+                for name, out in done:
                     step = out.step
                     steps[name] = step
                     if out.version is not None and out.candidate is not None \
@@ -271,14 +290,8 @@ class Executor:
                             "notes": out.notes}
                     self.console.step_finished(name, step.status, info)
                     if out.version is not None:
-                        with resolved_lock:
-                            resolved[name] = out.version
                         if name in aliases:
                             made_aliases.append(out.version)
-                        for c in children[name]:
-                            waiting[c].discard(name)
-                            if not waiting[c] and c not in steps:
-                                ready.append(c)
                     else:
                         for d in _descendants(name, children):
                             if d not in steps:
@@ -291,7 +304,7 @@ class Executor:
                 # builds, the next wave waits rather than the backlog growing
                 while sum(1 for f in side[-SIDE_BACKLOG - 1:] if not f.done()) > SIDE_BACKLOG:
                     wait([f for f in side if not f.done()][:1])
-                submit([c for c in ready if c not in steps])
+                start(work)
             for f in side:
                 f.result()  # hooks never raise: their failures are notes
             self._flush_published()
