@@ -21,6 +21,9 @@ class BuildResult:
     # an incremental build: the files holding only its new rows (the rest came from the
     # previous version); what `check_rows: new` scopes row checks to
     new_files: tuple[str, ...] = ()
+    # a small version's rows as an Arrow table, when the engine read them to name its
+    # schema (steward.engine.arrowread): handed to the hooks that read the version
+    table: Any = field(default=None, repr=False, compare=False)
 
 
 # A query handed to an engine: a sqlglot tree, or text in Steward's dialect

@@ -105,6 +105,7 @@ class QualityGate:
                and ev.compiled[r.name].row_level]
         moved = quarantine_rows(run.engine, candidate.files, bad, candidate.scratch)
         candidate.result = replace(candidate.result, rows=candidate.result.rows - moved)
+        candidate.table = None  # (the rows read before are no longer the version's)
         second = evaluate(checks, replace(run, files=list(candidate.files)), contract)
         names = {c.name for c in bad}
         out = []

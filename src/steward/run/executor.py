@@ -71,9 +71,9 @@ class Candidate:
     # CPU seconds of the process while the engine built it (with parallel workers, the
     # builds running at the same time share it: an upper bound)
     engine_cpu_s: float | None = None
-    # the new version's data as an Arrow table when it is small, read once by the first
-    # hook that needs it (PII sampling) and reused by the next (the profile); released
-    # after the published hooks
+    # the new version's data as an Arrow table when it is small, read once (by the engine
+    # naming its schema, else by the first hook that needs it) and reused by the next
+    # (PII sampling, the profile); released after the published hooks
     table: Any = None
     # the version each product a check reads has in this run (None: none)
     resolve: Callable[[str], Version | None] = lambda _n: None  # noqa: E731
@@ -445,11 +445,12 @@ class Executor:
                     with timed("build"):
                         result = self.engine.build(product, files, scratch)
                 engine_cpu = time.process_time() - cpu0
-            candidate = Candidate(product, vid, scratch, result, self.store.data_files(scratch),
+            candidate = Candidate(product, vid, scratch, dataclasses.replace(result, table=None),
+                                  self.store.data_files(scratch),
                                   plan.env, run_id, plan.current.get(name),
                                   notes=list(result.notes), resolve=view,
                                   sample_dir=os.path.join(scratch, SAMPLES_DIR),
-                                  engine_cpu_s=engine_cpu)
+                                  engine_cpu_s=engine_cpu, table=result.table)
             for hook in self.post_build:
                 with timed(hook_phase(hook)):
                     hook(candidate)

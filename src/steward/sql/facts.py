@@ -100,7 +100,8 @@ def facts_of(tree: Any, inputs: Sequence[str]) -> SqlFacts:
         return out
 
     indirect: set[tuple[str, str, str]] = set()
-    for scope in traverse_scope(tree):
+    scopes = traverse_scope(tree)  # (walked once: the root scope is the last)
+    for scope in scopes:
         select = scope.expression
         if not isinstance(select, exp.Select):
             continue
@@ -131,7 +132,6 @@ def facts_of(tree: Any, inputs: Sequence[str]) -> SqlFacts:
     in_agg: set[tuple[str, str]] = set()
     top = tree if isinstance(tree, exp.Select) else None
     if top is not None:
-        scopes = traverse_scope(tree)
         root = scopes[-1] if scopes else None
         for proj in top.selects:
             aggs = list(proj.find_all(exp.AggFunc))

@@ -1,0 +1,92 @@
+"""A small new version read into Arrow once, and its schema named as DuckDB names it.
+
+After a build, the new version's schema is needed (contracts, the metastore), and when
+the version is small its rows are read into Arrow by the hooks that follow (the PII
+gate's sample, the profile). Reading them right after the build serves both: the
+schema is named from the Parquet footer's Arrow types, which saves a DuckDB ``DESCRIBE``
+(about a millisecond of planning per product), and the table is handed to the hooks.
+
+Only types whose DuckDB name the Arrow type fixes are named here (the integers, floats,
+decimals, ``VARCHAR``, ``BOOLEAN``, ``DATE``, microsecond timestamps with and without a
+time zone); a version with any other column (nested, ``UUID``, ``JSON``, ``TIME``,
+``INTERVAL``, ``BLOB``, other timestamp units...) is described by DuckDB as before
+(``tests/engine/test_arrowread.py`` compares the two on every type DuckDB writes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+SMALL_ROWS = 100_000  # versions with at most this many rows are read whole...
+SMALL_BYTES = 64 << 20  # ...and at most this many bytes of uncompressed column data
+
+_INT_ARROW = {"int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT",
+              "uint8": "UTINYINT", "uint16": "USMALLINT", "uint32": "UINTEGER",
+              "uint64": "UBIGINT"}
+_FLOAT_ARROW = {"float": "FLOAT", "double": "DOUBLE", "halffloat": "FLOAT"}
+
+
+def read_small(files: Sequence[str], max_rows: int | None, rows: int | None = None) -> Any:
+    """The Arrow table of ``files`` if it has at most ``max_rows`` rows, else None.
+
+    The row count and uncompressed size (at most :data:`SMALL_BYTES`) come from the
+    Parquet footers (``rows`` when the caller knows it), so a large version is never
+    read. Remote or unreadable files give None.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if max_rows is not None and rows is not None and rows > max_rows:
+        return None
+    try:
+        pfs = [pq.ParquetFile(f, pre_buffer=False) for f in files]
+    except (OSError, pa.ArrowException):
+        return None
+    if max_rows is not None:
+        metas = [pf.metadata for pf in pfs]
+        if sum(m.num_rows for m in metas) > max_rows:
+            return None
+        # few rows of very long values (documents, blobs) would still be a big read
+        if sum(m.row_group(i).total_byte_size for m in metas
+               for i in range(m.num_row_groups)) > SMALL_BYTES:
+            return None
+    try:
+        tables = [pf.read(use_threads=False) for pf in pfs]
+        return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    except (OSError, pa.ArrowException):
+        return None
+
+
+def duckdb_type(arrow_type: Any) -> str | None:
+    """The DuckDB type name of an Arrow type that fixes it, else None."""
+    import pyarrow as pa
+
+    t = arrow_type
+    if pa.types.is_integer(t):
+        return _INT_ARROW.get(str(t))
+    if pa.types.is_floating(t):
+        return _FLOAT_ARROW.get(str(t))
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "VARCHAR"
+    if pa.types.is_date32(t):
+        return "DATE"
+    if pa.types.is_timestamp(t) and t.unit == "us":
+        return "TIMESTAMP WITH TIME ZONE" if t.tz else "TIMESTAMP"
+    if pa.types.is_decimal128(t):
+        return f"DECIMAL({t.precision},{t.scale})"
+    return None
+
+
+def arrow_schema_names(table: Any) -> list[tuple[str, str]] | None:
+    """(column, DuckDB type) of every column of an Arrow table, or None when a type is
+    not one :func:`duckdb_type` names."""
+    out = []
+    for f in table.schema:
+        name = duckdb_type(f.type)
+        if name is None:
+            return None
+        out.append((f.name, name))
+    return out

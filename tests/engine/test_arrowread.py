@@ -1,0 +1,75 @@
+"""A small version's schema named from its Arrow types is DuckDB's own DESCRIBE."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from steward.engine.arrowread import arrow_schema_names, read_small
+
+# every type DuckDB writes to Parquet, as a one-row value (NULL-able)
+VALUES = {
+    "ti": "1::TINYINT", "si": "1::SMALLINT", "i": "1::INTEGER", "bi": "1::BIGINT",
+    "ut": "1::UTINYINT", "us": "1::USMALLINT", "ui": "1::UINTEGER", "ub": "1::UBIGINT",
+    "hi": "1::HUGEINT", "uh": "1::UHUGEINT", "f": "1::FLOAT", "dbl": "1::DOUBLE",
+    "dec": "1::DECIMAL(12,2)", "dec38": "1::DECIMAL(38,4)", "dec4": "1::DECIMAL(4,1)",
+    "v": "'a'", "b": "true", "dt": "DATE '2024-01-01'", "ts": "TIMESTAMP '2024-01-01'",
+    "tss": "TIMESTAMP_S '2024-01-01'", "tsms": "TIMESTAMP_MS '2024-01-01'",
+    "tsns": "TIMESTAMP_NS '2024-01-01'", "tz": "TIMESTAMPTZ '2024-01-01 00:00:00+00'",
+    "tm": "TIME '01:02:03'", "tmtz": "TIMETZ '01:02:03+00'", "iv": "INTERVAL 1 DAY",
+    "uu": "uuid()", "js": "'{}'::JSON", "en": "'a'::ENUM('a', 'b')", "bl": "'a'::BLOB",
+    "bit": "'101'::BIT", "l": "[1, 2]", "st": "{'a': 1}", "m": "MAP {'a': 1}",
+    "arr": "[1, 2]::INTEGER[2]", "null_only": "NULL",
+}
+
+
+@pytest.mark.parametrize("name", sorted(VALUES))
+def test_a_named_schema_is_what_duckdb_describes(tmp_path: Path, name: str) -> None:
+    con = duckdb.connect()
+    f = str(tmp_path / "v.parquet")
+    con.execute(f"COPY (SELECT {VALUES[name]} AS c, 1::BIGINT AS id FROM range(3)) "
+                f"TO '{f}' (FORMAT parquet)")
+    described = [(str(r[0]), str(r[1])) for r in
+                 con.execute(f"DESCRIBE SELECT * FROM read_parquet(['{f}'])").fetchall()]
+    table = read_small([f], 10)
+    assert table is not None and table.num_rows == 3
+    named = arrow_schema_names(table)
+    # either exactly DuckDB's names, or none (then the engine asks DuckDB)
+    assert named is None or named == described, (named, described)
+
+
+def test_the_common_types_are_named_without_duckdb(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    f = str(tmp_path / "v.parquet")
+    cols = ", ".join(f"{VALUES[k]} AS {k}" for k in
+                     ("i", "bi", "dbl", "dec", "v", "b", "dt", "ts", "tz"))
+    con.execute(f"COPY (SELECT {cols}) TO '{f}' (FORMAT parquet)")
+    table = read_small([f], 10)
+    assert arrow_schema_names(table) is not None
+
+
+def test_a_large_version_is_not_read(tmp_path: Path) -> None:
+    f = str(tmp_path / "v.parquet")
+    duckdb.connect().execute(f"COPY (SELECT range AS id FROM range(50)) TO '{f}' "
+                             "(FORMAT parquet)")
+    assert read_small([f], 49) is None
+    assert read_small([f], 50) is not None
+
+
+def test_a_build_names_its_schema_and_hands_its_rows_on(tmp_path: Path) -> None:
+    """The engine's result for a small SQL product: DuckDB's names, and the table."""
+    from steward.core.model import Product
+    from steward.core.spec import EngineSpec, SqlProductSpec
+    from steward.engine.duckdb import DuckDBEngine
+
+    engine = DuckDBEngine(EngineSpec(), str(tmp_path))
+    code = ("SELECT range AS id, range * 1.5 AS x, (range * 1.5)::DECIMAL(12,2) AS d, "
+            "'g' || range AS s, [range] AS l FROM range(5)")
+    p = Product(name="m.p", kind="sql", file="m/p.sql", line=1, code=code,
+                spec=SqlProductSpec())
+    out = tmp_path / "v"
+    (out / "data").mkdir(parents=True)
+    result = engine.build(p, {}, str(out))
+    want = engine.describe(list(result.files))
+    assert result.schema == want and result.rows == 5
+    assert result.table is not None and result.table.num_rows == 5
