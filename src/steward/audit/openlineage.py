@@ -591,7 +591,8 @@ def emit_run(project: Project, metastore: Metastore, root: str, run_id: str,
     cl = None
     if column_lineage is not None:
         try:
-            cl = column_lineage()
+            with _no_gc():  # (thousands of small tuples too: the same pause)
+                cl = column_lineage()
         except Exception:  # lineage is best effort: fall back to table level
             cl = None
     # (columns, levels) or (columns, levels, facts): see Context.column_lineage
