@@ -28,6 +28,7 @@ from steward.core.fingerprint import digest
 from steward.core.graph import Dag
 from steward.core.model import Product, Project
 from steward.sql.facts import SqlFacts, facts_of
+from steward.sql.parse import dispose
 
 LINEAGE_VERSION = 2
 CACHE_FILE = os.path.join(".steward", "cache", "lineage.json")
@@ -151,8 +152,12 @@ def _analyse(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
     if p.kind == "sql" and p.code:
         tree = _parse(p)
         facts = _facts(p, tree)
-        return sql_lineage(p.name, p.code, p.inputs, inputs, tree=tree), facts
+        try:
+            return sql_lineage(p.name, p.code, p.inputs, inputs, tree=tree), facts
+        finally:
+            dispose(tree)  # (the lineage's results hold none of it)
     return _analyse_other(p, inputs, stored, project), None
+
 
 
 def _analyse_other(p: Product, inputs: Mapping[str, tuple[str, ...] | None],

@@ -104,13 +104,27 @@ def parse_sql(text: str) -> ParsedSql:
     if not isinstance(tree, exp.Query):
         return ParsedSql("", error=f"a product is a query; found {tree.key.upper()}",
                          error_line=1)
-    if _kept is not None:
-        _kept[text] = tree
-    return ParsedSql(
+    parsed = ParsedSql(
         normalized=normal_form(text, tokens),
         references=tuple(table_references(tree)),
         outputs=output_columns(tree),
     )
+    if _kept is not None:
+        _kept[text] = tree
+    else:
+        dispose(tree)
+    return parsed
+
+
+def dispose(tree: Any) -> None:
+    """Free a parsed tree now: each node points at its parent, so a tree is a cycle that
+    only the collector frees, and the trees a load keeps for the run's lineage are frozen
+    with the rest of the run's heap (``Executor.execute``): never collected. With the
+    parent links cut, reference counting frees it (1,000 models: about 28 MB)."""
+    if tree is None:
+        return
+    for node in tree.walk():
+        node.parent = None
 
 
 @functools.cache
