@@ -90,13 +90,16 @@ class Results:
 
 
 def measure(cmd: list[str], cwd: str, env: dict[str, str] | None = None) -> Measure:
-    """Wall time and peak RSS (process tree, sampled every 20 ms) of one command."""
+    """Wall time and peak RSS of one command: the larger of the process tree's RSS
+    sampled every 20 ms and the sum of each process's high-water mark (``VmHWM``, read
+    as it runs), so a peak between two samples is not missed."""
     import psutil
 
     started = time.perf_counter()
     proc = psutil.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
+    hwm: dict[int, int] = {}  # pid -> its high-water mark so far
     chunks: list[str] = []
     import threading
 
@@ -106,10 +109,13 @@ def measure(cmd: list[str], cwd: str, env: dict[str, str] | None = None) -> Meas
         try:
             tree = [proc, *proc.children(recursive=True)]
             peak = max(peak, sum(_rss(p) for p in tree))
+            for p in tree:
+                hwm[p.pid] = max(hwm.get(p.pid, 0), _hwm(p.pid))
         except psutil.Error:
             pass
         time.sleep(0.02)
     wall = time.perf_counter() - started
+    peak = max(peak, sum(hwm.values()))
     reader.join()
     out = "".join(chunks)
     if proc.returncode != 0:
@@ -131,6 +137,18 @@ def _rss(p: object) -> int:
         return p.memory_info().rss  # type: ignore[attr-defined]
     except Exception:
         return 0
+
+
+def _hwm(pid: int) -> int:
+    """A process's peak resident set so far (Linux ``VmHWM``), in bytes; 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def median_of(k: int, fn: object) -> Measure:
