@@ -63,9 +63,9 @@ def from_sorted(s: Any, scale: float = 1.0, div: float = 1.0) -> dict[str, Any] 
     keep[0] = True
     np.not_equal(v[1:], v[:-1], out=keep[1:])
     x = v[keep]
-    le = np.searchsorted(s, x, side="right")
-    lt = np.searchsorted(s, x, side="left")
-    xs = x.astype(np.float64)
+    le = s.searchsorted(x, side="right")
+    lt = s.searchsorted(x, side="left")
+    xs = x.astype(np.float64, copy=False)
     if scale != 1.0:
         xs = xs * scale
     if div != 1.0:

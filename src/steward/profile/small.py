@@ -28,6 +28,7 @@ enums, ``TIME``, nanosecond timestamps, infinite timestamps, nested types...) ma
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from decimal import Decimal
@@ -209,60 +210,141 @@ def _column(arr: Any, sql_type: str, n_rows: int, bins: int, top_k: int) -> dict
 
 
 # -- numbers ------------------------------------------------------------------------------
+# A version of 1,000 rows is profiled in about a millisecond, and most of it is the fixed
+# cost of each numpy or pyarrow call (a few microseconds for numpy, 10 to 25 for a
+# pyarrow.compute kernel), not work on the values. So the code below makes few calls per
+# column: NULLs are dropped with the validity bitmap (no pyarrow kernel), everything
+# that can be read from the sorted values is (NaNs, infinities, zeros and negatives are
+# runs of it), and results of a handful of elements are finished in Python floats (the
+# same IEEE operations in the same order as numpy's, so the same bits).
 def _values(arr: Any) -> Any:
-    """The non-NULL values of ``arr`` as a numpy array.
+    """The non-NULL values of the fixed-width array ``arr`` as a numpy array.
 
-    Fixed-width numbers are viewed in place (``np.frombuffer``): pyarrow's own
-    conversion imports pandas when it is installed, about 50 MB and 0.3 s for nothing.
+    Integers, floats, dates (days, int32) and timestamps (int64) are viewed in place
+    (``np.frombuffer``): pyarrow's own conversion imports pandas when it is installed,
+    about 50 MB and 0.3 s for nothing. Decimals give their 16-byte words (``V16``).
     """
     import numpy as np
     import pyarrow as pa
 
-    if arr.null_count:
-        arr = arr.drop_null()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
     t = arr.type
-    if pa.types.is_integer(t) or pa.types.is_floating(t):
-        kind = "f" if pa.types.is_floating(t) else "i" if pa.types.is_signed_integer(t) else "u"
-        dtype = np.dtype(f"{kind}{t.bit_width // 8}")
-        return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr),
-                             offset=arr.offset * dtype.itemsize)
-    return arr.to_numpy(zero_copy_only=False)
+    if pa.types.is_floating(t):
+        dtype = np.dtype(f"f{t.bit_width // 8}")
+    elif pa.types.is_unsigned_integer(t):
+        dtype = np.dtype(f"u{t.bit_width // 8}")
+    elif pa.types.is_decimal128(t):
+        dtype = np.dtype("V16")
+    else:  # signed integers, date32, timestamp
+        dtype = np.dtype(f"i{t.bit_width // 8}")
+    n = len(arr)
+    if arr.null_count == n:
+        return np.empty(0, dtype=dtype)
+    bufs = arr.buffers()
+    v = np.frombuffer(bufs[1], dtype=dtype, count=n, offset=arr.offset * dtype.itemsize)
+    if arr.null_count:
+        # (a NULL's slot holds anything: keep the valid ones, bit i of the bitmap)
+        bits = np.frombuffer(bufs[0], dtype=np.uint8)
+        valid = np.unpackbits(bits, count=arr.offset + n, bitorder="little")[arr.offset:]
+        v = v[valid.view(bool)]
+    return v
+
+
+@functools.lru_cache(maxsize=256)
+def _quantile_at(n: int) -> tuple[Any, list[float]]:
+    """Where :func:`_quantiles` reads ``n`` sorted values: both neighbours' positions, and
+    the fraction between them."""
+    import numpy as np
+
+    pos = np.array(QUANTILES) * (n - 1)
+    r = pos.astype(np.int64)
+    idx = np.concatenate([r, np.minimum(r + 1, n - 1)])
+    idx.flags.writeable = False  # (shared)
+    return idx, (pos - r).tolist()
 
 
 def _quantiles(s: Any) -> list[float]:
-    """Quantiles of the sorted float array ``s`` as ``quantile_cont`` computes them."""
+    """Quantiles of the sorted array ``s`` as ``quantile_cont`` computes them (as doubles).
+
+    Only the two neighbours of each quantile are converted; the interpolation
+    ``a + f * (b - a)`` is done on Python floats, bit for bit numpy's.
+    """
     import numpy as np
 
-    n = len(s)
-    pos = np.array(QUANTILES) * (n - 1)
-    r = pos.astype(np.int64)
-    a = s[r]
-    b = s[np.minimum(r + 1, n - 1)]
-    return [float(x) for x in a + (pos - r) * (b - a)]
+    idx, frac = _quantile_at(len(s))
+    x = s[idx].astype(np.float64, copy=False).tolist()
+    k = len(frac)
+    return [a + f * (b - a) for a, f, b in zip(x[:k], frac, x[k:], strict=True)]
 
 
 def _moments(v: Any) -> tuple[float, float | None]:
-    """Mean and sample standard deviation (two passes) of the float array ``v``."""
+    """Mean and sample standard deviation (two passes) of the float array ``v``.
+
+    ``np.add.reduce`` is what ``v.mean()`` and ``v.sum()`` run (the same pairwise sum),
+    without their Python wrappers; the mean is that sum over ``n``, as ``mean()`` does.
+    """
+    import numpy as np
+
     n = len(v)
-    m = float(v.mean())
+    m = float(np.add.reduce(v)) / n
     std = None
     if n > 1:
         d = v - m
-        std = math.sqrt(float((d * d).sum()) / (n - 1))
+        d *= d
+        std = math.sqrt(float(np.add.reduce(d)) / (n - 1))
     return m, std
 
 
-def _sql_bins(v: Any, lo: float, step: float, nb: int) -> list[int]:
-    """Histogram of float values ``v`` with the SQL formula of ``compute._bin_expr``."""
+def _sign_counts(p: dict[str, Any], s: Any) -> None:
+    """Zeros and negatives of the sorted (NaN-free) array ``s``: two binary searches."""
+    neg = int(s.searchsorted(0, side="left"))
+    p["zeros"] = int(s.searchsorted(0, side="right")) - neg  # -0.0 == 0 too
+    p["negatives"] = neg
+
+
+def _distinct(s: Any) -> int:
+    """Distinct values of the sorted array ``s`` (NaN-free)."""
     import numpy as np
 
+    return int(np.count_nonzero(s[1:] != s[:-1])) + 1 if len(s) else 0
+
+
+@functools.lru_cache(maxsize=64)
+def _edges(nb: int) -> Any:
+    """The integers 1 .. nb - 1 as floats (numpy): the upper edges of the first bins."""
+    import numpy as np
+
+    edges = np.arange(1, nb, dtype=np.float64)
+    edges.flags.writeable = False  # (shared)
+    return edges
+
+
+def _ceil_bins(q: Any, nb: int) -> list[int]:
+    """Counts of the SQL bins ``ceil(q) - 1`` (clamped to ``0 .. nb - 1``) of the sorted
+    floats ``q``.
+
+    ``ceil(q) <= j`` exactly when ``q <= j``: the first ``k`` bins hold the values
+    ``q <= k``, counted by one binary search per bin edge (``q`` is sorted: it is
+    computed from sorted values by operations that never invert an order, and it is
+    finite but for the case below).
+    """
+    import numpy as np
+
+    if not (q[0] == q[0] and q[-1] == q[-1]):
+        # a step of 0 or infinity (a range below or beyond what doubles resolve) makes
+        # the first or last q NaN: the formula as it always was evaluated (NaN cast to
+        # an integer: bincount raises on x86)
+        b = np.clip(np.ceil(q) - 1, 0, nb - 1).astype(np.int64)
+        return [int(x) for x in np.bincount(b, minlength=nb)]
+    below = q.searchsorted(_edges(nb), side="right").tolist()
+    return [b - a for a, b in zip([0, *below], [*below, len(q)], strict=True)]
+
+
+def _sql_bins(v: Any, lo: float, step: float, nb: int) -> list[int]:
+    """Histogram of the sorted float values ``v`` with the SQL formula of
+    ``compute._bin_expr``."""
     if nb == 1:
         return [len(v)]
-    b = np.ceil((v - lo) / step) - 1
-    b = np.clip(b, 0, nb - 1).astype(np.int64)
-    return [int(x) for x in np.bincount(b, minlength=nb)]
+    return _ceil_bins((v - lo) / step, nb)
 
 
 def _exact_counts(p: dict[str, Any], ints: Any, scale: float, bins: int) -> None:
@@ -277,25 +359,29 @@ def _exact_counts(p: dict[str, Any], ints: Any, scale: float, bins: int) -> None
     if p["kind"] == "temporal":
         p["unit"] = "epoch_s"
     else:
-        p["zeros"] = int(np.count_nonzero(ints == 0))
-        p["negatives"] = int(np.count_nonzero(ints < 0))
-    p["distinct"] = int(np.count_nonzero(ints[1:] != ints[:-1])) + 1
+        _sign_counts(p, ints)
+    p["distinct"] = _distinct(ints)
     lo_i = int(ints[0])
     # offsets from the min are small integers: their sum and mean are exact
     off = (ints - lo_i).astype(np.float64)
     mean, std = _moments(off)
     lo, hi = lo_i * scale, int(ints[-1]) * scale
-    vals = ints.astype(np.float64) * scale
+    vals = ints.astype(np.float64)
+    vals *= scale
     p.update(min=float(lo), max=float(hi), mean=float(lo_i) * scale + mean * scale,
              std=None if std is None else std * scale)
     p["quantiles"] = _quantiles(vals)
     p["cdf"] = knots.from_sorted(ints, scale)
     nb = bins if hi > lo else 1
     step = (hi - lo) / nb
-    bounds = np.array([lo + step * (i + 1) for i in range(nb - 1)] + [hi])
-    idx = np.minimum(np.searchsorted(bounds, vals, side="left"), nb - 1)
+    # bin i holds the values in (bound[i - 1], bound[i]], the last one all above its lower
+    # bound: with the values sorted, a bin's count is the difference of the numbers of
+    # values <= its two bounds (the bounds never decrease)
+    bounds = lo + step * _edges(nb)  # lo + step * (i + 1), i < nb - 1
+    below = vals.searchsorted(bounds, side="right").tolist()
     p["histogram"] = {"lo": float(lo), "hi": float(hi),
-                      "counts": [int(x) for x in np.bincount(idx, minlength=nb)]}
+                      "counts": [b - a for a, b in zip([0, *below], [*below, len(vals)],
+                                                       strict=True)]}
 
 
 def _sketched(p: dict[str, Any], s: Any) -> None:
@@ -315,11 +401,10 @@ def _integer(p: dict[str, Any], arr: Any, bins: int) -> None:
     if len(v) and int(v[-1]) - int(v[0]) <= SMALL_RANGE:
         _exact_counts(p, v, 1.0, bins)
         return
-    p["distinct"] = int(np.count_nonzero(v[1:] != v[:-1])) + 1 if len(v) else 0
+    p["distinct"] = _distinct(v)
     f = v.astype(np.float64)
     _sketched(p, f)
-    p["zeros"] = int(np.count_nonzero(v == 0))
-    p["negatives"] = int(np.count_nonzero(v < 0))
+    _sign_counts(p, v)
     _histogram(p, f, bins)
 
 
@@ -330,23 +415,17 @@ def _decimal(p: dict[str, Any], arr: Any, bins: int) -> None:
     64 bits; a value that does not fit there is :class:`Unsupported`).
     """
     import numpy as np
-    import pyarrow as pa
 
-    if arr.null_count:
-        arr = arr.drop_null()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    words = np.frombuffer(arr.buffers()[1], dtype="<i8", count=2 * len(arr),
-                          offset=arr.offset * 16)
+    words = _values(arr).view("<i8")
     lo, hi = words[0::2], words[1::2]
-    if np.any(hi != (lo >> 63)):
+    if np.count_nonzero(hi != (lo >> 63)):
         raise Unsupported("decimal beyond 64 bits")
     v = np.sort(lo)
-    p["distinct"] = int(np.count_nonzero(v[1:] != v[:-1])) + 1 if len(v) else 0
-    p["zeros"] = int(np.count_nonzero(v == 0))
-    p["negatives"] = int(np.count_nonzero(v < 0))
+    p["distinct"] = _distinct(v)
+    _sign_counts(p, v)
     # DuckDB's DECIMAL -> DOUBLE: the unscaled value as a double, divided by 10^scale
-    f = v.astype(np.float64) / float(10 ** arr.type.scale)
+    f = v.astype(np.float64)
+    f /= float(10 ** arr.type.scale)
     _sketched(p, f)
     _histogram(p, f, bins)
 
@@ -354,18 +433,18 @@ def _decimal(p: dict[str, Any], arr: Any, bins: int) -> None:
 def _float(p: dict[str, Any], arr: Any, bins: int) -> None:
     import numpy as np
 
-    v = _values(arr).astype(np.float64, copy=False)
-    nan = np.isnan(v)
-    n_nan = int(np.count_nonzero(nan))
-    s = np.sort(v)  # NaN sort last
+    s = np.sort(_values(arr).astype(np.float64, copy=False))
+    # NaNs sort last, -inf first and inf last among the others: all are runs of s
+    n_nan = len(s) - int(s.searchsorted(np.nan)) if len(s) and np.isnan(s[-1]) else 0
     real = s[:len(s) - n_nan]
     # -0.0 == 0.0 and every NaN is one value, as in DuckDB's DISTINCT
-    p["distinct"] = (int(np.count_nonzero(real[1:] != real[:-1])) + 1 if len(real) else 0) \
-        + (1 if n_nan else 0)
-    fin = real[np.isfinite(real)]
+    p["distinct"] = _distinct(real) + (1 if n_nan else 0)
+    first = int(real.searchsorted(-np.inf, side="right")) if len(real) and real[0] == -np.inf \
+        else 0
+    end = int(real.searchsorted(np.inf)) if len(real) and real[-1] == np.inf else len(real)
+    fin = real[first:end]
     _sketched(p, fin)
-    p["zeros"] = int(np.count_nonzero(real == 0))
-    p["negatives"] = int(np.count_nonzero(real < 0))
+    _sign_counts(p, real)
     p["nan"] = n_nan
     p["inf"] = int(len(real) - len(fin))
     _histogram(p, fin, bins)
@@ -382,9 +461,8 @@ def _histogram(p: dict[str, Any], fin: Any, bins: int) -> None:
 # -- time ---------------------------------------------------------------------------------
 def _date(p: dict[str, Any], arr: Any, bins: int) -> None:
     import numpy as np
-    import pyarrow as pa
 
-    days = np.sort(_values(arr.cast(pa.int32())).astype(np.int64))
+    days = np.sort(_values(arr)).astype(np.int64)  # (int32 sort faster than int64)
     if len(days) and (days[-1] >= _INF_DATE or days[0] <= -_INF_DATE):
         raise Unsupported("infinite date")
     if len(days) and int(days[-1]) - int(days[0]) <= SMALL_RANGE:
@@ -395,9 +473,8 @@ def _date(p: dict[str, Any], arr: Any, bins: int) -> None:
 
 def _timestamp(p: dict[str, Any], arr: Any, bins: int) -> None:
     import numpy as np
-    import pyarrow as pa
 
-    us = np.sort(_values(arr.cast(pa.int64())))
+    us = np.sort(_values(arr))
     if len(us) and (us[-1] >= _INF_TS or us[0] <= -_INF_TS):
         raise Unsupported("infinite timestamp")
     _epoch_us(p, us, bins)
@@ -407,7 +484,7 @@ def _epoch_us(p: dict[str, Any], us: Any, bins: int) -> None:
     """A temporal column from its sorted epoch microseconds (the DuckDB sketch path)."""
     import numpy as np
 
-    p["distinct"] = int(np.count_nonzero(us[1:] != us[:-1])) + 1 if len(us) else 0
+    p["distinct"] = _distinct(us)
     if not len(us):
         p.update(quantiles=None, min=None, max=None, mean=None, std=None, unit="epoch_s",
                  cdf=None)
@@ -415,7 +492,7 @@ def _epoch_us(p: dict[str, Any], us: Any, bins: int) -> None:
     lo_us = int(us[0])
     off = (us - lo_us).astype(np.float64)
     mean, std = _moments(off)
-    p["quantiles"] = [x / 1e6 for x in _quantiles(us.astype(np.float64))]
+    p["quantiles"] = [x / 1e6 for x in _quantiles(us)]
     p["cdf"] = knots.from_sorted(us, div=1e6)  # seconds as DuckDB's epoch(): us / 1e6
     lo, hi = float(lo_us) / 1e6, float(us[-1]) / 1e6  # DuckDB's epoch(): us / 1e6
     p.update(min=lo, max=hi, mean=(lo_us + mean) / 1e6,
@@ -429,39 +506,83 @@ def _epoch_us(p: dict[str, Any], us: Any, bins: int) -> None:
         # its fraction in floating point
         lit = Decimal(repr(lo * 1e6))
         whole = int(lit.to_integral_value(rounding="ROUND_FLOOR"))
-        diff = (us - whole).astype(np.float64) - float(lit - whole)
-        step = (hi * 1e6 - lo * 1e6) / nb
-        b = np.clip(np.ceil(diff / step) - 1, 0, nb - 1).astype(np.int64)
-        counts = [int(x) for x in np.bincount(b, minlength=nb)]
+        diff = (us - whole).astype(np.float64)
+        diff -= float(lit - whole)
+        diff /= (hi * 1e6 - lo * 1e6) / nb
+        counts = _ceil_bins(diff, nb)
     p["histogram"] = {"lo": lo, "hi": hi, "counts": counts}
 
 
 # -- strings and booleans -----------------------------------------------------------------
+_FEW_VALUES = 64  # up to this many distinct strings, their statistics are taken in Python
+
+
 def _string(p: dict[str, Any], arr: Any, count: int, top_k: int) -> None:
+    """A string column, from its value counts (one hash of the values).
+
+    Everything but the top-k of a column of long values is a function of its distinct
+    values and their counts. Up to :data:`_FEW_VALUES` of them (a category, a code: the
+    common string column) are finished in Python, which is much cheaper than a
+    pyarrow.compute call per statistic; Python orders ``str`` by code point, as Arrow
+    orders UTF-8 by byte, and ``len`` counts code points, as ``utf8_length`` does.
+    """
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    p["distinct"] = pc.count_distinct(arr).as_py() if count else 0
-    mm = pc.min_max(arr)
-    lo, hi = mm["min"].as_py(), mm["max"].as_py()
-    p["min"] = None if lo is None else lo[:PREFIX]  # code points, like DuckDB's left()
-    p["max"] = None if hi is None else hi[:PREFIX]
-    lengths = pc.utf8_length(arr)
-    lm = pc.min_max(lengths)
-    len_max = lm["max"].as_py()
-    p["length"] = {"min": lm["min"].as_py(), "max": len_max,
-                   "mean": pc.mean(lengths).as_py()}
-    # (no Python scalar in a compute call: converting one makes pyarrow import pandas)
-    nonempty = pc.sum(pc.cast(lengths, pa.bool_())).as_py() or 0
-    p["empty"] = int(len(lengths) - lengths.null_count - nonempty)
-    if not count:
-        return  # no values, no top-k (as the DuckDB path: no candidates)
-    if count >= UNIQUE_MIN_ROWS and p["distinct"] >= 0.9 * count:
+    if not count:  # no values, no top-k (as the DuckDB path: no candidates)
+        p.update(distinct=0, min=None, max=None,
+                 length={"min": None, "max": None, "mean": None}, empty=0)
+        return
+    # (NULL is one of the counted values when there are NULLs: taken out below)
+    vc = pc.value_counts(arr)
+    values = vc.field("values")
+    distinct = p["distinct"] = len(values) - (1 if arr.null_count else 0)
+    few = distinct <= _FEW_VALUES
+    if few:
+        vals = values.to_pylist()
+        ns = vc.field("counts").to_pylist()
+        if arr.null_count:
+            del ns[vals.index(None)]
+            vals.remove(None)
+        lo, hi = min(vals), max(vals)
+        lens = [len(v) for v in vals]
+        len_min, len_max = min(lens), max(lens)
+        total = sum(n * k for n, k in zip(ns, lens, strict=True))
+        empty = sum(n for n, k in zip(ns, lens, strict=True) if not k)
+    else:
+        if arr.null_count:
+            vc = vc.filter(values.is_valid())
+            values = vc.field("values")
+        mm = pc.min_max(values)
+        lo, hi = mm["min"].as_py(), mm["max"].as_py()
+        lengths = _code_points(values)
+        counts = _values(vc.field("counts"))
+        len_min, len_max = int(np.minimum.reduce(lengths)), int(np.maximum.reduce(lengths))
+        total = int(np.dot(lengths.astype(np.int64), counts))  # integers: exact
+        empty = int(counts[lengths == 0].sum())
+    p["min"] = lo[:PREFIX]  # code points, like DuckDB's left()
+    p["max"] = hi[:PREFIX]
+    # utf8_length's mean: the integer sum over the count, as one division of doubles
+    p["length"] = {"min": len_min, "max": len_max, "mean": total / count}
+    p["empty"] = empty
+    if count >= UNIQUE_MIN_ROWS and distinct >= 0.9 * count:
         p["top"] = []
         p["unique"] = True
+    elif few:
+        if len_max > PREFIX:  # the top-k groups values by their first PREFIX code points
+            grouped: dict[str, int] = {}
+            for v, n in zip(vals, ns, strict=True):
+                grouped[v[:PREFIX]] = grouped.get(v[:PREFIX], 0) + n
+            pairs = list(grouped.items())
+        else:
+            pairs = list(zip(vals, ns, strict=True))
+        pairs.sort(key=lambda vn: (-vn[1], vn[0]))
+        p["top"] = [[v, n] for v, n in pairs[:top_k]]
     else:
-        pre = arr if (len_max or 0) <= PREFIX else pc.utf8_slice_codeunits(arr, 0, PREFIX)
-        vc = pc.value_counts(pre.drop_null() if pre.null_count else pre)
+        if len_max > PREFIX:
+            pre = pc.utf8_slice_codeunits(arr, 0, PREFIX)
+            vc = pc.value_counts(pre.drop_null() if pre.null_count else pre)
         tab = pa.RecordBatch.from_arrays([vc.field("values"), vc.field("counts")],
                                          names=["v", "n"])
         # (v, n) pairs are unique: the unstable selection is deterministic
@@ -473,10 +594,29 @@ def _string(p: dict[str, Any], arr: Any, count: int, top_k: int) -> None:
     p["top_other"] = max(count - sum(n for _, n in p["top"]), 0)
 
 
-def _boolean(p: dict[str, Any], arr: Any, count: int) -> None:
+def _code_points(values: Any) -> Any:
+    """The lengths of the non-NULL strings ``values`` in code points (``utf8_length``).
+
+    An ASCII text (every byte below 0x80, checked in one pass) has one code point per
+    byte: its lengths are the differences of its offsets, with no pyarrow call.
+    """
+    import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    t = int(pc.sum(arr).as_py() or 0) if count else 0
+    width = 8 if pa.types.is_large_string(values.type) else 4
+    bufs = values.buffers()
+    off = np.frombuffer(bufs[1], dtype=np.dtype(f"i{width}"), count=len(values) + 1,
+                        offset=values.offset * width)
+    data = b"" if bufs[2] is None else bufs[2]
+    text = np.frombuffer(data, dtype=np.uint8)[off[0]:off[-1]]
+    if not len(text) or np.maximum.reduce(text) < 0x80:
+        return off[1:] - off[:-1]
+    return _values(pc.utf8_length(values))
+
+
+def _boolean(p: dict[str, Any], arr: Any, count: int) -> None:
+    t = arr.true_count if count else 0  # (NULLs not counted)
     p["distinct"] = (1 if t else 0) + (1 if count - t else 0)
     p["top"] = [[v, n] for v, n in sorted([[True, t], [False, count - t]],
                                           key=lambda x: -x[1]) if n]
