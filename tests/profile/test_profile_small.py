@@ -226,11 +226,11 @@ def test_large_versions_use_duckdb(con, table, engine):
 
 
 def test_versions_of_long_values_use_duckdb(con, table, monkeypatch, engine):
-    from steward.profile import small
+    from steward.engine import arrowread
 
     files = table("SELECT repeat('ab', 5000) || range AS s FROM range(30)")
     assert compute_profile(engine, files)["engine"] == "arrow"
-    monkeypatch.setattr(small, "SMALL_BYTES", 100_000)  # 300 KB of strings: too big now
+    monkeypatch.setattr(arrowread, "SMALL_BYTES", 100_000)  # 300 KB of strings: too big now
     assert compute_profile(engine, files)["engine"] == "duckdb"
 
 

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from steward.engine.arrowread import SMALL_ROWS, duckdb_type, read_small
 from steward.profile import cdf as knots
 from steward.profile.compute import (
     _INT,
@@ -44,13 +45,6 @@ from steward.profile.compute import (
     column_kind,
 )
 
-SMALL_ROWS = 100_000  # versions with at most this many rows are profiled in process...
-SMALL_BYTES = 64 << 20  # ...and at most this many bytes of uncompressed column data
-
-_INT_ARROW = {"int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT",
-              "uint8": "UTINYINT", "uint16": "USMALLINT", "uint32": "UINTEGER",
-              "uint64": "UBIGINT"}
-_FLOAT_ARROW = {"float": "FLOAT", "double": "DOUBLE", "halffloat": "FLOAT"}
 _TS_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "DATETIME")
 _DAY_US = 86_400_000_000
 _INF_DATE = 2**31 - 1  # DuckDB's 'infinity' date, as days
@@ -59,59 +53,6 @@ _INF_TS = 2**63 - 1  # DuckDB's 'infinity' timestamp, as microseconds
 
 class Unsupported(Exception):
     """A column this module does not profile exactly like DuckDB: use the DuckDB path."""
-
-
-def read_small(files: Sequence[str], max_rows: int | None, rows: int | None = None) -> Any:
-    """The Arrow table of ``files`` if it has at most ``max_rows`` rows, else None.
-
-    The row count and uncompressed size (at most :data:`SMALL_BYTES`) come from the
-    Parquet footers (``rows`` when the caller knows it), so a large version is never
-    read. Remote or unreadable files give None.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if max_rows is not None and rows is not None and rows > max_rows:
-        return None
-    try:
-        pfs = [pq.ParquetFile(f, pre_buffer=False) for f in files]
-    except (OSError, pa.ArrowException):
-        return None
-    if max_rows is not None:
-        metas = [pf.metadata for pf in pfs]
-        if sum(m.num_rows for m in metas) > max_rows:
-            return None
-        # few rows of very long values (documents, blobs) would still be a big read
-        if sum(m.row_group(i).total_byte_size for m in metas
-               for i in range(m.num_row_groups)) > SMALL_BYTES:
-            return None
-    try:
-        tables = [pf.read(use_threads=False) for pf in pfs]
-        return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-    except (OSError, pa.ArrowException):
-        return None
-
-
-def duckdb_type(arrow_type: Any) -> str | None:
-    """The DuckDB type name of an Arrow type this module profiles, else None."""
-    import pyarrow as pa
-
-    t = arrow_type
-    if pa.types.is_integer(t):
-        return _INT_ARROW.get(str(t))
-    if pa.types.is_floating(t):
-        return _FLOAT_ARROW.get(str(t))
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "VARCHAR"
-    if pa.types.is_date32(t):
-        return "DATE"
-    if pa.types.is_timestamp(t) and t.unit == "us":
-        return "TIMESTAMP WITH TIME ZONE" if t.tz else "TIMESTAMP"
-    if pa.types.is_decimal128(t):
-        return f"DECIMAL({t.precision},{t.scale})"
-    return None
 
 
 def shared_table(holder: Any, files: Sequence[str], rows: int | None) -> Any:
