@@ -82,27 +82,31 @@ def build_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None 
     stored = {k: tuple(v) for k, v in (schemas or {}).items()}
     path = cache_path or os.path.join(project.root, CACHE_FILE)
     cache = _read_cache(path) if use_cache else {}
+    cached = set(cache)
     order = Dag.build({n: p.inputs for n, p in project.products.items()}).topological()
     graph = LineageGraph({}, {})
+    # entries computed here, as written; the cache hits are kept as objects only (their
+    # JSON is dropped as it is decoded, so reading a thousand costs no second copy) and
+    # written again from them if the file is rewritten: name -> (key, code digest)
     fresh: dict[str, Any] = {}
+    hits: dict[str, tuple[str, str | None]] = {}
     refreshed = False  # facts computed again for a product whose lineage was cached
     for name in order:
         p = project.products[name]
         in_cols = {i: graph.columns.get(i) for i in p.inputs}
         key = _key(p, in_cols, stored.get(name))
-        hit = cache.get(name)
+        hit = cache.pop(name, None)
         code = digest(p.code) if p.kind == "sql" and p.code else None
         facts: SqlFacts | None = None
         if hit is not None and hit.get("key") == key:
             pl = ProductLineage.from_json(name, hit["lineage"])
-            fresh[name] = hit
+            hits[name] = (key, code)
             if code is not None:
                 if hit.get("code") == code and hit.get("facts") is not None:
                     facts = SqlFacts.from_json(hit["facts"])
                 else:  # same normal form, other text (case, comments): facts again
                     facts = _facts(p)
                     refreshed = True
-                    fresh[name] = {**hit, "code": code, "facts": facts.to_json()}
         else:
             pl, facts = _analyse(p, in_cols, stored.get(name), project)
             graph.computed += 1
@@ -115,7 +119,13 @@ def build_lineage(project: Project, schemas: Mapping[str, Iterable[str]] | None 
             graph.facts[name] = facts
         graph.products[name] = pl
         graph.columns[name] = _known_columns(p, pl, stored.get(name))
-    if graph.computed or refreshed or set(cache) != set(fresh):
+    if graph.computed or refreshed or cached != set(fresh) | set(hits):
+        for name, (key, code) in hits.items():
+            entry: dict[str, Any] = {"key": key, "lineage": graph.products[name].to_json()}
+            got = graph.facts.get(name)
+            if code is not None and got is not None:
+                entry.update(code=code, facts=got.to_json())
+            fresh[name] = entry
         _write_cache(path, fresh)
     return graph
 
@@ -272,11 +282,12 @@ def _key(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
 
 
 def _read_cache(path: str) -> dict[str, Any]:
-    import orjson
+    import json  # (not orjson: its parse holds a document of twice the objects' size,
+    # and this read happens where a run's memory peaks)
 
     try:
         with open(path, "rb") as f:
-            data = orjson.loads(f.read())
+            data = json.load(f)
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("version") != LINEAGE_VERSION:
