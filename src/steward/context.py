@@ -315,7 +315,7 @@ class Context:
 
         with timed("lineage"):
             g = build_lineage(self.project, self._current_schemas())
-        return ({n: dict(pl.columns) for n, pl in g.products.items()},
+        return ({n: pl.columns for n, pl in g.products.items()},  # (read only: no copy)
                 {n: pl.level for n, pl in g.products.items()}, g.facts)
 
     def _warm_lineage(self) -> Any:

@@ -281,3 +281,19 @@ def test_emit_reports_undelivered_events_and_exits_non_zero(starter: Path, stewa
     assert p.returncode == 1, p.stdout + p.stderr
     assert "not delivered" in p.stderr and f"127.0.0.1:{port}" in p.stderr
     assert f"127.0.0.1:{port}" not in p.stdout  # not claimed as delivered
+
+
+def test_events_are_the_same_whatever_the_steps_read_at_once(
+        starter: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The builder reads (and forgets) a few hundred steps' versions at a time: read one
+    step at a time, so every input is read again after its producer was forgotten, the
+    events are the same."""
+    from steward.audit import openlineage
+
+    ctx = Context(starter)
+    result = ctx.run()
+    whole, problems = ctx.deliver_openlineage(result.run_id)
+    assert not problems and len(whole) == 8
+    monkeypatch.setattr(openlineage, "STEPS_PER_READ", 1)
+    one_by_one, _ = ctx.deliver_openlineage(result.run_id)
+    assert one_by_one == whole

@@ -443,10 +443,15 @@ class EventBuilder:
         yield self._event("START", _iso(run.started_at), {"runId": parent_run, "facets": {}},
                           parent_job, [], [])
         for i, step in enumerate(executed):
-            if i % 250 == 0:  # what the next steps need, a few hundred at a time
-                for cache in (self._versions, self._checks, self._profiles):
+            if i % STEPS_PER_READ == 0:  # what the next steps need, a few hundred at a time
+                # (the documents made per version go too: an input read again later is
+                # loaded again, and a run's memory peaks here)
+                for cache in (self._versions, self._checks, self._profiles,
+                              self._schemas, self._metric_docs, self._assertion_docs,
+                              self._version_facets):
                     cache.clear()
-                self.load([s.version_id for s in executed[i:i + 250] if s.version_id])
+                self.load([s.version_id for s in executed[i:i + STEPS_PER_READ]
+                           if s.version_id])
             name = step.product
             product = self.project.products[name]
             v = self._version(step.version_id)
@@ -471,6 +476,9 @@ class EventBuilder:
         ok = run.status == "success"
         yield self._event("COMPLETE" if ok else "FAIL", _iso(run.finished_at),
                           {"runId": parent_run, "facets": {}}, parent_job, [], [])
+
+
+STEPS_PER_READ = 250  # steps whose versions, checks and profiles are read at once
 
 
 _METRIC_FIELDS = ("kind", "nulls", "distinct", "count", "min", "max", "quantiles")
