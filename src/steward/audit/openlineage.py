@@ -36,15 +36,15 @@ import functools
 import gc
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import Any
 
 from steward.audit.ol_columns import SqlFacts, direct_subtype, indirect_fields, sql_facts
+from steward.audit.ol_emit import Emitter
 from steward.core.model import Product, Project
 from steward.core.records import Run, Step, Version
-from steward.core.spec import OpenLineageSpec
 from steward.meta.store import Metastore
 from steward.sql.parse import DIALECT
 
@@ -490,14 +490,6 @@ def _metric_fields(doc: Doc) -> Doc:
                         for name, p in (doc.get("columns") or {}).items()}}
 
 
-def to_json(event: Doc) -> str:
-    """One event as one line of JSON, keys sorted as the client's ``Serde.to_json`` sorts
-    them (orjson: compact separators and UTF-8, a tenth of the standard encoder's time)."""
-    import orjson
-
-    return orjson.dumps(event, default=str, option=orjson.OPT_SORT_KEYS).decode()
-
-
 @functools.cache
 def _client_version() -> str:
     try:
@@ -506,80 +498,6 @@ def _client_version() -> str:
         return version("openlineage-python")
     except Exception:
         return "unknown"
-
-
-class Emitter:
-    """Writes events to the NDJSON file and posts them to the configured endpoint."""
-
-    def __init__(self, spec: OpenLineageSpec, root: str):
-        self.spec = spec
-        self.root = root
-
-    @property
-    def path(self) -> str | None:
-        if not self.spec.file:
-            return None
-        return (self.spec.file if os.path.isabs(self.spec.file)
-                else os.path.join(self.root, self.spec.file))
-
-    def emit(self, events: Iterable[Any], keep: list[Any] | None = None) -> list[str]:
-        """Send ``events`` as they come (appended to ``keep`` when given); returns problems
-        (never raises: lineage must not fail a run)."""
-        problems: list[str] = []
-        transport: Any = None
-        if self.spec.url:
-            try:
-                transport = self._http()
-            except Exception as e:
-                problems.append(self._unreachable(e))
-        out: IO[str] | None = None
-        if self.path:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        batch: list[str] = []
-        try:
-            for event in events:
-                if keep is not None:
-                    keep.append(event)
-                if self.path:
-                    batch.append(to_json(event) + "\n")
-                    if len(batch) >= 256:
-                        out = out or open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-                        out.write("".join(batch))
-                        batch.clear()
-                if transport is not None:
-                    try:
-                        transport.emit(event)
-                    except Exception as exc:  # an unreachable endpoint: a warning
-                        problems.append(self._unreachable(exc))
-                        transport = None
-            if batch and self.path:
-                out = out or open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-                out.write("".join(batch))
-        finally:
-            if out is not None:
-                out.close()
-        return problems
-
-    def _unreachable(self, e: Exception) -> str:
-        return (f"OpenLineage endpoint {self.spec.url}: {type(e).__name__}: "
-                f"{str(e).splitlines()[0] if str(e) else ''}")
-
-    def _http(self) -> Any:
-        from openlineage.client.transport.http import (
-            ApiKeyTokenProvider,
-            HttpConfig,
-            HttpTransport,
-            TokenProvider,
-        )
-
-        token = os.environ.get(self.spec.api_key_env) if self.spec.api_key_env else None
-        auth = ApiKeyTokenProvider({"apiKey": token}) if token else TokenProvider({})
-        cfg = HttpConfig(url=self.spec.url or "", endpoint=self.spec.endpoint,
-                         timeout=self.spec.timeout, auth=auth,
-                         retry={"total": 2, "connect": 2, "read": 2, "backoff_factor": 0.2,
-                                "status_forcelist": [500, 502, 503, 504],
-                                "allowed_methods": ["HEAD", "POST"]})
-        return HttpTransport(cfg)
 
 
 def emit_run(project: Project, metastore: Metastore, root: str, run_id: str,

@@ -222,11 +222,11 @@ class Executor:
                 return resolved.get(name)
 
         def wave(names: Sequence[str], published: Sequence[tuple[str, dict[str, Any]]] = ()
-                 ) -> list[tuple[str, Callable[..., _Outcome], tuple[Any, ...]]]:
+                 ) -> dict[str, tuple[dict[str, Version], Version]]:
             """One transaction for a step of the run: the versions just built marked
             published (before any reader of them starts) and the building rows of the
-            products about to start inserted (before any of them starts). Returns the
-            work to start once it is committed."""
+            products about to start inserted (before any of them starts). Returns those
+            builds (inputs, building row), to start once it is committed."""
             builds: dict[str, tuple[dict[str, Version], Version]] = {}
             for name in names:
                 if tasks[name] == "build":
@@ -237,26 +237,23 @@ class Executor:
                     self.ms.wave(published, [b for _, b in builds.values()])
             if published:
                 faults.point("run.after_publish")
-            work: list[tuple[str, Callable[..., _Outcome], tuple[Any, ...]]] = []
+            return builds
+
+        def start(names: Sequence[str],
+                  builds: Mapping[str, tuple[dict[str, Version], Version]]) -> None:
             for name in names:
                 if name in builds:
-                    inputs, base = builds[name]
-                    work.append((name, self._build_one,
-                                 (name, plan, inputs, run_id, view, base)))
-                else:
-                    work.append((name, self._settle,
-                                 (name, plan, aliases.get(name), run_id, view, started)))
-            return work
-
-        def start(work: Sequence[tuple[str, Callable[..., _Outcome], tuple[Any, ...]]]
-                  ) -> None:
-            for name, fn, args in work:
-                if fn == self._build_one:
                     self.console.step_started(name)
-                running[pool.submit(fn, *args)] = name
+                    inputs, base = builds[name]
+                    fut = pool.submit(self._build_one, name, plan, inputs, run_id, view, base)
+                else:
+                    fut = pool.submit(self._settle, name, plan, aliases.get(name), run_id,
+                                      view, started)
+                running[fut] = name
 
         try:
-            start(wave([n for n in tasks if not waiting[n]]))
+            first = [n for n in tasks if not waiting[n]]
+            start(first, wave(first))
             while running:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 outcomes = [(fut, fut.result()) for fut in finished]
@@ -275,7 +272,7 @@ class Executor:
                             waiting[c].discard(name)
                             if not waiting[c] and c not in steps:
                                 ready.append(c)
-                work = wave(ready, published)  # type: ignore[arg-type]
+                builds = wave(ready, published)  # type: ignore[arg-type]
                 for name, out in done:
                     step = out.step
                     steps[name] = step
@@ -304,7 +301,7 @@ class Executor:
                 # builds, the next wave waits rather than the backlog growing
                 while sum(1 for f in side[-SIDE_BACKLOG - 1:] if not f.done()) > SIDE_BACKLOG:
                     wait([f for f in side if not f.done()][:1])
-                start(work)
+                start(ready, builds)
             for f in side:
                 f.result()  # hooks never raise: their failures are notes
             self._flush_published()
