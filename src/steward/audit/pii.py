@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -300,9 +301,8 @@ class Detection:
 
 
 def classify_column(column: str, values: Iterable[object]) -> Detection | None:
-    """The most frequent kind among the values, if frequent enough to propose."""
-    from collections import Counter
-
+    """The most frequent kind among the values (a ``Counter`` of them counts each as many
+    times as it says), if frequent enough to propose."""
     hints = _column_hints(column)
     counts: dict[str, int] = {}
     n = 0
@@ -327,7 +327,7 @@ def classify_column(column: str, values: Iterable[object]) -> Detection | None:
     return Detection(column, kind, fraction, hits, n)
 
 
-def classify_sample(sample: Mapping[str, Sequence[object]]) -> list[Detection]:
+def classify_sample(sample: Mapping[str, Iterable[object]]) -> list[Detection]:
     out = []
     for col, values in sample.items():
         d = classify_column(col, values)
@@ -368,8 +368,8 @@ def sample_sql(files: Sequence[str], columns: Sequence[str], rows: int = SAMPLE_
 
 def sample_columns(engine: object, files: Sequence[str], columns: Sequence[str],
                    rows: int = SAMPLE_ROWS, row_count: int | None = None,
-                   table: Any = None) -> dict[str, list[object]]:
-    """Up to ``rows`` sampled values per column.
+                   table: Any = None) -> dict[str, Counter[object]]:
+    """Up to ``rows`` sampled values per column, counted: value -> times.
 
     A version of at most ``rows`` rows (``row_count`` when the caller knows it, else the
     Parquet footers) is read whole with pyarrow: a reservoir sample of it would return
@@ -388,44 +388,49 @@ def sample_columns(engine: object, files: Sequence[str], columns: Sequence[str],
         if small is not None:
             return small
     got = engine.rows(sample_sql(files, columns, rows))  # type: ignore[attr-defined]
-    return {c: [r[i] for r in got] for i, c in enumerate(columns)}
+    return {c: Counter(r[i] for r in got) for i, c in enumerate(columns)}
 
 
-def _string_values(table: Any, columns: Sequence[str]) -> dict[str, list[object]] | None:
-    """Every value of ``columns`` of an Arrow table, or None unless they are all text."""
+def _string_values(table: Any, columns: Sequence[str],
+                   into: dict[str, Counter[object]] | None = None
+                   ) -> dict[str, Counter[object]] | None:
+    """Every value of ``columns`` of an Arrow table, counted by Arrow (a category column
+    becomes a handful of Python strings, not one per row), added to ``into``; None unless
+    the columns are all text."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    out: dict[str, list[object]] = {}
+    out: dict[str, Counter[object]] = into if into is not None else {}
     try:
         for c in columns:
             col = table.column(c)
             if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
                 return None  # e.g. binary: the engine decides how such values read
-            out[c] = col.to_pylist()
+            counts = pc.value_counts(col)
+            out.setdefault(c, Counter()).update(dict(zip(
+                counts.field("values").to_pylist(), counts.field("counts").to_pylist(),
+                strict=True)))
     except (KeyError, pa.ArrowException):
         return None
     return out
 
 
 def read_small(files: Sequence[str], columns: Sequence[str],
-               rows: int = SAMPLE_ROWS) -> dict[str, list[object]] | None:
-    """Every value of ``columns`` if the files hold at most ``rows`` rows in all, else None
-    (also None when a file cannot be read this way: the engine path decides then)."""
+               rows: int = SAMPLE_ROWS) -> dict[str, Counter[object]] | None:
+    """Every value of ``columns`` (counted) if the files hold at most ``rows`` rows in
+    all, else None (also None when a file cannot be read this way: the engine path
+    decides then)."""
     try:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         opened = [pq.ParquetFile(f) for f in files]
         if sum(pf.metadata.num_rows for pf in opened) > rows:
             return None
-        out: dict[str, list[object]] = {c: [] for c in columns}
+        out: dict[str, Counter[object]] = {c: Counter() for c in columns}
         for pf in opened:
-            table = pf.read(columns=list(columns), use_threads=False)
-            for c in columns:
-                col = table.column(c)
-                if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-                    return None  # e.g. binary: the engine decides how such values read
-                out[c].extend(col.to_pylist())
+            if _string_values(pf.read(columns=list(columns), use_threads=False),
+                              columns, out) is None:
+                return None
         return out
     except Exception:  # an unexpected layout or name: let the engine sample it
         return None

@@ -144,13 +144,13 @@ def _parse(p: Product) -> Any:
         return None  # sql_lineage parses again to say why
 
 
-def _facts(p: Product, tree: Any = None) -> SqlFacts:
+def _facts(p: Product, tree: Any = None, walked: list[Any] | None = None) -> SqlFacts:
     """The facts of a SQL product's tree (read before lineage qualifies it in place)."""
     tree = tree if tree is not None else _parse(p)
     if tree is None:
         return SqlFacts()
     try:
-        return facts_of(tree, p.inputs)
+        return facts_of(tree, p.inputs, walked)
     except Exception:  # sqlglot raises many kinds; these facts are best effort
         return SqlFacts()
 
@@ -161,9 +161,11 @@ def _analyse(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
     """A product's lineage and, for SQL, its facts: from one parse of its code."""
     if p.kind == "sql" and p.code:
         tree = _parse(p)
-        facts = _facts(p, tree)
+        walked = list(tree.walk()) if tree is not None else None  # (read by both)
+        facts = _facts(p, tree, walked)
         try:
-            return sql_lineage(p.name, p.code, p.inputs, inputs, tree=tree), facts
+            return sql_lineage(p.name, p.code, p.inputs, inputs, tree=tree,
+                               walked=walked), facts
         finally:
             dispose(tree)  # (the lineage's results hold none of it)
     return _analyse_other(p, inputs, stored, project), None

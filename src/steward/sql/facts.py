@@ -51,11 +51,18 @@ def sql_facts(sql: str, inputs: Sequence[str], dialect: str = "duckdb") -> SqlFa
         return SqlFacts()
 
 
-def facts_of(tree: Any, inputs: Sequence[str]) -> SqlFacts:
+def facts_of(tree: Any, inputs: Sequence[str], walked: Sequence[Any] | None = None
+             ) -> SqlFacts:
     """The facts of a parsed product query (a sqlglot tree, left as it was) reading the
-    products ``inputs``."""
+    products ``inputs``. ``walked``: the tree's nodes, when the caller walked it already
+    (then a query without windows or aggregates is not searched for them)."""
     from sqlglot import exp
     from sqlglot.optimizer.scope import Scope, traverse_scope
+
+    windows = aggregates = True
+    if walked is not None:
+        windows = any(isinstance(n, exp.Window) for n in walked)
+        aggregates = any(isinstance(n, exp.AggFunc) for n in walked)
 
     by_name = {i.lower(): i for i in inputs}
     short: dict[str, list[str]] = {}
@@ -116,7 +123,7 @@ def facts_of(tree: Any, inputs: Sequence[str]) -> SqlFacts:
                 for src_alias in scope.sources:
                     for prod, col in resolve(scope, src_alias, name):
                         indirect.add((prod, col, "JOIN"))
-        for w in select.find_all(exp.Window):
+        for w in select.find_all(exp.Window) if windows else ():
             clauses.append(("WINDOW", w.args.get("partition_by") and exp.Tuple(
                 expressions=list(w.args["partition_by"]))))
             clauses.append(("WINDOW", w.args.get("order")))
@@ -130,7 +137,7 @@ def facts_of(tree: Any, inputs: Sequence[str]) -> SqlFacts:
     aggregated: set[str] = set()
     columnless: set[str] = set()
     in_agg: set[tuple[str, str]] = set()
-    top = tree if isinstance(tree, exp.Select) else None
+    top = tree if isinstance(tree, exp.Select) and aggregates else None
     if top is not None:
         root = scopes[-1] if scopes else None
         for proj in top.selects:

@@ -165,9 +165,15 @@ def table_references(tree: exp.Expr) -> list[Reference]:
     """Tables the query reads, minus its own CTEs, each with the line it appears on."""
     from sqlglot import exp
 
-    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    ctes: set[str] = set()
+    tables: list[exp.Table] = []
+    for node in tree.walk():  # (one walk for both kinds, in find_all's order)
+        if isinstance(node, exp.Table):
+            tables.append(node)
+        elif isinstance(node, exp.CTE):
+            ctes.add(node.alias_or_name.lower())
     seen: dict[str, Reference] = {}
-    for t in tree.find_all(exp.Table):
+    for t in tables:
         if not t.name or isinstance(t.this, exp.Func | exp.Anonymous):
             continue
         if not t.db and t.name.lower() in ctes:
