@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from steward.context import Context
@@ -159,3 +160,30 @@ def test_the_pii_gate_and_the_profile_share_one_read_of_a_small_version(starter:
         stored = mp.load_profile(ctx.metastore, prof.id)
         assert stored is not None and stored["engine"] == "arrow"
         assert stored["rows"] == prof.row_count
+
+
+def test_versions_of_extreme_floats_publish_with_a_drift_check(starter: Path):
+    """Doubles spanning more than a double can hold are profiled, gated and published."""
+    write(starter, "models/marts/extreme.sql", """\
+        SELECT CASE WHEN range % 2 = 0 THEN 1.7e308 ELSE -1.7e308 END AS wide,
+               range::DOUBLE * 1e306 AS big FROM range(50)
+        """)
+    write(starter, "models/marts/extreme.yml", """\
+        description: Doubles at the edge of their range.
+        owner: data-team@example.com
+        checks:
+          - drift: {column: big, metric: ks, threshold: 0.99}
+        """)
+    for _ in range(2):
+        result = Context(starter).run()
+        assert result.ok, [s.error for s in result.steps if s.error]
+    write(starter, "models/marts/extreme.sql", """\
+        SELECT CASE WHEN range % 2 = 0 THEN 1.7e308 ELSE -1.7e308 END AS wide,
+               range::DOUBLE * 1e306 AS big FROM range(60)
+        """)
+    ctx = Context(starter)
+    assert ctx.run().ok
+    prof = Profiles(ctx.metastore, ctx.store, ctx.engine).of_version(
+        ctx.current()["marts.extreme"], compute=False)  # (stored by the run)
+    assert prof is not None and prof["rows"] == 60
+    assert prof["columns"]["big"]["mean"] == pytest.approx(2.95e307, rel=1e-12)

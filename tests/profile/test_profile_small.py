@@ -292,3 +292,28 @@ def test_record_is_one_idempotent_write(starter: Path):
     after = _count(ctx, f"SELECT count(*) FROM metrics WHERE version_id = '{v.id}'")
     assert after == points  # never appended twice
     assert math.isfinite(mp.series(ctx.metastore, "staging.orders", "row_count")[0].value)
+
+
+EXTREME = """
+SELECT CASE WHEN range % 2 = 0 THEN 1.7e308 ELSE -1.7e308 END AS wide,
+       range::DOUBLE * 1e306 AS big, range * 5e-324 AS tiny, range::DOUBLE AS plain
+FROM range(100)
+"""
+
+
+def test_float_ranges_beyond_a_double_profile_on_both_paths(engine, table):
+    """A range wider than the largest double (or too narrow for its bins) has no
+    histogram on either path, and the in-process moments do not overflow."""
+    files = table(EXTREME)
+    small = compute_profile(engine, files, method="arrow")["columns"]
+    duck = compute_profile(engine, files, method="duckdb")["columns"]
+    for cols in (small, duck):
+        assert "histogram" not in cols["wide"]  # 3.4e308 wide: no equal bins
+        assert cols["wide"]["min"] == -1.7e308 and cols["wide"]["max"] == 1.7e308
+        assert sum(cols["big"]["histogram"]["counts"]) == 100
+        assert cols["plain"]["histogram"] == small["plain"]["histogram"]
+    # sums past the largest double: the mean and deviation of the values, not infinity
+    assert small["wide"]["mean"] == 0.0
+    assert small["wide"]["std"] == pytest.approx(1.7e308 * math.sqrt(100 / 99), rel=1e-12)
+    assert small["big"]["mean"] == pytest.approx(4.95e307, rel=1e-12)
+    assert small["big"]["std"] == pytest.approx(duck["plain"]["std"] * 1e306, rel=1e-9)

@@ -443,6 +443,19 @@ def _fix_non_finite(engine: Any, files: Sequence[str], schema: list[tuple[str, s
             cols[name][key] = _jsonable(value)
 
 
+def binnable(lo: float, hi: float, nb: int) -> bool:
+    """Whether ``nb`` bins of equal width fit between ``lo`` and ``hi`` in doubles.
+
+    Not when the range is wider than the largest double (``-1e308`` to ``1e308``) or so
+    narrow that its width over ``nb`` is zero (a few subnormals apart): such a float
+    column gets no histogram, on both paths alike; its other statistics stay.
+    """
+    if nb == 1:
+        return True
+    step = (hi - lo) / nb
+    return 0.0 < step < math.inf
+
+
 def _bin_expr(col: str, kind: str, sql_type: str, lo: float, hi: float, nb: int,
               p: dict[str, Any]) -> str:
     """The histogram bin of each value, in SQL: bin i holds (edge[i], edge[i+1]].
@@ -490,6 +503,8 @@ def _second_scan(engine: Any, files: Sequence[str], schema: list[tuple[str, str]
         elif kind in ("numeric", "float", "temporal") and p.get("min") is not None:
             lo, hi = float(p["min"]), float(p["max"])
             nb = bins if hi > lo else 1
+            if not binnable(lo, hi, nb):
+                continue
             keys.append(_bin_expr(name, kind, sql_type, lo, hi, nb, p))
             plan.append((name, "hist", (lo, hi, nb)))
         elif kind == "string" and p["count"]:

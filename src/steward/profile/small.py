@@ -42,6 +42,7 @@ from steward.profile.compute import (
     QUANTILES,
     SMALL_RANGE,
     UNIQUE_MIN_ROWS,
+    binnable,
     column_kind,
 )
 
@@ -98,13 +99,17 @@ def small_profile(files: Sequence[str], schema: Sequence[tuple[str, str]] | None
         schema = list(schema)
         if [n for n, _ in schema] != table.column_names:
             return None
+    import numpy as np
+
     n_rows = table.num_rows
     cols: dict[str, dict[str, Any]] = {}
     try:
-        for i, (name, sql_type) in enumerate(schema):
-            arr = table.column(i)
-            arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
-            cols[name] = _column(arr, sql_type, n_rows, bins, top_k)
+        # a sum of doubles past the largest double is infinite, as DuckDB's is: quietly
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i, (name, sql_type) in enumerate(schema):
+                arr = table.column(i)
+                arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+                cols[name] = _column(arr, sql_type, n_rows, bins, top_k)
     except Unsupported:
         return None
     return n_rows, schema, cols
@@ -227,11 +232,23 @@ def _moments(v: Any) -> tuple[float, float | None]:
 
     n = len(v)
     m = float(np.add.reduce(v)) / n
+    if not math.isfinite(m):  # a sum past the largest double: the sum of v / n instead
+        m = float(np.add.reduce(v / n))
     std = None
-    if n > 1:
+    if n > 1 and math.isfinite(m):
         d = v - m
         d *= d
-        std = math.sqrt(float(np.add.reduce(d)) / (n - 1))
+        var = float(np.add.reduce(d)) / (n - 1)
+        if math.isfinite(var):
+            std = math.sqrt(var)
+        else:  # squares past the largest double: deviations scaled by the largest one
+            d = np.abs(v - m)
+            c = float(d.max())
+            if 0.0 < c < math.inf:
+                d /= c
+                d *= d
+                std = c * math.sqrt(float(np.add.reduce(d)) / (n - 1))
+                std = std if math.isfinite(std) else None
     return m, std
 
 
@@ -396,6 +413,8 @@ def _histogram(p: dict[str, Any], fin: Any, bins: int) -> None:
         return
     lo, hi = float(p["min"]), float(p["max"])
     nb = bins if hi > lo else 1
+    if not binnable(lo, hi, nb):
+        return
     p["histogram"] = {"lo": lo, "hi": hi, "counts": _sql_bins(fin, lo, (hi - lo) / nb, nb)}
 
 
