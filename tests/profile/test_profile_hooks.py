@@ -173,6 +173,7 @@ def test_versions_of_extreme_floats_publish_with_a_drift_check(starter: Path):
         owner: data-team@example.com
         checks:
           - drift: {column: big, metric: ks, threshold: 0.99}
+          - drift: {column: wide, metric: psi, severity: warn}
         """)
     for _ in range(2):
         result = Context(starter).run()
