@@ -478,7 +478,7 @@ class EventBuilder:
                           {"runId": parent_run, "facets": {}}, parent_job, [], [])
 
 
-STEPS_PER_READ = 250  # steps whose versions, checks and profiles are read at once
+STEPS_PER_READ = 100  # steps whose versions, checks and profiles are read at once
 
 
 _METRIC_FIELDS = ("kind", "nulls", "distinct", "count", "min", "max", "quantiles")

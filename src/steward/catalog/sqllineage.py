@@ -8,15 +8,17 @@ resolve makes the result *table level* with a reason; this module never raises.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Level = Literal["column", "table", "source"]
 # How an output column comes from an input column: the same name, a rename, computed
 # from it, (Python products) matched by name only, or predicted by a model that learned
 # from it (a model's and a scoring product's prediction and score columns).
 How = Literal["identity", "rename", "derived", "name", "predicted"]
+_HOW: dict[str, How] = {h: h for h in get_args(How)}  # (each read back as the one string)
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,14 @@ class ProductLineage:
 
     @classmethod
     def from_json(cls, product: str, d: Mapping[str, Any]) -> ProductLineage:
+        # names repeat across a project's lineage (a product in every edge to it, a
+        # column in each product passing it on): one string each, not one per mention
+        i = sys.intern
         outs = d.get("outputs")
-        return cls(product, d["level"], tuple(outs) if outs is not None else None,
-                   {c: tuple((e[0], e[1], e[2]) for e in es) for c, es in d["columns"].items()},
+        return cls(product, d["level"],
+                   tuple(i(o) for o in outs) if outs is not None else None,
+                   {i(c): tuple((i(e[0]), i(e[1]), _HOW.get(e[2], e[2])) for e in es)
+                    for c, es in d["columns"].items()},
                    d.get("reason"))
 
 
