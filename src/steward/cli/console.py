@@ -32,11 +32,22 @@ class PlainConsole:
         self.err = sys.stderr
         self.verbose = verbose
         self.lock = threading.Lock()
+        self._gone: set[Any] = set()  # streams whose reader closed them
 
     def _line(self, segments: list[Segment], err: bool = False) -> None:
         f = self.err if err else self.out
-        f.write("".join(text for text, _ in segments) + "\n")
-        f.flush()
+        if f in self._gone:
+            return
+        text = "".join(t for t, _ in segments) + "\n"
+        try:
+            try:
+                f.write(text)
+            except UnicodeEncodeError:  # a stream that cannot say it: escaped, not lost
+                enc = getattr(f, "encoding", None) or "ascii"
+                f.write(text.encode(enc, "backslashreplace").decode(enc))
+            f.flush()
+        except OSError:  # the reader went away (`steward run | head`): the run goes on
+            self._gone.add(f)
 
     def run_started(self, run_id: str, env: str, total: int, to_build: int) -> None:
         self._line([(f"run {run_id} into '{env}': {total} selected, {to_build} to build",
@@ -146,11 +157,17 @@ class JsonConsole:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.gone = False  # the reader closed stdout: the run goes on, unwritten
 
     def _emit(self, **obj: Any) -> None:
         with self.lock:
-            sys.stdout.write(json.dumps(obj, default=str) + "\n")
-            sys.stdout.flush()
+            if self.gone:
+                return
+            try:  # (json.dumps escapes what is not ASCII: any stream can write it)
+                sys.stdout.write(json.dumps(obj, default=str) + "\n")
+                sys.stdout.flush()
+            except OSError:
+                self.gone = True
 
     def run_started(self, run_id: str, env: str, total: int, to_build: int) -> None:
         self._emit(event="run_started", run_id=run_id, env=env, total=total, to_build=to_build)
