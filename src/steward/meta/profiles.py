@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from steward.core.docs import dump_doc, load_doc
+from steward.meta.bulk import insert_many
 from steward.meta.store import Metastore, present
 from steward.meta.tables import metrics, profiles  # noqa: F401
 
@@ -80,7 +81,7 @@ def record_profiles(ms: Metastore,
     ids = [vid for _, vid, _, _ in items]
     with ms.begin() as conn:
         conn.execute(profiles.delete().where(profiles.c.version_id.in_(ids)))
-        conn.execute(_INSERT_PROFILE, [
+        insert_many(conn, profiles, [
             {"version_id": vid, "product": product, "created_at": when,
              "seconds": prof.get("seconds"),
              "profile_json": dump_doc(prof)}
@@ -89,8 +90,7 @@ def record_profiles(ms: Metastore,
                                .where(metrics.c.version_id.in_(ids))).scalars())
         rows = _metric_rows([p for _, vid, _, points in items if vid not in has
                              for p in points])
-        if rows:
-            conn.execute(_INSERT_METRICS, rows)
+        insert_many(conn, metrics, rows)
     return len(rows)
 
 
@@ -128,7 +128,7 @@ def append_metrics(ms: Metastore, points: Sequence[MetricPoint]) -> int:
     rows = _metric_rows(points)
     if rows:
         with ms.begin() as conn:
-            conn.execute(metrics.insert(), rows)
+            insert_many(conn, metrics, rows)
     return len(rows)
 
 
