@@ -53,3 +53,19 @@ def test_insert_many_writes_what_the_general_insert_writes(where: str, tmp_path:
     assert math.isclose(first[4], 1 / 3)  # type: ignore[arg-type]
     assert first[5].replace(tzinfo=None) == datetime(2026, 12, 3, 10, 20, 31, 123456)  # type: ignore[union-attr]
 
+
+
+def test_a_column_sqlalchemy_fills_itself_takes_the_general_path(tmp_path: Path):
+    """A Python-side default adds a parameter the rows do not carry: the general insert
+    runs (and fills it), the values equal but not the same are bound each as itself."""
+    md = sa.MetaData()
+    t = sa.Table("t", md, sa.Column("a", sa.Integer), sa.Column("b", sa.String, default="x"))
+    flags = sa.Table("f", md, sa.Column("v", sa.Boolean), sa.Column("n", sa.Integer))
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 't.db'}")
+    md.create_all(engine)
+    with engine.begin() as conn:
+        insert_many(conn, t, [{"a": 1}, {"a": 2}])
+        insert_many(conn, flags, [{"v": True, "n": 1}, {"v": 1, "n": True}])
+        assert conn.execute(sa.select(t.c.a, t.c.b).order_by(t.c.a)).all() == [(1, "x"),
+                                                                               (2, "x")]
+        assert conn.execute(sa.select(flags.c.v, flags.c.n)).all() == [(True, 1), (True, 1)]

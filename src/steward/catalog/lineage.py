@@ -171,7 +171,6 @@ def _analyse(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
     return _analyse_other(p, inputs, stored, project), None
 
 
-
 def _analyse_other(p: Product, inputs: Mapping[str, tuple[str, ...] | None],
                    stored: tuple[str, ...] | None, project: Project | None = None
                    ) -> ProductLineage:
