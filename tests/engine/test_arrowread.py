@@ -73,3 +73,46 @@ def test_a_build_names_its_schema_and_hands_its_rows_on(tmp_path: Path) -> None:
     want = engine.describe(list(result.files))
     assert result.schema == want and result.rows == 5
     assert result.table is not None and result.table.num_rows == 5
+
+
+@pytest.mark.parametrize("name", sorted(VALUES))
+def test_a_file_read_into_memory_gives_the_same_table(tmp_path: Path, name: str) -> None:
+    """read_small_file (the bytes read once, parsed from memory) is read_small, and the
+    bytes are the file's."""
+    from steward.engine.arrowread import read_small_file
+
+    f = str(tmp_path / "v.parquet")
+    duckdb.connect().execute(f"COPY (SELECT {VALUES[name]} AS c, range AS id "
+                             f"FROM range(20)) TO '{f}' (FORMAT parquet)")
+    table, raw = read_small_file(f, 20)
+    assert table is not None and table.equals(read_small([f], 20))
+    assert raw is not None and raw.data == Path(f).read_bytes()
+    assert raw.key[1] == len(raw.data)
+    assert read_small_file(f, 19)[0] is None  # (20 rows in the footer: no table)
+    assert read_small_file(f, 10, rows=20) == (None, None)  # (known too many: not read)
+
+
+def test_a_damaged_file_read_into_memory_gives_no_table(tmp_path: Path) -> None:
+    from steward.engine.arrowread import read_small_file
+
+    f = tmp_path / "v.parquet"
+    f.write_bytes(b"PAR1 not a parquet file PAR1")
+    table, raw = read_small_file(str(f), 10)
+    assert table is None and raw is not None and raw.data == f.read_bytes()
+    assert read_small_file(str(tmp_path / "missing.parquet"), 10) == (None, None)
+
+
+def test_a_build_hands_on_the_bytes_it_read_back(tmp_path: Path) -> None:
+    from steward.core.model import Product
+    from steward.core.spec import EngineSpec, SqlProductSpec
+    from steward.engine.duckdb import DuckDBEngine
+
+    engine = DuckDBEngine(EngineSpec(), str(tmp_path))
+    p = Product(name="m.p", kind="sql", file="m/p.sql", line=1,
+                code="SELECT range AS id FROM range(5)", spec=SqlProductSpec())
+    out = tmp_path / "v"
+    (out / "data").mkdir(parents=True)
+    result = engine.build(p, {}, str(out))
+    (f,) = result.files
+    assert result.raw is not None and result.raw.path == f
+    assert result.raw.data == Path(f).read_bytes()

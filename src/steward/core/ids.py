@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -12,10 +13,23 @@ from datetime import UTC, datetime
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
 
+# Random bits for identifiers, from a generator seeded once per process by the OS (and
+# again in a forked child): os.urandom per identifier is a system call, and each one lets
+# another thread take the interpreter during a run's builds.
+_rng = random.Random(os.urandom(32))
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _rng.seed(os.urandom(32)))
+
+
+def random_hex(digits: int) -> str:
+    """``digits`` random hexadecimal digits (unique names of scratch folders and files)."""
+    return f"{_rng.getrandbits(4 * digits):0{digits}x}"
+
+
 def new_id(prefix: str = "") -> str:
     """``20261127T013512.481-a1b2c3``: sortable, unique across processes."""
     now = datetime.now(UTC)
-    return f"{prefix}{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}-{os.urandom(3).hex()}"
+    return f"{prefix}{now:%Y%m%dT%H%M%S}.{now.microsecond // 1000:03d}-{random_hex(6)}"
 
 
 # the signed-in user a server thread acts for (see acting_as); None outside the server

@@ -15,7 +15,9 @@ time zone); a version with any other column (nested, ``UUID``, ``JSON``, ``TIME`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 SMALL_ROWS = 100_000  # versions with at most this many rows are read whole...
@@ -43,6 +45,12 @@ def read_small(files: Sequence[str], max_rows: int | None, rows: int | None = No
         pfs = [pq.ParquetFile(f, pre_buffer=False) for f in files]
     except (OSError, pa.ArrowException):
         return None
+    return _read(pfs, max_rows)
+
+
+def _read(pfs: list[Any], max_rows: int | None) -> Any:
+    import pyarrow as pa
+
     if max_rows is not None:
         metas = [pf.metadata for pf in pfs]
         if sum(m.num_rows for m in metas) > max_rows:
@@ -56,6 +64,52 @@ def read_small(files: Sequence[str], max_rows: int | None, rows: int | None = No
         return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     except (OSError, pa.ArrowException):
         return None
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A file's bytes as read, and its ``stat`` then (inode, size, modification time):
+    the same bytes as long as a later ``stat`` gives the same three."""
+
+    path: str
+    key: tuple[int, int, int]
+    data: bytes
+
+
+def read_small_file(path: str, max_rows: int, rows: int | None = None
+                    ) -> tuple[Any, Raw | None]:
+    """:func:`read_small` of one local file just written, read into memory first: the
+    Arrow table (or None) and the file's bytes (or None), which the caller may hash
+    instead of reading the file again. One open and one read; pyarrow then parses the
+    bytes without resolving a filesystem or asking the OS again."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if rows is not None and rows > max_rows:
+        return None, None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None, None
+    try:
+        st = os.fstat(fd)
+        if st.st_size > SMALL_BYTES:
+            return read_small([path], max_rows, rows), None
+        chunks = []
+        while chunk := os.read(fd, max(st.st_size, 1 << 16)):
+            chunks.append(chunk)
+    except OSError:
+        return None, None
+    finally:
+        os.close(fd)
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    raw = Raw(path, (st.st_ino, st.st_size, st.st_mtime_ns), data) \
+        if len(data) == st.st_size else None
+    try:
+        pf = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False)
+    except (OSError, pa.ArrowException):
+        return None, raw
+    return _read([pf], max_rows), raw
 
 
 def duckdb_type(arrow_type: Any) -> str | None:

@@ -24,6 +24,9 @@ class BuildResult:
     # a small version's rows as an Arrow table, when the engine read them to name its
     # schema (steward.engine.arrowread): handed to the hooks that read the version
     table: Any = field(default=None, repr=False, compare=False)
+    # the bytes of the file the engine read back for it (``arrowread.Raw``), if it did:
+    # the executor hashes them when the file is unchanged, instead of reading it again
+    raw: Any = field(default=None, repr=False, compare=False)
 
 
 # A query handed to an engine: a sqlglot tree, or text in Steward's dialect

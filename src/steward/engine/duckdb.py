@@ -185,15 +185,15 @@ class DuckDBEngine(FileSources):
         """The new version's result: a small one is read into Arrow once, its schema
         named from the Arrow types where they fix it (no DESCRIBE), the table kept for
         the hooks; any other is described by DuckDB."""
-        from steward.engine.arrowread import SMALL_ROWS, arrow_schema_names, read_small
+        from steward.engine.arrowread import SMALL_ROWS, arrow_schema_names, read_small_file
 
-        table = read_small([out], SMALL_ROWS, rows)
+        table, raw = read_small_file(out, SMALL_ROWS, rows)
         named = arrow_schema_names(table) if table is not None else None
         if named is None:
             return BuildResult(rows, self.describe([out]), (out,), rejected, notes,
-                               table=table)
+                               table=table, raw=raw)
         return BuildResult(rows, tuple(Column(n, t, True) for n, t in named), (out,),
-                           rejected, notes, table=table)
+                           rejected, notes, table=table, raw=raw)
 
     def _build_sql(self, product: Product, inputs: Mapping[str, list[str]], out: str
                    ) -> BuildResult:

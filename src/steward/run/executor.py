@@ -40,6 +40,7 @@ from steward.meta.store import Metastore
 from steward.run.console import Console, NullConsole
 from steward.run.moves import consistent_moves, stale
 from steward.run.planner import BuildPlan
+from steward.run.scratch import tree_size, unchanged_bytes, written
 from steward.run.verify import Verifier
 from steward.store.base import Store
 
@@ -388,7 +389,8 @@ class Executor:
         return check_fingerprint(product, self.default_contract, self.default_on_fail,
                                  {t: v.data_hash for t, v in targets.items() if v})
 
-    def _inputs_intact(self, inputs: Mapping[str, Version]) -> None:
+    def _inputs_intact(self, inputs: Mapping[str, Version]) -> dict[str, list[str]]:
+        """Each input's data files, once its content was checked (BuildError if not)."""
         for i, v in inputs.items():
             problem = self.verifier.deep(v)
             if problem is not None:
@@ -397,6 +399,7 @@ class Executor:
                     f"input {i} cannot be read: version {v.id} is damaged ({problem}); "
                     "nothing was built from it. Run 'steward verify' to see every damaged "
                     f"version, then 'steward run +{i}' rebuilds it")
+        return {i: self.verifier.files(v) for i, v in inputs.items()}
 
     def _building(self, name: str, plan: BuildPlan, inputs: Mapping[str, Version],
                   run_id: str) -> Version:
@@ -423,12 +426,11 @@ class Executor:
         try:
             if pre is not None and pre.error:
                 raise BuildError(pre.error)
-            self._inputs_intact(inputs)
+            files = self._inputs_intact(inputs)
             if pre is not None and pre.scratch and pre.result is not None:
                 scratch, result = pre.scratch, pre.result
             else:
                 scratch = self.store.new_scratch()
-                files = {i: self.store.data_files(v.path) for i, v in inputs.items()}
                 cpu0 = time.process_time()  # the engine's threads count too
                 if grows_from_previous(product):  # from the version the env points at
                     prev = _previous(plan, name)
@@ -442,8 +444,10 @@ class Executor:
                     with timed("build"):
                         result = self.engine.build(product, files, scratch)
                 engine_cpu = time.process_time() - cpu0
-            candidate = Candidate(product, vid, scratch, dataclasses.replace(result, table=None),
-                                  self.store.data_files(scratch),
+            raw = result.raw  # (the bytes the engine read back: held until hashed)
+            candidate = Candidate(product, vid, scratch,
+                                  dataclasses.replace(result, table=None, raw=None),
+                                  written(result, scratch) or self.store.data_files(scratch),
                                   plan.env, run_id, plan.current.get(name),
                                   notes=list(result.notes), resolve=view,
                                   sample_dir=os.path.join(scratch, SAMPLES_DIR),
@@ -453,11 +457,15 @@ class Executor:
                     hook(candidate)
             with timed("publish"):
                 files_now = self.store.data_files(scratch)
-                data_hash = self.verifier.content_hash(files_now)
-                manifest = tuple((os.path.basename(f), os.path.getsize(f)) for f in files_now)
+                # (stat before hashing: an unchanged stat later vouches for these bytes)
+                stats = {os.path.basename(f): os.stat(f) for f in files_now}
+                data_hash = self.verifier.content_hash(files_now, unchanged_bytes(raw, stats))
+                manifest = tuple((n, st.st_size) for n, st in stats.items())
                 check_fp = self._check_fp(product, view)
-                size = _tree_size(scratch)
+                size = tree_size(scratch, {f: stats[os.path.basename(f)].st_size
+                                            for f in files_now})
                 key = self.store.publish(scratch, name, vid)
+            self.verifier.vouch(vid, stats)
             faults.point("store.after_rename")
             result = candidate.result  # a hook may have rewritten the data (quarantine)
             fields = dict(schema=result.schema, row_count=result.rows, bytes=size,
@@ -474,7 +482,7 @@ class Executor:
         except CheckFailed as e:
             # keep the refused candidate where it can be inspected, never pointed at
             assert scratch is not None
-            size = _tree_size(scratch)
+            size = tree_size(scratch)
             key = self.store.publish(scratch, name, vid)
             self.ms.update_version(vid, status="failed", error=str(e), check_status="fail",
                                    row_count=candidate.result.rows if candidate else None,
@@ -571,14 +579,6 @@ def _previous(plan: BuildPlan, name: str) -> Version | None:
     if plan.steps[name].reason == "full refresh" or name in plan.damaged:
         return None
     return plan.current.get(name)
-
-
-def _tree_size(folder: str) -> int:
-    total = 0
-    for d, _, files in os.walk(folder):
-        for f in files:
-            total += os.path.getsize(os.path.join(d, f))
-    return total
 
 
 def _descendants(name: str, children: dict[str, list[str]]) -> list[str]:

@@ -8,6 +8,7 @@ import shutil
 import uuid
 from collections.abc import Iterable
 
+from steward.core.ids import random_hex
 from steward.store.base import DATA_DIR, FileEntry
 
 SCRATCH = ".scratch"
@@ -16,6 +17,9 @@ META = ".steward-store"  # small files Steward keeps at the store's root
 
 class LocalStore:
     kind = "local"
+    # the files data_files lists are the published ones (a rename moves a build's own
+    # files into place), not copies: see Verifier.vouch
+    local_files = True
 
     def __init__(self, location: str, project_root: str):
         path = location.removeprefix("file://")
@@ -61,14 +65,23 @@ class LocalStore:
 
     # -- writing ------------------------------------------------------------------
     def new_scratch(self) -> str:
-        path = os.path.join(self.scratch_root, uuid.uuid4().hex)
-        os.makedirs(os.path.join(path, DATA_DIR))
+        path = os.path.join(self.scratch_root, random_hex(32))
+        try:  # (two mkdirs: makedirs would first look at every parent)
+            os.mkdir(path)
+        except FileNotFoundError:
+            os.makedirs(path)
+        os.mkdir(os.path.join(path, DATA_DIR))
         return path
 
     def publish(self, scratch: str, product: str, version_id: str) -> str:
         key = self.version_key(product, version_id)
         final = self.path(key)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
+        try:
+            os.mkdir(os.path.dirname(final))
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(final), exist_ok=True)
         if self.fsync:
             _fsync_tree(scratch)
         os.rename(scratch, final)  # atomic on one filesystem
