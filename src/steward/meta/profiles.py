@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from steward.core.docs import dump_doc, load_doc
-from steward.meta.bulk import insert_many
+from steward.meta.bulk import insert_many, prepare
 from steward.meta.store import Metastore, present
 from steward.meta.tables import metrics, profiles  # noqa: F401
 
@@ -79,19 +79,23 @@ def record_profiles(ms: Metastore,
         return 0
     when = at or datetime.now(UTC)
     ids = [vid for _, vid, _, _ in items]
-    with ms.begin() as conn:
+    # everything but the database's own work first: the transaction holds SQLite's write
+    # lock, which the run's next step waits for
+    dialect = ms.sa_engine.dialect
+    docs = prepare(dialect, profiles, [
+        {"version_id": vid, "product": product, "created_at": when,
+         "seconds": prof.get("seconds"), "profile_json": dump_doc(prof)}
+        for product, vid, prof, _ in items])
+    points = [p for _, _, _, pts in items for p in pts]
+    rows = prepare(dialect, metrics, _metric_rows(points))
+    with ms.writing(), ms.begin() as conn:
         conn.execute(profiles.delete().where(profiles.c.version_id.in_(ids)))
-        insert_many(conn, profiles, [
-            {"version_id": vid, "product": product, "created_at": when,
-             "seconds": prof.get("seconds"),
-             "profile_json": dump_doc(prof)}
-            for product, vid, prof, _ in items])
+        docs.run(conn)
         has = set(conn.execute(sa.select(metrics.c.version_id).distinct()
                                .where(metrics.c.version_id.in_(ids))).scalars())
-        rows = _metric_rows([p for _, vid, _, points in items if vid not in has
-                             for p in points])
-        insert_many(conn, metrics, rows)
-    return len(rows)
+        keep = [p.version_id not in has for p in points]
+        rows.run(conn, keep)
+    return sum(keep)
 
 
 # built once: the publish hook runs them for every version

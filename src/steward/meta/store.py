@@ -6,6 +6,7 @@ import contextlib
 import functools
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from steward.core.errors import MetastoreUnavailable, NotFound, StateError
 from steward.core.records import Column, Run, Step, Version
 from steward.meta import tables as t
+from steward.meta.bulk import prepare
 from steward.meta.migrations import all_migrations
 from steward.meta.reads import (
     CHUNK,
@@ -79,6 +81,7 @@ class Metastore:
                 pass
         except Exception as e:  # a bad URL, a missing driver, no connection: one message
             raise _unavailable(url, e) from None
+        self._write_lock = threading.Lock()
         self.migrate()
         _check_tables(self.sa_engine, url)
         # the read-only questions a plan asks, in one implementation (steward.meta.reads)
@@ -131,6 +134,12 @@ class Metastore:
         """A transaction: ``with ms.begin() as conn: ...`` (timed as ``metastore``)."""
         return _timed_begin(self.sa_engine)
 
+    def writing(self) -> Any:
+        """Taken around the writes a run makes from several threads at once (its steps,
+        the profiles beside them): one waits for the other here, woken the moment it is
+        done, rather than in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms."""
+        return self._write_lock
+
     # -- products --------------------------------------------------------------------
     def product_metadata_fps(self) -> dict[str, str]:
         with self.sa_engine.connect() as conn:
@@ -171,11 +180,11 @@ class Metastore:
         second before this returns."""
         if not published and not building:
             return
-        with self.sa_engine.begin() as conn:
+        rows = prepare(self.sa_engine.dialect, t.versions, [_version_row(v) for v in building])
+        with self._write_lock, self.sa_engine.begin() as conn:
             if published:
                 self._publish(conn, published)
-            if building:
-                conn.execute(_INSERT_VERSION, [_version_row(v) for v in building])
+            rows.run(conn)
 
     def update_version(self, version_id: str, conn: sa.Connection | None = None,
                        **fields: Any) -> None:
@@ -436,9 +445,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
-
-
-_INSERT_VERSION = t.versions.insert()
 
 
 @functools.lru_cache(maxsize=16)
