@@ -175,13 +175,15 @@ class Context:
         from steward.run import orchestrate
         from steward.sql.parse import keep_trees
 
-        keep_trees("project" not in self.__dict__)  # for the lineage beside the builds
+        loading = "project" not in self.__dict__
+        keep_trees(loading)  # for the lineage beside the builds
+        if loading:  # (kept through the builds: frozen, see load_project)
+            self.__dict__["project"] = load_project(self.root, rehash=rehash, freeze=True)
         env = self.env_name(env)
         self.git.start()  # git status on a thread, while the project loads and plans
         self.refuse_protected(env, "steward run")
-        if rehash:
-            self.__dict__.pop("project", None)
-            self.__dict__["project"] = load_project(self.root, rehash=True)
+        if rehash and not loading:
+            self.__dict__["project"] = load_project(self.root, rehash=True, freeze=True)
         from steward.catalog.owners import check_owners
 
         # a missing owner warns; under 'compliance: strict' it stops the run here
