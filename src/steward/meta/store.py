@@ -81,7 +81,10 @@ class Metastore:
                 pass
         except Exception as e:  # a bad URL, a missing driver, no connection: one message
             raise _unavailable(url, e) from None
-        self._write_lock = threading.Lock()
+        # SQLite has one writer at a time: this process's writers take turns here first
+        # (re-entrant: a transaction may be opened inside ``writing()``)
+        self._write_lock: Any = threading.RLock() if self.sa_engine.dialect.name == "sqlite" \
+            else contextlib.nullcontext()
         self.migrate()
         _check_tables(self.sa_engine, url)
         # the read-only questions a plan asks, in one implementation (steward.meta.reads)
@@ -131,13 +134,15 @@ class Metastore:
                        or 0)
 
     def begin(self) -> Any:
-        """A transaction: ``with ms.begin() as conn: ...`` (timed as ``metastore``)."""
-        return _timed_begin(self.sa_engine)
+        """A transaction: ``with ms.begin() as conn: ...`` (timed as ``metastore``), taken
+        in turn with this process's other writers (:meth:`writing`)."""
+        return _timed_begin(self.sa_engine, self._write_lock)
 
     def writing(self) -> Any:
-        """Taken around the writes a run makes from several threads at once (its steps,
-        the profiles beside them): one waits for the other here, woken the moment it is
-        done, rather than in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms."""
+        """Held around the writes of a run's threads (its steps, check results, the
+        profiles beside the builds) on SQLite: one waits for the other here, woken the
+        moment it is done, rather than in SQLite's busy handler, which sleeps 1, 2, 5,
+        10... ms. Other processes still meet the busy handler."""
         return self._write_lock
 
     # -- products --------------------------------------------------------------------
@@ -431,10 +436,10 @@ class Metastore:
 
 
 @contextlib.contextmanager
-def _timed_begin(engine: Any) -> Iterator[Any]:
+def _timed_begin(engine: Any, lock: Any) -> Iterator[Any]:
     from steward.core.phases import timed
 
-    with timed("metastore"), engine.begin() as conn:
+    with timed("metastore"), lock, engine.begin() as conn:
         yield conn
 
 
