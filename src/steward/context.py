@@ -16,7 +16,7 @@ from steward.core.errors import NotFound
 from steward.core.ids import actor
 from steward.core.model import Product, Project
 from steward.core.records import Version
-from steward.project.loader import STATE_DIR, find_root, load_project
+from steward.project.loader import STATE_DIR, find_root, load_for_run, load_project
 from steward.run.console import Console, NullConsole
 
 if TYPE_CHECKING:
@@ -172,18 +172,28 @@ class Context:
 
         ``rehash``: read every source file again instead of trusting the stat cache.
         """
-        from steward.run import orchestrate
+        import gc
+
         from steward.sql.parse import keep_trees
 
-        loading = "project" not in self.__dict__
+        loading = "project" not in self.__dict__ or rehash
         keep_trees(loading)  # for the lineage beside the builds
-        if loading:  # (kept through the builds: frozen, see load_project)
-            self.__dict__["project"] = load_project(self.root, rehash=rehash, freeze=True)
-        env = self.env_name(env)
         self.git.start()  # git status on a thread, while the project loads and plans
+        if loading:  # kept through the run: frozen until it ends
+            self.__dict__["project"] = load_for_run(self.root, rehash)
+        try:
+            return self._run(select, exclude, env, full_refresh, wait, from_env, workers)
+        finally:
+            if loading:
+                gc.unfreeze()
+
+    def _run(self, select: Sequence[str], exclude: Sequence[str], env: str | None,
+             full_refresh: bool, wait: float, from_env: str | None, workers: int | None
+             ) -> RunResult:
+        from steward.run import orchestrate
+
+        env = self.env_name(env)
         self.refuse_protected(env, "steward run")
-        if rehash and not loading:
-            self.__dict__["project"] = load_project(self.root, rehash=True, freeze=True)
         from steward.catalog.owners import check_owners
 
         # a missing owner warns; under 'compliance: strict' it stops the run here

@@ -504,6 +504,22 @@ def load_project(root: str | None = None, *, hash_sources: bool = True,
                                   freeze=freeze)
 
 
+_runs_loaded = 0  # runs of this process that loaded their project (load_for_run)
+
+
+def load_for_run(root: str, rehash: bool = False) -> LoadedProject:
+    """:func:`load_project` for a run, frozen (the caller unfreezes when the run ends).
+    A later run of the same process (a server, tests) collects first what the earlier
+    ones left, or the freeze would keep that garbage until a full collection."""
+    import gc
+
+    global _runs_loaded
+    if _runs_loaded:
+        gc.collect()
+    _runs_loaded += 1
+    return load_project(root, rehash=rehash, freeze=True)
+
+
 def _without_collector(fn: Any, *args: Any, freeze: bool = False) -> Any:
     """``fn(*args)`` with the cyclic collector paused: a load allocates hundreds of
     thousands of objects and next to no garbage cycles (a parsed tree is a cycle, but it
