@@ -87,7 +87,7 @@ def test_a_file_read_into_memory_gives_the_same_table(tmp_path: Path, name: str)
     table, raw = read_small_file(f, 20)
     assert table is not None and table.equals(read_small([f], 20))
     assert raw is not None and raw.data == Path(f).read_bytes()
-    assert raw.key[1] == len(raw.data)
+    assert raw.key[0] == len(raw.data)  # (stat_key: size first)
     assert read_small_file(f, 19)[0] is None  # (20 rows in the footer: no table)
     assert read_small_file(f, 10, rows=20) == (None, None)  # (known too many: not read)
 

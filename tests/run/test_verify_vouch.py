@@ -68,7 +68,7 @@ def test_a_version_never_vouched_for_is_hashed(tmp_path: Path):
     assert counting.read == store.data_files(v.path)
 
 
-@pytest.mark.parametrize("edit", ["rewrite", "grow", "add", "remove", "touch"])
+@pytest.mark.parametrize("edit", ["rewrite", "in_place", "grow", "add", "remove", "touch"])
 def test_any_change_to_a_vouched_version_gets_the_full_check(tmp_path: Path, edit: str):
     store, v, stats, counting = published(tmp_path)
     verifier = Verifier(store, content_hash=counting)
@@ -76,6 +76,11 @@ def test_any_change_to_a_vouched_version_gets_the_full_check(tmp_path: Path, edi
     f = store.data_files(v.path)[0]
     if edit == "rewrite":  # same size, other bytes, a new file
         Path(f).write_bytes(b"PAR1 some BYTES PAR1")
+    elif edit == "in_place":  # same size, same inode, modification time set back
+        st = os.stat(f)
+        with open(f, "r+b") as fh:
+            fh.write(b"PAR1 SOME")
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
     elif edit == "grow":
         with open(f, "ab") as fh:
             fh.write(b"more")
@@ -89,6 +94,7 @@ def test_any_change_to_a_vouched_version_gets_the_full_check(tmp_path: Path, edi
     problem = verifier.deep(v)
     expected = {
         "rewrite": "no longer match their recorded hash",
+        "in_place": "no longer match their recorded hash",  # (the change time moved)
         "grow": "bytes",
         "add": "unexpected data file",
         "remove": "is missing",

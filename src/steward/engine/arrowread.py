@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from steward.project.files import stat_key
+
 SMALL_ROWS = 100_000  # versions with at most this many rows are read whole...
 SMALL_BYTES = 64 << 20  # ...and at most this many bytes of uncompressed column data
 
@@ -68,11 +70,11 @@ def _read(pfs: list[Any], max_rows: int | None) -> Any:
 
 @dataclass(frozen=True)
 class Raw:
-    """A file's bytes as read, and its ``stat`` then (inode, size, modification time):
-    the same bytes as long as a later ``stat`` gives the same three."""
+    """A file's bytes as read, and its ``stat`` then (``project.files.stat_key``): the
+    same bytes as long as a later ``stat`` gives the same key."""
 
     path: str
-    key: tuple[int, int, int]
+    key: tuple[int, ...]
     data: bytes
 
 
@@ -103,7 +105,7 @@ def read_small_file(path: str, max_rows: int, rows: int | None = None
     finally:
         os.close(fd)
     data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    raw = Raw(path, (st.st_ino, st.st_size, st.st_mtime_ns), data) \
+    raw = Raw(path, stat_key(st), data) \
         if len(data) == st.st_size else None
     try:
         pf = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False)

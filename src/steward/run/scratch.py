@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from steward.engine.base import BuildResult
+from steward.project.files import stat_key
 from steward.store.base import DATA_DIR
 
 
@@ -37,11 +38,6 @@ def written(result: BuildResult, scratch: str) -> list[str] | None:
     if any(os.path.dirname(f) != folder or not f.endswith(".parquet") for f in files):
         return None
     return files
-
-
-def stat_key(st: os.stat_result) -> tuple[int, int, int]:
-    """What says a file is unchanged: its inode, size and modification time."""
-    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def unchanged_bytes(raw: Any, stats: Mapping[str, os.stat_result]) -> dict[str, bytes] | None:

@@ -7,9 +7,10 @@ and compared with its recorded data hash. A version that fails is *damaged*: it 
 kept, reused or read again, and the product is rebuilt.
 
 A version this process published moments ago (:meth:`Verifier.vouch`) is checked by
-``stat`` instead: its files' inode, size and modification time were taken before its
-content was hashed, and a file unchanged in all three still holds the bytes that were
-hashed. Any difference, or any file added or removed, falls back to the full check.
+``stat`` instead: its files' size, modification and change times and inode
+(``project.files.stat_key``) were taken before its content was hashed, and a file
+unchanged in all four still holds the bytes that were hashed (the change time cannot be
+set back). Any difference, or any file added or removed, falls back to the full check.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from steward.core.records import Version
-from steward.run.scratch import stat_key
+from steward.project.files import stat_key
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Verifier:
         self._deep: dict[str, str | None] = {}
         self._manifests: dict[str, Any] = {}
         self._files: dict[str, list[str]] = {}  # version id -> its files, once checked
-        self._vouched: dict[str, dict[str, tuple[int, int, int]]] = {}
+        self._vouched: dict[str, dict[str, tuple[int, ...]]] = {}
         self._lock = threading.Lock()
 
     def prefetch(self, versions: Any) -> None:
@@ -119,7 +120,7 @@ class Verifier:
         with self._lock:
             self._vouched[version_id] = {n: stat_key(st) for n, st in stats.items()}
 
-    def _unchanged(self, v: Version, vouched: dict[str, tuple[int, int, int]]
+    def _unchanged(self, v: Version, vouched: dict[str, tuple[int, ...]]
                    ) -> list[str] | None:
         """``v``'s files when they are the vouched ones, unchanged; else None (check
         it in full)."""
@@ -129,7 +130,7 @@ class Verifier:
             files = self.store.data_files(v.path)
             names = [os.path.basename(f) for f in files]
             if sorted(names) != sorted(vouched) or dict(v.files) != {
-                    n: vouched[n][1] for n in names}:
+                    n: vouched[n][0] for n in names}:
                 return None
             for f, n in zip(files, names, strict=True):
                 if stat_key(os.stat(f)) != vouched[n]:
