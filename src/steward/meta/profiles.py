@@ -88,7 +88,7 @@ def record_profiles(ms: Metastore,
         for product, vid, prof, _ in items])
     points = [p for _, _, _, pts in items for p in pts]
     rows = prepare(dialect, metrics, _metric_rows(points))
-    with ms.writing(), ms.begin() as conn:
+    with ms.begin() as conn:
         conn.execute(profiles.delete().where(profiles.c.version_id.in_(ids)))
         docs.run(conn)
         has = set(conn.execute(sa.select(metrics.c.version_id).distinct()

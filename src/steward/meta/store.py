@@ -82,7 +82,7 @@ class Metastore:
         except Exception as e:  # a bad URL, a missing driver, no connection: one message
             raise _unavailable(url, e) from None
         # SQLite has one writer at a time: this process's writers take turns here first
-        # (re-entrant: a transaction may be opened inside ``writing()``)
+        # (see begin; re-entrant, as one transaction's code may call another's)
         self._write_lock: Any = threading.RLock() if self.sa_engine.dialect.name == "sqlite" \
             else contextlib.nullcontext()
         self.migrate()
@@ -134,16 +134,13 @@ class Metastore:
                        or 0)
 
     def begin(self) -> Any:
-        """A transaction: ``with ms.begin() as conn: ...`` (timed as ``metastore``), taken
-        in turn with this process's other writers (:meth:`writing`)."""
-        return _timed_begin(self.sa_engine, self._write_lock)
+        """A transaction: ``with ms.begin() as conn: ...`` (timed as ``metastore``).
 
-    def writing(self) -> Any:
-        """Held around the writes of a run's threads (its steps, check results, the
-        profiles beside the builds) on SQLite: one waits for the other here, woken the
-        moment it is done, rather than in SQLite's busy handler, which sleeps 1, 2, 5,
+        On SQLite, this process's writers (a run's steps, the check results its gates
+        write, the profiles beside the builds) take turns on a lock first: the waiter is
+        woken the moment the other is done, where SQLite's busy handler sleeps 1, 2, 5,
         10... ms. Other processes still meet the busy handler."""
-        return self._write_lock
+        return _timed_begin(self.sa_engine, self._write_lock)
 
     # -- products --------------------------------------------------------------------
     def product_metadata_fps(self) -> dict[str, str]:
@@ -186,7 +183,7 @@ class Metastore:
         if not published and not building:
             return
         rows = prepare(self.sa_engine.dialect, t.versions, [_version_row(v) for v in building])
-        with self._write_lock, self.sa_engine.begin() as conn:
+        with self.begin() as conn:
             if published:
                 self._publish(conn, published)
             rows.run(conn)
