@@ -16,7 +16,7 @@ from steward.core.errors import NotFound
 from steward.core.ids import actor
 from steward.core.model import Product, Project
 from steward.core.records import Version
-from steward.project.loader import STATE_DIR, find_root, load_for_run, load_project
+from steward.project.loader import STATE_DIR, find_root, load_project
 from steward.run.console import Console, NullConsole
 
 if TYPE_CHECKING:
@@ -172,20 +172,16 @@ class Context:
 
         ``rehash``: read every source file again instead of trusting the stat cache.
         """
-        import gc
-
+        from steward.core.heap import kept
         from steward.sql.parse import keep_trees
 
         loading = "project" not in self.__dict__ or rehash
         keep_trees(loading)  # for the lineage beside the builds
         self.git.start()  # git status on a thread, while the project loads and plans
-        if loading:  # kept through the run: frozen until it ends
-            self.__dict__["project"] = load_for_run(self.root, rehash)
-        try:
-            return self._run(select, exclude, env, full_refresh, wait, from_env, workers)
-        finally:
+        with kept():  # the project, kept through the run out of the collector's sight
             if loading:
-                gc.unfreeze()
+                self.__dict__["project"] = load_project(self.root, rehash=rehash)
+            return self._run(select, exclude, env, full_refresh, wait, from_env, workers)
 
     def _run(self, select: Sequence[str], exclude: Sequence[str], env: str | None,
              full_refresh: bool, wait: float, from_env: str | None, workers: int | None

@@ -488,54 +488,36 @@ def _valid_name(name: str) -> bool:
 
 
 def load_project(root: str | None = None, *, hash_sources: bool = True,
-                 rehash: bool = False, freeze: bool = False) -> LoadedProject:
+                 rehash: bool = False) -> LoadedProject:
     """Load and validate the project at ``root`` (or the one around the working folder).
 
     An unchanged project comes from ``.steward/cache/project.msgpack``; its source files
-    are re-hashed (through the stat cache) every time. ``freeze``: move what the process
-    holds to the collector's permanent generation before it resumes (a run, which keeps
-    the project through its builds and unfreezes when they are done: see
-    ``Executor.execute``), so that its first pass does not walk the whole load.
+    are re-hashed (through the stat cache) every time.
     """
     from steward.core.phases import timed
 
     with timed("load"):
-        return _without_collector(_load_project, root, hash_sources, rehash,  # type: ignore[no-any-return]
-                                  freeze=freeze)
+        return _without_collector(_load_project, root, hash_sources, rehash)  # type: ignore[no-any-return]
 
 
-_runs_loaded = 0  # runs of this process that loaded their project (load_for_run)
-
-
-def load_for_run(root: str, rehash: bool = False) -> LoadedProject:
-    """:func:`load_project` for a run, frozen (the caller unfreezes when the run ends).
-    A later run of the same process (a server, tests) collects first what the earlier
-    ones left, or the freeze would keep that garbage until a full collection."""
-    import gc
-
-    global _runs_loaded
-    if _runs_loaded:
-        gc.collect()
-    _runs_loaded += 1
-    return load_project(root, rehash=rehash, freeze=True)
-
-
-def _without_collector(fn: Any, *args: Any, freeze: bool = False) -> Any:
+def _without_collector(fn: Any, *args: Any) -> Any:
     """``fn(*args)`` with the cyclic collector paused: a load allocates hundreds of
     thousands of objects and next to no garbage cycles (a parsed tree is a cycle, but it
     is either kept or freed by :func:`~steward.sql.parse.dispose`), and the collector's
     passes over them cost about a fifth of a full load and a quarter of a cached one
     (1,000 models: the same peak either way). When it resumes, its next pass walks every
-    object the load made (120 ms at 1,000 models) unless ``freeze`` moved them out of its
-    sight first."""
+    object the load made (120 ms at 1,000 models), unless a run keeps them
+    (``core.heap.kept``): then they are frozen first."""
     import gc
+
+    from steward.core.heap import keeping
 
     enabled = gc.isenabled()
     gc.disable()
     try:
         return fn(*args)
     finally:
-        if freeze:
+        if keeping():
             gc.freeze()
         if enabled:
             gc.enable()

@@ -13,7 +13,6 @@ killed at any point moves nothing.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import os
 import shutil
 import threading
@@ -28,6 +27,7 @@ from typing import Any
 from steward.core import faults
 from steward.core.errors import BuildError, CheckFailed, RunCancelled, StewardError
 from steward.core.fingerprint import check_fingerprint
+from steward.core.heap import kept
 from steward.core.ids import new_id
 from steward.core.materialize import grows_from_previous
 from steward.core.model import Product, Project
@@ -151,13 +151,9 @@ class Executor:
     # -- the run -------------------------------------------------------------------
     def execute(self, plan: BuildPlan, selection: str | None = None) -> RunResult:
         # What exists now (the project, its plan, imported modules) lives through the
-        # run: the collector's full passes skip it while the builds allocate, and see it
-        # again afterwards (no collection first: a run that builds nothing pays nothing).
-        gc.freeze()
-        try:
+        # run: the collector's passes skip it while the builds allocate (core/heap.py)
+        with kept():
             return self._execute(plan, selection)
-        finally:
-            gc.unfreeze()
 
     def _execute(self, plan: BuildPlan, selection: str | None) -> RunResult:
         run_id = new_id("r")
