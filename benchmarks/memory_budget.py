@@ -40,6 +40,8 @@ LIBRARIES = {
                                    "steward.run.executor, steward.catalog.lineage",
 }
 
+# read in the child: its VmHWM starts at exec, where wait4's ru_maxrss would also count
+# the forked copy of this process (17 MB: more than a small import adds)
 _HWM = ("import sys\n"
         "def hwm():\n"
         "    for line in open('/proc/self/status'):\n"
