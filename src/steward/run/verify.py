@@ -44,7 +44,7 @@ class Verifier:
         self._deep: dict[str, str | None] = {}
         self._manifests: dict[str, Any] = {}
         self._files: dict[str, list[str]] = {}  # version id -> its files, once checked
-        self._vouched: dict[str, dict[str, tuple[int, ...]]] = {}
+        self._vouched: dict[str, dict[str, tuple[int, int, int, int]]] = {}
         self._lock = threading.Lock()
 
     def prefetch(self, versions: Any) -> None:
@@ -120,7 +120,7 @@ class Verifier:
         with self._lock:
             self._vouched[version_id] = {n: stat_key(st) for n, st in stats.items()}
 
-    def _unchanged(self, v: Version, vouched: dict[str, tuple[int, ...]]
+    def _unchanged(self, v: Version, vouched: dict[str, tuple[int, int, int, int]]
                    ) -> list[str] | None:
         """``v``'s files when they are the vouched ones, unchanged; else None (check
         it in full)."""
@@ -129,8 +129,9 @@ class Verifier:
         try:
             files = self.store.data_files(v.path)
             names = [os.path.basename(f) for f in files]
-            if sorted(names) != sorted(vouched) or dict(v.files) != {
-                    n: vouched[n][0] for n in names}:
+            if sorted(names) != sorted(vouched):
+                return None
+            if dict(v.files) != {n: vouched[n][0] for n in names}:  # (stat_key: size first)
                 return None
             for f, n in zip(files, names, strict=True):
                 if stat_key(os.stat(f)) != vouched[n]:
