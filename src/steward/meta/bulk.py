@@ -23,8 +23,7 @@ import sqlalchemy as sa
 def insert_many(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys, column names of ``table``; a row
     without one of the first row's keys raises ``KeyError``)."""
-    if rows:
-        prepare(conn.dialect, table, rows).run(conn)
+    prepare(conn.dialect, table, rows).run(conn)
 
 
 @dataclass(frozen=True)
