@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -212,16 +213,24 @@ def test_session_cookie_flags_and_a_wrong_password(client: Any, shop: Shop) -> N
     client.cookies.clear()
 
 
+SERVER_THREADS = {"steward-watch", "steward-operate", "steward-schedules"}
+
+
 def test_a_public_address_needs_a_user(tmp_path: Path) -> None:
     from steward.server.serve import BindRefused, make_app
     from steward.server.state import Settings
 
     shop = make_shop(tmp_path / "open", users=False)
     with pytest.raises(BindRefused, match="refusing to listen on 0.0.0.0: no user exists"):
-        make_app(str(shop.root), Settings("0.0.0.0", 8400, watch=False))
-    _, state = make_app(str(shop.root), Settings("127.0.0.1", 8400, watch=False))
+        make_app(str(shop.root), Settings("0.0.0.0", 8400, operate=True))
+    # refused before any thread started: none is left to be cut off inside the engine
+    # when the process exits (that aborts it: 'FATAL: exception not rethrown')
+    assert not SERVER_THREADS & {t.name for t in threading.enumerate()}
+    _, state = make_app(str(shop.root), Settings("127.0.0.1", 8400, operate=True))
     assert state.open_mode()
-    state.stop()
+    assert {t.name for t in threading.enumerate()} >= SERVER_THREADS
+    state.stop()  # stops its threads and waits for them
+    assert not SERVER_THREADS & {t.name for t in threading.enumerate()}
     Context(shop.root).accounts().add("ada", "admin", PASSWORD)
     _, state = make_app(str(shop.root), Settings("0.0.0.0", 8400, watch=False))
     assert not state.open_mode()

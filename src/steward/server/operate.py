@@ -36,9 +36,11 @@ class Operations:
         self.reports: dict[str, list[dict[str, Any]]] = {}  # env -> last freshness report
         self.delivery: dict[str, Any] | None = None
 
-    def start(self) -> None:
-        self.scheduler.start_thread()
-        threading.Thread(target=self._watch, name="steward-operate", daemon=True).start()
+    def start(self) -> list[threading.Thread]:
+        """Start the scheduler's and the watch's threads; returns them."""
+        watch = threading.Thread(target=self._watch, name="steward-operate", daemon=True)
+        watch.start()
+        return [self.scheduler.start_thread(), watch]
 
     def stop(self) -> None:
         self.scheduler.stop()

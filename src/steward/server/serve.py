@@ -25,7 +25,9 @@ def make_app(root: str | None, settings: Settings) -> tuple[Any, ServerState]:
             f"refusing to listen on {settings.host}: no user exists, so anyone who reaches "
             "the server would act as you. Add one first ('steward users add alice --role "
             "admin'), or serve on 127.0.0.1 (the default)")
-    return create_app(state), state
+    app = create_app(state)
+    state.start()
+    return app, state
 
 
 def serve(root: str | None, host: str, port: int, secure_cookies: bool = False,

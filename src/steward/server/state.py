@@ -29,6 +29,7 @@ MAKERS = 2
 MISSING = object()
 FLUSH_SECONDS = 10.0  # how often the counts of reads are written to the metastore
 WARM_AFTER_S = 5.0  # warm this long after start at the latest, answered or not
+STOP_WAIT_S = 10.0  # how long stopping waits for each thread
 
 
 @dataclass
@@ -83,29 +84,44 @@ class ServerState:
         self._read_counts: dict[tuple[str, str, str], int] = {}
         self._read_lock = threading.Lock()
         self._flushed = time.monotonic()
-        if self.settings.watch:
-            threading.Thread(target=self._watch, name="steward-watch", daemon=True).start()
+        self._threads: list[threading.Thread] = []
         self.operations: Any = None
+
+    def start(self) -> None:
+        """Start the watch and the operations' threads (once the server will serve)."""
+        if self.settings.watch:
+            self._threads.append(threading.Thread(target=self._watch, name="steward-watch",
+                                                  daemon=True))
+            self._threads[-1].start()
         if self.settings.operate:
             from steward.server.operate import Operations
 
             self.operations = Operations(self)
-            self.operations.start()
+            self._threads += self.operations.start()
 
     def stop(self) -> None:
+        """Stop the threads and wait for them: one left inside the engine when the
+        interpreter exits would abort the process."""
         self._stop.set()
+        if self.operations is not None:
+            self.operations.stop()
+        for t in self._threads:
+            t.join(STOP_WAIT_S)
         self.flush_reads()
         with self._generation_lock:
             if self._generation:
                 self._generation.close()
             self._generation = False
-        if self.operations is not None:
-            self.operations.stop()
 
     def _watch(self) -> None:
         # the first answer comes first (starting is what a user waits for), then the
         # first product page and search need the lineage and the index: made now
-        self.answering.wait(WARM_AFTER_S)
+        deadline = time.monotonic() + WARM_AFTER_S
+        while not self.answering.wait(0.1):
+            if self._stop.is_set():
+                return
+            if time.monotonic() >= deadline:
+                break
         try:
             self.lineage()
             self.search_index().close()
