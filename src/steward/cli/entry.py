@@ -177,6 +177,14 @@ def main() -> None:
     import gc
 
     gc.set_threshold(10_000, 10, 10)
+    # At exit the interpreter's last collections walk every object still alive, though
+    # the process frees its memory by ending: after a 1,000-product build that took
+    # 0.35-0.45 s between the exit handlers and the end, 0.06-0.10 s with everything
+    # frozen first (registered first, so it runs last; objects are still released as
+    # the modules are cleared, and standard streams flushed).
+    import atexit
+
+    atexit.register(gc.freeze)
     args = sys.argv[1:]
     fast = _FAST.get(args[0]) if args else None
     if fast is not None:
