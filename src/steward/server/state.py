@@ -106,7 +106,8 @@ class ServerState:
         if self.operations is not None:
             self.operations.stop()
         for t in self._threads:
-            t.join(STOP_WAIT_S)
+            if t is not threading.current_thread():
+                t.join(STOP_WAIT_S)
         self.flush_reads()
         with self._generation_lock:
             if self._generation:
