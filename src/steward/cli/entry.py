@@ -159,6 +159,26 @@ def _fast_log(args: list[str]) -> int | None:
 _FAST = {"run": _fast_run, "plan": _fast_plan, "models": _fast_models, "log": _fast_log}
 
 
+def _at_exit() -> None:
+    """Close the metastores, then freeze the heap.
+
+    The interpreter's last collections walk every object still alive, though the
+    process frees its memory by ending: after a 1,000-product build that took 0.35-0.45 s
+    between the exit handlers and the end, 0.06-0.10 s with everything frozen first
+    (objects are still released as the modules are cleared, and standard streams
+    flushed). What those collections closed is closed here first: the metastores'
+    connections, so a SQLite metastore's write-ahead log is folded into its file as
+    before, and ``meta.db`` alone holds the state.
+    """
+    import gc
+
+    for name in ("steward.meta.store", "steward.meta.reads"):  # (those imported)
+        module = sys.modules.get(name)
+        if module is not None:
+            module.close_all()
+    gc.freeze()
+
+
 def main() -> None:
     import os
 
@@ -177,14 +197,9 @@ def main() -> None:
     import gc
 
     gc.set_threshold(10_000, 10, 10)
-    # At exit the interpreter's last collections walk every object still alive, though
-    # the process frees its memory by ending: after a 1,000-product build that took
-    # 0.35-0.45 s between the exit handlers and the end, 0.06-0.10 s with everything
-    # frozen first (registered first, so it runs last; objects are still released as
-    # the modules are cleared, and standard streams flushed).
     import atexit
 
-    atexit.register(gc.freeze)
+    atexit.register(_at_exit)  # (registered first, so it runs last)
     args = sys.argv[1:]
     fast = _FAST.get(args[0]) if args else None
     if fast is not None:
