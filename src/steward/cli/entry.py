@@ -159,26 +159,6 @@ def _fast_log(args: list[str]) -> int | None:
 _FAST = {"run": _fast_run, "plan": _fast_plan, "models": _fast_models, "log": _fast_log}
 
 
-def _at_exit() -> None:
-    """Close the metastores, then freeze the heap.
-
-    The interpreter's last collections walk every object still alive, though the
-    process frees its memory by ending: after a 1,000-product build, 0.25-0.45 s from the
-    last line printed to the end of the process, 0.07 s this way (objects are still
-    released as the modules are cleared, and standard streams flushed). What those
-    collections closed is closed here first: the metastores' connections, so a SQLite
-    metastore's write-ahead log is folded into its file as before, and ``meta.db`` alone
-    holds the state (``tests/cli/test_exit.py``).
-    """
-    import gc
-
-    for name in ("steward.meta.store", "steward.meta.reads"):  # (those imported)
-        module = sys.modules.get(name)
-        if module is not None:
-            module.close_all()
-    gc.freeze()
-
-
 def main() -> None:
     import os
 
@@ -199,7 +179,9 @@ def main() -> None:
     gc.set_threshold(10_000, 10, 10)
     import atexit
 
-    atexit.register(_at_exit)  # (registered first, so it runs last)
+    from steward.core.heap import exit_frozen
+
+    atexit.register(exit_frozen)  # (registered first, so it runs last)
     args = sys.argv[1:]
     fast = _FAST.get(args[0]) if args else None
     if fast is not None:

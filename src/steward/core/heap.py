@@ -11,18 +11,27 @@ ends.
 Freezing also keeps garbage that exists at that moment until the next full collection:
 in a process that ran before (a server, the tests), the outermost block collects first,
 or engines dropped by earlier runs would keep their database connections open.
+
+At exit the executable freezes everything (:func:`exit_frozen`), after closing what
+:func:`close_at_exit` named: the connections those last collections used to close.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 _lock = threading.Lock()
 _depth = 0  # blocks open now
 _before = False  # a block was opened earlier in this process
+# objects whose resources the interpreter's last collections used to release: object ->
+# the name of its method that does (held weakly: a closed object's entry goes with it)
+_closing: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
@@ -47,3 +56,25 @@ def kept() -> Iterator[None]:
 def keeping() -> bool:
     """Whether a :func:`kept` block is open (what is made now is kept too)."""
     return _depth > 0
+
+
+def close_at_exit(obj: Any, method: str = "close") -> None:
+    """Call ``obj.<method>()`` when the process exits (:func:`exit_frozen`), if ``obj``
+    is still alive then: for what must be released, not merely freed (a SQLite file's
+    connections: the last one to close folds the write-ahead log into the file)."""
+    _closing[obj] = method
+
+
+def exit_frozen() -> None:
+    """The executable's last exit handler: close what :func:`close_at_exit` named, then
+    freeze everything, so the interpreter's last collections walk nothing.
+
+    Those collections walk every object still alive, though the process frees its
+    memory by ending: after a 1,000-product build, 0.25-0.45 s from the last line printed
+    to the end of the process, 0.07 s this way. Objects are still released as the
+    modules are cleared, and the standard streams flushed (``tests/cli/test_exit.py``).
+    """
+    for obj, method in list(_closing.items()):
+        with contextlib.suppress(Exception):
+            getattr(obj, method)()
+    gc.freeze()

@@ -11,8 +11,9 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from steward.core.heap import close_at_exit
 from steward.meta import tables as t
-from steward.meta.store import Metastore, _version, chunks, present, track
+from steward.meta.store import Metastore, _version, chunks, present
 from steward.meta.tables import audit_checkpoints as checkpoints  # noqa: F401
 from steward.meta.tables import audit_events as events  # noqa: F401
 from steward.meta.tables import pii_detections, pii_scans  # noqa: F401
@@ -117,7 +118,7 @@ def _engine(url: str) -> Any:
     eng = _ENGINES.get(url)
     if eng is None:
         eng = _ENGINES[url] = sa.create_engine(url)
-        track(eng)
+        close_at_exit(eng, "dispose")
     return eng
 
 

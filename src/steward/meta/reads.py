@@ -10,23 +10,20 @@ through this module, so there is one implementation of each.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
 import sqlite3
 import threading
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from steward.core.heap import close_at_exit
 from steward.core.records import Column, Version
 from steward.core.urls import shown_url as shown_url  # (where it was first)
 
 CHUNK = 900  # below SQLite's default limit of 999 bound parameters per statement
-# this process's Reads, whose connections are closed when it exits (close_all)
-_OPEN: weakref.WeakSet[Reads] = weakref.WeakSet()
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 VERSION_COLUMNS = ("id, product, fingerprint, metadata_fp, status, path, schema_json, "
                    "row_count, bytes, data_hash, inputs_json, created_at, run_id, "
@@ -126,15 +123,6 @@ def files_of(files_json: str | None) -> tuple[tuple[str, int], ...]:
     return tuple((str(n), int(s)) for n, s in json.loads(files_json))
 
 
-def close_all() -> None:
-    """Close this thread's connection of every :class:`Reads` of the process (before it
-    exits: the last connection to a SQLite file to close folds its write-ahead log into
-    the file; a thread's own are closed as the thread ends)."""
-    for reads in list(_OPEN):
-        with contextlib.suppress(sqlite3.Error):
-            reads.close()
-
-
 class Reads:
     """Read-only queries over a metastore URL.
 
@@ -149,7 +137,7 @@ class Reads:
         self._engine = engine
         self._path = sqlite_file(url)
         self._local = threading.local()
-        _OPEN.add(self)
+        close_at_exit(self)  # (this thread's connection; a thread's own close as it ends)
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """The rows of one SELECT with ``:name`` parameters."""

@@ -7,7 +7,6 @@ import functools
 import json
 import os
 import threading
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from steward.core.errors import MetastoreUnavailable, NotFound, StateError
+from steward.core.heap import close_at_exit
 from steward.core.records import Column, Run, Step, Version
 from steward.meta import tables as t
 from steward.meta.bulk import prepare
@@ -55,25 +55,6 @@ def _aware(d: datetime | None) -> datetime | None:
     return d.replace(tzinfo=UTC) if d is not None and d.tzinfo is None else d
 
 
-# this process's engines over metastores, whose pooled connections are closed when it
-# exits (cli/entry.py): the interpreter would close them only by collecting them
-_ENGINES: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
-
-
-def track(engine: sa.Engine) -> None:
-    """Close ``engine``'s pooled connections when the process exits (:func:`close_all`)."""
-    _ENGINES.add(engine)
-
-
-def close_all() -> None:
-    """Close the pooled connections of every tracked engine (a later query opens new
-    ones). The last connection to a SQLite file to close folds its write-ahead log into
-    the file, so ``meta.db`` alone holds the state once the process has ended."""
-    for engine in list(_ENGINES):
-        with contextlib.suppress(Exception):
-            engine.dispose()
-
-
 def default_url(root: str) -> str:
     return f"sqlite:///{os.path.join(root, '.steward', 'meta.db')}"
 
@@ -109,7 +90,7 @@ class Metastore:
         _check_tables(self.sa_engine, url)
         # the read-only questions a plan asks, in one implementation (steward.meta.reads)
         self.reads = Reads(url, lambda: self.sa_engine)
-        track(self.sa_engine)
+        close_at_exit(self.sa_engine, "dispose")  # (its pooled connections)
 
     # -- schema ----------------------------------------------------------------------
     def migrate(self) -> list[int]:
