@@ -199,11 +199,9 @@ def bench(args: argparse.Namespace, variant: str) -> list[str]:
             # measured about 2 % slower in both rounds of a run that did not alternate)
             st_b, _, _ = generate(args.n, root + "_base", variant=variant)
             env = {**os.environ, "PYTHONPATH": os.path.abspath(args.baseline)}
-            if r % 2:
-                b, b_cpu = timed_child([STEWARD, "run", "--json"], st_b, env=env)
-            s, cpu = timed_child([STEWARD, "run", "--json"], st)
-            if not r % 2:
-                b, b_cpu = timed_child([STEWARD, "run", "--json"], st_b, env=env)
+            turns = [(st, None), (st_b, env)][::-1 if r % 2 else 1]
+            done = {p: timed_child([STEWARD, "run", "--json"], p, env=e) for p, e in turns}
+            (s, cpu), (b, b_cpu) = done[st], done[st_b]
         else:
             s, cpu = timed_child([STEWARD, "run", "--json"], st)
         per = (s.wall - floor) / args.n * 1000
