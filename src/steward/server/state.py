@@ -90,9 +90,9 @@ class ServerState:
     def start(self) -> None:
         """Start the watch and the operations' threads (once the server will serve)."""
         if self.settings.watch:
-            self._threads.append(threading.Thread(target=self._watch, name="steward-watch",
-                                                  daemon=True))
-            self._threads[-1].start()
+            watch = threading.Thread(target=self._watch, name="steward-watch", daemon=True)
+            watch.start()
+            self._threads.append(watch)
         if self.settings.operate:
             from steward.server.operate import Operations
 
