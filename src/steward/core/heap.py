@@ -71,7 +71,7 @@ def exit_frozen() -> None:
 
     Those collections walk every object still alive, though the process frees its
     memory by ending: after a 1,000-product build, 0.25-0.45 s from the last line printed
-    to the end of the process, 0.07 s this way. Objects are still released as the
+    to the end of the process, 0.06-0.12 s this way. Objects are still released as the
     modules are cleared, and the standard streams flushed (``tests/cli/test_exit.py``).
     """
     for obj, method in list(_closing.items()):
