@@ -44,6 +44,30 @@ def test_a_load_keeps_its_trees_for_one_later_pass_only_when_asked() -> None:
     assert take_tree("select 1 as one") is None  # dropped with the switch
 
 
+def test_trees_no_pass_took_are_freed_without_the_collector() -> None:
+    # a run's load keeps its trees with the heap frozen (the collector never sees them):
+    # the trees dropped when keeping stops must be freed by reference counting alone
+    import gc
+    import weakref
+
+    from steward.sql import parse
+
+    parse.keep_trees(True)
+    try:
+        parse.parse_sql("select a, b from m.x where a > 1")
+        tree = next(iter(parse._kept.values()))  # type: ignore[union-attr]
+        ref = weakref.ref(tree)
+        node = weakref.ref(tree.find(sqlglot.exp.Column))
+        del tree
+        gc.disable()
+    finally:
+        parse.keep_trees(False)
+    try:
+        assert ref() is None and node() is None
+    finally:
+        gc.enable()
+
+
 SAME = [  # the same query written differently: one normal form
     ("select a.id, upper(grp) as g from m.x as a where a.id > -1 group by all",
      "SELECT  a.id,\n  UPPER(grp) AS g -- the group\nFROM m.x AS a\n/* x */ WHERE a.id>-1\n"

@@ -70,8 +70,14 @@ _kept: dict[str, Any] | None = None
 
 
 def keep_trees(on: bool) -> None:
+    """Start keeping parsed trees (``on``), or stop and free those no pass took: a run's
+    load keeps them with its heap frozen, where the collector never looks, so a tree
+    dropped without :func:`dispose` would stay until the run ends (about 20 MB for
+    1,000 models, e.g. in every run with OpenLineage off)."""
     global _kept
-    _kept = {} if on else None
+    dropped, _kept = _kept, ({} if on else None)
+    for tree in (dropped or {}).values():
+        dispose(tree)
 
 
 def take_tree(text: str) -> Any:
