@@ -142,14 +142,22 @@ def test_the_pii_gate_and_the_profile_share_one_read_of_a_small_version(starter:
     table the published profile reuses (and releases)."""
     import pyarrow.parquet as pq
 
+    from steward.engine import arrowread
+
     reads: list[str] = []
     real = pq.ParquetFile.read
+    real_tables = arrowread._read  # every whole table read_small and read_small_file read
 
     def counted(self, *a, **kw):
         reads.append(str(self.metadata.num_rows))
         return real(self, *a, **kw)
 
+    def counted_tables(readers, max_rows):
+        reads.extend(str(r.metadata.num_rows) for r in readers)
+        return real_tables(readers, max_rows)
+
     monkeypatch.setattr(pq.ParquetFile, "read", counted)
+    monkeypatch.setattr(arrowread, "_read", counted_tables)
     ctx = Context(starter)
     result = ctx.run()
     assert result.ok

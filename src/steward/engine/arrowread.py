@@ -44,17 +44,40 @@ def read_small(files: Sequence[str], max_rows: int | None, rows: int | None = No
     if max_rows is not None and rows is not None and rows > max_rows:
         return None
     try:
-        pfs = [pq.ParquetFile(f, pre_buffer=False) for f in files]
+        readers = [pq.ParquetFile(f, pre_buffer=False).reader for f in files]
     except (OSError, pa.ArrowException):
         return None
-    return _read(pfs, max_rows)
+    return _read(readers, max_rows)
 
 
-def _read(pfs: list[Any], max_rows: int | None) -> Any:
+def _bytes_reader(data: bytes) -> Any:
+    """pyarrow's Parquet reader over ``data`` (what ``pq.ParquetFile(...).reader`` is),
+    opened without importing ``pyarrow.parquet``: that module imports pyarrow's file
+    systems, S3's among them, 4-6 MB of a run's peak RSS (``benchmarks/cost_bench.py``)
+    for bytes already in memory. Any pyarrow without this reader, or without one of
+    these options, gets ``pq.ParquetFile``'s."""
+    import pyarrow as pa
+
+    try:
+        from pyarrow._parquet import ParquetReader
+
+        reader = ParquetReader()
+        reader.open(pa.BufferReader(data), pre_buffer=False,
+                    arrow_extensions_enabled=True)  # (ParquetFile's default)
+        return reader
+    except (ImportError, TypeError):
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(pa.BufferReader(data), pre_buffer=False).reader
+
+
+def _read(readers: list[Any], max_rows: int | None) -> Any:
+    """The table of pyarrow Parquet readers (``ParquetFile.reader``), or None when
+    more than ``max_rows`` rows or :data:`SMALL_BYTES` would be read."""
     import pyarrow as pa
 
     if max_rows is not None:
-        metas = [pf.metadata for pf in pfs]
+        metas = [r.metadata for r in readers]
         if sum(m.num_rows for m in metas) > max_rows:
             return None
         # few rows of very long values (documents, blobs) would still be a big read
@@ -62,7 +85,7 @@ def _read(pfs: list[Any], max_rows: int | None) -> Any:
                for i in range(m.num_row_groups)) > SMALL_BYTES:
             return None
     try:
-        tables = [pf.read(use_threads=False) for pf in pfs]
+        tables = [r.read_all(use_threads=False) for r in readers]
         return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     except (OSError, pa.ArrowException):
         return None
@@ -85,7 +108,6 @@ def read_small_file(path: str, max_rows: int, rows: int | None = None
     instead of reading the file again. One open and one read; pyarrow then parses the
     bytes without resolving a filesystem or asking the OS again."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     if rows is not None and rows > max_rows:
         return None, None
@@ -108,10 +130,10 @@ def read_small_file(path: str, max_rows: int, rows: int | None = None
     raw = Raw(path, stat_key(st), data) \
         if len(data) == st.st_size else None
     try:
-        pf = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False)
+        reader = _bytes_reader(data)
     except (OSError, pa.ArrowException):
         return None, raw
-    return _read([pf], max_rows), raw
+    return _read([reader], max_rows), raw
 
 
 def duckdb_type(arrow_type: Any) -> str | None:
