@@ -12,6 +12,7 @@ and is itself the same query: DuckDB runs it and sqlglot parses it to the same t
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -65,8 +66,11 @@ class ParsedSql:
 # Trees a load parsed, kept for one later pass of the same process over the same text
 # (the column lineage and facts a run computes beside its builds), so a product's SQL is
 # parsed once per load: :func:`keep_trees` turns keeping on (a run, before it loads) and
-# off (dropping what no pass took); :func:`take_tree` hands a tree over once.
+# off (dropping what no pass took); :func:`take_tree` hands a tree over once. The lock:
+# a run's lineage thread takes trees while a later run of the same process (the server)
+# may already switch keeping on or off.
 _kept: dict[str, Any] | None = None
+_kept_lock = threading.Lock()
 
 
 def keep_trees(on: bool) -> None:
@@ -75,15 +79,25 @@ def keep_trees(on: bool) -> None:
     dropped without :func:`dispose` would stay until the run ends (about 20 MB for
     1,000 models, e.g. in every run with OpenLineage off)."""
     global _kept
-    dropped, _kept = _kept, ({} if on else None)
-    for tree in (dropped or {}).values():
+    with _kept_lock:
+        dropped, _kept = _kept, ({} if on else None)
+    for tree in (dropped or {}).values():  # (no other thread can reach them now)
         dispose(tree)
 
 
 def take_tree(text: str) -> Any:
     """The tree a load parsed ``text`` into, once (None when none was kept)."""
-    kept = _kept
-    return kept.pop(text, None) if kept is not None else None
+    with _kept_lock:
+        return _kept.pop(text, None) if _kept is not None else None
+
+
+def _keep(text: str, tree: Any) -> bool:
+    """Keep ``tree`` for :func:`take_tree` if keeping is on."""
+    with _kept_lock:
+        if _kept is None:
+            return False
+        _kept[text] = tree
+        return True
 
 
 def parse_sql(text: str) -> ParsedSql:
@@ -115,9 +129,7 @@ def parse_sql(text: str) -> ParsedSql:
         references=tuple(table_references(tree)),
         outputs=output_columns(tree),
     )
-    if _kept is not None:
-        _kept[text] = tree
-    else:
+    if not _keep(text, tree):
         dispose(tree)
     return parsed
 
